@@ -1,0 +1,114 @@
+"""Document extraction service: OCR + local-LLM key information extraction.
+
+``create_app()`` builds everything (``gunicorn 'app:create_app()'``); nothing
+reads configuration, loads a model or opens a connection at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import uuid
+from dataclasses import dataclass
+
+from flask import Flask, g, request
+
+from app.config import Settings
+
+log = logging.getLogger("app")
+
+_TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+@dataclass(frozen=True)
+class Services:
+    """What the routes use, built once per app (per gunicorn worker)."""
+
+    settings: Settings
+    ocr_engine: object
+    llm: object
+    extractor: object
+    pipeline: object
+
+
+def configure_logging(level: str) -> None:
+    """Log lines to stderr with the request's trace id (gunicorn collects them)."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_docextract", False) for h in root.handlers):
+        handler = logging.StreamHandler()
+        handler._docextract = True  # type: ignore[attr-defined]
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(trace_id)s] %(name)s: %(message)s"))
+        handler.addFilter(_TraceIdFilter())
+        root.addHandler(handler)
+    root.setLevel(level)
+
+
+class _TraceIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import has_request_context
+
+        record.trace_id = g.get("trace_id", "-") if has_request_context() else "-"
+        return True
+
+
+def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=None) -> Flask:
+    """Build the Flask app and its services.
+
+    Args:
+        settings: run-time settings; read from the environment (and ``.env``)
+            when None.
+        ocr_engine: an :class:`app.ocr.base.OcrEngine` to use instead of the
+            one named by ``settings.ocr_engine`` (tests inject fakes).
+        llm_client: an :class:`app.llm.client.LLMClient` to use instead of one
+            built from settings.
+
+    Returns:
+        The configured app, with services in ``app.extensions["docextract"]``.
+
+    Raises:
+        ConfigError: a setting is invalid.
+        EngineUnavailable: the OCR engine cannot load (package or model files
+            missing); the message says how to provide them.
+    """
+    from app.api.errors import register_error_handlers
+    from app.api.routes import api, health
+    from app.extraction.extractor import FieldExtractor
+    from app.llm.client import LLMClient
+    from app.llm.prompts import PromptBuilder
+    from app.ocr.base import create_engine
+    from app.pipeline import DocumentPipeline
+
+    settings = settings or Settings.from_env()
+    configure_logging(settings.log_level)
+
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
+    app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
+    app.json.sort_keys = False
+
+    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
+    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
+    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
+    pipeline = DocumentPipeline(settings, engine, extractor)
+    app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline)
+
+    @app.before_request
+    def _trace_id():
+        incoming = request.headers.get("X-Request-ID", "")
+        g.trace_id = incoming if _TRACE_ID.match(incoming) else uuid.uuid4().hex
+
+    @app.after_request
+    def _trace_header(response):
+        response.headers["X-Trace-Id"] = g.get("trace_id", "")
+        return response
+
+    for prefix, suffix in (("", ""), ("/id_card_scan", "_id_card_scan")):
+        app.register_blueprint(health, url_prefix=prefix or None, name="health" + suffix)
+        app.register_blueprint(api, url_prefix=prefix or None, name="api" + suffix)
+    register_error_handlers(app)
+
+    if not settings.auth_enabled:
+        log.warning("HARD_TOKEN is empty: authentication is DISABLED; anyone who can reach the port can use the API")
+    log.info("service ready: ocr=%s llm=%s model=%s backend=%s prompt_style=%s", engine.describe().get("engine"),
+             settings.llm_api_url, settings.llm_model, settings.llm_backend, settings.prompt_style)
+    return app

@@ -1,0 +1,96 @@
+"""HTTP routes: thin views that parse the request, call the pipeline and
+shape the response. Registered at ``/`` and, for existing clients of the
+original ID-card service, under ``/id_card_scan/``."""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, current_app, g, jsonify, request
+
+from app.api.auth import require_token
+from app.api.errors import error_response
+from app.api.schemas import parse_bool_param, parse_extract_config
+from app.errors import LLMError, MissingFile, PayloadTooLarge, ServiceNotReady
+from app.extraction.extractor import ExtractOptions
+from app.pipeline import BatchResult, Upload
+
+log = logging.getLogger(__name__)
+
+api = Blueprint("api", __name__)
+api.before_request(require_token)
+health = Blueprint("health", __name__)
+
+
+def _services():
+    return current_app.extensions["docextract"]
+
+
+def _uploads() -> list[Upload]:
+    files = [f for f in request.files.getlist("image_file")]
+    if not files:
+        raise MissingFile()
+    limit = _services().settings.max_files_per_request
+    if len(files) > limit:
+        raise PayloadTooLarge(f"{len(files)} files sent; the limit is {limit} per request (MAX_FILES_PER_REQUEST)")
+    return [Upload(filename=f.filename or f"file{i}", data=f.read()) for i, f in enumerate(files)]
+
+
+def _batch_response(batch: BatchResult, message: str):
+    data = {"results": batch.results, "processed_count": batch.processed_count, "error_count": batch.error_count}
+    if batch.processed_count == 0 and batch.first_error is not None:
+        # Nothing succeeded: the request as a whole gets that error's status.
+        return error_response(batch.first_error, extra={"data": data})
+    if batch.error_count:
+        message = f"{message}; {batch.error_count} of {len(batch.results)} files failed"
+    return jsonify({"success": True, "message": message, "trace_id": g.trace_id, "data": data})
+
+
+@api.post("/ocr")
+def ocr():
+    """Text detection + recognition on one or more ``image_file`` parts."""
+    uploads = _uploads()
+    with_box = parse_bool_param("display_text_box", request.form.get("display_text_box"), True)
+    batch = _services().pipeline.ocr_batch(uploads, with_box=with_box)
+    return _batch_response(batch, "OCR completed")
+
+
+@api.post("/extract")
+def extract():
+    """OCR + LLM field extraction; ``config`` is a JSON string (see ExtractConfig)."""
+    config = parse_extract_config(request.form.get("config"))
+    uploads = _uploads()
+    services = _services()
+    options = ExtractOptions(
+        mode=config.mode or services.settings.extract_default_mode,
+        parallel=config.parallel,
+        batch_size=config.batch_size,
+        llm_timeout=config.llm_timeout,
+    )
+    batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box)
+    return _batch_response(batch, "Extraction completed")
+
+
+@health.get("/health")
+def health_check():
+    """Liveness: the process answers (contract of the original service)."""
+    return jsonify({"success": True, "message": "OCR API is running", "status": "healthy"})
+
+
+@health.get("/ready")
+def ready():
+    """Readiness: 200 only when the OCR engine is loaded and the LLM server answers."""
+    services = _services()
+    checks = {"ocr_engine": {"ok": services.ocr_engine is not None, **services.ocr_engine.describe()}}
+    try:
+        models = services.llm.list_models(timeout=3.0)
+        checks["llm"] = {"ok": True, "url": services.llm.base_url, "models": models}
+    except LLMError as e:
+        checks["llm"] = {"ok": False, "url": services.llm.base_url, "error_code": e.code, "message": e.message}
+    missing = [name for name, check in checks.items() if not check["ok"]]
+    if missing:
+        error = ServiceNotReady("Not ready: " + ", ".join(
+            f"{name} ({checks[name].get('message', 'not loaded')})" for name in missing))
+        return error_response(error, extra={"checks": checks})
+    return jsonify({"success": True, "message": "ready", "status": "ready", "trace_id": g.trace_id,
+                    "checks": checks})

@@ -1,0 +1,182 @@
+"""Service settings: one immutable object, read once from the environment.
+
+Every variable is documented in ``.env.example`` and the README. Nothing else
+in the package reads ``os.environ``; tests build :class:`Settings` directly.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+LLM_BACKENDS = ("llamacpp", "vllm", "external")
+EXTRACT_MODES = ("per_field", "schema")
+PROMPT_STYLES = ("auto", "base", "instruct")
+
+
+class ConfigError(ValueError):
+    """A setting has a value the service cannot run with (raised at start-up)."""
+
+
+def _bool(name: str, raw: str) -> bool:
+    value = raw.strip().lower()
+    if value in ("1", "true", "yes", "on"):
+        return True
+    if value in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _number(name: str, raw: str, kind: type, low: float | None = None, high: float | None = None):
+    try:
+        value = kind(raw.strip())
+    except ValueError:
+        raise ConfigError(f"{name} must be a{'n integer' if kind is int else ' number'}, got {raw!r}") from None
+    if (low is not None and value < low) or (high is not None and value > high):
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
+    value = raw.strip().lower()
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {raw!r}")
+    return value
+
+
+def _project_path(raw: str) -> Path:
+    """A path from the environment; relative ones are taken from the project root."""
+    path = Path(raw).expanduser()
+    return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All run-time settings of the service.
+
+    Attributes mirror environment variables of the same name in upper case
+    (see ``.env.example``). Sizes are in bytes, times in seconds.
+    """
+
+    # --- HTTP / auth ---
+    hard_token: str = ""
+    max_request_bytes: int = 50 * 1024 * 1024
+    max_file_bytes: int = 20 * 1024 * 1024
+    max_files_per_request: int = 20
+    max_image_pixels: int = 80_000_000
+    log_level: str = "INFO"
+
+    # --- OCR ---
+    ocr_engine: str = "rapidocr"
+    text_det_conf_threshold: float = 0.5
+    text_rec_conf_threshold: float = 0.5
+    device_gpu: int = -1
+    ocr_threads: int = 0
+    weights_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "weights")
+    paddle_det_model_dir: str = "PP-OCRv5_server_det"
+    paddle_rec_model_dir: str = "PP-OCRv5_server_rec"
+    paddle_det_model_name: str = ""
+    paddle_rec_model_name: str = ""
+
+    # --- LLM ---
+    llm_backend: str = "llamacpp"
+    llm_api_url: str = "http://127.0.0.1:8001/v1"
+    llm_model: str = "gemma-3-270m"
+    llm_api_key: str = "not-needed"
+    llm_request_timeout: float = 60.0
+    llm_max_retries: int = 1
+    llm_prompt_style: str = "auto"
+    llm_max_tokens: int = 64
+    extract_default_mode: str = "per_field"
+
+    @property
+    def auth_enabled(self) -> bool:
+        """True when requests must carry ``HARD_TOKEN``."""
+        return bool(self.hard_token)
+
+    @property
+    def prompt_style(self) -> str:
+        """``base`` (completion prompts for a base model) or ``instruct`` (chat)."""
+        if self.llm_prompt_style != "auto":
+            return self.llm_prompt_style
+        return "base" if self.llm_backend == "llamacpp" else "instruct"
+
+    def resolve_weights_path(self, value: str) -> Path:
+        """Return ``value`` as a path, relative paths taken under ``weights_dir``."""
+        path = Path(value)
+        return path if path.is_absolute() else self.weights_dir / path
+
+    def with_overrides(self, **changes) -> "Settings":
+        """Return a copy with some attributes replaced (used by tests)."""
+        return replace(self, **changes)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, dotenv: bool = True) -> "Settings":
+        """Build settings from environment variables.
+
+        Args:
+            environ: mapping to read; ``os.environ`` when None.
+            dotenv: when reading ``os.environ``, first load ``.env`` from the
+                project root (existing variables win).
+
+        Raises:
+            ConfigError: a variable has an invalid value; the message names it.
+        """
+        if environ is None:
+            if dotenv:
+                from dotenv import load_dotenv
+
+                load_dotenv(PROJECT_ROOT / ".env", override=False)
+            environ = os.environ
+        env = {k: v for k, v in environ.items() if v is not None}
+
+        def get(name: str, default: str) -> str:
+            value = env.get(name, "")
+            return value if value.strip() != "" else default
+
+        mb = 1024 * 1024
+        backend = _choice("LLM_BACKEND", get("LLM_BACKEND", "llamacpp"), LLM_BACKENDS)
+        port = _number("LLM_SERVER_PORT", get("LLM_SERVER_PORT", "8001"), int, 1, 65535)
+        default_model = "gemma-3-270m" if backend == "llamacpp" else "Qwen/Qwen2.5-7B-Instruct"
+        return cls(
+            hard_token=env.get("HARD_TOKEN", "").strip(),
+            max_request_bytes=int(_number("MAX_REQUEST_MB", get("MAX_REQUEST_MB", "50"), float, 0.001) * mb),
+            max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
+            max_files_per_request=_number("MAX_FILES_PER_REQUEST", get("MAX_FILES_PER_REQUEST", "20"), int, 1),
+            max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
+            log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
+            ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "rapidocr"), ("rapidocr", "paddleocr")),
+            text_det_conf_threshold=_number(
+                "TEXT_DET_CONF_THRESHOLD", get("TEXT_DET_CONF_THRESHOLD", "0.5"), float, 0.0, 1.0
+            ),
+            text_rec_conf_threshold=_number(
+                "TEXT_REC_CONF_THRESHOLD", get("TEXT_REC_CONF_THRESHOLD", "0.5"), float, 0.0, 1.0
+            ),
+            device_gpu=_number("DEVICE_GPU", get("DEVICE_GPU", "-1"), int, -1),
+            ocr_threads=_number("OCR_THREADS", get("OCR_THREADS", "0"), int, 0),
+            weights_dir=_project_path(get("WEIGHTS_DIR", "weights")),
+            paddle_det_model_dir=get("PADDLE_DET_MODEL_DIR", "PP-OCRv5_server_det"),
+            paddle_rec_model_dir=get("PADDLE_REC_MODEL_DIR", "PP-OCRv5_server_rec"),
+            paddle_det_model_name=get("PADDLE_DET_MODEL_NAME", ""),
+            paddle_rec_model_name=get("PADDLE_REC_MODEL_NAME", ""),
+            llm_backend=backend,
+            llm_api_url=get("LLM_API_URL", f"http://127.0.0.1:{port}/v1"),
+            llm_model=get("LLM_MODEL", default_model),
+            llm_api_key=get("LLM_API_KEY", "not-needed"),
+            llm_request_timeout=_number("LLM_REQUEST_TIMEOUT", get("LLM_REQUEST_TIMEOUT", "60"), float, 0.1),
+            llm_max_retries=_number("LLM_MAX_RETRIES", get("LLM_MAX_RETRIES", "1"), int, 0, 10),
+            llm_prompt_style=_choice("LLM_PROMPT_STYLE", get("LLM_PROMPT_STYLE", "auto"), PROMPT_STYLES),
+            llm_max_tokens=_number("LLM_MAX_TOKENS", get("LLM_MAX_TOKENS", "64"), int, 1, 4096),
+            extract_default_mode=_choice(
+                "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "per_field"), EXTRACT_MODES
+            ),
+        )
+
+
+def setting_names() -> list[str]:
+    """Names of all :class:`Settings` attributes (for docs/tests)."""
+    return [f.name for f in fields(Settings)]

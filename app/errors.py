@@ -1,0 +1,110 @@
+"""The service's exception tree.
+
+Every error a caller can see is a :class:`ServiceError` subclass with a stable
+``code`` and ``http_status``. :func:`app.api.errors.register_error_handlers`
+maps them, in one place, to the JSON shape
+``{"success": false, "message", "error_code", "trace_id"}``.
+Messages are safe to show to callers: they never carry tracebacks or secrets.
+"""
+
+from __future__ import annotations
+
+
+class ServiceError(Exception):
+    """Base class: an error with a stable code, an HTTP status and a safe message."""
+
+    code = "SYSTEM_ERROR"
+    http_status = 500
+    default_message = "Internal error"
+
+    def __init__(self, message: str | None = None, *, details: dict | None = None):
+        self.message = message or self.default_message
+        self.details = details or {}
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict:
+        """``{"error_code", "message"}`` (plus ``details`` when present)."""
+        body = {"error_code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class Unauthorized(ServiceError):
+    code, http_status, default_message = "UNAUTHORIZED", 401, "Missing or invalid API token"
+
+
+class BadRequest(ServiceError):
+    code, http_status, default_message = "BAD_REQUEST", 400, "Bad request"
+
+
+class MissingFile(BadRequest):
+    code, default_message = "MISSING_FILE", "No file in form field 'image_file'"
+
+
+class MissingConfig(BadRequest):
+    code, default_message = "MISSING_CONFIG", "Form field 'config' (JSON) is required"
+
+
+class InvalidConfig(BadRequest):
+    code, default_message = "INVALID_CONFIG", "Invalid config"
+
+
+class InvalidParameter(BadRequest):
+    code, default_message = "INVALID_PARAMETER", "Invalid form parameter"
+
+
+class InvalidImage(BadRequest):
+    code, default_message = "INVALID_IMAGE", "The file is not a decodable image"
+
+
+class PayloadTooLarge(ServiceError):
+    code, http_status, default_message = "PAYLOAD_TOO_LARGE", 413, "Payload too large"
+
+
+class NotFound(ServiceError):
+    code, http_status, default_message = "NOT_FOUND", 404, "Not found"
+
+
+class MethodNotAllowed(ServiceError):
+    code, http_status, default_message = "METHOD_NOT_ALLOWED", 405, "Method not allowed"
+
+
+class LLMError(ServiceError):
+    """Base for errors of the LLM stage."""
+
+    code, http_status, default_message = "LLM_ERROR", 502, "LLM server error"
+
+
+class LLMUnavailable(LLMError):
+    code, http_status, default_message = "LLM_UNAVAILABLE", 503, "LLM server is unavailable"
+
+
+class LLMTimeout(LLMError):
+    code, http_status, default_message = "LLM_TIMEOUT", 504, "LLM server did not answer in time"
+
+
+class LLMRejected(LLMError):
+    """The LLM server answered with a 4xx: our request form was not accepted."""
+
+    code, http_status, default_message = "LLM_REJECTED", 502, "LLM server rejected the request"
+
+
+class OcrEngineError(ServiceError):
+    """The OCR engine failed on an input it accepted."""
+
+    code, http_status, default_message = "OCR_ERROR", 500, "OCR engine failed"
+
+
+class EngineUnavailable(ServiceError):
+    """An engine cannot be built: package or model files missing (start-up error)."""
+
+    code, http_status, default_message = "ENGINE_UNAVAILABLE", 503, "OCR engine is not available"
+
+
+class ServiceNotReady(ServiceError):
+    code, http_status, default_message = "NOT_READY", 503, "Service is not ready"
+
+
+class SystemFailure(ServiceError):
+    code, http_status, default_message = "SYSTEM_ERROR", 500, "Internal error"

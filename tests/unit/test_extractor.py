@@ -1,0 +1,111 @@
+import json
+
+import pytest
+
+from app.domain import OcrResult
+from app.errors import LLMRejected, LLMTimeout, LLMUnavailable
+from app.extraction.extractor import ExtractOptions, FieldExtractor
+from app.llm.client import LLMClient
+from app.llm.prompts import PromptBuilder
+from tests.conftest import RECEIPT_LINES, FakeOpenAI, answer_by_field
+
+INFO = {"shop": "name of the shop", "total": "total amount", "tax": "tax code"}
+ANSWERS = {"name of the shop": "MINI MART ABC", "total amount": "3.00"}
+OCR = OcrResult(RECEIPT_LINES, 100, 100, 1.0, 2.0)
+
+
+def extractor(fake, style="base", backend="llamacpp"):
+    llm = LLMClient(base_url="http://x/v1", model="m", backend=backend, client=fake)
+    return FieldExtractor(llm, PromptBuilder(style), max_tokens=32)
+
+
+def test_per_field_base_style_uses_completions():
+    fake = FakeOpenAI(answer_by_field(ANSWERS))
+    out = extractor(fake).extract(OCR, INFO, ExtractOptions())
+    assert out.fields == {"shop": "MINI MART ABC", "total": "3.00", "tax": None}
+    assert out.mode == "per_field" and not out.errors
+    assert [k for k, _ in fake.requests] == ["completion"] * 3
+    assert all(kw["stop"] == ["\n"] and kw["max_tokens"] == 32 and kw["timeout"] == 30.0 for _, kw in fake.requests)
+
+
+def test_per_field_instruct_style_uses_chat():
+    fake = FakeOpenAI(answer_by_field(ANSWERS))
+    out = extractor(fake, "instruct", "vllm").extract(OCR, INFO, ExtractOptions())
+    assert out.fields["total"] == "3.00"
+    assert {k for k, _ in fake.requests} == {"chat"}
+
+
+@pytest.mark.parametrize("parallel,batch_size,expected_max", [(True, 2, 2), (True, 3, 3), (False, 3, 1),
+                                                              (True, 1, 1)])
+def test_fan_out_honours_parallel_and_batch_size(parallel, batch_size, expected_max):
+    fake = FakeOpenAI(answer_by_field(ANSWERS), delay=0.15)
+    info = {f"k{i}": f"field {i}" for i in range(6)}
+    extractor(fake).extract(OCR, info, ExtractOptions(parallel=parallel, batch_size=batch_size))
+    assert fake.max_in_flight == expected_max
+    assert len(fake.requests) == 6
+
+
+def test_llm_timeout_is_passed_per_call():
+    fake = FakeOpenAI()
+    extractor(fake).extract(OCR, INFO, ExtractOptions(llm_timeout=4.5))
+    assert {kw["timeout"] for _, kw in fake.requests} == {4.5}
+
+
+def test_one_field_failing_keeps_the_others_and_reports_it():
+    def respond(kind, kw):
+        if "total amount" in kw["prompt"].rsplit("Field:", 1)[1]:
+            raise_timeout()
+        return answer_by_field(ANSWERS)(kind, kw)
+
+    out = extractor(FakeOpenAI(respond)).extract(OCR, INFO, ExtractOptions())
+    assert out.fields["shop"] == "MINI MART ABC" and out.fields["total"] is None
+    assert out.errors["total"].code == "LLM_TIMEOUT"
+
+
+def raise_timeout():
+    import httpx2
+    import openai
+
+    raise openai.APITimeoutError(request=httpx2.Request("POST", "http://x/v1/completions"))
+
+
+@pytest.mark.parametrize("exc,error", [("timeout", LLMTimeout), ("conn", LLMUnavailable), ("400", LLMRejected)])
+def test_every_field_failing_raises_the_shared_error(exc, error):
+    import httpx2
+    import openai
+
+    req = httpx2.Request("POST", "http://x/v1/completions")
+
+    def respond(kind, kw):
+        if exc == "timeout":
+            raise openai.APITimeoutError(request=req)
+        if exc == "conn":
+            raise openai.APIConnectionError(request=req)
+        raise openai.BadRequestError("bad", response=httpx2.Response(400, request=req), body=None)
+
+    with pytest.raises(error):
+        extractor(FakeOpenAI(respond)).extract(OCR, INFO, ExtractOptions())
+
+
+def test_schema_mode_makes_one_constrained_call():
+    fake = FakeOpenAI(answer_by_field({"shop": "MINI MART ABC", "total": "3.00", "tax": None}))
+    out = extractor(fake).extract(OCR, INFO, ExtractOptions(mode="schema", llm_timeout=9))
+    assert out.fields == {"shop": "MINI MART ABC", "total": "3.00", "tax": None}
+    assert len(fake.requests) == 1
+    kind, kw = fake.requests[0]
+    assert kind == "chat" and kw["timeout"] == 9
+    assert kw["response_format"]["type"] == "json_object"
+    assert kw["response_format"]["schema"]["required"] == list(INFO)
+
+
+def test_schema_mode_bad_json_is_reported_per_field():
+    out = extractor(FakeOpenAI(lambda k, kw: '{"shop": "MINI')).extract(OCR, INFO, ExtractOptions(mode="schema"))
+    assert out.fields == {k: None for k in INFO}
+    assert {e.code for e in out.errors.values()} == {"LLM_BAD_OUTPUT"}
+
+
+def test_no_text_means_no_llm_call():
+    fake = FakeOpenAI()
+    out = extractor(fake).extract(OcrResult((), 10, 10, 0, 0), INFO, ExtractOptions())
+    assert out.fields == {k: None for k in INFO} and not fake.requests
+    assert out.warnings
