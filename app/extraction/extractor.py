@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from app.domain import Extraction, FieldError, OcrResult
 from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
 from app.llm.client import LLMClient
-from app.llm.prompts import PromptBuilder, clean_value, parse_json_object
+from app.llm.prompts import MAX_VALUE_CHARS, PromptBuilder, clean_value, parse_json_object
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ class FieldExtractor:
         llm: client of the LLM server.
         prompts: prompt builder matching the served model (base or instruct).
         max_tokens: generation limit per field (``per_field``); the schema
-            call gets ``max_tokens`` x number of fields plus overhead.
+            call's limit follows from the schema's per-value length bound.
     """
 
     def __init__(self, llm: LLMClient, prompts: PromptBuilder, max_tokens: int = 64):
@@ -130,7 +130,8 @@ class FieldExtractor:
     def _extract_schema(self, document, info, options):
         keys = list(info)
         schema = self.prompts.schema(info)
-        max_tokens = 32 + self.max_tokens * len(keys)
+        # Room for every value at its longest (MAX_VALUE_CHARS, >= 1 char per token) plus JSON syntax.
+        max_tokens = 24 + (MAX_VALUE_CHARS + 16) * len(keys)
         try:
             raw = self.llm.chat(self.prompts.schema_messages(document, info), max_tokens=max_tokens,
                                 json_schema=schema, timeout=options.llm_timeout)

@@ -53,7 +53,7 @@ def test_llm_timeout_is_passed_per_call():
 
 def test_one_field_failing_keeps_the_others_and_reports_it():
     def respond(kind, kw):
-        if "total amount" in kw["prompt"].rsplit("Field:", 1)[1]:
+        if "total amount" in kw["prompt"].rsplit("Question:", 1)[1]:
             raise_timeout()
         return answer_by_field(ANSWERS)(kind, kw)
 

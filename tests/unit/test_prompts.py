@@ -26,8 +26,9 @@ def test_base_prompt_puts_document_first_and_field_last():
     doc, truncated = pb.document_text(OcrResult(RECEIPT_LINES, 1, 1, 0, 0))
     assert not truncated
     p1, p2 = pb.field_prompt(doc, "total amount"), pb.field_prompt(doc, "ngày   bán\n")
-    assert p1.endswith("Field: total amount\nValue:") and p2.endswith("Field: ngày bán\nValue:")
-    prefix = p1[: p1.rindex("Field:")]
+    assert p1.endswith("Question: What is the total amount?\nAnswer:")
+    assert p2.endswith("Question: What is the ngày bán?\nAnswer:")
+    prefix = p1[: p1.rindex("Question:")]
     assert p2.startswith(prefix)  # shared prefix -> llama.cpp prompt cache reuse
     assert "MINI MART ABC\n12 Main Street" in prefix
 
@@ -41,7 +42,7 @@ def test_long_documents_are_truncated_and_reported():
 def test_schema_requires_every_key():
     schema = PromptBuilder.schema({"a": "x", "b": "y"})
     assert schema["required"] == ["a", "b"] and schema["additionalProperties"] is False
-    assert schema["properties"]["a"]["type"] == ["string", "null"]
+    assert schema["properties"]["a"]["anyOf"] == [{"type": "string", "maxLength": 160}, {"type": "null"}]
 
 
 def test_instruct_messages():

@@ -1,0 +1,152 @@
+"""Gunicorn settings for the docextract API, read from the environment.
+
+Used as ``gunicorn -c deploy/gunicorn.conf.py 'app:create_app()'`` (``run.sh api``
+and ``run.sh serve`` do this). Gunicorn executes this file once, in the master,
+before any worker is forked; every module-level lowercase name that matches a
+gunicorn setting is applied, the rest (helpers, ``ConfigError``) is ignored.
+
+Environment variables (all optional; empty means "use the default"):
+
+==========================  ===============  =========================================
+variable                    default          meaning
+==========================  ===============  =========================================
+HOST                        0.0.0.0          address to bind (IPv6 without brackets)
+PORT                        8000             TCP port to bind
+GUNICORN_WORKERS            min(2, CPUs)     worker processes (each loads the OCR models)
+GUNICORN_THREADS            4                request threads per worker (gthread)
+GUNICORN_TIMEOUT            300              seconds; see ``timeout`` below
+GUNICORN_GRACEFUL_TIMEOUT   60               seconds to finish requests on stop/restart
+GUNICORN_KEEPALIVE          5                seconds an idle keep-alive connection is held
+GUNICORN_MAX_REQUESTS       1000             recycle a worker after N requests (0 = never)
+GUNICORN_MAX_REQUESTS_JITTER 100             random extra requests added per worker
+GUNICORN_CONTROL_SOCKET     (gunicorn's)     path of gunicorn's control socket (>= 25.1)
+FORWARDED_ALLOW_IPS         127.0.0.1,::1    proxies trusted for X-Forwarded-* headers
+LOG_LEVEL                   INFO             shared with the app: debug/info/warning/error
+==========================  ===============  =========================================
+
+Like the app's ``Settings.from_env``, values already in the process environment
+win over the project's ``.env`` file, which is read (without overriding) so that
+``PORT`` or ``GUNICORN_WORKERS`` set there apply however gunicorn was started.
+A bad value stops gunicorn at start-up with a message naming the variable.
+"""
+
+import os
+from pathlib import Path
+
+
+class ConfigError(ValueError):
+    """An environment variable has a value gunicorn cannot run with."""
+
+
+def _load_dotenv() -> None:
+    env_file = Path(__file__).resolve().parent.parent / ".env"
+    if not env_file.is_file():
+        return
+    try:
+        from dotenv import load_dotenv
+    except ImportError:  # python-dotenv is a project requirement; tolerate its absence here
+        return
+    load_dotenv(env_file, override=False)
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value if value else default
+
+
+def _int(name: str, default: int, low: int, high: int) -> int:
+    raw = _env(name, str(default))
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be an integer, got {raw!r}") from None
+    if not low <= value <= high:
+        raise ConfigError(f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def _cpu_count() -> int:
+    # sched_getaffinity honours cpusets (docker --cpuset-cpus, systemd AllowedCPUs=);
+    # os.cpu_count() reports every CPU of the host.
+    try:
+        return len(os.sched_getaffinity(0)) or 1
+    except (AttributeError, OSError):
+        return os.cpu_count() or 1
+
+
+def _bind(host: str, port: int) -> str:
+    if ":" in host and not host.startswith("["):  # bare IPv6 address
+        host = f"[{host}]"
+    return f"{host}:{port}"
+
+
+_load_dotenv()
+
+# --- Socket -----------------------------------------------------------------
+bind = [_bind(_env("HOST", "0.0.0.0"), _int("PORT", 8000, 1, 65535))]
+
+# --- Workers ----------------------------------------------------------------
+# Each worker builds its own OCR engine and LLM client in create_app(), and the
+# OCR models take about 300 MB of RAM per worker: two workers is the default
+# even on big hosts; raise GUNICORN_WORKERS only with the memory to match.
+workers = _int("GUNICORN_WORKERS", min(2, _cpu_count()), 1, 64)
+
+# Threads, not processes, for concurrency: an extraction request spends most
+# of its time waiting on the LLM server, which does its own batching.
+worker_class = "gthread"
+threads = _int("GUNICORN_THREADS", 4, 1, 64)
+
+# Worst LLM call: LLM_REQUEST_TIMEOUT (60 s) per field, times LLM_MAX_RETRIES + 1
+# attempts. A sync worker is killed when one request outlasts `timeout`; the
+# gthread worker's heartbeat comes from its event loop, so there `timeout`
+# catches a wedged worker rather than a slow request. 300 s is above the worst
+# call either way, so switching worker class never cuts extractions short.
+timeout = _int("GUNICORN_TIMEOUT", 300, 1, 86400)
+if timeout <= 60:
+    raise ConfigError(
+        f"GUNICORN_TIMEOUT must be above 60 seconds (one LLM call may take LLM_REQUEST_TIMEOUT=60 s), got {timeout}"
+    )
+graceful_timeout = _int("GUNICORN_GRACEFUL_TIMEOUT", 60, 1, 3600)
+keepalive = _int("GUNICORN_KEEPALIVE", 5, 0, 3600)
+
+# Recycle workers now and then so a slow leak (native OCR/ONNX buffers) cannot
+# grow forever; the jitter keeps all workers from restarting at once.
+max_requests = _int("GUNICORN_MAX_REQUESTS", 1000, 0, 10_000_000)
+max_requests_jitter = _int("GUNICORN_MAX_REQUESTS_JITTER", 100, 0, 10_000_000)
+
+# Heartbeat files are touched every second by every worker: keep them in RAM
+# (a disk-backed /tmp can stall on fsync-heavy hosts and trigger false timeouts).
+if os.path.isdir("/dev/shm") and os.access("/dev/shm", os.W_OK):
+    worker_tmp_dir = "/dev/shm"
+
+# No preloading. The app factory builds the OCR engine (onnxruntime sessions
+# with their own thread pools) and the LLM client (an httpx connection pool).
+# Thread pools and sockets do not survive fork(): created in the master and
+# inherited, they would deadlock or be shared between workers. With
+# preload_app = False the master imports nothing of the app; each worker calls
+# create_app() after the fork and owns its models outright. The cost is a
+# slower worker start, paid once per worker (and per max_requests recycle).
+preload_app = False
+
+# --- Proxy ------------------------------------------------------------------
+# Peers allowed to set X-Forwarded-For/-Proto (nginx on the same host by
+# default). Behind Docker's port mapping the peer is the bridge gateway; set
+# the proxy's address explicitly there, and "*" only on a private network.
+forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
+
+# --- Logging ----------------------------------------------------------------
+# stdout/stderr: journald (systemd) and `docker compose logs` collect them.
+accesslog = "-"
+errorlog = "-"
+loglevel = _env("LOG_LEVEL", "info").lower()
+if loglevel not in ("debug", "info", "warning", "error"):
+    raise ConfigError(f"LOG_LEVEL must be one of debug, info, warning, error, got {loglevel!r}")
+# Default combined format plus the request time in milliseconds.
+access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+
+# --- Control socket (gunicorn >= 25.1; older versions ignore the name) -------
+# The default lives under $XDG_RUNTIME_DIR or ~/.gunicorn, which does not exist
+# (or is read-only) for a system user under ProtectHome=: the systemd unit
+# points it at its RuntimeDirectory instead.
+if _env("GUNICORN_CONTROL_SOCKET", ""):
+    control_socket = _env("GUNICORN_CONTROL_SOCKET", "")
