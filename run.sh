@@ -73,7 +73,9 @@ llm() {
     llamacpp)
       [ -s "$LLM_GGUF_PATH" ] || die "GGUF model not found at $LLM_GGUF_PATH: run ./run.sh setup"
       log "starting llama.cpp server ($LLM_GGUF_PATH as ${LLM_MODEL:-gemma-3-270m}) on $LLM_SERVER_HOST:$LLM_SERVER_PORT"
-      exec "$VENV/bin/python" -m llama_cpp.server --model "$LLM_GGUF_PATH" \
+      # llama_cpp.server also reads settings from unprefixed environment variables
+      # (PORT, HOST, ...) which would override its flags: drop the API's own.
+      exec env -u PORT -u HOST "$VENV/bin/python" -m llama_cpp.server --model "$LLM_GGUF_PATH" \
         --model_alias "${LLM_MODEL:-gemma-3-270m}" --host "$LLM_SERVER_HOST" --port "$LLM_SERVER_PORT" \
         --n_ctx "${LLM_MAX_MODEL_LEN:-8192}" --n_threads "${LLM_THREADS:-$(nproc)}" --verbose False
       ;;

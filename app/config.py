@@ -15,6 +15,7 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 LLM_BACKENDS = ("llamacpp", "vllm", "external")
 EXTRACT_MODES = ("per_field", "schema")
+DEFAULT_MODE_CHOICES = ("auto",) + EXTRACT_MODES
 PROMPT_STYLES = ("auto", "base", "instruct")
 
 
@@ -91,7 +92,7 @@ class Settings:
     llm_max_retries: int = 1
     llm_prompt_style: str = "auto"
     llm_max_tokens: int = 64
-    extract_default_mode: str = "per_field"
+    extract_default_mode: str = "auto"
 
     @property
     def auth_enabled(self) -> bool:
@@ -104,6 +105,19 @@ class Settings:
         if self.llm_prompt_style != "auto":
             return self.llm_prompt_style
         return "base" if self.llm_backend == "llamacpp" else "instruct"
+
+    @property
+    def default_extract_mode(self) -> str:
+        """Mode for requests that do not name one.
+
+        ``auto``: ``per_field`` for the embedded llama.cpp base model (one short
+        completion per field, measured better grounded than one schema call),
+        ``schema`` for instruction models behind vLLM or another server (one
+        prefill of the document, JSON guaranteed by the server's grammar).
+        """
+        if self.extract_default_mode != "auto":
+            return self.extract_default_mode
+        return "per_field" if self.llm_backend == "llamacpp" else "schema"
 
     def resolve_weights_path(self, value: str) -> Path:
         """Return ``value`` as a path, relative paths taken under ``weights_dir``."""
@@ -172,7 +186,7 @@ class Settings:
             llm_prompt_style=_choice("LLM_PROMPT_STYLE", get("LLM_PROMPT_STYLE", "auto"), PROMPT_STYLES),
             llm_max_tokens=_number("LLM_MAX_TOKENS", get("LLM_MAX_TOKENS", "64"), int, 1, 4096),
             extract_default_mode=_choice(
-                "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "per_field"), EXTRACT_MODES
+                "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "auto"), DEFAULT_MODE_CHOICES
             ),
         )
 

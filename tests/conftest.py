@@ -141,6 +141,12 @@ GGUF_IN_WEIGHTS = ROOT / "weights" / "gemma-3-270m-q4_k_m.gguf"
 LLAMA_ALIAS = "gemma-3-270m"
 
 
+def llama_server_env() -> dict:
+    """Environment for a llama_cpp.server child: without PORT/HOST, which that
+    server reads (unprefixed) in preference to its --port/--host flags."""
+    return {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST")}
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -199,7 +205,7 @@ def llama_server(gguf_path, tmp_path_factory):
             [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", LLAMA_ALIAS,
              "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
              "--n_threads", str(os.cpu_count() or 2), "--verbose", "False"],
-            stdout=log_file, stderr=subprocess.STDOUT)
+            stdout=log_file, stderr=subprocess.STDOUT, env=llama_server_env())
     url = f"http://127.0.0.1:{port}/v1"
     wait_http(url + "/models", proc, 180, log_path)
     yield _NS(url=url, model=LLAMA_ALIAS, proc=proc, log=log_path)

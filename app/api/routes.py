@@ -62,7 +62,7 @@ def extract():
     uploads = _uploads()
     services = _services()
     options = ExtractOptions(
-        mode=config.mode or services.settings.extract_default_mode,
+        mode=config.mode or services.settings.default_extract_mode,
         parallel=config.parallel,
         batch_size=config.batch_size,
         llm_timeout=config.llm_timeout,

@@ -12,6 +12,7 @@ def test_defaults_from_empty_environment():
     assert s.llm_api_url == "http://127.0.0.1:8001/v1"
     assert s.llm_model == "gemma-3-270m"
     assert s.prompt_style == "base"
+    assert s.default_extract_mode == "per_field"
     assert not s.auth_enabled
     assert s.weights_dir == PROJECT_ROOT / "weights"
 
@@ -21,6 +22,9 @@ def test_vllm_backend_defaults_to_qwen_and_instruct_prompts():
     assert s.llm_model == "Qwen/Qwen2.5-7B-Instruct"
     assert s.llm_api_url == "http://127.0.0.1:9001/v1"
     assert s.prompt_style == "instruct"
+    assert s.default_extract_mode == "schema"
+    assert Settings.from_env({"LLM_BACKEND": "vllm", "EXTRACT_DEFAULT_MODE": "per_field"}).default_extract_mode == \
+        "per_field"
 
 
 def test_values_are_parsed():
@@ -31,7 +35,7 @@ def test_values_are_parsed():
     assert s.text_det_conf_threshold == 0.3
     assert s.device_gpu == 0
     assert s.weights_dir == Path("/opt/w")
-    assert s.extract_default_mode == "schema"
+    assert s.default_extract_mode == "schema"
     assert s.resolve_weights_path("det") == Path("/opt/w/det")
     assert s.resolve_weights_path("/abs/rec") == Path("/abs/rec")
 

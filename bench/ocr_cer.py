@@ -1,0 +1,316 @@
+"""Line character error rate of an OCR engine on the shared MC-OCR 2021 receipts.
+
+Usage::
+
+    .venv/bin/python bench/ocr_cer.py [--engine rapidocr|hybrid] [--set KEY=VALUE ...]
+                                      [--crops] [--limit N] [--json out.json]
+
+Data: ``../shared/data/mcocr2021`` (``images/<id>.jpg`` and ``labels/<id>.json``,
+read in place). Each label file has ``segments``: whole printed lines
+``{label, text, bbox_xywh}`` (SELLER, ADDRESS, TIMESTAMP, TOTAL_COST lines only;
+the other lines of a receipt are not labelled and are not scored).
+
+How a labelled line is scored (page mode, the default):
+
+1. The image bytes go through :func:`app.documents.decode_image` and the engine
+   built by :func:`app.ocr.base.create_engine` (``Settings(ocr_engine=NAME)``);
+   its ``OcrResult.lines`` are taken in the order the engine returns them
+   (reading order, :func:`app.domain.sort_reading_order`).
+2. Texts are normalised the same way on both sides: Unicode NFC, runs of
+   whitespace collapsed to one space, leading/trailing spaces removed. Case and
+   punctuation are kept (they count as errors).
+3. Candidates for a label are: every OCR line alone, every pair of consecutive
+   OCR lines joined by one space (a label split in two by the detector), and the
+   empty string (the label was not found at all, so its CER is at most 1).
+4. The label's edit count is the smallest Levenshtein distance (unit cost
+   insert/delete/substitute, over Unicode code points of the NFC strings) between
+   the label and any candidate; ties go to the earliest candidate. One OCR line
+   may be the best match of several labels (no one-to-one assignment).
+5. Line CER = edits / len(label). Reported: ``micro`` = total edits / total label
+   characters over all labelled lines, ``macro`` = mean of the line CERs.
+6. Diacritic letters: label characters that are one of the 134 non-ASCII
+   Vietnamese letters (a vowel with a tone mark and/or a vowel mark, or đ/Đ: the
+   set PP-OCRv6's dictionary covers only 46 of). Recovered = the character is in
+   an ``equal`` block of the Levenshtein alignment (``rapidfuzz`` opcodes) of the
+   label against its best candidate, i.e. it was read exactly, marks included.
+7. Seconds per photo = wall time of ``engine.recognize`` (decoding excluded),
+   averaged over photos; the engine's own ``detection_ms``/``recognition_ms``
+   means are printed beside it. The first photo includes lazy model loading
+   (as in the service's first request).
+
+Crops mode (``--crops``) separates recognition from detection: each labelled
+line is cut from the decoded image by its ``bbox_xywh`` (clipped to the image;
+turned 90 degrees counter-clockwise when it is at least 1.5 times taller than
+wide, as RapidOCR does) and given to the engine's line recogniser alone; the
+result is scored against its own label with steps 2, 5 and 6 (no matching).
+Engines: ``rapidocr`` (its PP-OCRv6 recogniser through RapidOCR's
+``recognize_txt``), ``hybrid`` (:meth:`app.ocr.hybrid.HybridOcrEngine.recognize_crops`,
+whose ``fusion`` option picks PP-OCR, Tesseract or the fused reading).
+
+Edit distances and alignments use ``rapidfuzz`` (MIT): ``Levenshtein.distance``
+and ``Levenshtein.opcodes``.
+
+``--set KEY=VALUE`` passes engine options (only ``hybrid`` has any; see
+:class:`app.ocr.hybrid.HybridOptions`), e.g. ``--set fusion=tesseract`` for
+Tesseract's reading of PP-OCR's detected lines without fusion.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+import unicodedata
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from rapidfuzz.distance import Levenshtein  # noqa: E402
+
+from app.config import Settings  # noqa: E402
+from app.documents import decode_image  # noqa: E402
+from app.ocr import base as ocr_base  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data" / "mcocr2021"
+
+# The 134 Vietnamese letters outside ASCII: 12 vowels x 5 tone marks, the 6 marked
+# vowels without a tone, and d with stroke; both cases.
+_VOWELS = "aăâeêioôơuưy"
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+DIACRITIC_LETTERS = frozenset(
+    unicodedata.normalize("NFC", v + t).upper() if upper else unicodedata.normalize("NFC", v + t)
+    for v in _VOWELS
+    for t in ("",) + tuple(_TONES)
+    for upper in (False, True)
+    if not (t == "" and v.isascii())
+) | {"đ", "Đ"}
+assert len(DIACRITIC_LETTERS) == 134
+
+
+def normalize(text: str) -> str:
+    """NFC, whitespace runs collapsed to one space, stripped."""
+    return " ".join(unicodedata.normalize("NFC", text).split())
+
+
+def candidates(texts: list[str]) -> list[str]:
+    """Every line, every pair of consecutive lines joined by a space, and ""."""
+    texts = [normalize(t) for t in texts]
+    out = list(texts)
+    out += [f"{a} {b}" for a, b in zip(texts, texts[1:])]
+    out.append("")
+    return out
+
+
+def best_match(label: str, cands: list[str]) -> tuple[str, int]:
+    """The candidate with the fewest edits to ``label`` (first one on ties)."""
+    best, best_d = "", len(label)
+    for cand in cands:
+        d = Levenshtein.distance(label, cand, score_cutoff=best_d)
+        if d < best_d:
+            best, best_d = cand, d
+            if d == 0:
+                break
+    return best, best_d
+
+
+def diacritics_recovered(label: str, hyp: str) -> tuple[int, int]:
+    """(diacritic letters of ``label`` read exactly in ``hyp``, diacritic letters in ``label``)."""
+    total = sum(ch in DIACRITIC_LETTERS for ch in label)
+    if total == 0:
+        return 0, 0
+    kept = 0
+    for tag, i1, i2, _j1, _j2 in Levenshtein.opcodes(label, hyp):
+        if tag == "equal":
+            kept += sum(ch in DIACRITIC_LETTERS for ch in label[i1:i2])
+    return kept, total
+
+
+@dataclass
+class Totals:
+    """Running sums over scored lines and photos."""
+
+    lines: int = 0
+    chars: int = 0
+    edits: int = 0
+    cer_sum: float = 0.0
+    dia_kept: int = 0
+    dia_total: int = 0
+    photos: int = 0
+    seconds: float = 0.0
+    detection_ms: float = 0.0
+    recognition_ms: float = 0.0
+    worst: list = field(default_factory=list)
+
+    def add_line(self, image_id: str, label: str, hyp: str, edits: int) -> dict:
+        kept, total = diacritics_recovered(label, hyp)
+        cer = edits / max(len(label), 1)
+        self.lines += 1
+        self.chars += len(label)
+        self.edits += edits
+        self.cer_sum += cer
+        self.dia_kept += kept
+        self.dia_total += total
+        row = {"image": image_id, "label": label, "ocr": hyp, "edits": edits, "cer": round(cer, 4)}
+        self.worst.append(row)
+        return row
+
+    def summary(self) -> dict:
+        out = {
+            "lines": self.lines,
+            "label_chars": self.chars,
+            "edits": self.edits,
+            "cer_micro": self.edits / max(self.chars, 1),
+            "cer_macro": self.cer_sum / max(self.lines, 1),
+            "diacritic_letters": self.dia_total,
+            "diacritics_recovered": self.dia_kept / max(self.dia_total, 1),
+            "photos": self.photos,
+        }
+        if self.photos:
+            out["seconds_per_photo"] = self.seconds / self.photos
+            out["detection_ms_mean"] = self.detection_ms / self.photos
+            out["recognition_ms_mean"] = self.recognition_ms / self.photos
+        return out
+
+
+def parse_options(pairs: list[str]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep:
+            raise SystemExit(f"--set expects KEY=VALUE, got {pair!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def build_engine(name: str, options: dict[str, str]):
+    """The engine ``name`` through the registry; ``hybrid`` options go to its constructor."""
+    settings = Settings(ocr_engine=name)
+    if name == "hybrid":
+        from app.ocr.hybrid import HybridOcrEngine, HybridOptions  # registers "hybrid"
+
+        if options:
+            known = {f.name: f.type for f in fields(HybridOptions)}
+            unknown = set(options) - set(known)
+            if unknown:
+                raise SystemExit(f"unknown hybrid option(s) {sorted(unknown)}; known: {sorted(known)}")
+            return HybridOcrEngine(settings, options=HybridOptions.parse(options))
+        if name not in ocr_base._ENGINE_MODULES:  # not yet listed in app.ocr.base
+            return ocr_base._REGISTRY[name](settings)
+    elif options:
+        raise SystemExit(f"engine {name!r} takes no --set options")
+    return ocr_base.create_engine(settings)
+
+
+def crop_reader(engine):
+    """``crop (H, W, 3) BGR -> text`` for recognition-only (crops) mode."""
+    if hasattr(engine, "recognize_crops"):
+        return lambda crop: engine.recognize_crops([crop])[0][0]
+    if engine.name == "rapidocr":
+        from rapidocr.ch_ppocr_rec import TextRecInput
+
+        def read(crop):
+            with engine._lock:  # bench only: RapidOCR's own recogniser, no detection
+                rec = engine._ocr._load_rec_model()
+                out = rec(TextRecInput(img=[crop], return_word_box=False))
+            return str(out.txts[0]) if out.txts else ""
+
+        return read
+    raise SystemExit(f"engine {engine.name!r} has no recognition-only mode")
+
+
+def label_crop(image: np.ndarray, bbox_xywh) -> np.ndarray | None:
+    x, y, w, h = (int(round(v)) for v in bbox_xywh)
+    H, W = image.shape[:2]
+    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
+    if x1 - x0 < 2 or y1 - y0 < 2:
+        return None
+    crop = image[y0:y1, x0:x1]
+    if crop.shape[0] >= 1.5 * crop.shape[1]:
+        crop = np.ascontiguousarray(np.rot90(crop))
+    return crop
+
+
+def run(args) -> dict:
+    image_ids = sorted(p.stem for p in (DATA / "labels").glob("*.json"))
+    if args.limit:
+        image_ids = image_ids[: args.limit]
+    engine = build_engine(args.engine, parse_options(args.set))
+    reader = crop_reader(engine) if args.crops else None
+    totals = Totals()
+    for n, image_id in enumerate(image_ids, 1):
+        label_doc = json.loads((DATA / "labels" / f"{image_id}.json").read_text(encoding="utf-8"))
+        image = decode_image((DATA / "images" / f"{image_id}.jpg").read_bytes(), max_bytes=10**9, max_pixels=10**9)
+        segments = [s for s in label_doc["segments"] if normalize(s["text"])]
+        if args.crops:
+            start = time.perf_counter()
+            for seg in segments:
+                label = normalize(seg["text"])
+                crop = label_crop(image, seg["bbox_xywh"])
+                hyp = normalize(reader(crop)) if crop is not None else ""
+                totals.add_line(image_id, label, hyp, Levenshtein.distance(label, hyp))
+            totals.seconds += time.perf_counter() - start
+            totals.photos += 1
+        else:
+            start = time.perf_counter()
+            result = engine.recognize(image)
+            totals.seconds += time.perf_counter() - start
+            totals.photos += 1
+            totals.detection_ms += result.detection_ms
+            totals.recognition_ms += result.recognition_ms
+            cands = candidates([ln.text for ln in result.lines])
+            for seg in segments:
+                label = normalize(seg["text"])
+                hyp, edits = best_match(label, cands)
+                totals.add_line(image_id, label, hyp, edits)
+        if args.verbose:
+            print(f"[{n}/{len(image_ids)}] {image_id}", file=sys.stderr, flush=True)
+    summary = totals.summary()
+    summary.update(
+        engine=args.engine, options=parse_options(args.set), mode="crops" if args.crops else "page"
+    )
+    if hasattr(engine, "describe"):
+        summary["describe"] = engine.describe()
+    worst = sorted(totals.worst, key=lambda r: (-r["edits"], r["image"]))
+    return {"summary": summary, "lines": totals.worst, "worst": worst[: args.show_worst]}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--engine", default="rapidocr", help="rapidocr, hybrid, ... (default rapidocr)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine option (hybrid)")
+    parser.add_argument("--crops", action="store_true", help="recognition only, on the labelled line crops")
+    parser.add_argument("--limit", type=int, default=0, help="first N images (sorted by id); 0 = all")
+    parser.add_argument("--json", type=Path, help="write summary and every scored line here")
+    parser.add_argument("--show-worst", type=int, default=10, help="print the N lines with most edits")
+    parser.add_argument("-v", "--verbose", action="store_true", help="progress on stderr")
+    args = parser.parse_args(argv)
+    if not (DATA / "labels").is_dir():
+        raise SystemExit(f"MC-OCR data not found at {DATA}")
+
+    report = run(args)
+    s = report["summary"]
+    opts = " ".join(f"{k}={v}" for k, v in s["options"].items())
+    print(f"engine={s['engine']} {opts} mode={s['mode']}".replace("  ", " "))
+    print(f"photos={s['photos']} lines={s['lines']} label_chars={s['label_chars']}")
+    print(f"CER micro={s['cer_micro']:.2%} macro={s['cer_macro']:.2%} (edits={s['edits']})")
+    print(f"diacritic letters recovered={s['diacritics_recovered']:.1%} of {s['diacritic_letters']}")
+    if "seconds_per_photo" in s:
+        print(
+            f"seconds/photo={s['seconds_per_photo']:.2f} (detection {s['detection_ms_mean']:.0f} ms, "
+            f"recognition {s['recognition_ms_mean']:.0f} ms)"
+        )
+    for row in report["worst"]:
+        print(f"  {row['edits']:3d} {row['image']}: {row['label']!r} <- {row['ocr']!r}")
+    if args.json:
+        args.json.write_text(json.dumps(report, ensure_ascii=False, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
