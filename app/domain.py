@@ -84,6 +84,8 @@ class Extraction:
         mode: ``per_field`` or ``schema``.
         errors: field key -> error for fields whose LLM call failed.
         warnings: things the caller should know (e.g. OCR text truncated).
+        details: field key -> ``app.extraction.fields.FieldResult`` (value,
+            normalized, confidence, source, lines, grounded, checks).
     """
 
     fields: dict[str, str | None]
@@ -91,6 +93,7 @@ class Extraction:
     mode: str
     errors: dict[str, FieldError] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
+    details: dict = field(default_factory=dict)
 
 
 def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
@@ -130,3 +133,33 @@ def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
     for row in sorted(rows, key=lambda r: sum(sum(extent(x)) / 2 for x in r) / len(r)):
         ordered.extend(sorted(row, key=lambda ln: min(p[0] for p in ln.box)))
     return ordered
+
+
+# --------------------------------------------------------------------------- fields
+SOURCES = ("qr", "mrz", "rule", "llm")
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A value for one field proposed by one reader (QR, MRZ, rule or LLM).
+
+    Attributes:
+        key: field key (e.g. ``id_number``, ``date_of_birth``, ``total``).
+        value: the value as printed / encoded (None: the reader found nothing).
+        normalized: canonical form: ISO 8601 ``YYYY-MM-DD`` for dates,
+            ``{"amount": "60.30", "currency": "MYR"}`` for amounts, NFC text
+            otherwise (see :mod:`app.extraction.normalize`).
+        confidence: the reader's confidence in [0, 1].
+        source: one of :data:`SOURCES`.
+        line_indices: indices into ``OcrResult.lines`` the value was read from
+            (empty for QR, whose payload is not OCR text).
+        checks: named validations and their outcome (e.g. ``{"check_digit": True}``).
+    """
+
+    key: str
+    value: str | None
+    normalized: object
+    confidence: float
+    source: str
+    line_indices: tuple[int, ...] = ()
+    checks: dict = field(default_factory=dict)

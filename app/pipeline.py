@@ -75,9 +75,12 @@ class DocumentPipeline:
             InvalidImage, PayloadTooLarge: bad file.
             OcrEngineError: the engine failed.
         """
-        image = decode_image(upload.data, max_bytes=self.settings.max_file_bytes,
-                             max_pixels=self.settings.max_image_pixels)
-        return self.ocr_engine.recognize(image)
+        return self.ocr_engine.recognize(self.decode(upload))
+
+    def decode(self, upload: Upload):
+        """Decode one upload to a ``(H, W, 3)`` BGR array (raises InvalidImage / PayloadTooLarge)."""
+        return decode_image(upload.data, max_bytes=self.settings.max_file_bytes,
+                            max_pixels=self.settings.max_image_pixels)
 
     def ocr_batch(self, uploads: list[Upload], with_box: bool = True) -> BatchResult:
         """OCR every upload. Result per file: ``filename``, ``ocr_data``
@@ -98,12 +101,14 @@ class DocumentPipeline:
 
         return self._batch(uploads, one)
 
-    def extract_batch(self, uploads: list[Upload], info: dict[str, str], options: ExtractOptions,
-                      with_box: bool = False) -> BatchResult:
-        """OCR then extract ``info``'s fields from every upload.
+    def extract_batch(self, uploads: list[Upload], info: dict[str, str] | None, options: ExtractOptions,
+                      with_box: bool = False, document_type: str | None = None) -> BatchResult:
+        """OCR then extract the fields of ``document_type`` and/or ``info``.
 
         Result per file: ``filename``, ``extracted_fields`` (key -> value or
-        None), ``ocr_data`` when ``with_box``, ``processing_time`` (``ocr_ms``,
+        None, the plain map existing clients read), ``fields`` (key ->
+        ``{value, normalized, confidence, source, grounded, box, checks?}``),
+        ``ocr_data`` when ``with_box``, ``processing_time`` (``ocr_ms``,
         ``extraction_ms``), and ``field_errors`` / ``warnings`` when any.
 
         Raises:
@@ -113,13 +118,15 @@ class DocumentPipeline:
 
         def one(upload: Upload) -> dict:
             start = time.perf_counter()
-            ocr = self.read(upload)
+            image = self.decode(upload)
+            ocr = self.ocr_engine.recognize(image)
             ocr_ms = (time.perf_counter() - start) * 1000.0
-            extraction = self.extractor.extract(ocr, info, options)
+            extraction = self.extractor.extract(ocr, info, options, document_type=document_type, image=image)
             result = {
                 "filename": upload.filename,
                 "success": True,
                 "extracted_fields": extraction.fields,
+                "fields": {k: r.to_dict(ocr) for k, r in extraction.details.items()},
                 "processing_time": {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1)},
             }
             if with_box:

@@ -67,7 +67,8 @@ def extract():
         batch_size=config.batch_size,
         llm_timeout=config.llm_timeout,
     )
-    batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box)
+    batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box,
+                                            document_type=config.document_type)
     return _batch_response(batch, "Extraction completed")
 
 

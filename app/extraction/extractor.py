@@ -16,8 +16,11 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-from app.domain import Extraction, FieldError, OcrResult
+from app.domain import Candidate, Extraction, FieldError, OcrResult
 from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
+from app.extraction.doctypes import resolve_fields
+from app.extraction.fields import combine, llm_candidate
+from app.extraction.rules import RuleReader
 from app.llm.client import LLMClient
 from app.llm.prompts import MAX_VALUE_CHARS, PromptBuilder, clean_value, parse_json_object
 
@@ -49,48 +52,97 @@ class FieldExtractor:
         prompts: prompt builder matching the served model (base or instruct).
         max_tokens: generation limit per field (``per_field``); the schema
             call's limit follows from the schema's per-value length bound.
+        rules: the caption/pattern reader (document types only).
+        llm_threshold: fields whose best reader confidence is below this are
+            asked of the LLM.
     """
 
-    def __init__(self, llm: LLMClient, prompts: PromptBuilder, max_tokens: int = 64):
+    def __init__(self, llm: LLMClient, prompts: PromptBuilder, max_tokens: int = 64,
+                 rules: RuleReader | None = None, llm_threshold: float = 0.5):
         self.llm = llm
         self.prompts = prompts
         self.max_tokens = max_tokens
+        self.rules = rules or RuleReader()
+        self.llm_threshold = llm_threshold
 
-    def extract(self, ocr: OcrResult, info: dict[str, str], options: ExtractOptions) -> Extraction:
-        """Extract every field in ``info``.
+    def extract(self, ocr: OcrResult, info: dict[str, str] | None, options: ExtractOptions, *,
+                document_type: str | None = None, image=None) -> Extraction:
+        """Extract the fields of ``document_type`` and/or ``info``.
+
+        Deterministic readers run first (document types only): the CCCD QR
+        code (needs ``image``), the ICAO 9303 MRZ, and caption/pattern rules.
+        The LLM is asked only for fields no reader found with confidence >=
+        ``llm_threshold``; its answers are grounded in the OCR text and
+        validated (see :mod:`app.extraction.fields`).
 
         Args:
             ocr: OCR output of one document.
-            info: field key -> description (Vietnamese or English).
-            options: mode, fan-out and timeout.
+            info: field key -> description (Vietnamese or English); merged
+                with the document type's fields (overriding descriptions).
+            options: mode, fan-out and timeout of the LLM stage.
+            document_type: a key of :data:`app.extraction.doctypes.DOCUMENT_TYPES`.
+            image: the decoded ``(H, W, 3)`` BGR image (for the QR reader).
 
         Returns:
-            Extraction with a value (or None) for every key of ``info``; fields
-            whose call failed are None and listed in ``errors``.
+            Extraction with a value (or None) for every field; ``details``
+            holds value, normalized, confidence, source, lines and checks;
+            fields whose LLM call failed are listed in ``errors``.
 
         Raises:
-            LLMUnavailable, LLMTimeout, LLMRejected: every field failed for that
-                reason (the server is down, too slow, or refuses our requests).
+            LLMUnavailable, LLMTimeout, LLMRejected: no reader found anything
+                and every LLM call failed for that reason.
         """
         start = time.perf_counter()
+        doc, specs = resolve_fields(document_type, info)
+        warnings: list[str] = []
+        candidates: dict[str, list[Candidate]] = {s.key: [] for s in specs}
+        if doc is not None:
+            for cand in self._read_deterministic(doc, specs, ocr, image, warnings):
+                if cand.key in candidates:
+                    candidates[cand.key].append(cand)
+        results = {s.key: combine(s, candidates[s.key]) for s in specs}
+
+        ask = [s for s in specs if results[s.key].confidence < self.llm_threshold]
+        errors: dict[str, FieldError] = {}
         document, truncated = self.prompts.document_text(ocr)
-        warnings = []
         if truncated:
             warnings.append(
                 f"OCR text was {len(ocr.text)} characters; only the first {self.prompts.max_document_chars} "
                 "were given to the LLM"
             )
         if not document.strip():
-            # Nothing was read: no LLM call can ground a value.
-            return Extraction({k: None for k in info}, _ms(start), options.mode,
-                              warnings=tuple(warnings + ["No text was detected in the image"]))
-        if options.mode == "schema":
-            values, errors = self._extract_schema(document, info, options)
-        else:
-            values, errors = self._extract_per_field(document, info, options)
-        if errors and len(errors) == len(info):
-            _raise_common(errors)
-        return Extraction(values, _ms(start), options.mode, errors=errors, warnings=tuple(warnings))
+            warnings.append("No text was detected in the image")
+        elif ask:
+            asked = {s.key: (s.description() if doc is not None and s in doc.fields else s.description_en)
+                     for s in ask}
+            if options.mode == "schema":
+                values, errors = self._extract_schema(document, asked, options)
+            else:
+                values, errors = self._extract_per_field(document, asked, options)
+            if errors and len(errors) == len(ask) and not any(r.value for r in results.values()):
+                _raise_common(errors)
+            for spec in ask:
+                cand = llm_candidate(spec, values.get(spec.key), ocr)
+                if cand is not None:
+                    candidates[spec.key].append(cand)
+                    results[spec.key] = combine(spec, candidates[spec.key])
+        _check_id_number(results)
+        return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
+                          warnings=tuple(warnings), details=results)
+
+    def _read_deterministic(self, doc, specs, ocr, image, warnings) -> list[Candidate]:
+        out: list[Candidate] = []
+        if "qr" in doc.readers and image is not None:
+            from app.extraction.readers.qr import decode_cccd_qr
+
+            out += decode_cccd_qr(image)
+        if "mrz" in doc.readers:
+            from app.extraction.readers.mrz import mrz_candidates
+
+            out += mrz_candidates(ocr)
+        if "rules" in doc.readers:
+            out += self.rules.read(ocr, specs, doc.name)
+        return out
 
     # ----------------------------------------------------------------- modes
     def _ask_field(self, document: str, description: str, timeout: float) -> str | None:
@@ -153,6 +205,31 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
     for cls in (LLMUnavailable, LLMTimeout, LLMRejected):
         if codes == {cls.code}:
             raise cls(message)
+
+
+def _check_id_number(results: dict) -> None:
+    """Structure checks of a 12-digit citizen ID against the date of birth and
+    sex found on the same card; a failing ID keeps its value at half confidence."""
+    result = results.get("id_number")
+    if result is None or not result.value:
+        return
+    from datetime import date
+
+    from app.extraction.fields import FieldResult
+    from app.extraction.readers.idnumber import check_id_number
+
+    dob = results.get("date_of_birth")
+    sex = results.get("sex")
+    try:
+        born = date.fromisoformat(dob.normalized) if dob and isinstance(dob.normalized, str) else None
+    except ValueError:
+        born = None
+    check = check_id_number("".join(ch for ch in result.value if ch.isdigit()), born,
+                            sex.normalized if sex and sex.value else None)
+    checks = {**result.checks, **{k: v for k, v in vars(check).items() if isinstance(v, bool)}}
+    conf = result.confidence if check.valid else result.confidence * 0.5
+    results["id_number"] = FieldResult(result.value, result.normalized, conf, result.source, result.line_indices,
+                                       result.grounded, checks)
 
 
 def _ms(start: float) -> float:

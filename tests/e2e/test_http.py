@@ -59,7 +59,7 @@ def receipt(name=RECEIPT):
     return ("image_file", (path.name, path.read_bytes(), "image/jpeg"))
 
 
-def post(base, path, files, data=None, token=TOKEN, timeout=300):
+def post(base, path, files, data=None, token=TOKEN, timeout=900):
     headers = {"X-API-Token": token} if token else {}
     return requests.post(base + path, files=files, data=data or {}, headers=headers, timeout=timeout)
 
@@ -107,7 +107,7 @@ def test_legacy_prefix_and_form_token(api):
 
 @pytest.mark.parametrize("mode", ["per_field", "schema"])
 def test_extract_real_receipt(api, mode):
-    config = {"info": INFO, "mode": mode, "display_text_box": True}
+    config = {"info": INFO, "mode": mode, "display_text_box": True, "llm_timeout": 600}
     r = post(api, "/extract", [receipt()], {"config": json.dumps(config)})
     assert r.status_code == 200, r.text
     result = r.json()["data"]["results"][0]

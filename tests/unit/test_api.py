@@ -137,6 +137,7 @@ def test_missing_file(client):
     ("{not json", "INVALID_CONFIG", "not valid JSON"),
     ("[1]", "INVALID_CONFIG", "JSON object"),
     ("{}", "INVALID_CONFIG", "config.info"),
+    (json.dumps({"document_type": "passport"}), "INVALID_CONFIG", "config.document_type"),
     (json.dumps({"info": {}}), "INVALID_CONFIG", "config.info"),
     (json.dumps({"info": {"a": ""}}), "INVALID_CONFIG", "field 'a'"),
     (json.dumps({"info": INFO, "batch_size": 0}), "INVALID_CONFIG", "config.batch_size"),

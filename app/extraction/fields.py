@@ -1,0 +1,154 @@
+"""Combining readers' candidates into one field value, grounding and confidence.
+
+Each field's final value comes from the candidate with the highest
+confidence after these adjustments:
+
+* **agreement**: candidates from different readers whose normalised values
+  agree reinforce each other: ``c = 1 - (1 - c1)(1 - c2)``; the reported source
+  is the more reliable one (qr > mrz > rule > llm);
+* **grounding**: an LLM value must appear in the OCR text (case- and
+  diacritic-insensitive substring of a line or of two adjacent lines, or a
+  fuzzy match with similarity >= 0.9). Ungrounded values are kept but flagged
+  (``grounded: false``) and their confidence capped at 0.2;
+* **validation**: a date or amount field whose value does not parse, or an
+  ID number failing its structure checks, has its confidence halved;
+* OCR confidence: rule and LLM confidences are scaled by the mean recognition
+  confidence of the lines they were read from.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from app.domain import Candidate, OcrResult
+from app.extraction.doctypes import FieldSpec
+from app.extraction.normalize import fold, normalize_value, similarity
+
+SOURCE_RANK = {"qr": 3, "mrz": 2, "rule": 1, "llm": 0}
+UNGROUNDED_CAP = 0.2
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    """The response entry of one field.
+
+    Attributes:
+        value: as printed (or as encoded in the QR / MRZ); None when not found.
+        normalized: ISO date, ``{"amount", "currency"}``, NFC text, ...
+        confidence: 0..1.
+        source: ``qr``, ``mrz``, ``rule`` or ``llm`` (None when not found).
+        line_indices: OCR lines the value was read from.
+        grounded: the value appears in the OCR text (always true for QR/MRZ/rule).
+        checks: validations run and their outcome.
+    """
+
+    value: str | None
+    normalized: object
+    confidence: float
+    source: str | None
+    line_indices: tuple[int, ...] = ()
+    grounded: bool = False
+    checks: dict = field(default_factory=dict)
+
+    def to_dict(self, ocr: OcrResult) -> dict:
+        """Response form; ``box`` is the axis-aligned quadrilateral around the
+        source lines (``[[x, y] x 4]``, pixels) or None."""
+        box = None
+        if self.line_indices:
+            pts = [p for i in self.line_indices for p in ocr.lines[i].box]
+            x0, y0 = min(p[0] for p in pts), min(p[1] for p in pts)
+            x1, y1 = max(p[0] for p in pts), max(p[1] for p in pts)
+            box = [[round(x0, 1), round(y0, 1)], [round(x1, 1), round(y0, 1)], [round(x1, 1), round(y1, 1)],
+                   [round(x0, 1), round(y1, 1)]]
+        out = {"value": self.value, "normalized": self.normalized, "confidence": round(self.confidence, 3),
+               "source": self.source, "grounded": self.grounded, "box": box}
+        if self.checks:
+            out["checks"] = self.checks
+        return out
+
+
+EMPTY = FieldResult(None, None, 0.0, None)
+
+
+def ground(value: str, ocr: OcrResult) -> tuple[tuple[int, ...], float]:
+    """Find the OCR line(s) a value was read from.
+
+    Returns:
+        (line indices, similarity in [0, 1]); ``((), best)`` when no line or pair
+        of adjacent lines matches (substring on folded text, or similarity >= 0.9).
+    """
+    target = fold(value).replace(" ", "")
+    if not target:
+        return (), 0.0
+    folded = [fold(line.text).replace(" ", "") for line in ocr.lines]
+    for i, f in enumerate(folded):
+        if target in f:
+            return (i,), 1.0
+    for i in range(len(folded) - 1):
+        if target in folded[i] + folded[i + 1]:
+            return (i, i + 1), 1.0
+    best, best_idx = 0.0, ()
+    for i, f in enumerate(folded):
+        s = similarity(target, f)
+        if s > best:
+            best, best_idx = s, (i,)
+    return (best_idx, best) if best >= 0.9 else ((), best)
+
+
+def llm_candidate(spec: FieldSpec, value: str | None, ocr: OcrResult) -> Candidate | None:
+    """Turn an LLM answer into a candidate: grounded, normalised, scored."""
+    if value is None:
+        return None
+    indices, _ = ground(value, ocr)
+    conf = 0.6 if indices else UNGROUNDED_CAP
+    if indices:
+        conf *= sum(ocr.lines[i].confidence for i in indices) / len(indices)
+    return Candidate(spec.key, value, normalize_value(spec.kind, value), conf, "llm", indices,
+                     {"grounded": bool(indices)})
+
+
+def combine(spec: FieldSpec, candidates: list[Candidate]) -> FieldResult:
+    """Choose the value of one field from its candidates (see module docstring)."""
+    if not candidates:
+        return EMPTY
+    scored = []
+    for cand in candidates:
+        conf = cand.confidence
+        agreeing = [o for o in candidates if o is not cand and o.source != cand.source and _agree(spec, o, cand)]
+        for other in agreeing:
+            conf = 1 - (1 - conf) * (1 - other.confidence)
+        checks = dict(cand.checks)
+        if agreeing:
+            checks["agrees_with"] = sorted({o.source for o in agreeing})
+        valid = _valid(spec, cand)
+        if valid is False:
+            conf *= 0.5
+            checks["valid_" + spec.kind] = False
+        grounded = cand.source in ("qr", "mrz", "rule") or bool(cand.line_indices)
+        if not grounded:
+            conf = min(conf, UNGROUNDED_CAP)
+        scored.append((conf, SOURCE_RANK[cand.source], cand, grounded, checks, agreeing))
+    conf, _, best, grounded, checks, agreeing = max(scored, key=lambda s: (s[0], s[1]))
+    # Report the most reliable agreeing source, keeping the better-formed value.
+    source = max([best, *agreeing], key=lambda c: SOURCE_RANK[c.source]).source
+    value, normalized, indices = best.value, best.normalized, best.line_indices
+    if not indices:
+        indices = next((o.line_indices for o in agreeing if o.line_indices), ())
+    return FieldResult(value, normalized, min(conf, 1.0), source, tuple(indices), grounded, checks)
+
+
+def _agree(spec: FieldSpec, a: Candidate, b: Candidate) -> bool:
+    if a.normalized is None or b.normalized is None:
+        return False
+    if spec.kind in ("date", "amount", "id_number", "enum"):
+        return a.normalized == b.normalized
+    return similarity(fold(str(a.normalized)), fold(str(b.normalized))) >= 0.9
+
+
+def _valid(spec: FieldSpec, cand: Candidate) -> bool | None:
+    if spec.kind in ("date", "amount"):
+        return cand.normalized is not None
+    if spec.kind == "id_number":
+        digits = "".join(ch for ch in str(cand.value or "") if ch.isdigit())
+        return len(digits) >= 9 if spec.key != "id_number" else len(digits) == 12
+    return None

@@ -1,0 +1,350 @@
+"""Rule reader: patterns and printed-caption anchors over OCR lines.
+
+Runs before the LLM. For each field it looks for the field's captions
+("Tổng tiền", "TOTAL", "Ngày sinh", ...) in the OCR lines and reads the value
+after the caption on the same line, on the next line of the same visual row,
+or on the line below; values are validated by kind (a date must parse, an
+amount must parse, an ID number must have 12 digits). Receipt headers (seller
+name, address) have no caption on most receipts and are read by position.
+
+Matching is done on *folded* text (:func:`app.extraction.normalize.fold`):
+lower case, Vietnamese diacritics removed, ``đ`` -> ``d``, one character per
+input character (so offsets in folded text index the original), so
+``TỔNG TIỀN``, ``Tong tien`` and the PP-OCRv6 misreading ``Tông tiên`` all
+match ``tong tien``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+from app.domain import Candidate, OcrResult, TextLine
+from app.extraction.doctypes import FieldSpec
+from app.extraction.normalize import fold, normalize_text, parse_amount, parse_date
+
+_DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
+                        r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
+_AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?(?:\s*(?:đ|d|vnd|vnđ))?(?![\d%])"
+                     r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
+_ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
+_PHONE_OR_META = re.compile(
+    r"\b(tel|fax|phone|hotline|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
+    r"ma so thue|invoice|receipt|cashier|date|ngay|thoi gian|so hd|hoa don|phieu|ban hang|thu ngan|nhan vien|"
+    r"ma hd|quay|pos|table|ban so)\b")
+_HEADER_NOISE = re.compile(
+    r"^(tax invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
+    r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
+    r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*)$")
+_COMPANY_SUFFIX = re.compile(r"\b(sdn\.? ?bhd|bhd|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
+                             r"company|co\.|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
+                             r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b")
+_TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
+                            r"change|tien thua|tra lai|khach dua|tien khach|cash|tien mat|savings|tiet kiem|"
+                            r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?)\b)")
+# Tax words exclude a line unless it is the tax-inclusive total.
+_TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue)\b")
+_TOTAL_PRIORITY = (
+    (re.compile(r"\b(rounded|rounding adj|after round|nett? total|grand total|total amount|amount due|"
+                r"total payable|total due|total rm|total \(rm\)|total sales \(incl|total incl|incl\.? gst|"
+                r"tong tien phai|tong thanh toan|tong so thanh toan|thanh toan|phai thanh toan|phai tra|"
+                r"tong cong|tong tien)\b"), 0.9),
+    (re.compile(r"\b(total|tong)\b"), 0.8),
+)
+
+
+@dataclass(frozen=True)
+class _Hit:
+    index: int
+    after: str  # text after the caption on the same line
+
+
+class RuleReader:
+    """Reads fields from OCR lines by caption anchors and patterns.
+
+    Args:
+        default_currency: currency assumed for amounts printed without one
+            (None: leave unknown).
+    """
+
+    def __init__(self, default_currency: str | None = None):
+        self.default_currency = default_currency
+
+    def read(self, ocr: OcrResult, specs: list[FieldSpec], document_type: str | None = None) -> list[Candidate]:
+        """Candidates for the fields in ``specs`` (at most one per field).
+
+        Args:
+            ocr: OCR lines in reading order.
+            specs: the fields wanted.
+            document_type: enables position rules for receipt headers.
+
+        Returns:
+            Candidates with ``source="rule"`` and the indices of the lines used.
+        """
+        lines = list(ocr.lines)
+        folded = [fold(line.text) for line in lines]
+        out: list[Candidate] = []
+        for spec in specs:
+            cand = None
+            if spec.key == "total" or (spec.kind == "amount" and spec.key in ("total",)):
+                cand = self._total(lines, folded, spec)
+            elif spec.kind == "amount":
+                cand = self._anchored(lines, folded, spec, self._amount_in)
+            elif spec.kind == "date":
+                cand = self._anchored(lines, folded, spec, self._date_in)
+                if cand is None and sum(s.kind == "date" for s in specs) == 1:
+                    cand = self._first(lines, spec, self._date_in, confidence=0.7)
+            elif spec.kind == "id_number":
+                cand = self._anchored(lines, folded, spec, self._id_in)
+                if cand is None and spec.key == "id_number":
+                    cand = self._first(lines, spec, self._id_in, confidence=0.75)
+            elif spec.kind == "enum" and spec.key == "sex":
+                cand = self._anchored(lines, folded, spec, self._sex_in)
+            elif document_type in ("receipt", "invoice") and spec.key == "seller":
+                cand = self._seller(lines, folded)
+            elif document_type == "receipt" and spec.key == "address":
+                cand = self._address(lines, folded, out)
+            elif spec.anchors:
+                cand = self._anchored(lines, folded, spec, self._text_in)
+            if cand is not None:
+                out.append(cand)
+        return out
+
+    # ------------------------------------------------------------ value parsers
+    def _date_in(self, text: str, spec: FieldSpec):
+        for match in _DATE_HINT.finditer(text):
+            start = max(0, match.start() - 4)
+            parsed = parse_date(text[start: match.end() + 12]) or parse_date(match.group(0))
+            if parsed is not None:
+                return match.group(0).strip(), parsed.isoformat()
+        return None
+
+    def _amount_in(self, text: str, spec: FieldSpec):
+        """The last money-looking amount on the line (decimals, a currency or
+        thousands groups), else the last bare number; numbers right after ``@``
+        (rates) are skipped."""
+        found = []
+        for match in _AMOUNT.finditer(text):
+            raw = match.group(0).strip()
+            if match.start() > 0 and text[match.start() - 1] == "@":
+                continue
+            parsed = parse_amount(raw, self.default_currency)
+            if parsed is None or not re.search(r"\d", raw):
+                continue
+            value, currency = parsed
+            money = bool(re.search(r"[.,]\d{1,2}$|[.,\s]\d{3}\b|rm|\$|€|đ|vnd", raw, re.I))
+            found.append((money, raw, {"amount": str(value), "currency": currency}))
+        if not found:
+            return None
+        money = [f for f in found if f[0]]
+        _, raw, normalized = (money or found)[-1]
+        return raw, normalized
+
+    def _id_in(self, text: str, spec: FieldSpec):
+        match = _ID12.search(text.replace(" ", ""))
+        return (match.group(1), match.group(1)) if match else None
+
+    def _sex_in(self, text: str, spec: FieldSpec):
+        f = fold(text)
+        if re.search(r"\bnu\b|\bfemale\b|\bf\b", f):
+            return text.strip(), "F"
+        if re.search(r"\bnam\b|\bmale\b|\bm\b", f):
+            return text.strip(), "M"
+        return None
+
+    def _text_in(self, text: str, spec: FieldSpec):
+        value = normalize_text(text.strip(" :.-/"))
+        return (value, value) if len(value) >= 2 else None
+
+    # ------------------------------------------------------------ strategies
+    def _hits(self, folded: list[str], spec: FieldSpec) -> list[_Hit]:
+        hits = []
+        for i, f in enumerate(folded):
+            for anchor in sorted(spec.anchors, key=len, reverse=True):
+                pos = f.find(anchor)
+                if pos < 0:
+                    continue
+                if pos > 0 and f[pos - 1].isalnum():
+                    continue
+                hits.append(_Hit(i, f[pos + len(anchor):]))
+                break
+        return hits
+
+    def _anchored(self, lines: list[TextLine], folded: list[str], spec: FieldSpec, parse, confidence=0.9):
+        for hit in self._hits(folded, spec):
+            line = lines[hit.index]
+            # Same line, after the caption: map the folded offset back onto the original text.
+            tail = line.text[len(folded[hit.index]) - len(hit.after):].lstrip(" :.-/")
+            for indices, text in ([(hit.index,), tail],
+                                  *[((j,), lines[j].text) for j in _next_lines(lines, hit.index)]):
+                if not text or not text.strip(" :./-"):
+                    continue
+                got = parse(text, spec)
+                if got is not None:
+                    value, normalized = got
+                    if spec.multiline and spec.kind == "text":
+                        value, normalized, indices = _continue_lines(lines, folded, indices, value)
+                    return Candidate(spec.key, value, normalized, confidence * line.confidence, "rule",
+                                     tuple(indices), {"anchor": True})
+        return None
+
+    def _first(self, lines, spec, parse, confidence):
+        for i, line in enumerate(lines):
+            got = parse(line.text, spec)
+            if got is not None:
+                return Candidate(spec.key, got[0], got[1], confidence * line.confidence, "rule", (i,),
+                                 {"anchor": False})
+        return None
+
+    def _total(self, lines, folded, spec):
+        found = []
+        for i, f in enumerate(folded):
+            if _TOTAL_EXCLUDE.search(f) and not re.search(r"\brounded\b|after round", f):
+                continue
+            if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl", f):
+                continue
+            weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
+            if weight is None:
+                continue
+            for j in (i, *_next_lines(lines, i)):
+                text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
+                got = self._amount_in(text, spec)
+                if got is not None:
+                    found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
+                                  (i, j) if j != i else (i,)))
+                    break
+        if not found:
+            return None
+        rounded = [c for c in found if c[1]]
+        pool = rounded or found
+        top = max(w for w, *_ in pool)
+        weight, _, (value, normalized), indices = max(
+            (c for c in pool if c[0] == top), key=lambda c: float(c[2][1]["amount"]))
+        conf = weight * min(lines[k].confidence for k in indices)
+        return Candidate(spec.key, value, normalized, conf, "rule", tuple(indices), {"anchor": True})
+
+    def _seller(self, lines, folded):
+        """The issuer's name: the first top line with a company-type word
+        (SDN BHD, ENTERPRISE, CÔNG TY, SIÊU THỊ, ...), joined with the line above
+        when the name starts on it; else the first plausible header line.
+        Registration numbers after the name ("(126926-H)") are dropped."""
+        top = min(len(lines), 8)
+
+        def plausible(i):
+            f = folded[i]
+            return (len(re.sub(r"[^a-z]", "", f)) >= 3 and not _HEADER_NOISE.match(f)
+                    and not _PHONE_OR_META.search(f) and not re.fullmatch(r"[\d\W]+", f)
+                    and lines[i].text != lines[i].text.lower())  # handwriting/annotations are read lower-case
+
+        for i in range(top):
+            if _COMPANY_SUFFIX.search(folded[i]) and not _PHONE_OR_META.search(folded[i]):
+                indices = (i,)
+                starts_with_suffix = _COMPANY_SUFFIX.match(folded[i]) and not re.match(
+                    r"(restaurant|restoran|cong ty|cua hang|sieu thi|nha sach|minimart)", folded[i])
+                if i > 0 and plausible(i - 1) and (starts_with_suffix or len(folded[i].split()) <= 2):
+                    indices = (i - 1, i)
+                return _text_candidate("seller", lines, indices, 0.85, _strip_registration)
+        for i in range(top):
+            if plausible(i):
+                return _text_candidate("seller", lines, (i,), 0.6, _strip_registration)
+        return None
+
+    def _address(self, lines, folded, found):
+        # Vietnamese receipts: a captioned line "ĐC: ..." / "Địa chỉ: ...".
+        for i, f in enumerate(folded[:15]):
+            m = re.match(r"^(dia chi|d/c|dc|đc)\s*[:.]?\s*", f)
+            if m:
+                tail = lines[i].text[m.end():]
+                value, normalized, indices = _continue_lines(lines, folded, (i,), normalize_text(tail))
+                return Candidate("address", value, normalized, 0.85 * lines[i].confidence, "rule", tuple(indices),
+                                 {"anchor": True})
+        # Otherwise the lines right after the seller name, up to phone/tax/date lines.
+        seller = next((c for c in found if c.key == "seller"), None)
+        start = (max(seller.line_indices) + 1) if seller else 1
+        picked = []
+        for i in range(start, min(len(lines), start + 7)):
+            f = folded[i]
+            stop = (_PHONE_OR_META.search(f) or _HEADER_NOISE.match(f) or parse_date(lines[i].text) is not None
+                    or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f))
+            skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
+                    or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f)))
+            if not picked:
+                # Before the address: registration numbers, name continuations, dates, phones.
+                if stop or skip or not re.search(r"[\d,]", f):
+                    continue
+            elif stop or skip:
+                break
+            elif _POSTCODE.search(folded[picked[-1]]) and not _REGION.fullmatch(f.strip(" .,")):
+                break  # the postcode line ends an address, but for a trailing state / country
+            picked.append(i)
+        if not picked:
+            return None
+        text = normalize_text(" ".join(lines[i].text for i in picked))
+        return Candidate("address", text, text, 0.6 * min(lines[i].confidence for i in picked), "rule",
+                         tuple(picked), {"anchor": False})
+
+
+# A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
+# (but for a trailing state or country, see _REGION).
+_POSTCODE = re.compile(r"(?<![\w-])\d{5}\s*,?\s+[a-z][a-z .]*[,.]?\s*$")
+_REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca|negeri sembilan|pahang|perak|perlis|"
+                     r"pulau pinang|penang|sabah|sarawak|terengganu|kuala lumpur|putrajaya|labuan|malaysia|"
+                     r"darul [a-z]+|wilayah persekutuan|viet ?nam)\b[a-z .,]*)")
+_REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br no|gst ?id|gst reg|sst|licensee|"
+                                r"business reg)\b")
+_REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?\s*$", re.I)
+
+
+def _strip_registration(text: str) -> str:
+    """Drop a trailing company registration number: ``"AEON CO. (M) BHD (126926-H)"`` -> ``"AEON CO. (M) BHD"``."""
+    return _REGISTRATION.sub("", text).rstrip(" .,") or text
+
+
+def _text_candidate(key, lines, indices, confidence, clean=None):
+    text = normalize_text(" ".join(lines[i].text for i in indices))
+    if clean is not None:
+        text = clean(text)
+    return Candidate(key, text, text, confidence * min(lines[i].confidence for i in indices), "rule", tuple(indices),
+                     {"anchor": False})
+
+
+def _strip_letters_before_amount(text: str) -> str:
+    return re.sub(r"^[^\d\-$€]*", "", text)
+
+
+def _next_lines(lines: list[TextLine], index: int) -> list[int]:
+    """The next line on the same visual row, then the line below (indices)."""
+    if index + 1 >= len(lines):
+        return []
+    out = [index + 1]
+    if index + 2 < len(lines):
+        out.append(index + 2)
+    return out
+
+
+def _continue_lines(lines, folded, indices, value):
+    """Extend a multi-line text value (addresses) over following lines that
+    carry no caption of their own."""
+    last = max(indices)
+    parts = [value]
+    idx = list(indices)
+    for j in range(last + 1, min(len(lines), last + 3)):
+        f = folded[j]
+        if ":" in lines[j].text or "/" in f[:25] or _PHONE_OR_META.search(f) or _DATE_HINT.search(lines[j].text):
+            break
+        if _left(lines[j]) > _left(lines[last]) + 0.5 * (_right(lines[last]) - _left(lines[last])):
+            break
+        parts.append(lines[j].text)
+        idx.append(j)
+        break
+    text = normalize_text(" ".join(parts))
+    return text, text, tuple(idx)
+
+
+def _left(line: TextLine) -> float:
+    return min(x for x, _ in line.box)
+
+
+def _right(line: TextLine) -> float:
+    return max(x for x, _ in line.box)

@@ -1,0 +1,689 @@
+"""Hybrid OCR engine: PP-OCRv6 detection + Tesseract recognition, fused.
+
+PP-OCRv6's recognition dictionary lacks 88 of the 134 Vietnamese letters with
+diacritics (PaddleOCR issue #18254), so RapidOCR drops or replaces them
+(``CỘNG`` -> ``CNG``, ``Thời`` -> ``Thi``) while it finds lines and reads base
+letters well on photos. Tesseract's ``vie`` model knows every Vietnamese letter
+but detects lines poorly on photos. This engine:
+
+1. runs RapidOCR's PP-OCRv6 text detector, orientation classifier and
+   recogniser (the same models as ``OCR_ENGINE=rapidocr``);
+2. cuts each detected line out of the full-resolution image again (perspective
+   warp of its quadrilateral, so slanted lines come out level), turns it upright,
+   scales it to a fixed height, flattens the paper to white, adds a white
+   border, and gives it to Tesseract as a single text line (``--psm 7``);
+3. fuses the two readings with :func:`fuse`: both are aligned on their
+   diacritic-stripped, lower-cased letters; where those agree, PP-OCR's letter
+   takes Tesseract's marks; where PP-OCR has nothing (or a different
+   character) and Tesseract read a letter that PP-OCR's dictionary cannot
+   produce, Tesseract's letter is used; everything else stays PP-OCR's.
+
+Confidence is PP-OCR's score scaled by how well the two readers agree on the
+letters (``0.5 + 0.5 * agreement``), so lines the readers disagree on rank low.
+
+Tesseract runs in-process through ``tesserocr`` (``backend=tesserocr``) or as the
+``tesseract`` command (``backend=cli``, one process per batch of lines); both
+need the ``vie`` and ``eng`` traineddata from Debian's ``tesseract-ocr-vie`` /
+``tesseract-ocr-eng`` packages (tessdata_fast models, Apache-2.0).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import queue
+import shutil
+import subprocess
+import tempfile
+import threading
+import time
+import unicodedata
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from app.config import Settings
+from app.domain import OcrResult, TextLine, sort_reading_order
+from app.errors import EngineUnavailable, OcrEngineError
+from app.ocr.base import OcrEngine, register_engine
+
+log = logging.getLogger(__name__)
+
+INSTALL_HINT = "apt-get install tesseract-ocr tesseract-ocr-vie"
+
+# Where Linux/macOS packages put tessdata (Debian/Ubuntu first).
+TESSDATA_DIRS = (
+    "/usr/share/tesseract-ocr/5/tessdata",
+    "/usr/share/tesseract-ocr/4.00/tessdata",
+    "/usr/share/tessdata",
+    "/usr/local/share/tessdata",
+    "/opt/homebrew/share/tessdata",
+)
+
+# ---------------------------------------------------------------- letters
+
+_VOWELS = "aăâeêioôơuưy"
+_TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")  # none, grave, acute, tilde, hook, dot below
+_STROKE = "\u0335"  # stands for the stroke of đ/Đ (which Unicode does not decompose)
+
+#: The 134 Vietnamese letters outside ASCII (both cases).
+VIETNAMESE_DIACRITIC_LETTERS = frozenset(
+    {
+        c
+        for v in _VOWELS
+        for t in _TONES
+        for c in (unicodedata.normalize("NFC", v + t), unicodedata.normalize("NFC", v.upper() + t))
+        if not c.isascii()
+    }
+    | {"đ", "Đ"}
+)
+
+#: The 46 of them that PP-OCRv6 small's recognition dictionary contains
+#: (read from the model bundled in rapidocr 3.10; the engine re-reads it at start).
+PP_OCRV6_DIACRITIC_LETTERS = frozenset("ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúýĂăĐđĨĩŨũƠơƯưẠồ")
+
+#: Vietnamese letters PP-OCRv6 cannot output: where Tesseract reads one of these,
+#: PP-OCR's reading at that place is known to be wrong.
+PP_OCRV6_MISSING_LETTERS = VIETNAMESE_DIACRITIC_LETTERS - PP_OCRV6_DIACRITIC_LETTERS
+
+
+def split_marks(ch: str) -> tuple[str, str]:
+    """``(base, marks)`` of one character: ``"ộ" -> ("o", "\\u0302\\u0323")``, ``"Đ" -> ("D", STROKE)``.
+
+    Characters that do not decompose to one base character are their own base.
+    """
+    if ch in "đĐ":
+        return ("d" if ch == "đ" else "D"), _STROKE
+    decomposed = unicodedata.normalize("NFD", ch)
+    base = "".join(c for c in decomposed if not unicodedata.combining(c))
+    if len(base) != 1:
+        return ch, ""
+    return base, "".join(c for c in decomposed if unicodedata.combining(c))
+
+
+def join_marks(base: str, marks: str) -> str | None:
+    """Inverse of :func:`split_marks`; None unless the result is one character."""
+    if _STROKE in marks:
+        if base not in "dD" or marks != _STROKE:
+            return None
+        return "đ" if base == "d" else "Đ"
+    out = unicodedata.normalize("NFC", base + marks)
+    return out if len(out) == 1 else None
+
+
+def strip_marks(text: str) -> str:
+    """``text`` without diacritics (``đ`` -> ``d``), same length as its NFC form."""
+    return "".join(split_marks(c)[0] for c in unicodedata.normalize("NFC", text))
+
+
+def _key(ch: str) -> str:
+    low = split_marks(ch)[0].lower()
+    return low if len(low) == 1 else ch
+
+
+def letter_key(text: str) -> str:
+    """Diacritic-stripped, lower-cased form used to align two readings (same length as NFC ``text``)."""
+    return "".join(_key(c) for c in unicodedata.normalize("NFC", text))
+
+
+def agreement(pp_text: str, tess_text: str) -> float:
+    """1 - normalised Levenshtein distance between the two readings' letter keys, in [0, 1]."""
+    from rapidfuzz.distance import Levenshtein
+
+    a, b = letter_key(pp_text), letter_key(tess_text)
+    if not a and not b:
+        return 1.0
+    return 1.0 - Levenshtein.normalized_distance(a, b)
+
+
+def _with_marks_of(pp_ch: str, tess_ch: str, keep_pp_marks: bool) -> str:
+    """PP-OCR's letter (its case) with Tesseract's diacritics, when that is a Vietnamese letter."""
+    p_base, p_marks = split_marks(pp_ch)
+    if not p_base.isalpha():
+        return pp_ch
+    t_marks = split_marks(tess_ch)[1]
+    if t_marks == p_marks or (keep_pp_marks and not t_marks):
+        return pp_ch
+    out = join_marks(p_base, t_marks)
+    if out is None or not (out.isascii() or out in VIETNAMESE_DIACRITIC_LETTERS):
+        return pp_ch
+    return out
+
+
+def fuse(
+    pp_text: str,
+    tess_text: str,
+    *,
+    missing: frozenset[str] = PP_OCRV6_MISSING_LETTERS,
+    keep_pp_marks: bool = False,
+    min_agreement: float = 0.5,
+) -> str:
+    """Fuse PP-OCR's and Tesseract's readings of one line.
+
+    Both texts are aligned (Levenshtein opcodes) on their :func:`letter_key`
+    forms. Then, block by block:
+
+    - equal letters: PP-OCR's letter, in PP-OCR's case, with Tesseract's
+      diacritics (``Cong`` + ``Cộng`` -> ``Cộng``); digits and punctuation stay
+      PP-OCR's. With ``keep_pp_marks`` a bare Tesseract letter does not remove a
+      mark PP-OCR read.
+    - Tesseract has letters PP-OCR lacks (insert), or a different character at
+      the same place (replace of equal length): Tesseract's character is taken
+      only when it is in ``missing`` (a letter PP-OCR cannot output, so PP-OCR
+      had to drop or replace it: ``Thi`` + ``Thời`` -> ``Thời``,
+      ``T8ng`` + ``Tổng`` -> ``Tổng``).
+    - anything else (PP-OCR-only characters, unequal replacements): PP-OCR's.
+
+    Args:
+        pp_text: PP-OCR's reading.
+        tess_text: Tesseract's reading of the same line.
+        missing: letters PP-OCR's dictionary cannot produce.
+        keep_pp_marks: keep PP-OCR's marks where Tesseract's letter has none.
+        min_agreement: below this :func:`agreement`, the readings are taken to
+            be of different things and PP-OCR's text is returned unchanged.
+
+    Returns:
+        The fused text, Unicode NFC.
+    """
+    from rapidfuzz.distance import Levenshtein
+
+    pp = unicodedata.normalize("NFC", pp_text)
+    tess = unicodedata.normalize("NFC", " ".join(tess_text.split()))
+    if not tess or not pp:
+        return pp
+    kp, kt = letter_key(pp), letter_key(tess)
+    if 1.0 - Levenshtein.normalized_distance(kp, kt) < min_agreement:
+        return pp
+    out: list[str] = []
+    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(kp, kt):
+        if tag == "equal":
+            out.extend(_with_marks_of(p, t, keep_pp_marks) for p, t in zip(pp[i1:i2], tess[j1:j2]))
+        elif tag == "insert":
+            out.extend(t for t in tess[j1:j2] if t in missing)
+        elif tag == "replace" and i2 - i1 == j2 - j1:
+            for p, t in zip(pp[i1:i2], tess[j1:j2]):
+                if t in missing:
+                    # Keep PP-OCR's case when it read a letter there.
+                    out.append(t.upper() if p.isupper() else t.lower() if p.islower() else t)
+                else:
+                    out.append(p)
+        else:  # delete, or replace of unequal length
+            out.append(pp[i1:i2])
+    return unicodedata.normalize("NFC", "".join(out))
+
+
+def fused_confidence(pp_score: float, agree: float) -> float:
+    """PP-OCR's score lowered by disagreement: ``pp_score * (0.5 + 0.5 * agree)``."""
+    return float(pp_score) * (0.5 + 0.5 * float(agree))
+
+
+# ---------------------------------------------------------------- options
+
+FUSIONS = ("fuse", "tesseract", "ppocr")
+BACKENDS = ("tesserocr", "cli")
+NORMALIZE = ("none", "flatten", "otsu")
+ORIENTATIONS = ("line", "page")
+
+
+@dataclass(frozen=True)
+class HybridOptions:
+    """Tuning of the hybrid engine (defaults are the measured best; see bench/ocr_cer.py).
+
+    Attributes:
+        fusion: ``fuse`` (default), ``tesseract`` (Tesseract's reading of the
+            PP-OCR-detected lines, no fusion) or ``ppocr`` (PP-OCR's reading only).
+        backend: ``tesserocr`` (in-process) or ``cli`` (``tesseract`` command).
+        lang: Tesseract languages, e.g. ``vie+eng``.
+        line_height: height in pixels each detected line box is scaled to before
+            Tesseract reads it (the box includes the detector's margin, so the
+            x-height is about a third of it).
+        margin: extra context cut around the box, as a fraction of its height.
+        border: white border added around the line image, in pixels.
+        normalize: ``flatten`` (divide by the estimated paper brightness, so the
+            background is white), ``otsu`` (binarise), or ``none`` (grey as is).
+        orientation: ``page`` (turn every line 180 degrees when most of the
+            page's lines are classified upside down) or ``line`` (per line, as
+            RapidOCR does).
+        keep_pp_marks: see :func:`fuse`.
+        min_agreement: see :func:`fuse`.
+        workers: Tesseract threads/processes per image (0 = ``OCR_THREADS`` or
+            the CPU count, at most 4).
+    """
+
+    fusion: str = "fuse"
+    backend: str = "tesserocr"
+    lang: str = "vie+eng"
+    line_height: int = 64
+    margin: float = 0.1
+    border: int = 12
+    normalize: str = "flatten"
+    orientation: str = "page"
+    keep_pp_marks: bool = False
+    min_agreement: float = 0.5
+    workers: int = 0
+
+    def __post_init__(self):
+        for name, choices in (
+            ("fusion", FUSIONS),
+            ("backend", BACKENDS),
+            ("normalize", NORMALIZE),
+            ("orientation", ORIENTATIONS),
+        ):
+            if getattr(self, name) not in choices:
+                raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
+        if not 8 <= self.line_height <= 512:
+            raise ValueError(f"line_height must be 8..512 pixels, got {self.line_height}")
+
+    @classmethod
+    def parse(cls, values: dict[str, str]) -> "HybridOptions":
+        """Options from strings (``{"line_height": "80"}``), e.g. from a command line."""
+        kinds = {f.name: f.type for f in fields(cls)}
+        out = {}
+        for key, raw in values.items():
+            kind = kinds.get(key)
+            if kind is None:
+                raise ValueError(f"unknown option {key!r}; known: {', '.join(kinds)}")
+            if kind == "bool":
+                out[key] = raw.strip().lower() in ("1", "true", "yes", "on")
+            elif kind == "int":
+                out[key] = int(raw)
+            elif kind == "float":
+                out[key] = float(raw)
+            else:
+                out[key] = raw.strip()
+        return replace(cls(), **out)
+
+
+# ---------------------------------------------------------------- line images
+
+
+def line_image(gray: np.ndarray, quad: np.ndarray, options: HybridOptions, upside_down: bool = False) -> np.ndarray:
+    """Cut one detected line out of the page for Tesseract.
+
+    Args:
+        gray: ``(H, W)`` uint8 page.
+        quad: ``(4, 2)`` box in page pixels, clockwise from the text's top-left.
+        options: ``line_height``, ``margin``, ``border``, ``normalize``.
+        upside_down: turn the result 180 degrees.
+
+    Returns:
+        ``(h, w)`` uint8 image: the line level and upright, its box
+        ``line_height`` pixels high, dark text on white with a white border.
+    """
+    import cv2
+
+    quad = np.asarray(quad, dtype=np.float32).reshape(4, 2)
+    box_w = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]), 1.0)
+    box_h = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]), 1.0)
+    tall = box_h >= 1.5 * box_w  # RapidOCR's rule: such a crop is turned 90 degrees
+    scale = options.line_height / (box_w if tall else box_h)
+    m = options.margin * (box_w if tall else box_h) * scale
+    out_w, out_h = box_w * scale, box_h * scale
+    dst = np.array([[m, m], [m + out_w, m], [m + out_w, m + out_h], [m, m + out_h]], dtype=np.float32)
+    size = (int(round(out_w + 2 * m)), int(round(out_h + 2 * m)))
+    matrix = cv2.getPerspectiveTransform(quad, dst)
+    flags = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+    img = cv2.warpPerspective(gray, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    if tall:
+        img = np.rot90(img)
+    if upside_down:
+        img = np.rot90(img, 2)
+    img = np.ascontiguousarray(img)
+    if options.normalize == "flatten":
+        # Paper brightness: a large closing (max filter) removes the dark strokes.
+        k = max(3, int(options.line_height * 0.6) | 1)
+        background = cv2.morphologyEx(img, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        img = cv2.divide(img, background, scale=255)
+        lo = np.percentile(img, 1)
+        if lo < 250:
+            img = np.clip((img.astype(np.float32) - lo) * (255.0 / (255.0 - lo)), 0, 255).astype(np.uint8)
+    elif options.normalize == "otsu":
+        _, img = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if options.border:
+        b = options.border
+        img = cv2.copyMakeBorder(img, b, b, b, b, cv2.BORDER_CONSTANT, value=255)
+    return img
+
+
+# ---------------------------------------------------------------- Tesseract
+
+
+def find_tessdata(langs: Sequence[str]) -> Path:
+    """The first standard tessdata folder holding ``<lang>.traineddata`` for every lang.
+
+    Raises:
+        EngineUnavailable: none does; the message says what to install.
+    """
+    for folder in TESSDATA_DIRS:
+        path = Path(folder)
+        if all((path / f"{lang}.traineddata").is_file() for lang in langs):
+            return path
+    raise EngineUnavailable(
+        f"OCR_ENGINE=hybrid needs Tesseract's {'+'.join(langs)} traineddata, not found in "
+        f"{', '.join(TESSDATA_DIRS)}: {INSTALL_HINT}"
+    )
+
+
+class _TesserocrReader:
+    """Tesseract in-process through tesserocr: a pool of ``TessBaseAPI`` objects
+    (one per concurrent caller/worker; each is used by one thread at a time)."""
+
+    def __init__(self, tessdata: Path, lang: str, workers: int):
+        try:
+            import tesserocr
+        except ImportError as e:
+            raise EngineUnavailable(
+                "OCR_ENGINE=hybrid with backend tesserocr needs the 'tesserocr' package "
+                f"(pip install -r requirements.txt) and {INSTALL_HINT}"
+            ) from e
+        self._tesserocr = tesserocr
+        self._tessdata = tessdata
+        self._lang = lang
+        self._pool: queue.LifoQueue = queue.LifoQueue()
+        self._workers = workers
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tesseract") if workers > 1 else None
+        self._release(self._new_api())  # fail at start-up, not on the first request
+
+    def _new_api(self):
+        tess = self._tesserocr
+        try:
+            return tess.PyTessBaseAPI(
+                path=str(self._tessdata) + os.sep, lang=self._lang, psm=tess.PSM.SINGLE_LINE, oem=tess.OEM.LSTM_ONLY
+            )
+        except RuntimeError as e:
+            raise EngineUnavailable(f"Tesseract failed to load {self._lang} from {self._tessdata}: {e}") from e
+
+    def _acquire(self):
+        try:
+            return self._pool.get_nowait()
+        except queue.Empty:
+            return self._new_api()
+
+    def _release(self, api) -> None:
+        self._pool.put(api)
+
+    def _read_chunk(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        api = self._acquire()
+        try:
+            out = []
+            for img in images:
+                h, w = img.shape[:2]
+                api.SetImageBytes(img.tobytes(), w, h, 1, w)
+                api.SetSourceResolution(300)
+                text = api.GetUTF8Text()
+                out.append((text, max(api.MeanTextConf(), 0) / 100.0))
+            return out
+        finally:
+            self._release(api)
+
+    def read(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """``(text, confidence in [0, 1])`` for each ``(h, w)`` uint8 line image."""
+        if self._executor is None or len(images) < 2 * self._workers:
+            return self._read_chunk(images)
+        chunks = [images[i :: self._workers] for i in range(self._workers)]
+        results = list(self._executor.map(self._read_chunk, chunks))
+        out: list[tuple[str, float]] = [("", 0.0)] * len(images)
+        for i, chunk in enumerate(results):
+            out[i :: self._workers] = chunk
+        return out
+
+    def describe(self) -> str:
+        return f"tesserocr {self._tesserocr.tesseract_version().split()[1]}"
+
+
+class _TesseractCliReader:
+    """The ``tesseract`` command on a list file of line images (one process per
+    worker and batch, ``OMP_THREAD_LIMIT=1``); per-line confidence from its TSV."""
+
+    def __init__(self, tessdata: Path, lang: str, workers: int, timeout_s: float = 120.0):
+        exe = shutil.which("tesseract")
+        if exe is None:
+            raise EngineUnavailable(f"OCR_ENGINE=hybrid with backend cli needs the tesseract command: {INSTALL_HINT}")
+        self._exe, self._tessdata, self._lang, self._workers, self._timeout = exe, tessdata, lang, workers, timeout_s
+        self._executor = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tesseract") if workers > 1 else None
+        try:
+            version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
+        except (OSError, subprocess.SubprocessError) as e:
+            raise EngineUnavailable(f"tesseract does not run ({e}): {INSTALL_HINT}") from e
+        self._version = (version.stdout or version.stderr).split("\n", 1)[0].strip()
+
+    def _read_chunk(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        import cv2
+
+        if not images:
+            return []
+        env = dict(os.environ, OMP_THREAD_LIMIT="1")
+        with tempfile.TemporaryDirectory(prefix="hybrid-ocr-") as tmp:
+            names = []
+            for i, img in enumerate(images):
+                name = os.path.join(tmp, f"{i:05d}.png")
+                cv2.imwrite(name, img)
+                names.append(name)
+            listing = os.path.join(tmp, "lines.txt")
+            Path(listing).write_text("\n".join(names) + "\n", encoding="utf-8")
+            cmd = [self._exe, listing, "stdout", "--tessdata-dir", str(self._tessdata), "-l", self._lang,
+                   "--oem", "1", "--psm", "7", "--dpi", "300", "tsv"]
+            try:
+                proc = subprocess.run(cmd, capture_output=True, timeout=self._timeout, env=env)
+            except subprocess.TimeoutExpired as e:
+                raise OcrEngineError("Tesseract timed out") from e
+            if proc.returncode != 0:
+                raise OcrEngineError(f"Tesseract failed with exit status {proc.returncode}")
+        words: list[list[str]] = [[] for _ in images]
+        confs: list[list[float]] = [[] for _ in images]
+        for row in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
+            cols = row.split("\t")
+            if len(cols) < 12 or cols[0] != "5":
+                continue
+            page = int(cols[1]) - 1
+            if 0 <= page < len(images) and cols[11].strip():
+                words[page].append(cols[11])
+                confs[page].append(max(float(cols[10]), 0.0))
+        return [(" ".join(w), (sum(c) / len(c) / 100.0) if c else 0.0) for w, c in zip(words, confs)]
+
+    def read(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        if self._executor is None or len(images) < 2 * self._workers:
+            return self._read_chunk(images)
+        size = -(-len(images) // self._workers)
+        chunks = [images[i : i + size] for i in range(0, len(images), size)]
+        out: list[tuple[str, float]] = []
+        for part in self._executor.map(self._read_chunk, chunks):
+            out.extend(part)
+        return out
+
+    def describe(self) -> str:
+        return self._version
+
+
+# ---------------------------------------------------------------- engine
+
+
+@register_engine("hybrid")
+class HybridOcrEngine(OcrEngine):
+    """PP-OCRv6 detection (RapidOCR) + Tesseract ``vie+eng`` line recognition, fused.
+
+    Args:
+        settings: ``text_det_conf_threshold`` (DB box score threshold),
+            ``text_rec_conf_threshold`` (lines whose fused confidence is below
+            it are dropped), ``ocr_threads`` (ONNX Runtime threads, and
+            Tesseract workers when ``options.workers`` is 0).
+        options: tuning; the defaults are the measured best.
+
+    Raises:
+        EngineUnavailable: rapidocr, its models, tesseract/tesserocr or the
+            ``vie``/``eng`` traineddata are missing; the message says what to
+            install.
+    """
+
+    name = "hybrid"
+
+    def __init__(self, settings: Settings, options: HybridOptions | None = None):
+        self.options = options or HybridOptions()
+        langs = [x for x in self.options.lang.split("+") if x]
+        tessdata = find_tessdata(langs)
+        workers = self.options.workers or settings.ocr_threads or min(os.cpu_count() or 1, 4)
+        if self.options.backend == "cli":
+            self._reader = _TesseractCliReader(tessdata, self.options.lang, workers)
+        else:
+            self._reader = _TesserocrReader(tessdata, self.options.lang, workers)
+
+        from app.ocr.rapid import RapidOcrEngine
+
+        self._rapid = RapidOcrEngine(settings)  # checks its package and bundled models
+        self._ocr = self._rapid._ocr
+        self._lock = threading.Lock()  # RapidOCR's pipeline steps share state
+        self._rec_threshold = settings.text_rec_conf_threshold
+        self._missing = self._missing_letters()
+        log.info("OCR engine hybrid ready: %s, %s %s", self.options, self._reader.describe(), tessdata)
+
+    def _missing_letters(self) -> frozenset[str]:
+        """Vietnamese letters absent from the loaded PP-OCR recogniser's dictionary."""
+        try:
+            chars = set(self._ocr._load_rec_model().postprocess_op.character)
+        except Exception:  # private layout changed: fall back to the measured set
+            return PP_OCRV6_MISSING_LETTERS
+        return frozenset(c for c in VIETNAMESE_DIACRITIC_LETTERS if c not in chars)
+
+    def describe(self) -> dict:
+        out = self._rapid.describe()
+        out.update(
+            engine=self.name,
+            recognition_model=f"{out.get('recognition_model')} + Tesseract {self.options.lang} ({self._reader.describe()})",
+            fusion=self.options.fusion,
+        )
+        return out
+
+    # -- stages ----------------------------------------------------------
+
+    def _detect(self, image: np.ndarray):
+        """PP-OCR boxes in page pixels ``(N, 4, 2)`` and the resized-page line crops."""
+        from rapidocr.main import RapidOCRError
+        from rapidocr.utils.process_img import map_boxes_to_original
+
+        height, width = image.shape[:2]
+        resized, record = self._ocr.preprocess_img(image)
+        try:
+            crops, det = self._ocr.detect_and_crop(resized, record)
+        except RapidOCRError:  # nothing detected
+            return np.zeros((0, 4, 2), np.float32), []
+        boxes = map_boxes_to_original(np.array(det.boxes, dtype=np.float32), record, height, width)
+        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2), list(crops)
+
+    def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
+        """Per line: turn it 180 degrees? (orientation classifier, per line or by page vote)."""
+        if not crops:
+            return []
+        _, cls = self._ocr.cls_and_rotate(crops)
+        thresh = float(self._ocr.cfg.Cls.cls_thresh)
+        per_line = [("180" in label and score > thresh) for label, score in cls.cls_res]
+        if self.options.orientation == "line":
+            return per_line
+        vote = sum((1 if "180" in label else -1) * score for label, score in cls.cls_res)
+        return [vote > 0] * len(crops)
+
+    def _pp_read(self, crops: list[np.ndarray]) -> list[tuple[str, float]]:
+        if not crops:
+            return []
+        rec = self._ocr.recognize_txt(crops)
+        return [(unicodedata.normalize("NFC", str(t)).strip(), float(s)) for t, s in zip(rec.txts, rec.scores)]
+
+    def _combine(self, pp: tuple[str, float], tess: tuple[str, float]) -> tuple[str, float]:
+        pp_text, pp_score = pp
+        tess_text = unicodedata.normalize("NFC", " ".join(tess[0].split()))
+        if self.options.fusion == "ppocr":
+            return pp_text, pp_score
+        if self.options.fusion == "tesseract":
+            return tess_text, tess[1]
+        agree = agreement(pp_text, tess_text)
+        text = fuse(
+            pp_text,
+            tess_text,
+            missing=self._missing,
+            keep_pp_marks=self.options.keep_pp_marks,
+            min_agreement=self.options.min_agreement,
+        )
+        return text, fused_confidence(pp_score, agree)
+
+    # -- public ----------------------------------------------------------
+
+    def recognize(self, image: np.ndarray) -> OcrResult:
+        """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector;
+        ``recognition_ms`` covers orientation, PP-OCR and Tesseract recognition
+        and fusion."""
+        import cv2
+
+        height, width = image.shape[:2]
+        try:
+            t0 = time.perf_counter()
+            with self._lock:
+                boxes, crops = self._detect(image)
+                t1 = time.perf_counter()
+                flips = self._upside_down(crops)
+                pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c for c, f in zip(crops, flips)]
+                pp = self._pp_read(pp_crops)
+            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+            if self.options.fusion == "ppocr":
+                tess = [("", 0.0)] * len(pp)
+            else:
+                tess = self._reader.read([line_image(gray, b, self.options, f) for b, f in zip(boxes, flips)])
+            lines = []
+            for box, p, t in zip(boxes, pp, tess):
+                if p[1] < self._rec_threshold:  # same line set as OCR_ENGINE=rapidocr
+                    continue
+                text, conf = self._combine(p, t)
+                text = unicodedata.normalize("NFC", text).strip()
+                if not text:
+                    continue
+                quad = tuple((float(x), float(y)) for x, y in box)
+                lines.append(TextLine(text=text, confidence=float(conf), box=quad))
+            t2 = time.perf_counter()
+        except (EngineUnavailable, OcrEngineError):
+            raise
+        except Exception as e:
+            raise OcrEngineError(f"Hybrid OCR failed: {type(e).__name__}") from e
+        upside_down = bool(flips) and self.options.orientation == "page" and flips[0]
+        return OcrResult(
+            lines=tuple(_reading_order(lines, width, height, upside_down)),
+            width=int(width),
+            height=int(height),
+            detection_ms=(t1 - t0) * 1000.0,
+            recognition_ms=(t2 - t1) * 1000.0,
+            engine=self.name,
+        )
+
+    def recognize_crops(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:
+        """Recognition only: read already cut, upright line images (no detection).
+
+        Args:
+            crops: ``(h, w, 3)`` uint8 BGR line images.
+
+        Returns:
+            ``(text, confidence)`` per crop, in order.
+        """
+        import cv2
+
+        crops = [np.ascontiguousarray(c) for c in crops]
+        with self._lock:
+            pp = self._pp_read(crops)
+        if self.options.fusion == "ppocr":
+            return pp
+        images = []
+        for c in crops:
+            h, w = c.shape[:2]
+            quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+            images.append(line_image(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), quad, self.options))
+        return [self._combine(p, t) for p, t in zip(pp, self._reader.read(images))]
+
+
+def _reading_order(lines: list[TextLine], width: int, height: int, upside_down: bool) -> list[TextLine]:
+    """Reading order; on an upside-down page, the order of the page turned upright."""
+    if not upside_down:
+        return sort_reading_order(lines)
+    turned = {
+        id(ln): TextLine(ln.text, ln.confidence, tuple((width - x, height - y) for x, y in ln.box)) for ln in lines
+    }
+    back = {id(t): ln for ln, t in zip(lines, turned.values())}
+    return [back[id(t)] for t in sort_reading_order(list(turned.values()))]

@@ -1,0 +1,550 @@
+"""Field accuracy of the extraction service on the shared labelled data.
+
+Runs the REAL service in-process: ``create_app(Settings.from_env())`` with the
+configured OCR engine and LLM server, and every document POSTed through Flask's
+test client to ``/extract`` (with ``X-API-Token`` when ``HARD_TOKEN`` is set), so
+what is scored is exactly what a caller gets. Each response's
+``extracted_fields`` (or, when a key is missing there, the richer ``fields``
+entry) is mapped to the dataset's label keys (:data:`RESPONSE_KEYS`), both sides
+are put in comparison form (:func:`app.extraction.normalize.comparable`, rules:
+``--describe-normalisation``), and the script prints per field: exact accuracy,
+mean similarity (1 - normalised Levenshtein distance), labelled and skipped
+counts; micro averages over all scored fields; seconds per document.
+
+Only labelled fields are scored: a field whose label is null/missing, has no
+date (date fields), no digits (amount fields, e.g. MC-OCR ``total_cost`` holding
+only its caption) or nothing left once its caption is removed is skipped and
+counted as skipped.
+
+Usage::
+
+    .venv/bin/python bench/evaluate.py --dataset sroie --info-preset naive --limit 30
+    .venv/bin/python bench/evaluate.py --dataset mcocr --config '{"document_type": "receipt"}'
+    .venv/bin/python bench/evaluate.py --dataset invoice2data --out bench/results/eval-inv.json
+    .venv/bin/python bench/evaluate.py --describe-normalisation
+
+Data (read in place, never written): ``../shared/data/{sroie,mcocr2021,invoice2data}``.
+invoice2data PDFs are rasterised (first page, 200 dpi) to PNG with ``pypdfium2``
+when it is installed (``.venv/bin/pip install pypdfium2``; bench-only), else only
+the shipped PNGs are used; the plain-text invoice is skipped.
+
+If no LLM server answers at ``LLM_API_URL`` and ``LLM_BACKEND=llamacpp``, one is
+started for the run (``bench/benchmark.py``'s helper) and stopped afterwards.
+The scoring helpers are pure functions (tested in ``tests/unit/test_evaluate.py``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+import io
+import json
+import socket
+import statistics
+import sys
+import time
+import urllib.parse
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from app.extraction.normalize import NORMALISATION_RULES, comparable, parse_date, similarity  # noqa: E402
+
+DATA = ROOT.parent / "shared" / "data"
+
+# --------------------------------------------------------------------------- tables (edit here)
+
+# Label key -> kind (how it is normalised and compared).
+FIELDS: dict[str, dict[str, str]] = {
+    "sroie": {"company": "text", "date": "date", "address": "text", "total": "amount"},
+    "mcocr": {"seller": "text", "address": "text", "timestamp": "date", "total_cost": "amount"},
+    # issuer/desc are invoice2data template metadata, not printed values: not scored.
+    "invoice2data": {"amount": "amount", "date": "date", "invoice_number": "text", "currency": "currency"},
+}
+
+# Label key -> response keys to read the prediction from, first present wins.
+# The first names are the naive preset's keys (same as the labels); the others
+# are the keys of the service's document types (``"document_type": "receipt"``
+# answers seller / address / date / total).
+RESPONSE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "sroie": {"company": ("company", "seller"), "date": ("date",), "address": ("address",),
+              "total": ("total", "total_amount")},
+    "mcocr": {"seller": ("seller", "company"), "address": ("address",), "timestamp": ("timestamp", "date"),
+              "total_cost": ("total_cost", "total", "total_amount")},
+    "invoice2data": {"amount": ("amount", "total", "total_amount"), "date": ("date", "invoice_date"),
+                     "invoice_number": ("invoice_number", "number"), "currency": ("currency",)},
+}
+
+# ``--info-preset naive``: plain descriptions, what the service supports today
+# (the same wording as bench/benchmark.py for SROIE and MC-OCR).
+NAIVE_INFO: dict[str, dict[str, str]] = {
+    "sroie": {
+        "company": "name of the company that issued the receipt",
+        "date": "date of the receipt",
+        "address": "address of the company",
+        "total": "total amount",
+    },
+    "mcocr": {
+        "seller": "tên cửa hàng (seller name)",
+        "address": "địa chỉ cửa hàng (address)",
+        "timestamp": "ngày giờ in hóa đơn (date and time)",
+        "total_cost": "tổng số tiền thanh toán (total amount)",
+    },
+    "invoice2data": {
+        "amount": "total amount of the invoice",
+        "date": "date of the invoice",
+        "invoice_number": "invoice number",
+        "currency": "currency of the amounts",
+    },
+}
+
+# Currency assumed for amounts that name none (decides the VND thousands rule).
+DEFAULT_CURRENCY: dict[str, str | None] = {"sroie": "MYR", "mcocr": "VND", "invoice2data": None}
+
+DATASET_DIRS = {"sroie": "sroie", "mcocr": "mcocr2021", "invoice2data": "invoice2data"}
+
+SCORING_RULES = """\
+What is scored (`bench/evaluate.py`): every document is POSTed to `/extract` of
+the real service; a field counts only when its label has a value: a null or
+missing label, a date label without a readable date, an amount label without
+digits (MC-OCR `total_cost` holding only its caption) or a text label that is
+nothing but a caption is skipped and reported as skipped. A missing or null
+prediction, or a failed request, counts as a miss (similarity 0). Amounts are
+read with the dataset's currency as context (SROIE MYR, MC-OCR VND). Exact
+accuracy and mean similarity are given per field and micro-averaged over all
+scored fields; s/document is the wall time of the HTTP request in-process.
+"""
+
+# --------------------------------------------------------------------------- scoring (pure)
+
+
+def _has_digit(s: str) -> bool:
+    return any(ch.isdigit() for ch in s)
+
+
+def label_text(value) -> str | None:
+    """A label value as text (invoice2data amounts are JSON numbers); None stays None."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def skip_reason(kind: str, label: str | None, default_currency: str | None = None) -> str | None:
+    """Why a label cannot be scored, or None when it can.
+
+    Reasons: ``no label`` (null, missing or blank), ``no digits`` (amount
+    without a number, e.g. MC-OCR ``"TỔNG TIỀN PHẢI T.TOÁN"``), ``no date``
+    (date field without a readable date, e.g. ``"Ngày :"``), ``caption only``
+    (text that is only a caption, e.g. ``"ĐỊA CHỈ ĐẠI LÝ:"``).
+    """
+    if label is None or not str(label).strip():
+        return "no label"
+    if kind == "amount" and not _has_digit(label):
+        return "no digits"
+    if kind == "date" and parse_date(label) is None:
+        return "no date"
+    if not comparable(kind, label, default_currency):
+        return "caption only"
+    return None
+
+
+def prediction_text(value) -> str | None:
+    """A response value as text: plain strings as they are; ``{"value": ...}``
+    entries by their value; ``{"amount", "currency"}`` objects as ``"amount currency"``."""
+    if value is None:
+        return None
+    if isinstance(value, dict):
+        if "value" in value:
+            return prediction_text(value["value"])
+        if "amount" in value:
+            return " ".join(str(value[k]) for k in ("amount", "currency") if value.get(k) is not None)
+        return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, (list, tuple)):
+        return " ".join(str(v) for v in value if v is not None) or None
+    return str(value)
+
+
+def pick_prediction(result: dict | None, keys: tuple[str, ...]) -> tuple[str | None, str | None]:
+    """The prediction for one label field from one per-file result.
+
+    Looks for each key of ``keys`` in order, first in ``extracted_fields``
+    (key -> value), then in a richer ``fields`` entry (key -> ``{"value", ...}``,
+    or a list of ``{"key", "value", ...}``).
+
+    Returns:
+        ``(response_key, value_text)``; ``(None, None)`` when no key is present.
+    """
+    if not result:
+        return None, None
+    extracted = result.get("extracted_fields") or {}
+    rich = result.get("fields") or {}
+    if isinstance(rich, list):
+        rich = {f.get("key"): f for f in rich if isinstance(f, dict)}
+    for key in keys:
+        if key in extracted:
+            return key, prediction_text(extracted[key])
+        if key in rich:
+            return key, prediction_text(rich[key])
+    return None, None
+
+
+def score_field(kind: str, label: str | None, prediction: str | None, default_currency: str | None = None) -> dict:
+    """Compare one prediction with its label.
+
+    Returns:
+        ``{"kind", "label_raw", "prediction_raw", "label_norm", "prediction_norm",
+        "match", "similarity"}``: ``match`` is True when both comparison forms are
+        equal and not empty; ``similarity`` in [0, 1] (0 for a missing prediction).
+    """
+    label_norm = comparable(kind, label, default_currency)
+    pred_norm = comparable(kind, prediction, default_currency)
+    match = bool(label_norm) and label_norm == pred_norm
+    sim = similarity(label_norm, pred_norm) if pred_norm else 0.0
+    return {"kind": kind, "label_raw": label, "prediction_raw": prediction, "label_norm": label_norm,
+            "prediction_norm": pred_norm, "match": match, "similarity": round(sim, 4)}
+
+
+def score_document(dataset: str, label: dict, result: dict | None) -> dict[str, dict]:
+    """Score every field of one document.
+
+    Args:
+        dataset: key of :data:`FIELDS`.
+        label: the label file's content (key -> value).
+        result: the per-file entry of the ``/extract`` response (None when the
+            request failed: every labelled field counts as missed).
+
+    Returns:
+        label key -> :func:`score_field` row plus ``response_key``, or
+        ``{"skipped": reason, "label_raw", "prediction_raw"}`` for unlabelled fields.
+    """
+    currency = DEFAULT_CURRENCY.get(dataset)
+    rows = {}
+    for key, kind in FIELDS[dataset].items():
+        gold = label_text(label.get(key))
+        response_key, pred = pick_prediction(result, RESPONSE_KEYS[dataset][key])
+        reason = skip_reason(kind, gold, currency)
+        if reason:
+            rows[key] = {"kind": kind, "skipped": reason, "label_raw": gold, "prediction_raw": pred}
+            continue
+        rows[key] = {**score_field(kind, gold, pred, currency), "response_key": response_key}
+    return rows
+
+
+def summarise(dataset: str, documents: list[dict]) -> dict:
+    """Per-field and micro-averaged figures over scored documents.
+
+    Args:
+        dataset: key of :data:`FIELDS`.
+        documents: items with ``fields`` (from :func:`score_document`) and
+            optionally ``seconds``, ``ocr_ms``, ``extraction_ms``, ``error_code``.
+
+    Returns:
+        ``{"fields": {key: {"kind", "scored", "exact", "accuracy", "mean_similarity",
+        "skipped", "skipped_by_reason"}}, "micro": {...}, "documents",
+        "failed_requests", "seconds_per_document", "ocr_ms_mean", "extraction_ms_mean"}``.
+        Accuracies and similarities are None when nothing was scored.
+    """
+    per_field = {}
+    all_matches, all_sims = [], []
+    for key, kind in FIELDS[dataset].items():
+        rows = [d["fields"][key] for d in documents if key in d.get("fields", {})]
+        scored = [r for r in rows if "skipped" not in r]
+        reasons: dict[str, int] = {}
+        for r in rows:
+            if "skipped" in r:
+                reasons[r["skipped"]] = reasons.get(r["skipped"], 0) + 1
+        matches = [bool(r["match"]) for r in scored]
+        sims = [float(r["similarity"]) for r in scored]
+        all_matches += matches
+        all_sims += sims
+        per_field[key] = {
+            "kind": kind, "scored": len(scored), "exact": sum(matches),
+            "accuracy": round(sum(matches) / len(matches), 4) if matches else None,
+            "mean_similarity": round(statistics.fmean(sims), 4) if sims else None,
+            "skipped": sum(reasons.values()), "skipped_by_reason": reasons,
+        }
+
+    def mean(name):
+        values = [d[name] for d in documents if d.get(name) is not None]
+        return round(statistics.fmean(values), 3) if values else None
+
+    return {
+        "fields": per_field,
+        "micro": {"scored": len(all_matches), "exact": sum(all_matches),
+                  "accuracy": round(sum(all_matches) / len(all_matches), 4) if all_matches else None,
+                  "mean_similarity": round(statistics.fmean(all_sims), 4) if all_sims else None},
+        "documents": len(documents),
+        "failed_requests": sum(1 for d in documents if d.get("error_code")),
+        "seconds_per_document": mean("seconds"),
+        "ocr_ms_mean": mean("ocr_ms"),
+        "extraction_ms_mean": mean("extraction_ms"),
+    }
+
+
+def format_table(summary: dict) -> str:
+    """The summary as a Markdown table (README-ready) plus a timing line."""
+
+    def pct(v):
+        return "–" if v is None else f"{100 * v:.1f} %"
+
+    def sim(v):
+        return "–" if v is None else f"{v:.3f}"
+
+    lines = ["| field | kind | scored | skipped | exact | exact accuracy | mean similarity |",
+             "|---|---|---:|---:|---:|---:|---:|"]
+    for key, f in summary["fields"].items():
+        lines.append(f"| {key} | {f['kind']} | {f['scored']} | {f['skipped']} | {f['exact']} | "
+                     f"{pct(f['accuracy'])} | {sim(f['mean_similarity'])} |")
+    m = summary["micro"]
+    skipped = sum(f["skipped"] for f in summary["fields"].values())
+    lines.append(f"| **all (micro)** | | {m['scored']} | {skipped} | {m['exact']} | {pct(m['accuracy'])} | "
+                 f"{sim(m['mean_similarity'])} |")
+    timing = (f"{summary['documents']} documents, {summary['failed_requests']} failed requests; "
+              f"{summary['seconds_per_document']} s/document (OCR {summary['ocr_ms_mean']} ms, "
+              f"extraction {summary['extraction_ms_mean']} ms, means)")
+    return "\n".join(lines) + "\n\n" + timing
+
+
+# --------------------------------------------------------------------------- data
+
+
+def rasterise_pdf(path: Path, dpi: int = 200) -> bytes | None:
+    """First page of a PDF as PNG bytes (``pypdfium2``), or None when it is not installed."""
+    try:
+        import pypdfium2 as pdfium
+    except ImportError:
+        return None
+    pdf = pdfium.PdfDocument(str(path))
+    try:
+        image = pdf[0].render(scale=dpi / 72).to_pil()
+    finally:
+        pdf.close()
+    buf = io.BytesIO()
+    image.convert("RGB").save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def load_documents(dataset: str, data_dir: Path = DATA) -> tuple[list[dict], list[dict]]:
+    """Documents to send, with their labels, in a fixed (sorted) order.
+
+    Returns:
+        ``(documents, skipped)``: documents are ``{"id", "filename", "path",
+        "label", "load"}`` (``load()`` -> bytes); skipped are ``{"id", "reason"}``.
+    """
+    base = data_dir / DATASET_DIRS[dataset]
+    docs, skipped = [], []
+    if dataset in ("sroie", "mcocr"):
+        for image in sorted((base / "images").glob("*.jpg")):
+            label_path = base / "labels" / f"{image.stem}.json"
+            if not label_path.exists():
+                skipped.append({"id": image.stem, "reason": "no label file"})
+                continue
+            docs.append({"id": image.stem, "filename": image.name, "path": str(image),
+                         "label": json.loads(label_path.read_text(encoding="utf-8")),
+                         "load": image.read_bytes})
+        return docs, skipped
+    for label_path in sorted((base / "labels").glob("*.json")):
+        stem = label_path.stem
+        label = json.loads(label_path.read_text(encoding="utf-8"))
+        label = label[0] if isinstance(label, list) else label
+        png, pdf = base / "documents" / f"{stem}.png", base / "documents" / f"{stem}.pdf"
+        if png.exists():
+            docs.append({"id": stem, "filename": png.name, "path": str(png), "label": label, "load": png.read_bytes})
+        elif pdf.exists():
+            if importlib.util.find_spec("pypdfium2") is None:
+                skipped.append({"id": stem, "reason": "PDF only and pypdfium2 is not installed"})
+                continue
+            docs.append({"id": stem, "filename": f"{stem}.png", "path": str(pdf), "label": label,
+                         "load": lambda p=pdf: rasterise_pdf(p)})
+        else:
+            skipped.append({"id": stem, "reason": "no image or PDF (plain-text invoice)"})
+    return docs, skipped
+
+
+def _port_open(url: str) -> bool:
+    """True when something accepts TCP connections at the host:port of ``url``."""
+    parsed = urllib.parse.urlsplit(url)
+    try:
+        with socket.create_connection((parsed.hostname, parsed.port or 80), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+def ensure_llm_server(settings, bench, wait_s: float = 120.0):
+    """Make sure an LLM server answers at ``settings.llm_api_url``.
+
+    A server that is listening but busy (a llama.cpp server answers nothing
+    while it generates for another client) is waited for, up to ``wait_s``;
+    with nothing listening and ``LLM_BACKEND=llamacpp``, one is started.
+
+    Returns:
+        The server process this run started (stop it afterwards), or None.
+    """
+    if bench.llm_answers(settings.llm_api_url):
+        return None
+    if _port_open(settings.llm_api_url):
+        print(f"the LLM server at {settings.llm_api_url} is busy; waiting up to {wait_s:.0f} s", file=sys.stderr)
+        deadline = time.monotonic() + wait_s
+        while time.monotonic() < deadline:
+            if bench.llm_answers(settings.llm_api_url):
+                return None
+            time.sleep(2)
+        raise SystemExit(f"something listens at {settings.llm_api_url} but does not answer /models")
+    if settings.llm_backend != "llamacpp":
+        raise SystemExit(f"no LLM server answers at {settings.llm_api_url}")
+    print(f"starting a llama.cpp server at {settings.llm_api_url} for this run", file=sys.stderr)
+    return bench.start_llama_server(settings)
+
+
+def _load_benchmark():
+    spec = importlib.util.spec_from_file_location("docextract_benchmark", Path(__file__).with_name("benchmark.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+# --------------------------------------------------------------------------- main
+
+
+def rescore(path: Path, out: Path | None = None) -> int:
+    """Score an earlier run's saved responses again with the current rules and labels."""
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    dataset = saved["dataset"]
+    labels = {d["id"]: d["label"] for d in load_documents(dataset)[0]}
+    for doc in saved["documents"]:
+        result = None if doc.get("error_code") else {"extracted_fields": doc.get("extracted_fields") or {},
+                                                     "fields": doc.get("response_fields")}
+        doc["fields"] = score_document(dataset, labels[doc["id"]], result)
+    saved["summary"] = summarise(dataset, saved["documents"])
+    print(f"{dataset} (rescored {path}): config {json.dumps(saved['config'], ensure_ascii=False)}\n")
+    print(format_table(saved["summary"]))
+    if out:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(json.dumps(saved, ensure_ascii=False, indent=1), encoding="utf-8")
+        print(f"wrote {out}")
+    return 0
+
+
+# Errors that concern the request, not the document (a bad --config, a wrong token).
+_REQUEST_ERRORS = {"INVALID_CONFIG", "MISSING_CONFIG", "UNAUTHORIZED", "INVALID_PARAMETER"}
+
+
+def build_config(args) -> dict:
+    if args.config:
+        try:
+            config = json.loads(args.config)
+        except json.JSONDecodeError as e:
+            raise SystemExit(f"--config is not JSON: {e}") from None
+    else:
+        config = {"info": dict(NAIVE_INFO[args.dataset])}
+    if args.llm_timeout is not None:
+        config["llm_timeout"] = args.llm_timeout
+    return config
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--dataset", choices=sorted(FIELDS))
+    parser.add_argument("--limit", type=int, help="first N documents (sorted by id)")
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--info-preset", choices=["naive"], help="send {\"info\": ...} with plain descriptions")
+    group.add_argument("--config", help="the /extract config JSON to send as is")
+    parser.add_argument("--llm-timeout", type=float, help="add llm_timeout (seconds per LLM call) to the config")
+    parser.add_argument("--out", help="JSON file for every prediction (default bench/results/eval-DATASET.json)")
+    parser.add_argument("--describe-normalisation", action="store_true", help="print the comparison rules and exit")
+    parser.add_argument("--rescore", metavar="JSON", help="score the predictions saved in an earlier --out file "
+                        "again (current labels and rules; no service run) and print the table")
+    args = parser.parse_args(argv)
+
+    if args.describe_normalisation:
+        print(NORMALISATION_RULES)
+        print(SCORING_RULES)
+        return 0
+    if args.rescore:
+        return rescore(Path(args.rescore), Path(args.out) if args.out else None)
+    if not args.dataset:
+        parser.error("--dataset is required")
+
+    from app import create_app
+    from app.config import Settings
+
+    config = build_config(args)
+    docs, skipped_docs = load_documents(args.dataset)
+    if args.limit:
+        docs = docs[: args.limit]
+    if not docs:
+        raise SystemExit(f"no documents found under {DATA / DATASET_DIRS[args.dataset]}")
+    for s in skipped_docs:
+        print(f"skipping {s['id']}: {s['reason']}", file=sys.stderr)
+
+    settings = Settings.from_env()
+    bench = _load_benchmark()
+    started = ensure_llm_server(settings, bench)
+
+    headers = {"X-API-Token": settings.hard_token} if settings.auth_enabled else {}
+    documents = []
+    try:
+        app = create_app(settings)
+        client = app.test_client()
+        for i, doc in enumerate(docs, 1):
+            payload = doc["load"]()
+            t0 = time.perf_counter()
+            response = client.post("/extract", headers=headers, content_type="multipart/form-data", data={
+                "image_file": (io.BytesIO(payload), doc["filename"]),
+                "config": json.dumps(config, ensure_ascii=False)})
+            seconds = time.perf_counter() - t0
+            body = response.get_json(silent=True) or {}
+            result, error_code = None, None
+            results = (body.get("data") or {}).get("results") or []
+            if response.status_code == 200 and results and results[0].get("success"):
+                result = results[0]
+            else:
+                error_code = (results[0].get("error_code") if results else None) or body.get("error_code") \
+                    or f"HTTP {response.status_code}"
+            if error_code in _REQUEST_ERRORS:  # the same for every document: stop at once
+                raise SystemExit(f"/extract refused the request: {error_code}: {body.get('message')}")
+            fields = score_document(args.dataset, doc["label"], result)
+            timing = (result or {}).get("processing_time") or {}
+            documents.append({
+                "id": doc["id"], "path": doc["path"], "status": response.status_code, "error_code": error_code,
+                "seconds": round(seconds, 3), "ocr_ms": timing.get("ocr_ms"),
+                "extraction_ms": timing.get("extraction_ms"),
+                "field_errors": (result or {}).get("field_errors"), "warnings": (result or {}).get("warnings"),
+                "extracted_fields": (result or {}).get("extracted_fields"),
+                "response_fields": (result or {}).get("fields"), "fields": fields})
+            marks = " ".join(f"{k}={'✓' if r.get('match') else ('·' if 'skipped' in r else '✗')}"
+                             for k, r in fields.items())
+            print(f"[{i}/{len(docs)}] {doc['id'][:28]:28s} {seconds:6.1f} s  {marks}"
+                  + (f"  ({error_code})" if error_code else ""), file=sys.stderr)
+    finally:
+        if started:
+            started.terminate()
+            started.wait(timeout=20)
+
+    summary = summarise(args.dataset, documents)
+    print(f"\n{args.dataset}: config {json.dumps(config, ensure_ascii=False)}")
+    print(f"OCR {settings.ocr_engine}, LLM {settings.llm_model} ({settings.llm_backend}, "
+          f"{settings.prompt_style} prompts, default mode {settings.default_extract_mode})\n")
+    print(format_table(summary))
+    out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"eval-{args.dataset}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps({
+        "dataset": args.dataset, "config": config,
+        "settings": {"ocr_engine": settings.ocr_engine, "llm_model": settings.llm_model,
+                     "llm_backend": settings.llm_backend, "prompt_style": settings.prompt_style,
+                     "default_mode": settings.default_extract_mode},
+        "fields": FIELDS[args.dataset], "response_keys": RESPONSE_KEYS[args.dataset],
+        "default_currency": DEFAULT_CURRENCY[args.dataset],
+        "skipped_documents": skipped_docs, "summary": summary, "documents": documents,
+    }, ensure_ascii=False, indent=1), encoding="utf-8")
+    print(f"wrote {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Synthetic documents rendered at test time (never saved into the repository)."""

@@ -1,0 +1,161 @@
+"""The evaluation harness's scoring helpers (bench/evaluate.py), on fixed inputs."""
+
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(scope="module")
+def ev():
+    spec = importlib.util.spec_from_file_location("bench_evaluate", ROOT / "bench" / "evaluate.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_tables_cover_every_field(ev):
+    for dataset, fields in ev.FIELDS.items():
+        assert set(ev.RESPONSE_KEYS[dataset]) == set(fields)
+        assert set(ev.NAIVE_INFO[dataset]) == set(fields)
+        assert dataset in ev.DEFAULT_CURRENCY
+        for kind in fields.values():
+            assert kind in ("text", "date", "amount", "currency")
+
+
+@pytest.mark.parametrize("kind, label, reason", [
+    ("text", None, "no label"),
+    ("text", "   ", "no label"),
+    ("amount", "TỔNG TIỀN PHẢI T.TOÁN", "no digits"),
+    ("date", "Ngày :", "no date"),
+    ("text", "ĐỊA CHỈ ĐẠI LÝ:", "caption only"),
+    ("amount", "Tổng tiền 168,000", None),
+    ("date", "Ngày: 11-08-2020", None),
+    ("text", "MINIMART ANAN", None),
+])
+def test_skip_reason(ev, kind, label, reason):
+    assert ev.skip_reason(kind, label, "VND") == reason
+
+
+def test_label_text(ev):
+    assert ev.label_text(319.0) == "319"
+    assert ev.label_text(4.11) == "4.11"
+    assert ev.label_text(None) is None
+
+
+def test_pick_prediction_prefers_the_first_key_present(ev):
+    result = {"extracted_fields": {"seller": "VINMART", "total": "60.30", "date": None}}
+    assert ev.pick_prediction(result, ("company", "seller")) == ("seller", "VINMART")
+    assert ev.pick_prediction(result, ("date",)) == ("date", None)
+    assert ev.pick_prediction(result, ("missing",)) == (None, None)
+    assert ev.pick_prediction(None, ("date",)) == (None, None)
+
+
+def test_pick_prediction_reads_rich_fields(ev):
+    result = {"extracted_fields": {}, "fields": {"total": {"value": "RM 8.20", "normalized": {"amount": "8.20"}}}}
+    assert ev.pick_prediction(result, ("total",)) == ("total", "RM 8.20")
+    as_list = {"fields": [{"key": "date", "value": "19/10/2018"}]}
+    assert ev.pick_prediction(as_list, ("date",)) == ("date", "19/10/2018")
+    amount_object = {"extracted_fields": {"total": {"amount": "60.30", "currency": "MYR"}}}
+    assert ev.pick_prediction(amount_object, ("total",)) == ("total", "60.30 MYR")
+
+
+def test_score_field(ev):
+    row = ev.score_field("amount", "Tống số thanh toán: 408.000đ", "408000", "VND")
+    assert row["match"] is True and row["similarity"] == 1.0
+    assert row["label_norm"] == row["prediction_norm"] == "408000"
+    row = ev.score_field("text", "NHÀ SÁCH GD-TC CẨM PHẢ", "NHA SACH GD-TC CAM PHA")
+    assert row["match"] is False and 0.5 < row["similarity"] < 1.0
+    row = ev.score_field("date", "19/10/2018", None)
+    assert row == {"kind": "date", "label_raw": "19/10/2018", "prediction_raw": None, "label_norm": "2018-10-19",
+                   "prediction_norm": "", "match": False, "similarity": 0.0}
+
+
+def test_score_document_and_summary(ev):
+    labels = [
+        {"seller": "MINIMART ANAN", "address": "Chợ Sủi Phú Thị Gia Lâm", "timestamp": "Ngày: 11/08/2020 - 21:19",
+         "total_cost": "Tổng tiền 168,000"},
+        {"seller": None, "address": "ĐC: 212 Đường Trần Phú", "timestamp": "Ngày :",
+         "total_cost": "TỔNG TIỀN PHẢI T.TOÁN"},
+    ]
+    results = [
+        {"extracted_fields": {"seller": "MINIMART ANAN", "address": "Chợ Sủi", "date": "11/08/2020",
+                              "total": "168.000"}},
+        None,  # the request failed
+    ]
+    docs = [{"fields": ev.score_document("mcocr", label, result), "seconds": s, "ocr_ms": 1000.0,
+             "extraction_ms": e, "error_code": None if result else "LLM_TIMEOUT"}
+            for label, result, s, e in zip(labels, results, (2.0, 4.0), (500.0, None))]
+    first = docs[0]["fields"]
+    assert first["timestamp"]["response_key"] == "date" and first["timestamp"]["match"]
+    assert first["total_cost"]["response_key"] == "total" and first["total_cost"]["match"]
+    assert first["address"]["match"] is False
+    second = docs[1]["fields"]
+    assert second["seller"]["skipped"] == "no label"
+    assert second["timestamp"]["skipped"] == "no date"
+    assert second["total_cost"]["skipped"] == "no digits"
+    assert second["address"]["match"] is False and second["address"]["similarity"] == 0.0
+
+    summary = ev.summarise("mcocr", docs)
+    f = summary["fields"]
+    assert f["seller"] == {"kind": "text", "scored": 1, "exact": 1, "accuracy": 1.0, "mean_similarity": 1.0,
+                           "skipped": 1, "skipped_by_reason": {"no label": 1}}
+    assert f["address"]["scored"] == 2 and f["address"]["exact"] == 0 and f["address"]["accuracy"] == 0.0
+    assert f["timestamp"]["scored"] == 1 and f["timestamp"]["skipped_by_reason"] == {"no date": 1}
+    assert summary["micro"]["scored"] == 5 and summary["micro"]["exact"] == 3
+    assert summary["micro"]["accuracy"] == 0.6
+    assert summary["documents"] == 2 and summary["failed_requests"] == 1
+    assert summary["seconds_per_document"] == 3.0
+    assert summary["extraction_ms_mean"] == 500.0
+
+    table = ev.format_table(summary)
+    assert "| seller | text | 1 | 1 | 1 | 100.0 % | 1.000 |" in table
+    assert "| **all (micro)** | | 5 | 3 | 3 | 60.0 % |" in table
+    assert "3.0 s/document" in table
+
+
+def test_summary_with_nothing_scored(ev):
+    summary = ev.summarise("sroie", [])
+    assert summary["micro"]["accuracy"] is None
+    assert "–" in ev.format_table(summary)
+
+
+def test_invoice2data_label_amounts_and_currency(ev):
+    label = {"issuer": "Flipkart", "amount": 319.0, "date": "2015-10-20",
+             "invoice_number": "#BLR_WFLD20151000982590", "currency": "INR"}
+    result = {"extracted_fields": {"amount": "Rs. 319.00", "date": "20-10-2015",
+                                   "invoice_number": "#BLR_WFLD20151000982590", "currency": "₹"}}
+    fields = ev.score_document("invoice2data", label, result)
+    assert {k: r["match"] for k, r in fields.items()} == {
+        "amount": True, "date": True, "invoice_number": True, "currency": True}
+    assert "issuer" not in fields
+
+
+def test_build_config(ev):
+    class Args:
+        dataset = "sroie"
+        config = None
+        llm_timeout = 90.0
+
+    assert ev.build_config(Args) == {"info": ev.NAIVE_INFO["sroie"], "llm_timeout": 90.0}
+    Args.config, Args.llm_timeout = '{"document_type": "receipt"}', None
+    assert ev.build_config(Args) == {"document_type": "receipt"}
+
+
+def test_load_documents_reads_shared_data_in_place(ev):
+    from tests.conftest import shared_path
+
+    shared_path("sroie")
+    docs, skipped = ev.load_documents("sroie")
+    assert len(docs) == 100 and not skipped
+    assert set(docs[0]["label"]) >= {"company", "date", "address", "total"}
+    docs, skipped = ev.load_documents("invoice2data")
+    assert any(s["reason"].startswith("no image or PDF") for s in skipped)  # Orlen.txt
+    assert all(d["filename"].endswith(".png") for d in docs)
+
+
+def test_describe_normalisation_prints_rules(ev, capsys):
+    assert ev.main(["--describe-normalisation"]) == 0
+    assert "Levenshtein" in capsys.readouterr().out

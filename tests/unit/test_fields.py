@@ -1,0 +1,63 @@
+from app.domain import Candidate, OcrResult
+from app.extraction.doctypes import DOCUMENT_TYPES, FieldSpec, resolve_fields
+from app.extraction.fields import UNGROUNDED_CAP, combine, ground, llm_candidate
+from tests.conftest import line
+
+OCR = OcrResult((line("TỔNG TIỀN: 168,000", 0, 0), line("Ngày: 11/08/2020", 0, 30), line("CỘNG HÒA", 0, 60),
+                 line("XÃ HỘI", 0, 90)), 100, 100, 0, 0)
+TOTAL = FieldSpec("total", "Tổng tiền", "total", "amount")
+TEXT = FieldSpec("seller", "Tên", "seller")
+
+
+def test_ground_is_case_and_diacritic_insensitive_and_spans_two_lines():
+    assert ground("tong tien: 168,000", OCR)[0] == (0,)
+    assert ground("Cộng hòa xã hội", OCR)[0] == (2, 3)
+    assert ground("Hà Nội", OCR)[0] == ()
+
+
+def test_ungrounded_llm_value_is_flagged_and_capped():
+    cand = llm_candidate(TEXT, "Siêu thị ABC", OCR)
+    result = combine(TEXT, [cand])
+    assert result.grounded is False and result.confidence <= UNGROUNDED_CAP
+    grounded = combine(TEXT, [llm_candidate(TEXT, "CỘNG HÒA", OCR)])
+    assert grounded.grounded and grounded.confidence > UNGROUNDED_CAP and grounded.line_indices == (2,)
+
+
+def test_agreement_raises_confidence_and_reports_the_stronger_source():
+    rule = Candidate("total", "168,000", {"amount": "168000", "currency": None}, 0.6, "rule", (0,))
+    llm = llm_candidate(TOTAL, "168,000", OCR)
+    result = combine(TOTAL, [rule, llm])
+    assert result.source == "rule" and result.confidence > 0.6
+    assert result.checks["agrees_with"]
+
+
+def test_invalid_amount_is_halved():
+    bad = Candidate("total", "abc", None, 0.8, "rule", (0,))
+    assert combine(TOTAL, [bad]).confidence == 0.4
+
+
+def test_qr_beats_rule_and_box_covers_lines():
+    qr = Candidate("seller", "X", "X", 0.99, "qr")
+    rule = Candidate("seller", "Y", "Y", 0.9, "rule", (2, 3))
+    result = combine(TEXT, [qr, rule])
+    assert result.source == "qr" and result.value == "X"
+    body = combine(TEXT, [rule]).to_dict(OCR)
+    assert body["box"] == [[0, 60], [100, 60], [100, 110], [0, 110]]
+
+
+def test_resolve_fields_merges_info():
+    doc, specs = resolve_fields("receipt", {"total": "tổng tiền phải trả", "cashier": "tên thu ngân"})
+    keys = [s.key for s in specs]
+    assert keys == ["seller", "address", "date", "total", "cashier"]
+    total = specs[3]
+    assert total.kind == "amount" and total.description_vi == "tổng tiền phải trả"
+    assert doc is DOCUMENT_TYPES["receipt"]
+
+
+def test_every_document_type_is_well_formed():
+    for name, doc in DOCUMENT_TYPES.items():
+        keys = doc.keys()
+        assert len(keys) == len(set(keys)), name
+        for spec in doc.fields:
+            assert spec.kind in ("text", "date", "amount", "id_number", "enum")
+            assert all(a == a.lower() for a in spec.anchors)
