@@ -26,6 +26,13 @@ from app.extraction.normalize import fold, normalize_text, parse_amount, parse_d
 
 _DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
+_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_DATE_SCAN = re.compile(
+    r"(?=(?<!\d)(\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}(?!\d{1,2}\b)"
+    r"|\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*(?:\d{4}|\d{2}(?!\d))"
+    r"|\d{1,2}\s*[/.\- ]\s*" + _MONTHS + r"\.?\s*[/.\-, ]\s*\d{2,4}"
+    r"|" + _MONTHS + r"\.?\s+\d{1,2},?\s+\d{4}"
+    r"|\d{8}(?!\d)))", re.I)
 _AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?(?:\s*(?:đ|d|vnd|vnđ))?(?![\d%])"
                      r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
 _ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
@@ -37,9 +44,10 @@ _HEADER_NOISE = re.compile(
     r"^(tax invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
     r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
     r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*)$")
-_COMPANY_SUFFIX = re.compile(r"\b(sdn\.? ?bhd|bhd|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
-                             r"company|co\.|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
-                             r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b")
+_COMPANY_SUFFIX = re.compile(r"\b(?:sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
+                             r"company|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
+                             r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
+_SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
 _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
                             r"change|tien thua|tra lai|khach dua|tien khach|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?)\b)")
@@ -70,6 +78,7 @@ class RuleReader:
 
     def __init__(self, default_currency: str | None = None):
         self.default_currency = default_currency
+        self._currency = default_currency
 
     def read(self, ocr: OcrResult, specs: list[FieldSpec], document_type: str | None = None) -> list[Candidate]:
         """Candidates for the fields in ``specs`` (at most one per field).
@@ -84,6 +93,7 @@ class RuleReader:
         """
         lines = list(ocr.lines)
         folded = [fold(line.text) for line in lines]
+        self._currency = self.default_currency or _currency_context(lines, folded)
         out: list[Candidate] = []
         for spec in specs:
             cand = None
@@ -113,11 +123,13 @@ class RuleReader:
 
     # ------------------------------------------------------------ value parsers
     def _date_in(self, text: str, spec: FieldSpec):
-        for match in _DATE_HINT.finditer(text):
-            start = max(0, match.start() - 4)
-            parsed = parse_date(text[start: match.end() + 12]) or parse_date(match.group(0))
+        """The first substring that parses as a date (overlapping candidates
+        are tried, so ``#19-18/03/201823:02:16`` yields ``18/03/2018``)."""
+        for match in _DATE_SCAN.finditer(text):
+            raw = match.group(1)
+            parsed = parse_date(raw)
             if parsed is not None:
-                return match.group(0).strip(), parsed.isoformat()
+                return raw.strip(), parsed.isoformat()
         return None
 
     def _amount_in(self, text: str, spec: FieldSpec):
@@ -129,7 +141,7 @@ class RuleReader:
             raw = match.group(0).strip()
             if match.start() > 0 and text[match.start() - 1] == "@":
                 continue
-            parsed = parse_amount(raw, self.default_currency)
+            parsed = parse_amount(raw, self._currency)
             if parsed is None or not re.search(r"\d", raw):
                 continue
             value, currency = parsed
@@ -242,8 +254,16 @@ class RuleReader:
                 indices = (i,)
                 starts_with_suffix = _COMPANY_SUFFIX.match(folded[i]) and not re.match(
                     r"(restaurant|restoran|cong ty|cua hang|sieu thi|nha sach|minimart)", folded[i])
-                if i > 0 and plausible(i - 1) and (starts_with_suffix or len(folded[i].split()) <= 2):
-                    indices = (i - 1, i)
+                first = i
+                while (first > 0 and first > i - 3 and plausible(first - 1)
+                       and (starts_with_suffix or len(folded[first].split()) <= 2)
+                       and len(folded[first - 1].split()) <= 4):
+                    first -= 1
+                    starts_with_suffix = False
+                last = i
+                while last + 1 < len(lines) and _SUFFIX_ONLY.fullmatch(folded[last + 1]):
+                    last += 1
+                indices = tuple(range(first, last + 1))
                 return _text_candidate("seller", lines, indices, 0.85, _strip_registration)
         for i in range(top):
             if plausible(i):
@@ -307,6 +327,20 @@ def _text_candidate(key, lines, indices, confidence, clean=None):
         text = clean(text)
     return Candidate(key, text, text, confidence * min(lines[i].confidence for i in indices), "rule", tuple(indices),
                      {"anchor": False})
+
+
+_VI_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
+
+
+def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
+    """Currency for amounts printed without one: from currency marks on the
+    document (RM, $, €, đ/VND), else VND for Vietnamese text, else None."""
+    text = " ".join(folded)
+    if re.search(r"\brm\s*\d|\bmyr\b|\brm\b", text):
+        return "MYR"
+    if re.search(r"\bvnd\b|\d\s*d\b|\bvnđ\b", text) or any(_VI_LETTERS.search(ln.text) for ln in lines):
+        return "VND"
+    return None
 
 
 def _strip_letters_before_amount(text: str) -> str:

@@ -1,0 +1,94 @@
+"""Rule reader on hand-made OCR lines (patterns seen on SROIE and MC-OCR receipts)."""
+
+import pytest
+
+from app.domain import OcrResult
+from app.extraction.doctypes import DOCUMENT_TYPES
+from app.extraction.rules import RuleReader
+from tests.conftest import line
+
+
+def read(texts, doc="receipt"):
+    lines = tuple(line(t, 10, 30 * i) for i, t in enumerate(texts))
+    ocr = OcrResult(lines, 400, 30 * len(texts), 0, 0)
+    return {c.key: c for c in RuleReader().read(ocr, list(DOCUMENT_TYPES[doc].fields), doc)}
+
+
+MY_RECEIPT = [
+    "TAX INVOICE",
+    "POPULAR BOOK",
+    "CO. (M) SDN BHD",
+    "(Co. No. 113825-W)",
+    "No 8, Jalan 7/118B, Desa Tun Razak",
+    "56000 Kuala Lumpur, Malaysia",
+    "Tel : 03-9201 6281",
+    "ORD #64 -REG #2- 25/12/2016 13:51:47",
+    "Subtotal Incl. GST:RM", "12.61",
+    "Rounding Adj", "-0.01",
+    "Total Incl. GST:RM", "12.60",
+    "CASH", "50.00",
+    "Total Qty: 3",
+]
+
+
+def test_malaysian_receipt():
+    got = read(MY_RECEIPT)
+    assert got["seller"].value == "POPULAR BOOK CO. (M) SDN BHD"
+    assert got["seller"].line_indices == (1, 2)
+    assert got["address"].value == "No 8, Jalan 7/118B, Desa Tun Razak 56000 Kuala Lumpur, Malaysia"
+    assert got["date"].normalized == "2016-12-25"
+    assert got["total"].normalized["amount"] == "12.60"
+    assert all(c.source == "rule" and 0 < c.confidence <= 1 for c in got.values())
+
+
+VN_RECEIPT = [
+    "MINIMART ANAN",
+    "ĐC: Chợ Sủi Phú Thị Gia Lâm",
+    "ĐT: 0987 654 321",
+    "Số GD: 000AC2212008001565 Ngày: 11/08/2020 - 21:19",
+    "Tổng số lượng: 3",
+    "Tổng tiền:", "168,000",
+    "Tiền khách đưa:", "200,000",
+    "Tiền trả lại:", "32,000",
+]
+
+
+def test_vietnamese_receipt():
+    got = read(VN_RECEIPT)
+    assert got["seller"].value == "MINIMART ANAN"
+    assert got["address"].value == "Chợ Sủi Phú Thị Gia Lâm"
+    assert got["date"].normalized == "2020-08-11"
+    assert got["total"].value == "168,000"
+    assert got["total"].line_indices == (5, 6)
+
+
+@pytest.mark.parametrize("texts,amount", [
+    (["TOTAL INCL. GST@6%", "RM 71.90"], "71.90"),
+    (["Total Includes GST 6%", "9.00"], "9.00"),
+    (["TOTAL AMT.", "RM", "60.31"], "60.31"),
+    (["Total RM Incl. of GST 20.98", "Rounding Adj 0.02", "Total RM 21.00"], "21.00"),
+    (["TỔNG TIỀN PHẢI T.TOÁN 85.000"], "85000"),
+])
+def test_total_variants(texts, amount):
+    assert read(["SHOP SDN BHD", *texts])["total"].normalized["amount"] == amount
+
+
+@pytest.mark.parametrize("text,iso", [
+    ("ORD #70 -REG #19-18/03/201823:02:16", "2018-03-18"),
+    ("[Sales]2018-01-05 22:55:25", "2018-01-05"),
+    ("24-Mar-2018 03:44:22 PM", "2018-03-24"),
+    ("15/Apr/2017 04:56:46", "2017-04-15"),
+    ("Thời gian 21:07:49 - 14/08/2020", "2020-08-14"),
+])
+def test_dates(text, iso):
+    assert read(["SHOP SDN BHD", text])["date"].normalized == iso
+
+
+def test_cccd_front_captions():
+    got = read(["CĂN CƯỚC CÔNG DÂN", "Số / No.: 079034001234", "Họ và tên / Full name:", "NGUYỄN VĂN AN",
+                "Ngày sinh / Date of birth: 01/01/1990", "Giới tính / Sex: Nam Quốc tịch / Nationality: Việt Nam"],
+               "cccd_front")
+    assert got["id_number"].value == "079034001234"
+    assert got["full_name"].value == "NGUYỄN VĂN AN"
+    assert got["date_of_birth"].normalized == "1990-01-01"
+    assert got["sex"].normalized == "M"
