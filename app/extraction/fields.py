@@ -18,6 +18,7 @@ confidence after these adjustments:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 
 from app.domain import Candidate, OcrResult
@@ -73,26 +74,35 @@ EMPTY = FieldResult(None, None, 0.0, None)
 def ground(value: str, ocr: OcrResult) -> tuple[tuple[int, ...], float]:
     """Find the OCR line(s) a value was read from.
 
+    The value must occur in a line, or across two adjacent lines, on folded
+    text (case and diacritics ignored, whitespace ignored) and start and end at
+    a token boundary (so ``"01"`` does not ground in ``"19/10/2018"``); failing
+    that, a line whose similarity to the value is >= 0.9 grounds it.
+
     Returns:
-        (line indices, similarity in [0, 1]); ``((), best)`` when no line or pair
-        of adjacent lines matches (substring on folded text, or similarity >= 0.9).
+        (line indices, similarity in [0, 1]); ``((), best)`` when nothing matches.
     """
-    target = fold(value).replace(" ", "")
+    target = _compact(value)
     if not target:
         return (), 0.0
-    folded = [fold(line.text).replace(" ", "") for line in ocr.lines]
+    pattern = re.compile(r"(?<![0-9a-z])" + r"\s*".join(map(re.escape, target)) + r"(?![0-9a-z])")
+    folded = [fold(line.text) for line in ocr.lines]
     for i, f in enumerate(folded):
-        if target in f:
+        if pattern.search(f):
             return (i,), 1.0
     for i in range(len(folded) - 1):
-        if target in folded[i] + folded[i + 1]:
+        if pattern.search(folded[i] + " " + folded[i + 1]):
             return (i, i + 1), 1.0
     best, best_idx = 0.0, ()
     for i, f in enumerate(folded):
-        s = similarity(target, f)
-        if s > best:
-            best, best_idx = s, (i,)
+        score = similarity(target, _compact(f))
+        if score > best:
+            best, best_idx = score, (i,)
     return (best_idx, best) if best >= 0.9 else ((), best)
+
+
+def _compact(text: str) -> str:
+    return re.sub(r"\s+", "", fold(text))
 
 
 def llm_candidate(spec: FieldSpec, value: str | None, ocr: OcrResult) -> Candidate | None:

@@ -61,3 +61,9 @@ def test_every_document_type_is_well_formed():
         for spec in doc.fields:
             assert spec.kind in ("text", "date", "amount", "id_number", "enum")
             assert all(a == a.lower() for a in spec.anchors)
+
+
+def test_short_values_ground_only_on_token_boundaries():
+    assert ground("01", OCR)[0] == ()  # inside "11/08/2020"? no: "08" and "2020" are tokens, "01" is not
+    assert ground("08", OCR)[0] == (1,)
+    assert ground("168,000", OCR)[0] == (0,)
