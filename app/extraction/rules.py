@@ -44,7 +44,12 @@ _HEADER_NOISE = re.compile(
     r"^(tax invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
     r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
     r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*)$")
-_COMPANY_SUFFIX = re.compile(r"\b(?:sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
+# Words that make a top line look like an address on Vietnamese receipts (folded).
+_VI_ADDRESS_WORD = re.compile(r"\b(to|khu|p\.|phuong|q\.|quan|tp\.?|thanh pho|duong|xa|huyen|tinh|cho|ngo|thon|"
+                              r"so nha|kp|ap)\b")
+_COMPANY_SUFFIX = re.compile(r"\b(?:vincommerce|vinmart|co\.?op ?(mart|food|xtra)?|bach hoa xanh|circle k|familymart|"
+                             r"ministop|gs25|highlands coffee|lotte mart|big c|aeon|"
+                             r"sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
                              r"company|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
                              r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
@@ -153,6 +158,10 @@ class RuleReader:
         _, raw, normalized = (money or found)[-1]
         return raw, normalized
 
+    @staticmethod
+    def _looks_like_money(raw: str) -> bool:
+        return bool(re.search(r"[.,]\d{1,2}$|\d[.,\s]\d{3}(\D|$)|rm|\$|€|đ|vnd", raw, re.I))
+
     def _id_in(self, text: str, spec: FieldSpec):
         match = _ID12.search(text.replace(" ", ""))
         return (match.group(1), match.group(1)) if match else None
@@ -230,6 +239,8 @@ class RuleReader:
             return None
         rounded = [c for c in found if c[1]]
         pool = rounded or found
+        money = [c for c in pool if self._looks_like_money(c[2][0])]
+        pool = money or pool
         top = max(w for w, *_ in pool)
         weight, _, (value, normalized), indices = max(
             (c for c in pool if c[0] == top), key=lambda c: float(c[2][1]["amount"]))
@@ -291,7 +302,7 @@ class RuleReader:
                     or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f)))
             if not picked:
                 # Before the address: registration numbers, name continuations, dates, phones.
-                if stop or skip or not re.search(r"[\d,]", f):
+                if stop or skip or not (re.search(r"[\d,]", f) or _VI_ADDRESS_WORD.search(f)):
                     continue
             elif stop or skip:
                 break
@@ -348,12 +359,24 @@ def _strip_letters_before_amount(text: str) -> str:
 
 
 def _next_lines(lines: list[TextLine], index: int) -> list[int]:
-    """The next line on the same visual row, then the line below (indices)."""
-    if index + 1 >= len(lines):
-        return []
-    out = [index + 1]
-    if index + 2 < len(lines):
-        out.append(index + 2)
+    """Where a caption's value may be: lines to its right on the same visual
+    row (vertical overlap > half the smaller height), nearest first, then the
+    next two lines in reading order (indices)."""
+    cap = lines[index]
+    top, bottom = min(y for _, y in cap.box), max(y for _, y in cap.box)
+    right = _right(cap)
+    row = []
+    for j, other in enumerate(lines):
+        if j == index:
+            continue
+        o_top, o_bottom = min(y for _, y in other.box), max(y for _, y in other.box)
+        overlap = min(bottom, o_bottom) - max(top, o_top)
+        if overlap > 0.5 * min(bottom - top, o_bottom - o_top) and _left(other) >= right - 5:
+            row.append((_left(other), j))
+    out = [j for _, j in sorted(row)]
+    for j in (index + 1, index + 2):
+        if j < len(lines) and j not in out:
+            out.append(j)
     return out
 
 

@@ -292,7 +292,44 @@ def render_cccd_front(person: Person) -> Image.Image:
     return image
 
 
-def render_cccd_back(person: Person, mrz_size: int = 32, mrz_pitch: float | None = None) -> Image.Image:
+def draw_mrz(draw: ImageDraw.ImageDraw, lines: list[str], top: int, size: int = 32, pitch: float | None = None,
+             chevron: bool = True) -> None:
+    """Draw MRZ lines centred on the card, one character per cell.
+
+    DejaVu Sans Mono stands in for OCR-B. Its ``<`` is a small mid-height
+    glyph; OCR-B's filler is a large chevron almost the height of a capital,
+    so with ``chevron`` the filler is drawn as such a chevron.
+
+    Args:
+        draw: drawing context of the card.
+        lines: the MRZ lines.
+        top: y of the first line's top, pixels.
+        size: font size, pixels.
+        pitch: character pitch, pixels (None: 1.45 x the font's advance).
+        chevron: draw ``<`` as an OCR-B-like chevron.
+    """
+    font = _font(MONO, size)
+    pitch = pitch or font.getlength("M") * 1.45
+    x0 = (CARD_SIZE[0] - pitch * 30) / 2
+    line_height = int(size * 1.55)
+    cap_top, _, _, baseline = font.getbbox("H", anchor="lt")
+    cap = baseline - cap_top
+    stroke = max(2, round(size * 0.085))
+    for row, text in enumerate(lines):
+        y = top + row * line_height
+        for col, ch in enumerate(text):
+            cx = x0 + col * pitch + pitch / 2
+            if ch == "<" and chevron:
+                half_w, half_h = cap * 0.32, cap * 0.42
+                cy = y + cap_top + cap / 2
+                draw.line([(cx + half_w, cy - half_h), (cx - half_w, cy), (cx + half_w, cy + half_h)],
+                          fill=INK, width=stroke, joint="curve")
+            else:
+                draw.text((cx, y), ch, font=font, fill=INK, anchor="mt")
+
+
+def render_cccd_back(person: Person, mrz_size: int = 32, mrz_pitch: float | None = None,
+                     chevron: bool = True) -> Image.Image:
     """The card's back: personal identification marks, issue date, issuing
     authority, fingerprint boxes, chip, and the TD1 MRZ at the bottom.
 
@@ -301,6 +338,7 @@ def render_cccd_back(person: Person, mrz_size: int = 32, mrz_pitch: float | None
         mrz_pitch: character pitch in pixels (None: 1.45 x the font's own
             advance, so that the MRZ spans about 85 % of the card's width as
             on real cards).
+        chevron: draw the filler ``<`` as an OCR-B-like chevron (see :func:`draw_mrz`).
 
     Returns:
         An RGB image of :data:`CARD_SIZE` pixels.
@@ -330,15 +368,7 @@ def render_cccd_back(person: Person, mrz_size: int = 32, mrz_pitch: float | None
     draw.text((700, 290), "Left index finger", font=_font(SANS, 14), fill=INK, anchor="mt")
     draw.text((880, 290), "Right index finger", font=_font(SANS, 14), fill=INK, anchor="mt")
     # MRZ
-    font = _font(MONO, mrz_size)
-    pitch = mrz_pitch or font.getlength("M") * 1.45
-    x0 = (CARD_SIZE[0] - pitch * 30) / 2
-    top = 430
-    line_height = int(mrz_size * 1.55)
-    for row, text in enumerate(mrz_lines(person)):
-        y = top + row * line_height
-        for col, ch in enumerate(text):
-            draw.text((x0 + col * pitch + pitch / 2, y), ch, font=font, fill=INK, anchor="mt")
+    draw_mrz(draw, mrz_lines(person), top=430, size=mrz_size, pitch=mrz_pitch, chevron=chevron)
     return image
 
 

@@ -159,3 +159,22 @@ def test_load_documents_reads_shared_data_in_place(ev):
 def test_describe_normalisation_prints_rules(ev, capsys):
     assert ev.main(["--describe-normalisation"]) == 0
     assert "Levenshtein" in capsys.readouterr().out
+
+
+def test_rescore_a_saved_run(ev, tmp_path, capsys):
+    from tests.conftest import shared_path
+
+    shared_path("sroie")
+    saved = {"dataset": "sroie", "config": {"info": {"date": "date"}}, "documents": [
+        {"id": "X00016469619", "error_code": None, "seconds": 2.0,
+         "extracted_fields": {"company": None, "date": "19/10/2018", "address": None, "total": "RM60.3"}},
+        {"id": "X00016469672", "error_code": "LLM_TIMEOUT", "seconds": 1.0, "extracted_fields": None},
+    ]}
+    path = tmp_path / "run.json"
+    path.write_text(__import__("json").dumps(saved))
+    assert ev.main(["--rescore", str(path), "--out", str(tmp_path / "again.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| date | date | 2 | 0 | 1 | 50.0 % |" in out
+    assert "| total | amount | 2 | 0 | 1 | 50.0 % |" in out
+    again = __import__("json").loads((tmp_path / "again.json").read_text())
+    assert again["summary"]["micro"] == {"scored": 8, "exact": 2, "accuracy": 0.25, "mean_similarity": 0.25}
