@@ -86,6 +86,8 @@ class Extraction:
         warnings: things the caller should know (e.g. OCR text truncated).
         details: field key -> ``app.extraction.fields.FieldResult`` (value,
             normalized, confidence, source, lines, grounded, checks).
+        stage_ms: time of each reader that ran (``qr``, ``mrz``, ``rules``)
+            and of the LLM stage (``llm``), in milliseconds.
     """
 
     fields: dict[str, str | None]
@@ -94,6 +96,7 @@ class Extraction:
     errors: dict[str, FieldError] = field(default_factory=dict)
     warnings: tuple[str, ...] = ()
     details: dict = field(default_factory=dict)
+    stage_ms: dict = field(default_factory=dict)
 
 
 def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:

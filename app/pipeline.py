@@ -127,7 +127,8 @@ class DocumentPipeline:
                 "success": True,
                 "extracted_fields": extraction.fields,
                 "fields": {k: r.to_dict(ocr) for k, r in extraction.details.items()},
-                "processing_time": {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1)},
+                "processing_time": {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1),
+                                    **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}},
             }
             if with_box:
                 result["ocr_data"] = [line.to_dict(True) for line in ocr.lines]

@@ -96,8 +96,9 @@ class FieldExtractor:
         doc, specs = resolve_fields(document_type, info)
         warnings: list[str] = []
         candidates: dict[str, list[Candidate]] = {s.key: [] for s in specs}
+        timings: dict[str, float] = {}
         if doc is not None:
-            for cand in self._read_deterministic(doc, specs, ocr, image, warnings):
+            for cand in self._read_deterministic(doc, specs, ocr, image, timings):
                 if cand.key in candidates:
                     candidates[cand.key].append(cand)
         results = {s.key: combine(s, candidates[s.key]) for s in specs}
@@ -113,6 +114,7 @@ class FieldExtractor:
         if not document.strip():
             warnings.append("No text was detected in the image")
         elif ask:
+            llm_start = time.perf_counter()
             asked = {s.key: (s.description() if doc is not None and s in doc.fields else s.description_en)
                      for s in ask}
             if options.mode == "schema":
@@ -126,22 +128,31 @@ class FieldExtractor:
                 if cand is not None:
                     candidates[spec.key].append(cand)
                     results[spec.key] = combine(spec, candidates[spec.key])
+            timings["llm"] = _ms(llm_start)
         _check_id_number(results)
         return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
-                          warnings=tuple(warnings), details=results)
+                          warnings=tuple(warnings), details=results,
+                          stage_ms={k: round(v, 1) for k, v in timings.items()})
 
-    def _read_deterministic(self, doc, specs, ocr, image, warnings) -> list[Candidate]:
+    def _read_deterministic(self, doc, specs, ocr, image, timings: dict) -> list[Candidate]:
+        """Run the document type's readers; their times (ms) go into ``timings``."""
         out: list[Candidate] = []
         if "qr" in doc.readers and image is not None:
             from app.extraction.readers.qr import decode_cccd_qr
 
+            t = time.perf_counter()
             out += decode_cccd_qr(image)
+            timings["qr"] = _ms(t)
         if "mrz" in doc.readers:
             from app.extraction.readers.mrz import mrz_candidates
 
+            t = time.perf_counter()
             out += mrz_candidates(ocr)
+            timings["mrz"] = _ms(t)
         if "rules" in doc.readers:
+            t = time.perf_counter()
             out += self.rules.read(ocr, specs, doc.name)
+            timings["rules"] = _ms(t)
         return out
 
     # ----------------------------------------------------------------- modes

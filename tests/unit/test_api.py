@@ -79,8 +79,24 @@ def test_extract_contract(client, prefix):
     assert r.status_code == 200, r.get_json()
     result = r.get_json()["data"]["results"][0]
     assert result["extracted_fields"] == {"shop": "MINI MART ABC", "total": "3.00"}
-    assert set(result["processing_time"]) == {"ocr_ms", "extraction_ms"}
+    assert set(result["processing_time"]) == {"ocr_ms", "extraction_ms", "llm_ms"}
+    field = result["fields"]["total"]
+    assert field["value"] == "3.00" and field["source"] == "llm" and field["grounded"] is True
+    assert field["box"] == [[200, 102], [240, 102], [240, 122], [200, 122]]
     assert "ocr_data" not in result
+
+
+def test_extract_document_type_uses_rules_first(client):
+    cfg = {"document_type": "receipt"}
+    r = client.post("/extract", data={"image_file": img(), "config": json.dumps(cfg)})
+    result = r.get_json()["data"]["results"][0]
+    assert list(result["extracted_fields"]) == ["seller", "address", "date", "total"]
+    fields = result["fields"]
+    assert fields["seller"]["value"] == "MINI MART ABC" and fields["seller"]["source"] == "rule"
+    assert fields["date"]["normalized"] == "2020-02-03"
+    assert fields["total"]["normalized"] == {"amount": "3.00", "currency": None}
+    assert fields["total"]["source"] == "rule" and fields["total"]["box"]
+    assert "rules_ms" in result["processing_time"]
 
 
 def test_extract_with_boxes_and_schema_mode(client):

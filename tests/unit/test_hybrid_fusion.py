@@ -1,0 +1,196 @@
+"""Pure logic of the hybrid engine: fusing PP-OCR's and Tesseract's readings,
+line images, options, reading order. No Tesseract or models needed."""
+
+from __future__ import annotations
+
+import unicodedata
+
+import numpy as np
+import pytest
+
+from app.domain import TextLine
+from app.errors import EngineUnavailable
+from app.ocr import hybrid
+from app.ocr.hybrid import (
+    PP_OCRV6_DIACRITIC_LETTERS,
+    PP_OCRV6_MISSING_LETTERS,
+    VIETNAMESE_DIACRITIC_LETTERS,
+    HybridOptions,
+    agreement,
+    fuse,
+    fused_confidence,
+    join_marks,
+    letter_key,
+    line_image,
+    split_marks,
+    strip_marks,
+)
+
+
+def nfd(text: str) -> str:
+    return unicodedata.normalize("NFD", text)
+
+
+def test_letter_sets_match_the_issue():
+    # 134 Vietnamese letters outside ASCII; PP-OCRv6's dictionary has 46 of them (PaddleOCR #18254).
+    assert len(VIETNAMESE_DIACRITIC_LETTERS) == 134
+    assert len(PP_OCRV6_DIACRITIC_LETTERS) == 46 and PP_OCRV6_DIACRITIC_LETTERS <= VIETNAMESE_DIACRITIC_LETTERS
+    assert len(PP_OCRV6_MISSING_LETTERS) == 88
+    assert {"ộ", "Ộ", "ờ", "ổ", "ạ"} <= PP_OCRV6_MISSING_LETTERS
+    assert not {"à", "á", "â", "ê", "ô", "ơ", "ư", "đ", "Đ"} & PP_OCRV6_MISSING_LETTERS
+
+
+@pytest.mark.parametrize(
+    "char, base, marks",
+    [("a", "a", ""), ("ộ", "o", "\u0323\u0302"), ("Ữ", "U", "\u031b\u0303"), ("đ", "d", "\u0335"), ("Đ", "D", "\u0335"),
+     ("7", "7", ""), (":", ":", "")],
+)
+def test_split_and_join_marks(char, base, marks):
+    assert split_marks(char) == (base, marks)
+    assert join_marks(base, marks) == char
+
+
+def test_keys_strip_marks_and_case_and_keep_length():
+    assert strip_marks("Thời gian Đường") == "Thoi gian Duong"
+    assert letter_key("CỘNG Tiền") == "cong tien"
+    text = nfd("Tổng cộng")
+    assert len(letter_key(text)) == len(unicodedata.normalize("NFC", text))
+
+
+@pytest.mark.parametrize(
+    "pp, tess, expected",
+    [
+        # PP-OCR dropped letters its dictionary lacks; Tesseract read them.
+        ("Thi gian", "Thời gian", "Thời gian"),
+        ("CNG", "CỘNG", "CỘNG"),
+        ("Ch Sùi Phú Th Gia Lam", "Chợ Sủi Phú Thị Gia Lâm", "Chợ Sủi Phú Thị Gia Lâm"),
+        # PP-OCR replaced a missing letter with a look-alike; its punctuation and spacing are kept.
+        ("T8ng tiên :", "Tổng tiền:", "Tổng tiền :"),
+        # Same letters: PP-OCR's letters and case, Tesseract's marks (đ included).
+        ("TONG", "tổng", "TỔNG"),
+        ("Đuong Trn", "Đường Trần", "Đường Trần"),
+        ("DT 0333", "ĐT 0333", "ĐT 0333"),
+        # Digits and punctuation stay PP-OCR's.
+        ("22.000d", "22,000đ", "22.000đ"),
+        ("21:07:49-14/08", "21 07 49 - 14/06", "21:07:49-14/08"),
+    ],
+)
+def test_fuse_takes_tesseract_marks_where_letters_agree(pp, tess, expected):
+    assert fuse(pp, tess) == expected
+
+
+def test_fuse_keeps_ppocr_where_base_letters_disagree():
+    # Different letters that PP-OCR's dictionary has: PP-OCR's reading stays.
+    assert fuse("Tong", "Tang") == "Tong"
+    assert fuse("Tong", "Táng") == "Tong"
+    # Extra characters Tesseract read that PP-OCR can output itself are not inserted.
+    assert fuse("Gia", "Giax") == "Gia"
+    # Whole-line disagreement (Tesseract read something else): PP-OCR unchanged.
+    assert fuse("Samsung Triple", "Xin cảm ơn quý khách") == "Samsung Triple"
+
+
+def test_fuse_edge_cases():
+    assert fuse("Thi gian", "") == "Thi gian"
+    assert fuse("Thi gian", "   ") == "Thi gian"
+    assert fuse("", "Thời gian") == ""
+    # A mark combination that is no Vietnamese letter is not taken.
+    assert fuse("Pena", "Peña") == "Pena"
+    # keep_pp_marks: a bare Tesseract letter does not remove PP-OCR's mark.
+    assert fuse("Giá bán", "Gia ban") == "Gia ban"
+    assert fuse("Giá bán", "Gia ban", keep_pp_marks=True) == "Giá bán"
+    # min_agreement decides when the readings are of different things.
+    assert fuse("abcd", "abxy", min_agreement=0.4) == "abcd"
+    assert fuse("abcd", "ábxy", min_agreement=0.4) == "ábcd"
+    assert fuse("abcd", "ábxy", min_agreement=0.6) == "abcd"
+
+
+def test_fuse_output_is_nfc_for_nfd_input():
+    out = fuse(nfd("Thi gian"), nfd("Thời gian"))
+    assert out == "Thời gian" and unicodedata.is_normalized("NFC", out)
+    out = fuse(nfd("Cng"), nfd("Cộng"))
+    assert out == unicodedata.normalize("NFC", "Cộng") and unicodedata.is_normalized("NFC", out)
+
+
+def test_agreement_and_confidence():
+    assert agreement("Thi gian", "Thời gian") == pytest.approx(1 - 1 / 9)
+    assert agreement("TỔNG", "tong") == 1.0
+    assert agreement("", "") == 1.0
+    assert agreement("abc", "") == 0.0
+    assert fused_confidence(0.9, 1.0) == pytest.approx(0.9)
+    assert fused_confidence(0.9, 0.0) == pytest.approx(0.45)
+    assert fused_confidence(0.8, 0.5) < fused_confidence(0.8, 0.9)
+
+
+def test_options_parse_and_validate():
+    opts = HybridOptions.parse({"fusion": "tesseract", "line_height": "48", "margin": "0.1", "keep_pp_marks": "true"})
+    assert (opts.fusion, opts.line_height, opts.margin, opts.keep_pp_marks) == ("tesseract", 48, 0.1, True)
+    assert HybridOptions.parse({}) == HybridOptions()
+    with pytest.raises(ValueError, match="unknown option"):
+        HybridOptions.parse({"nope": "1"})
+    with pytest.raises(ValueError, match="fusion"):
+        HybridOptions(fusion="vote")
+    with pytest.raises(ValueError, match="line_height"):
+        HybridOptions(line_height=2)
+
+
+def _page_with_text_line():
+    """A grey page with a dark bar (the 'text') in a slanted box."""
+    page = np.full((200, 300), 170, np.uint8)
+    page[90:110, 60:240] = 30
+    quad = np.array([[50, 80], [250, 84], [250, 120], [50, 116]], np.float32)
+    return page, quad
+
+
+def test_line_image_is_scaled_level_white_bordered():
+    page, quad = _page_with_text_line()
+    opts = HybridOptions(line_height=40, margin=0.0, border=10, normalize="flatten")
+    img = line_image(page, quad, opts)
+    assert img.dtype == np.uint8 and img.ndim == 2
+    assert img.shape[0] == 40 + 2 * 10
+    assert abs(img.shape[1] - (200 * 40 / 36 + 20)) <= 2
+    assert (img[:10] == 255).all() and (img[:, -10:] == 255).all()
+    inner = img[10:-10, 10:-10]
+    assert np.percentile(inner, 90) > 240  # paper flattened to white
+    assert inner.min() < 60  # the text stays dark
+    upside = line_image(page, quad, opts, upside_down=True)
+    assert np.array_equal(upside, np.rot90(img, 2))
+
+
+def test_line_image_turns_tall_boxes_like_rapidocr():
+    page = np.full((300, 100), 200, np.uint8)
+    quad = np.array([[30, 20], [60, 20], [60, 220], [30, 220]], np.float32)
+    img = line_image(page, quad, HybridOptions(line_height=32, border=0, normalize="none"))
+    assert img.shape[0] == 32 and img.shape[1] > img.shape[0]
+
+
+def test_reading_order_of_an_upside_down_page():
+    def ln(text, y):
+        return TextLine(text, 0.9, ((10, y), (90, y), (90, y + 10), (10, y + 10)))
+
+    lines = [ln("first", 170), ln("second", 120), ln("third", 20)]  # page turned 180 degrees
+    assert [x.text for x in hybrid._reading_order(lines, 100, 200, upside_down=True)] == ["first", "second", "third"]
+    assert [x.text for x in hybrid._reading_order(lines, 100, 200, upside_down=False)] == ["third", "second", "first"]
+    # boxes are returned in page pixels, unchanged
+    assert hybrid._reading_order(lines, 100, 200, upside_down=True)[0].box == lines[0].box
+
+
+def test_missing_traineddata_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    with pytest.raises(EngineUnavailable, match="apt-get install tesseract-ocr tesseract-ocr-vie"):
+        hybrid.find_tessdata(["vie"])
+    (tmp_path / "vie.traineddata").write_bytes(b"")
+    assert hybrid.find_tessdata(["vie"]) == tmp_path
+    with pytest.raises(EngineUnavailable, match="vie\\+eng"):
+        hybrid.find_tessdata(["vie", "eng"])
+
+
+def test_engine_refuses_to_start_without_traineddata(monkeypatch, tmp_path, settings):
+    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    with pytest.raises(EngineUnavailable, match="tesseract-ocr-vie"):
+        hybrid.HybridOcrEngine(settings)
+
+
+def test_engine_is_registered_as_hybrid():
+    from app.ocr.base import _REGISTRY
+
+    assert _REGISTRY["hybrid"] is hybrid.HybridOcrEngine
