@@ -23,9 +23,13 @@ from decimal import Decimal, InvalidOperation
 
 __all__ = [
     "CAPTIONS",
+    "KINDS",
     "NORMALISATION_RULES",
+    "amount_string",
     "comparable",
+    "detect_currency",
     "fold",
+    "normalize_currency",
     "normalize_text",
     "normalize_value",
     "parse_amount",
@@ -349,10 +353,11 @@ def _number_value(token: str, currency: str | None) -> Decimal | None:
                 decimal_at = last_i if last_c == "." else None  # 168,000 thousands; 42.904 decimal
         else:
             decimal_at = last_i  # 60.30, 1,234.50, 6.500.00, 81,140,00, 1.234,56
-        if decimal_at is None:
-            digits, frac = re.sub(r"[.,]", "", token), ""
-        else:
-            digits, frac = re.sub(r"[.,]", "", token[:decimal_at]), token[decimal_at + 1:]
+        whole = token if decimal_at is None else token[:decimal_at]
+        groups = re.split(r"[.,]", whole)
+        if len(groups) > 1 and (not 1 <= len(groups[0]) <= 3 or any(len(g) != 3 for g in groups[1:])):
+            return None  # not digit grouping: "12.08.2020", "1041,000"
+        digits, frac = "".join(groups), ("" if decimal_at is None else token[decimal_at + 1:])
     try:
         value = Decimal(f"{digits or '0'}.{frac}" if frac else digits or "0")
     except InvalidOperation:
@@ -378,6 +383,10 @@ def parse_amount(s: str | None, default_currency: str | None = None) -> tuple[De
        otherwise ``,`` is thousands and ``.`` decimal (``168,000`` -> 168000,
        ``42.904`` -> 42.904), reversed for EUR/PLN (``1.234 €`` -> 1234).
     4. Any other single separator is a decimal point (``60.30``, ``12,50``).
+    5. With thousands separators, the first group has 1-3 digits and every
+       other group before the decimal point exactly 3; a token that breaks
+       this (``12.08.2020``, ``1041,000``) is not an amount. Numbers in
+       dates and times (next to ``/``, or a ``:`` between digits) are ignored.
 
     Ambiguous by nature, decided by these rules: a lone ``.ddd`` without a
     currency (decimal unless the context is VND), a lone ``,ddd`` with EUR/PLN
@@ -394,27 +403,36 @@ def parse_amount(s: str | None, default_currency: str | None = None) -> tuple[De
         default_currency: ISO code assumed when the text names none.
 
     Returns:
-        ``(amount, currency)`` (currency may be None), or None when no number.
+        ``(amount, currency)`` (currency may be None), or None when no amount.
     """
     if not s:
         return None
     text = normalize_text(s)
     low = text.lower()
     currency = detect_currency(text) or (default_currency.upper() if default_currency else None)
-    tokens = [m for m in _NUMBER.finditer(low)]
-    if not tokens:
-        return None
-    chosen = tokens[-1]
-    for m in tokens:
+    values = []
+    for m in _NUMBER.finditer(low):
+        if _in_date_or_time(low, m.start(), m.end()):
+            continue
+        value = _number_value(m.group(0), currency)
+        if value is None:
+            continue
         before = low[: m.start()].rstrip()[-5:]
         after = low[m.end():].lstrip()[:5]
-        if _CURRENCY_BEFORE.search(before) or _CURRENCY_AFTER.match(after):
-            chosen = m
-            break
-    value = _number_value(chosen.group(0), currency)
-    if value is None:
+        values.append((bool(_CURRENCY_BEFORE.search(before) or _CURRENCY_AFTER.match(after)), value))
+    if not values:
         return None
-    return value, currency
+    marked = [v for has_currency, v in values if has_currency]
+    return (marked[0] if marked else values[-1][1]), currency
+
+
+def _in_date_or_time(text: str, start: int, end: int) -> bool:
+    """True when the number at ``text[start:end]`` is part of a date or time
+    (``14/08/2020``, ``18:48``): a ``/`` next to it, or a ``:`` between digits."""
+    prev2, next2 = text[max(0, start - 2): start], text[end: end + 2]
+    return (prev2.endswith("/") or next2.startswith("/")
+            or (len(prev2) == 2 and prev2[1] == ":" and prev2[0].isdigit())
+            or (len(next2) == 2 and next2[0] == ":" and next2[1].isdigit()))
 
 
 def amount_string(value: Decimal) -> str:
@@ -530,8 +548,9 @@ def comparable(kind: str, s: str | None, default_currency: str | None = None) ->
         if code:
             return code
     text = strip_caption(text).upper()
-    text = _LEADING_PUNCT.sub("", _TRAILING_PUNCT.sub("", text))
-    return _WS.sub(" ", text).strip()
+    # Letters (diacritics kept) and digits only: "27,JALAN DEDAP 13" and
+    # "27, JALAN DEDAP 13" differ in OCR spacing, not in the field's value.
+    return re.sub(r"[\W_]+", "", text)
 
 
 # --------------------------------------------------------------------------- similarity
@@ -575,8 +594,9 @@ Both the label and the prediction are put in a comparison form before scoring
   ("Tổng tiền:", "TỔNG TIỀN PHẢI T.TOÁN", "Ngày bán:", "Thời gian", "ĐC:",
   "Địa chỉ:", "TÊN ĐẠI LÝ:", "TOTAL RM", "GRAND TOTAL", "Date:", "Address:",
   "Họ và tên / Full name:", "Số / No.:", …; short words such as "Số" or "Tên"
-  only before a colon); upper case; whitespace runs collapsed to one space;
-  punctuation at both ends removed. Diacritics are kept.
+  only before a colon); upper case; then only letters and digits are kept
+  (whitespace and punctuation removed: "27,JALAN DEDAP 13," equals
+  "27, JALAN DEDAP 13"). Diacritics are kept, so "CẨM PHẢ" differs from "CAM PHA".
 - **date**: the first calendar date in the text, as ISO `YYYY-MM-DD`; times are
   ignored (MC-OCR timestamps are compared by date only). Day-first
   (`dd/mm/yyyy`, `dd-mm-yy`, `dd.mm.yy`), ISO when a four-digit year comes first,
@@ -591,8 +611,10 @@ Both the label and the prediction are put in a comparison form before scoring
   three digits follow it and it is repeated (`1.234.567` → `1234567`) or the
   context is VND (`1.300,000` → `1300000`); a single separator followed by three digits is a thousands separator in a VND
   context (the receipt says đ/VND, or the dataset is Vietnamese) and for `,`,
-  decimal for `.` otherwise (EUR/PLN: the reverse). When several numbers are
-  present, the one next to a currency marker, else the last.
+  decimal for `.` otherwise (EUR/PLN: the reverse). Thousands groups must have
+  three digits (`12.08.2020` is not an amount); numbers inside dates and times
+  are ignored. When several numbers are present, the one next to a currency
+  marker, else the last.
 - **currency**: ISO 4217 code (`€` → EUR, `RM` → MYR, `đ` → VND, `$` → USD).
 - **Exact** = comparison forms equal; **similarity** = 1 − Levenshtein distance /
   length of the longer comparison form (1.0 when both are empty).

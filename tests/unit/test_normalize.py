@@ -191,9 +191,35 @@ def test_parse_amount(text, default, amount, currency):
     assert parse_amount(text, default_currency=default) == (Decimal(amount), currency)
 
 
-@pytest.mark.parametrize("text", [None, "", "TỔNG TIỀN PHẢI T.TOÁN", "Total VND"])
-def test_parse_amount_without_a_number(text):
-    assert parse_amount(text) is None
+@pytest.mark.parametrize("text", [None, "", "TỔNG TIỀN PHẢI T.TOÁN", "Total VND",
+                                  "12.08.2020", "14,08,2020",   # a date is not digit grouping
+                                  "13/08/2020", "18:48"])
+def test_parse_amount_without_an_amount(text):
+    assert parse_amount(text, default_currency="VND") is None
+
+
+def test_numbers_in_dates_and_times_are_ignored():
+    assert parse_amount("Ngày 13/08/2020 18:48 Tổng 50,000", "VND") == (Decimal(50000), "VND")
+
+
+def test_every_labelled_total_reads_as_an_amount():
+    sroie = shared_path("sroie", "labels")
+    for path in sroie.glob("*.json"):
+        total = json.loads(path.read_text(encoding="utf-8"))["total"]
+        assert parse_amount(total, "MYR") is not None, (path.stem, total)
+    mcocr = shared_path("mcocr2021", "labels")
+    totals = {}
+    for path in mcocr.glob("mcocr_public_*.json"):
+        total = json.loads(path.read_text(encoding="utf-8")).get("total_cost")
+        if total and any(c.isdigit() for c in total):
+            totals[path.stem] = comparable("amount", total, default_currency="VND")
+    assert len(totals) >= 50
+    assert all(t.replace(".", "").isdigit() for t in totals.values()), totals
+    assert totals["mcocr_public_145013auohz"] == "408000"     # Tống số thanh toán: 408.000đ
+    assert totals["mcocr_public_145013cdjax"] == "6500"       # 6.500.00
+    assert totals["mcocr_public_145014rsxlc"] == "1300000"    # Tống phải trái 1.300,000
+    assert totals["mcocr_public_145014ziulw"] == "81140"      # 81,140,00
+    assert totals["mcocr_public_145014yjdpq"] == "80000"      # Tiên Thanh Toán 80 000
 
 
 def test_currency_letter_inside_a_word_is_not_a_currency():
@@ -247,9 +273,11 @@ def test_comparable_equal_forms(kind, a, b):
 
 
 def test_comparable_forms():
-    assert comparable("text", "  Tổng tiền:  nhà sách , ") == "NHÀ SÁCH"
+    assert comparable("text", "  Tổng tiền:  nhà sách , ") == "NHÀSÁCH"
+    assert comparable("text", "27,JALAN DEDAP 13,") == comparable("text", "27, JALAN DEDAP 13")
+    assert comparable("text", "CẨM PHẢ") != comparable("text", "CAM PHA")
     assert comparable("date", "19/10/2018 10:12") == "2018-10-19"
-    assert comparable("date", "not a date") == "NOT A DATE"
+    assert comparable("date", "not a date") == "NOTADATE"
     assert comparable("amount", "RM 1,007.50") == "1007.50"
     assert comparable("amount", "42.904", default_currency="VND") == "42904"
     assert comparable("text", None) == ""

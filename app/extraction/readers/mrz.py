@@ -393,7 +393,8 @@ def find_td1(ocr_lines: list[str], today: date | None = None) -> Td1 | None:
 
     Returns:
         The best-validating MRZ with ``line_indices`` set, or None when no
-        three lines look like a TD1 MRZ with at least one valid check digit.
+        lines look like a TD1 MRZ with at least two valid check digits and
+        one calendar date (random text passes one check in ten).
     """
     cleaned = [clean_ocr_text(t) for t in ocr_lines]
     n = len(cleaned)
@@ -420,7 +421,7 @@ def find_td1(ocr_lines: list[str], today: date | None = None) -> Td1 | None:
                     if best is None or score > best[0]:
                         indices = tuple(i for span in spans for i in span)
                         best = (score, dataclasses.replace(td1, line_indices=indices))
-    if best is None or best[0][0] == 0:
+    if best is None or best[0][0] < 2 or best[0][1] == 0:
         return None
     return best[1]
 
