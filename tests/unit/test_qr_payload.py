@@ -119,3 +119,19 @@ def test_an_image_without_a_qr_code_gives_nothing():
 def test_invalid_image_arrays_are_rejected(bad):
     with pytest.raises(InvalidImage):
         decode_cccd_qr(bad)
+
+
+def test_a_small_blurred_qr_code_is_read_from_the_upscaled_variant():
+    segno = pytest.importorskip("segno")
+    pytest.importorskip("zxingcpp")
+    from PIL import ImageFilter
+
+    from app.extraction.readers.qr import _texts_per_variant
+
+    buffer = io.BytesIO()
+    segno.make(FULL, error="m", micro=False).save(buffer, kind="png", scale=2, border=4)
+    buffer.seek(0)
+    image = np.asarray(Image.open(buffer).convert("L").filter(ImageFilter.GaussianBlur(1.0))).copy()
+    as_is, upscaled, *_ = _texts_per_variant(image)
+    assert as_is == [] and upscaled  # measured: zxing-cpp 3.1.1 misses it as is
+    assert len(decode_cccd_qr(image)) == 7

@@ -15,8 +15,9 @@ Check digits (Part 3, §4.9): characters valued ``0-9`` -> 0-9, ``A-Z`` ->
 
 **Vietnamese citizen ID card (CCCD).** The 12-digit ID does not fit the
 9-character document number, and the card does not use the ICAO overflow
-convention (filler at position 15, rest in the optional data). Instead, as
-checked on the public CCCD specimen layout ``IDVNM<9 digits><c><12 digits><<<c>``:
+convention (filler at position 15, rest in the optional data). Instead -
+verified on a published CCCD MRZ, whose six check digits all validate under
+this reading - line 1 is ``IDVNM<9 digits><c><12 digits><<<c>``:
 
 * document number (6-14) = the **last 9 digits** of the 12-digit ID, with its
   own check digit at 15;
@@ -27,7 +28,7 @@ checked on the public CCCD specimen layout ``IDVNM<9 digits><c><12 digits><<<c>`
 :func:`parse_td1` reports both extra checks (``id_number``,
 ``id_number_matches_document_number``) when it sees that layout, and takes the
 birth century from the ID's 4th digit (which encodes it exactly) instead of
-guessing it.
+guessing it, when the ID's own check digit validates.
 
 **Birth-date century without a CCCD ID**: a two-digit year ``YY`` is read as
 ``20YY`` unless that would be after the current year, then ``19YY``
@@ -166,10 +167,15 @@ def _yymmdd(text: str, century: int) -> date | None:
 
 
 def _birth_century(yy: str, id_number: str | None, today: date) -> int:
-    if id_number and id_number[3] in "0123" and id_number[4:6] == yy:
-        return 1900 + int(id_number[3]) // 2 * 100
+    """1900 or 2000 (or later): from a validated CCCD ID's 4th digit when its
+    5th-6th digits agree with ``yy``, else the latest century that does not
+    put the birth in the future."""
     if not yy.isdigit():
         return 2000
+    if id_number and id_number[4:6] == yy:
+        century = 1900 + int(id_number[3]) // 2 * 100
+        if century + int(yy) <= today.year:
+            return century
     return 2000 if 2000 + int(yy) <= today.year else 1900
 
 
@@ -217,7 +223,8 @@ def parse_td1(lines: list[str], today: date | None = None) -> Td1:
         checks["id_number"] = _check_ok(id_number, cccd.group(2))
         checks["id_number_matches_document_number"] = id_number[-9:] == document_number
 
-    born = _yymmdd(birth, _birth_century(birth[:2], id_number, today))
+    trusted_id = id_number if checks.get("id_number") else None
+    born = _yymmdd(birth, _birth_century(birth[:2], trusted_id, today))
     expires = _yymmdd(expiry, 2000)
     surname, _, given = l3.rstrip("<").partition("<<")
     return Td1(
@@ -253,7 +260,6 @@ def _fit_name(line: str) -> str:
     (OCR often drops the trailing run), or trailing fillers trimmed."""
     if len(line) > LINE_LENGTH:
         line = line.rstrip("<")
-        line = line[:LINE_LENGTH] if len(line) >= LINE_LENGTH else line
     return (line + "<" * LINE_LENGTH)[:LINE_LENGTH]
 
 
@@ -462,6 +468,7 @@ def mrz_candidates(ocr: OcrResult, today: date | None = None) -> list[Candidate]
         return Candidate(key, value, normalized, confidence, "mrz", td1.line_indices, checks)
 
     out = []
+    structure: dict = {}
     if td1.id_number:
         born = date.fromisoformat(td1.birth_date) if td1.birth_date else None
         structure = check_id_number(td1.id_number, born, td1.sex, today=today).as_dict()
@@ -474,10 +481,14 @@ def mrz_candidates(ocr: OcrResult, today: date | None = None) -> list[Candidate]
         out.append(cand("id_number", td1.document_number, td1.document_number,
                         {"check_digit": td1.checks["document_number"], "composite": composite}))
     if td1.birth_date:
-        out.append(cand("date_of_birth", l2[0:6], td1.birth_date,
-                        {"check_digit": td1.checks["birth_date"], "composite": composite}))
+        checks = {"check_digit": td1.checks["birth_date"], "composite": composite}
+        if structure:
+            checks["matches_id_number"] = bool(structure["birth_year"] and structure["century_matches"])
+        out.append(cand("date_of_birth", l2[0:6], td1.birth_date, checks))
     if td1.sex:
-        out.append(cand("sex", td1.sex, td1.sex, {"composite": composite}))
+        # No TD1 check digit covers the sex; the CCCD ID's 4th digit does.
+        out.append(cand("sex", td1.sex, td1.sex,
+                        {"matches_id_number": structure["sex_matches"]} if structure else {}))
     if td1.expiry_date:
         out.append(cand("date_of_expiry", l2[8:14], td1.expiry_date,
                         {"check_digit": td1.checks["expiry_date"], "composite": composite}))

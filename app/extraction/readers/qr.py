@@ -95,13 +95,13 @@ def parse_cccd_qr_payload(text: str) -> dict[str, str | None]:
 
 
 def _variants(image: np.ndarray):
-    """The image as given, then (cheapest first) grayscale, 2x upscaled
-    grayscale, Otsu-thresholded and adaptive-thresholded versions."""
+    """The image as given, then (cheapest first) a 2x upscaled grayscale
+    version (small QR modules), an Otsu-thresholded and an
+    adaptive-thresholded one (uneven light, low contrast)."""
     import cv2
 
     yield image
     gray = image if image.ndim == 2 else cv2.cvtColor(image, cv2.COLOR_BGR2GRAY)
-    yield gray
     if max(gray.shape) <= 2000:
         gray = cv2.resize(gray, None, fx=2, fy=2, interpolation=cv2.INTER_CUBIC)
         yield gray
@@ -117,16 +117,8 @@ def _text(barcode) -> str:
         return barcode.text
 
 
-def read_qr_texts(image_bgr: np.ndarray) -> list[str]:
-    """Texts of the QR codes found, from the first image variant that has any.
-
-    Args:
-        image_bgr: ``(H, W, 3)`` BGR or ``(H, W)`` grayscale uint8 array.
-
-    Raises:
-        InvalidImage: not a uint8 image array.
-        EngineUnavailable: zxing-cpp is not installed.
-    """
+def _texts_per_variant(image_bgr: np.ndarray):
+    """For each image variant in turn, the texts of the QR codes found in it."""
     if not isinstance(image_bgr, np.ndarray) or image_bgr.dtype != np.uint8 or image_bgr.ndim not in (2, 3):
         raise InvalidImage("QR decoding needs an (H, W) or (H, W, 3) uint8 image")
     if image_bgr.ndim == 3:
@@ -137,10 +129,23 @@ def read_qr_texts(image_bgr: np.ndarray) -> list[str]:
         raise EngineUnavailable("QR decoding needs the 'zxing-cpp' package: pip install zxing-cpp==3.1.1") from e
     for variant in _variants(image_bgr):
         found = zxingcpp.read_barcodes(np.ascontiguousarray(variant), formats=zxingcpp.BarcodeFormat.QRCode)
-        texts = [_text(b) for b in found if b.valid]
-        if texts:
-            return texts
-    return []
+        yield [_text(b) for b in found if b.valid]
+
+
+def read_qr_texts(image_bgr: np.ndarray) -> list[str]:
+    """Texts of the QR codes found, from the first image variant that has any.
+
+    Args:
+        image_bgr: ``(H, W, 3)`` BGR or ``(H, W)`` grayscale uint8 array.
+
+    Returns:
+        Decoded texts (UTF-8), empty when no variant shows a QR code.
+
+    Raises:
+        InvalidImage: not a uint8 image array.
+        EngineUnavailable: zxing-cpp is not installed.
+    """
+    return next((texts for texts in _texts_per_variant(image_bgr) if texts), [])
 
 
 def decode_cccd_qr(image_bgr: np.ndarray) -> list[Candidate]:
@@ -156,7 +161,8 @@ def decode_cccd_qr(image_bgr: np.ndarray) -> list[Candidate]:
         and sex), ``old_id_number`` (only when present), ``full_name``,
         ``date_of_birth``, ``sex``, ``place_of_residence``, ``date_of_issue``;
         ``value`` as encoded, ``normalized`` as :func:`parse_cccd_qr_payload`
-        gives it. Empty when no QR code with a CCCD payload is found.
+        gives it. Image variants (:func:`_variants`) are tried in turn until
+        a QR code with a valid CCCD payload is found; empty when none is.
 
     Raises:
         InvalidImage: not a uint8 image array.
@@ -164,11 +170,11 @@ def decode_cccd_qr(image_bgr: np.ndarray) -> list[Candidate]:
     """
     from app.extraction.readers.idnumber import check_id_number
 
-    for text in read_qr_texts(image_bgr):
+    for text in (t for texts in _texts_per_variant(image_bgr) for t in texts):
         try:
             parsed = parse_cccd_qr_payload(text)
         except ValueError:
-            continue
+            continue  # another QR code, or a damaged payload: try the next one / variant
         raw = _split(text)
         id_checks = check_id_number(parsed["id_number"], date.fromisoformat(parsed["date_of_birth"]),
                                     parsed["sex"]).as_dict()
