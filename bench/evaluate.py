@@ -62,6 +62,14 @@ FIELDS: dict[str, dict[str, str]] = {
     "mcocr": {"seller": "text", "address": "text", "timestamp": "date", "total_cost": "amount"},
     # issuer/desc are invoice2data template metadata, not printed values: not scored.
     "invoice2data": {"amount": "amount", "date": "date", "invoice_number": "text", "currency": "currency"},
+    # Synthetic CCCD cards (tests/synthetic/cccd.py), rendered at run time; every other one degraded.
+    "cccd_front": {"id_number": "id_number", "full_name": "text", "date_of_birth": "date", "sex": "text",
+                   "nationality": "text", "place_of_origin": "text", "place_of_residence": "text",
+                   "date_of_expiry": "date"},
+    # The back prints no name: the MRZ carries it without diacritics (ICAO 9303 transliteration).
+    "cccd_back": {"id_number": "id_number", "full_name": "text", "date_of_birth": "date", "sex": "text",
+                  "nationality": "text", "date_of_expiry": "date", "date_of_issue": "date",
+                  "personal_identification": "text"},
 }
 
 # Label key -> response keys to read the prediction from, first present wins.
@@ -75,6 +83,13 @@ RESPONSE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
               "total_cost": ("total_cost", "total", "total_amount")},
     "invoice2data": {"amount": ("amount", "total", "total_amount"), "date": ("date", "invoice_date"),
                      "invoice_number": ("invoice_number", "number"), "currency": ("currency",)},
+    # "key.normalized": the ``normalized`` form of the rich ``fields`` entry (sex as M/F,
+    # nationality "Việt Nam" whether read from the MRZ's VNM or from print).
+    # Dates by their normalized form too: the QR and the MRZ encode them as ddmmyyyy / yymmdd.
+    "cccd_front": {k: (k,) for k in FIELDS["cccd_front"]} | {
+        k: (f"{k}.normalized", k) for k in ("sex", "nationality", "date_of_birth", "date_of_expiry")},
+    "cccd_back": {k: (k,) for k in FIELDS["cccd_back"]} | {
+        k: (f"{k}.normalized", k) for k in ("sex", "nationality", "date_of_birth", "date_of_expiry", "date_of_issue")},
 }
 
 # ``--info-preset naive``: plain descriptions, what the service supports today
@@ -98,10 +113,21 @@ NAIVE_INFO: dict[str, dict[str, str]] = {
         "invoice_number": "invoice number",
         "currency": "currency of the amounts",
     },
+    "cccd_front": {"id_number": "số căn cước công dân", "full_name": "họ và tên", "date_of_birth": "ngày sinh",
+                   "sex": "giới tính", "nationality": "quốc tịch", "place_of_origin": "quê quán",
+                   "place_of_residence": "nơi thường trú", "date_of_expiry": "có giá trị đến"},
+    "cccd_back": {"id_number": "số căn cước công dân", "full_name": "họ và tên", "date_of_birth": "ngày sinh",
+                  "sex": "giới tính", "nationality": "quốc tịch", "date_of_expiry": "có giá trị đến",
+                  "date_of_issue": "ngày cấp", "personal_identification": "đặc điểm nhân dạng"},
 }
 
 # Currency assumed for amounts that name none (decides the VND thousands rule).
-DEFAULT_CURRENCY: dict[str, str | None] = {"sroie": "MYR", "mcocr": "VND", "invoice2data": None}
+DEFAULT_CURRENCY: dict[str, str | None] = {"sroie": "MYR", "mcocr": "VND", "invoice2data": None,
+                                           "cccd_front": None, "cccd_back": None}
+# Config sent when none is given (--config / --info-preset).
+DEFAULT_CONFIG: dict[str, dict] = {"cccd_front": {"document_type": "cccd_front"},
+                                   "cccd_back": {"document_type": "cccd_back"}}
+SYNTHETIC_CARDS = 20
 
 DATASET_DIRS = {"sroie": "sroie", "mcocr": "mcocr2021", "invoice2data": "invoice2data"}
 
@@ -185,6 +211,11 @@ def pick_prediction(result: dict | None, keys: tuple[str, ...]) -> tuple[str | N
     if isinstance(rich, list):
         rich = {f.get("key"): f for f in rich if isinstance(f, dict)}
     for key in keys:
+        if key.endswith(".normalized"):
+            base = key.rsplit(".", 1)[0]
+            if isinstance(rich.get(base), dict):
+                return key, prediction_text(rich[base].get("normalized"))
+            continue
         if key in extracted:
             return key, prediction_text(extracted[key])
         if key in rich:
@@ -335,6 +366,8 @@ def load_documents(dataset: str, data_dir: Path = DATA) -> tuple[list[dict], lis
         ``(documents, skipped)``: documents are ``{"id", "filename", "path",
         "label", "load"}`` (``load()`` -> bytes); skipped are ``{"id", "reason"}``.
     """
+    if dataset in ("cccd_front", "cccd_back"):
+        return synthetic_cards(dataset), []
     base = data_dir / DATASET_DIRS[dataset]
     docs, skipped = [], []
     if dataset in ("sroie", "mcocr"):
@@ -363,6 +396,41 @@ def load_documents(dataset: str, data_dir: Path = DATA) -> tuple[list[dict], lis
         else:
             skipped.append({"id": stem, "reason": "no image or PDF (plain-text invoice)"})
     return docs, skipped
+
+
+def synthetic_cards(dataset: str, count: int = SYNTHETIC_CARDS) -> list[dict]:
+    """Synthetic CCCD sides with real QR / MRZ encodings, rendered now (seeds 0..count-1;
+    odd seeds rotated ±3°, blurred and JPEG-compressed)."""
+    sys.path.insert(0, str(ROOT))
+    from tests.synthetic.cccd import degrade, random_person, render_cccd_back, render_cccd_front
+
+    from app.extraction.normalize import fold
+
+    docs = []
+    for seed in range(count):
+        person = random_person(seed)
+        render = render_cccd_front if dataset == "cccd_front" else render_cccd_back
+        label = {"id_number": person.id_number, "full_name": person.full_name,
+                 "date_of_birth": person.date_of_birth.isoformat(), "sex": person.sex,
+                 "nationality": person.nationality, "place_of_origin": person.place_of_origin,
+                 "place_of_residence": person.place_of_residence,
+                 "date_of_expiry": person.date_of_expiry.isoformat(),
+                 "date_of_issue": person.date_of_issue.isoformat(),
+                 "personal_identification": person.personal_identification}
+        if dataset == "cccd_back":
+            label["full_name"] = fold(person.full_name).upper()
+
+        def load(person=person, render=render, seed=seed):
+            image = render(person)
+            if seed % 2:
+                image = degrade(image, seed)
+            buf = io.BytesIO()
+            image.save(buf, format="PNG")
+            return buf.getvalue()
+
+        docs.append({"id": f"{dataset}-{seed:03d}{'-degraded' if seed % 2 else ''}", "filename": f"{seed}.png",
+                     "path": f"synthetic:{dataset}:{seed}", "label": label, "load": load})
+    return docs
 
 
 def _port_open(url: str) -> bool:
@@ -440,6 +508,8 @@ def build_config(args) -> dict:
             config = json.loads(args.config)
         except json.JSONDecodeError as e:
             raise SystemExit(f"--config is not JSON: {e}") from None
+    elif args.dataset in DEFAULT_CONFIG and not args.info_preset:
+        config = dict(DEFAULT_CONFIG[args.dataset])
     else:
         config = {"info": dict(NAIVE_INFO[args.dataset])}
     if args.llm_timeout is not None:

@@ -647,9 +647,9 @@ class HybridOcrEngine(OcrEngine):
             raise
         except Exception as e:
             raise OcrEngineError(f"Hybrid OCR failed: {type(e).__name__}") from e
-        upside_down = bool(flips) and self.options.orientation == "page" and flips[0]
+        turn = page_turn(boxes, bool(flips) and sum(flips) * 2 > len(flips))
         return OcrResult(
-            lines=tuple(_reading_order(lines, width, height, upside_down)),
+            lines=tuple(_reading_order(lines, width, height, turn)),
             width=int(width),
             height=int(height),
             detection_ms=(t1 - t0) * 1000.0,
@@ -681,12 +681,38 @@ class HybridOcrEngine(OcrEngine):
         return [self._combine(p, t) for p, t in zip(pp, self._reader.read(images))]
 
 
-def _reading_order(lines: list[TextLine], width: int, height: int, upside_down: bool) -> list[TextLine]:
-    """Reading order; on an upside-down page, the order of the page turned upright."""
-    if not upside_down:
+def page_turn(boxes: np.ndarray, upside_down: bool) -> str:
+    """How the page lies in the image, from its line boxes and the orientation vote.
+
+    Args:
+        boxes: ``(N, 4, 2)`` line boxes in page pixels.
+        upside_down: the lines, cut as RapidOCR cuts them (tall boxes turned 90
+            degrees counter-clockwise), were classified upside down.
+
+    Returns:
+        ``upright``, ``180``, ``left`` (page turned 90 degrees counter-clockwise:
+        its top is at the image's left) or ``right`` (top at the right).
+    """
+    if len(boxes) == 0:
+        return "upright"
+    widths = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
+    heights = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
+    if np.count_nonzero(heights >= 1.5 * widths) * 2 > len(boxes):
+        return "left" if upside_down else "right"
+    return "180" if upside_down else "upright"
+
+
+def _reading_order(lines: list[TextLine], width: int, height: int, turn: str = "upright") -> list[TextLine]:
+    """Reading order of the page as it reads upright (see :func:`page_turn`);
+    the boxes stay in image pixels."""
+    to_upright = {
+        "upright": None,
+        "180": lambda x, y: (width - x, height - y),
+        "left": lambda x, y: (height - y, x),
+        "right": lambda x, y: (y, width - x),
+    }[turn]
+    if to_upright is None:
         return sort_reading_order(lines)
-    turned = {
-        id(ln): TextLine(ln.text, ln.confidence, tuple((width - x, height - y) for x, y in ln.box)) for ln in lines
-    }
-    back = {id(t): ln for ln, t in zip(lines, turned.values())}
-    return [back[id(t)] for t in sort_reading_order(list(turned.values()))]
+    turned = [TextLine(ln.text, ln.confidence, tuple(to_upright(x, y) for x, y in ln.box)) for ln in lines]
+    back = {id(t): ln for ln, t in zip(lines, turned)}
+    return [back[id(t)] for t in sort_reading_order(turned)]

@@ -22,7 +22,7 @@ def test_tables_cover_every_field(ev):
         assert set(ev.NAIVE_INFO[dataset]) == set(fields)
         assert dataset in ev.DEFAULT_CURRENCY
         for kind in fields.values():
-            assert kind in ("text", "date", "amount", "currency")
+            assert kind in ("text", "date", "amount", "currency", "id_number")
 
 
 @pytest.mark.parametrize("kind, label, reason", [

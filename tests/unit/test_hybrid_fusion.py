@@ -163,15 +163,30 @@ def test_line_image_turns_tall_boxes_like_rapidocr():
     assert img.shape[0] == 32 and img.shape[1] > img.shape[0]
 
 
-def test_reading_order_of_an_upside_down_page():
-    def ln(text, y):
-        return TextLine(text, 0.9, ((10, y), (90, y), (90, y + 10), (10, y + 10)))
+def _box_line(text, x, y, w, h):
+    return TextLine(text, 0.9, ((x, y), (x + w, y), (x + w, y + h), (x, y + h)))
 
-    lines = [ln("first", 170), ln("second", 120), ln("third", 20)]  # page turned 180 degrees
-    assert [x.text for x in hybrid._reading_order(lines, 100, 200, upside_down=True)] == ["first", "second", "third"]
-    assert [x.text for x in hybrid._reading_order(lines, 100, 200, upside_down=False)] == ["third", "second", "first"]
-    # boxes are returned in page pixels, unchanged
-    assert hybrid._reading_order(lines, 100, 200, upside_down=True)[0].box == lines[0].box
+
+def test_reading_order_of_turned_pages():
+    W, H = 100, 200
+    # Upside down: the first line is at the bottom of the image.
+    lines = [_box_line("first", 10, 170, 80, 10), _box_line("second", 10, 120, 80, 10), _box_line("third", 10, 20, 80, 10)]
+    assert [x.text for x in hybrid._reading_order(lines, W, H, "180")] == ["first", "second", "third"]
+    assert [x.text for x in hybrid._reading_order(lines, W, H, "upright")] == ["third", "second", "first"]
+    assert hybrid._reading_order(lines, W, H, "180")[0].box == lines[0].box  # boxes stay in image pixels
+    # Top of the page at the image's left: lines are tall boxes, the first one leftmost.
+    tall = [_box_line("second", 40, 20, 10, 80), _box_line("first", 10, 20, 10, 80), _box_line("third", 70, 20, 10, 80)]
+    assert [x.text for x in hybrid._reading_order(tall, W, H, "left")] == ["first", "second", "third"]
+    # Top at the right: the first line is rightmost.
+    assert [x.text for x in hybrid._reading_order(tall, W, H, "right")] == ["third", "second", "first"]
+
+
+def test_page_turn_from_boxes_and_vote():
+    wide = np.array([[[0, 0], [80, 0], [80, 10], [0, 10]]] * 3, np.float32)
+    tall = np.array([[[0, 0], [10, 0], [10, 80], [0, 80]]] * 3, np.float32)
+    assert hybrid.page_turn(wide, False) == "upright" and hybrid.page_turn(wide, True) == "180"
+    assert hybrid.page_turn(tall, True) == "left" and hybrid.page_turn(tall, False) == "right"
+    assert hybrid.page_turn(np.zeros((0, 4, 2), np.float32), True) == "upright"
 
 
 def test_missing_traineddata_says_what_to_install(monkeypatch, tmp_path):
