@@ -22,7 +22,7 @@ from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine
 from app.extraction.doctypes import FieldSpec
-from app.extraction.normalize import fold, normalize_text, parse_amount, parse_date
+from app.extraction.normalize import fold, normalize_text, parse_amount, parse_date, similarity
 
 _DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
@@ -176,7 +176,11 @@ class RuleReader:
 
     def _text_in(self, text: str, spec: FieldSpec):
         value = normalize_text(text.strip(" :.-/"))
-        return (value, value) if len(value) >= 2 else None
+        if len(value) < 2:
+            return None
+        if spec.key == "nationality" and similarity(fold(value), "viet nam") >= 0.75:
+            return value, "Việt Nam"  # printed "Việt Nam", often read without its tone marks
+        return value, value
 
     # ------------------------------------------------------------ strategies
     def _hits(self, folded: list[str], spec: FieldSpec) -> list[_Hit]:

@@ -92,3 +92,8 @@ def test_cccd_front_captions():
     assert got["full_name"].value == "NGUYỄN VĂN AN"
     assert got["date_of_birth"].normalized == "1990-01-01"
     assert got["sex"].normalized == "M"
+
+
+def test_nationality_read_without_tone_marks_is_normalised():
+    got = read(["Quốc tịch / Nationality: Vit Nam"], "cccd_front")
+    assert got["nationality"].value == "Vit Nam" and got["nationality"].normalized == "Việt Nam"
