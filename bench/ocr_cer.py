@@ -39,19 +39,20 @@ How a labelled line is scored (page mode, the default):
    comes from labels that cover only part of a printed line (e.g. "Ngày: ..."
    labelled inside "Số GD: ... Ngày: ...").
 8. Seconds per photo = wall time of ``engine.recognize`` (decoding excluded),
-   averaged over photos, and CPU seconds of the whole process (all threads;
-   Tesseract's ``cli`` processes are not counted) over the same span, which
-   depends less on other load on the machine; the engine's own ``detection_ms``/``recognition_ms``
-   means are printed beside it. The first photo includes lazy model loading
-   (as in the service's first request).
+   averaged over photos; CPU seconds per photo = CPU time of this process (all
+   threads; child processes of ``backend=cli`` not counted) over the same
+   calls, which depends less on other load on the machine. The engine's own
+   ``detection_ms``/``recognition_ms`` means are printed beside them. The first
+   photo includes RapidOCR's lazy model loading (as the service's first request
+   does).
 
 Crops mode (``--crops``) separates recognition from detection: each labelled
 line is cut from the decoded image by its ``bbox_xywh`` (clipped to the image;
 turned 90 degrees counter-clockwise when it is at least 1.5 times taller than
 wide, as RapidOCR does) and given to the engine's line recogniser alone; the
 result is scored against its own label with steps 2, 5 and 6 (no matching).
-Engines: ``rapidocr`` (its PP-OCRv6 recogniser through RapidOCR's
-``recognize_txt``), ``hybrid`` (:meth:`app.ocr.hybrid.HybridOcrEngine.recognize_crops`,
+Engines: ``rapidocr`` (RapidOCR's PP-OCRv6 ``TextRecognizer`` alone, no
+orientation classifier), ``hybrid`` (:meth:`app.ocr.hybrid.HybridOcrEngine.recognize_crops`,
 whose ``fusion`` option picks PP-OCR, Tesseract or the fused reading).
 
 Edit distances and alignments use ``rapidfuzz`` (MIT): ``Levenshtein.distance``

@@ -305,13 +305,17 @@ class RuleReader:
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
                     or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f)))
             if not picked:
-                # Before the address: registration numbers, name continuations, dates, phones.
-                if stop or skip or not (re.search(r"[\d,]", f) or _VI_ADDRESS_WORD.search(f)):
+                # Before the address: registration numbers, name continuations, dates, phones,
+                # and short codes ("A06103", "PAX1"): an address line has a word of 3+ letters.
+                if (stop or skip or not (re.search(r"[\d,]", f) or _VI_ADDRESS_WORD.search(f))
+                        or len(f) < 8 or not re.search(r"[a-z]{3,}", f)):
                     continue
             elif stop or skip:
                 break
             elif _POSTCODE.search(folded[picked[-1]]) and not _REGION.fullmatch(f.strip(" .,")):
                 break  # the postcode line ends an address, but for a trailing state / country
+            elif re.search(r"\b(malaysia|viet ?nam|darul [a-z]+)[ .,]*$", folded[picked[-1]]):
+                break  # a country / state name ends it
             picked.append(i)
         if not picked:
             return None

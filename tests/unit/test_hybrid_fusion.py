@@ -3,7 +3,10 @@ line images, options, reading order. No Tesseract or models needed."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import unicodedata
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -209,3 +212,51 @@ def test_engine_is_registered_as_hybrid():
     from app.ocr.base import _REGISTRY
 
     assert _REGISTRY["hybrid"] is hybrid.HybridOcrEngine
+
+
+def test_auto_backend_without_tesserocr_or_command_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tesserocr", None)  # import fails
+    monkeypatch.setattr(hybrid.shutil, "which", lambda name: None)
+    with pytest.raises(EngineUnavailable, match="tesserocr.*apt-get install tesseract-ocr tesseract-ocr-vie"):
+        hybrid._make_reader("auto", tmp_path, "vie", 1)
+
+
+def test_auto_backend_falls_back_to_the_command(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tesserocr", None)
+    made = []
+    monkeypatch.setattr(hybrid, "_TesseractCliReader", lambda *a: made.append(a) or "cli-reader")
+    monkeypatch.setattr(hybrid.shutil, "which", lambda name: "/usr/bin/tesseract")
+    assert hybrid._make_reader("auto", tmp_path, "vie", 2) == "cli-reader"
+    assert made == [(tmp_path, "vie", 2)]
+
+
+def test_cli_reader_maps_tsv_pages_to_lines(monkeypatch, tmp_path):
+    """The tesseract command's TSV (one page per line image) -> (text, confidence) per image."""
+    calls = []
+
+    def fake_run(cmd, **kw):
+        calls.append(cmd)
+        if "--version" in cmd:
+            return subprocess.CompletedProcess(cmd, 0, stdout="tesseract 5.3.0\n", stderr="")
+        listing = Path(cmd[1]).read_text().split()
+        assert len(listing) == 3 and all(Path(p).is_file() for p in listing)
+        header = "level\tpage_num\tblock_num\tpar_num\tline_num\tword_num\tleft\ttop\twidth\theight\tconf\ttext"
+        rows = [
+            header,
+            "1\t1\t0\t0\t0\t0\t0\t0\t100\t40\t-1\t",
+            "5\t1\t1\t1\t1\t1\t0\t0\t50\t40\t90.0\tThời",
+            "5\t1\t1\t1\t1\t2\t50\t0\t50\t40\t80.0\tgian",
+            "1\t2\t0\t0\t0\t0\t0\t0\t100\t40\t-1\t",  # second image: nothing read
+            "5\t3\t1\t1\t1\t1\t0\t0\t50\t40\t70.0\tCộng",
+        ]
+        return subprocess.CompletedProcess(cmd, 0, stdout=("\n".join(rows) + "\n").encode(), stderr=b"")
+
+    monkeypatch.setattr(hybrid.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(hybrid.subprocess, "run", fake_run)
+    reader = hybrid._TesseractCliReader(tmp_path, "vie", workers=1)
+    images = [np.full((40, 100), 255, np.uint8)] * 3
+    out = reader.read(images)
+    assert out == [("Thời gian", pytest.approx(0.85)), ("", 0.0), ("Cộng", pytest.approx(0.7))]
+    cmd = calls[-1]
+    assert cmd[cmd.index("--psm") + 1] == "7" and cmd[cmd.index("-l") + 1] == "vie"
+    assert cmd[cmd.index("--tessdata-dir") + 1] == str(tmp_path)
