@@ -27,6 +27,7 @@ class FieldSpec:
         anchors: printed captions that precede the value (folded form).
         choices: allowed values for ``enum`` fields (normalised forms).
         multiline: the value may continue on the following lines (addresses).
+        free: a caller-defined field (``config.info``) whose kind is unknown.
     """
 
     key: str
@@ -36,6 +37,7 @@ class FieldSpec:
     anchors: tuple[str, ...] = ()
     choices: tuple[str, ...] = ()
     multiline: bool = False
+    free: bool = False
 
     def description(self) -> str:
         """Bilingual description used in prompts."""
@@ -166,7 +168,7 @@ def resolve_fields(document_type: str | None, info: dict[str, str] | None) -> tu
     for key, desc in (info or {}).items():
         existing = next((i for i, s in enumerate(specs) if s.key == key), None)
         if existing is None:
-            specs.append(FieldSpec(key, desc, desc))
+            specs.append(FieldSpec(key, desc, desc, free=True))
         else:
             old = specs[existing]
             specs[existing] = FieldSpec(old.key, desc, desc, old.kind, old.anchors, old.choices, old.multiline)

@@ -109,6 +109,8 @@ def llm_candidate(spec: FieldSpec, value: str | None, ocr: OcrResult) -> Candida
     """Turn an LLM answer into a candidate: grounded, normalised, scored."""
     if value is None:
         return None
+    if spec.kind == "text" and not spec.free and not re.search(r"[^\W\d_]{2,}", value):
+        return None  # a name or address without a word: a number or date answered for the wrong field
     indices, _ = ground(value, ocr)
     conf = 0.6 if indices else UNGROUNDED_CAP
     if indices:

@@ -45,8 +45,8 @@ _HEADER_NOISE = re.compile(
     r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
     r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*)$")
 # Words that make a top line look like an address on Vietnamese receipts (folded).
-_VI_ADDRESS_WORD = re.compile(r"\b(to|khu|p\.|phuong|q\.|quan|tp\.?|thanh pho|duong|xa|huyen|tinh|cho|ngo|thon|"
-                              r"so nha|kp|ap)\b")
+_VI_ADDRESS_WORD = re.compile(r"\b(to|t|khu|p\.?|phuong|q\.?|quan|tp\.?|thanh pho|duong|xa|huyen|tinh|cho|ch|"
+                              r"ngo|thon|so nha|kp|ap|ha noi|ninh|gia lam)\b")
 _COMPANY_SUFFIX = re.compile(r"\b(?:vincommerce|vinmart|co\.?op ?(mart|food|xtra)?|bach hoa xanh|circle k|familymart|"
                              r"ministop|gs25|highlands coffee|lotte mart|big c|aeon|"
                              r"sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
@@ -304,11 +304,15 @@ class RuleReader:
                     or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f))
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
                     or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f)))
+            if _TABLE_START.search(f) or (re.search(r"\d{8,}", f) and not (
+                    _PHONE_OR_META.search(f) or _REGISTRATION_LINE.search(f) or re.search(r"\bno\b", f)
+                    or re.search(r"\d\s*-?\s*[a-z]\)?\s*$", f))):
+                break  # the item table (header or barcode lines) starts: no address after it
             if not picked:
                 # Before the address: registration numbers, name continuations, dates, phones,
                 # and short codes ("A06103", "PAX1"): an address line has a word of 3+ letters.
                 if (stop or skip or not (re.search(r"[\d,]", f) or _VI_ADDRESS_WORD.search(f))
-                        or len(f) < 8 or not re.search(r"[a-z]{3,}", f)):
+                        or len(f) < 8 or not re.search(r"[a-z]{3,}|^(no|lot|unit|pt|blk|block)\b", f)):
                     continue
             elif stop or skip:
                 break
@@ -326,6 +330,8 @@ class RuleReader:
 
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
 # (but for a trailing state or country, see _REGION).
+# Item-table header words (folded): the header block ends above them.
+_TABLE_START = re.compile(r"\b(ten hang|don gia|thanh tien|so luong|mat hang|description|qty)\b")
 _POSTCODE = re.compile(r"(?<![\w-])\d{5}\s*,?\s+[a-z][a-z .]*[,.]?\s*$")
 _REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca|negeri sembilan|pahang|perak|perlis|"
                      r"pulau pinang|penang|sabah|sarawak|terengganu|kuala lumpur|putrajaya|labuan|malaysia|"
