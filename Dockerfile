@@ -42,9 +42,10 @@ FROM ${PYTHON_IMAGE}
 
 # Only the shared libraries the wheels load at run time: OpenCV (libGL,
 # libglib), onnxruntime / llama.cpp / Paddle (OpenMP: libgomp); curl for the
-# HEALTHCHECK.
+# HEALTHCHECK; Tesseract with Vietnamese data for OCR_ENGINE=hybrid.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 libgomp1 curl \
+        tesseract-ocr tesseract-ocr-vie \
  && rm -rf /var/lib/apt/lists/*
 
 RUN groupadd --system --gid 10001 app \

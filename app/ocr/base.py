@@ -21,6 +21,7 @@ from app.errors import EngineUnavailable
 _ENGINE_MODULES = {
     "rapidocr": "app.ocr.rapid",
     "paddleocr": "app.ocr.paddle",
+    "hybrid": "app.ocr.hybrid",
 }
 _REGISTRY: dict[str, Callable[[Settings], "OcrEngine"]] = {}
 

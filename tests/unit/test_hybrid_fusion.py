@@ -173,7 +173,7 @@ def _box_line(text, x, y, w, h):
 def test_reading_order_of_turned_pages():
     W, H = 100, 200
     # Upside down: the first line is at the bottom of the image.
-    lines = [_box_line("first", 10, 170, 80, 10), _box_line("second", 10, 120, 80, 10), _box_line("third", 10, 20, 80, 10)]
+    lines = [_box_line(text, 10, y, 80, 10) for text, y in (("first", 170), ("second", 120), ("third", 20))]
     assert [x.text for x in hybrid._reading_order(lines, W, H, "180")] == ["first", "second", "third"]
     assert [x.text for x in hybrid._reading_order(lines, W, H, "upright")] == ["third", "second", "first"]
     assert hybrid._reading_order(lines, W, H, "180")[0].box == lines[0].box  # boxes stay in image pixels
@@ -214,20 +214,16 @@ def test_engine_is_registered_as_hybrid():
     assert _REGISTRY["hybrid"] is hybrid.HybridOcrEngine
 
 
-def test_auto_backend_without_tesserocr_or_command_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "tesserocr", None)  # import fails
+def test_missing_tesseract_command_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(hybrid.shutil, "which", lambda name: None)
-    with pytest.raises(EngineUnavailable, match="tesserocr.*apt-get install tesseract-ocr tesseract-ocr-vie"):
-        hybrid._make_reader("auto", tmp_path, "vie", 1)
+    with pytest.raises(EngineUnavailable, match="apt-get install tesseract-ocr tesseract-ocr-vie"):
+        hybrid._make_reader("cli", tmp_path, "vie", 1)
 
 
-def test_auto_backend_falls_back_to_the_command(monkeypatch, tmp_path):
-    monkeypatch.setitem(sys.modules, "tesserocr", None)
-    made = []
-    monkeypatch.setattr(hybrid, "_TesseractCliReader", lambda *a: made.append(a) or "cli-reader")
-    monkeypatch.setattr(hybrid.shutil, "which", lambda name: "/usr/bin/tesseract")
-    assert hybrid._make_reader("auto", tmp_path, "vie", 2) == "cli-reader"
-    assert made == [(tmp_path, "vie", 2)]
+def test_tesserocr_backend_without_the_package_says_what_to_install(monkeypatch, tmp_path):
+    monkeypatch.setitem(sys.modules, "tesserocr", None)  # import fails
+    with pytest.raises(EngineUnavailable, match="tesserocr"):
+        hybrid._make_reader("tesserocr", tmp_path, "vie", 1)
 
 
 def test_cli_reader_maps_tsv_pages_to_lines(monkeypatch, tmp_path):
