@@ -37,6 +37,7 @@ from __future__ import annotations
 import logging
 import os
 import queue
+import re
 import shutil
 import subprocess
 import tempfile
@@ -218,6 +219,31 @@ def fuse(
         else:  # delete, or replace of unequal length
             out.append(pp[i1:i2])
     return unicodedata.normalize("NFC", "".join(out))
+
+
+_VI_SPECIFIC = re.compile("[ăđơưĂĐƠƯ]")
+_VI_WORDS = frozenset({"tong", "tien", "thanh", "toan", "ngay", "hoa", "don", "khach", "nhan", "vien", "phuong",
+                       "duong", "huyen", "tinh", "thuong", "tru", "viet", "cong", "cuoc", "cuoc", "dan", "gioi",
+                       "quoc", "tich", "dia", "chi", "hang", "gia", "luong"})
+
+
+def looks_vietnamese(texts: Sequence[str]) -> bool:
+    """Whether a page's PP-OCR lines are Vietnamese text.
+
+    True when at least two lines hold a letter only Vietnamese uses among the
+    languages we see (ă, đ, ơ, ư; PP-OCRv6 reads these), or when at least three
+    distinct common Vietnamese words appear once diacritics are removed
+    ("tong", "tien", "ngay", "thanh", "toan", ...).
+    """
+    specific = sum(1 for t in texts if _VI_SPECIFIC.search(t))
+    if specific >= 2:
+        return True
+    words = set()
+    for t in texts:
+        folded = "".join(c for c in unicodedata.normalize("NFD", t.lower().replace("đ", "d"))
+                         if not unicodedata.combining(c))
+        words.update(w for w in re.findall(r"[a-z]+", folded) if w in _VI_WORDS)
+    return len(words) >= 3
 
 
 def fused_confidence(pp_score: float, agree: float) -> float:
@@ -648,7 +674,10 @@ class HybridOcrEngine(OcrEngine):
                 pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c for c, f in zip(crops, flips)]
                 pp = self._pp_read(pp_crops)
             gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
-            if self.options.fusion == "ppocr":
+            vietnamese = looks_vietnamese([text for text, _ in pp])
+            if self.options.fusion == "ppocr" or not vietnamese:
+                # Not a Vietnamese page: Tesseract's vie model would only add marks to
+                # English/Malay words (measured on SROIE), so keep PP-OCR's reading.
                 tess = [("", 0.0)] * len(pp)
             else:
                 tess = self._reader.read([line_image(gray, b, self.options, f) for b, f in zip(boxes, flips)])
@@ -656,7 +685,7 @@ class HybridOcrEngine(OcrEngine):
             for box, p, t in zip(boxes, pp, tess):
                 if p[1] < self._rec_threshold:  # same line set as OCR_ENGINE=rapidocr
                     continue
-                text, conf = self._combine(p, t)
+                text, conf = self._combine(p, t) if vietnamese else p
                 text = unicodedata.normalize("NFC", text).strip()
                 if not text:
                     continue

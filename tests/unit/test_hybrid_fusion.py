@@ -256,3 +256,12 @@ def test_cli_reader_maps_tsv_pages_to_lines(monkeypatch, tmp_path):
     cmd = calls[-1]
     assert cmd[cmd.index("--psm") + 1] == "7" and cmd[cmd.index("-l") + 1] == "vie"
     assert cmd[cmd.index("--tessdata-dir") + 1] == str(tmp_path)
+
+
+def test_language_gate():
+    from app.ocr.hybrid import looks_vietnamese
+
+    assert looks_vietnamese(["NHÀ SÁCH GD-TC", "ĐC: 212 Đuong Trn Phú", "Thi gian: 21:07:49", "Tng tiên: 408.000đ"])
+    assert looks_vietnamese(["Tong tien", "Ngay ban 12/08/2020", "Thanh toan"])  # printed without marks
+    assert not looks_vietnamese(["INDAH GIFT & HOME DECO", "27,JALAN DEDAP 13,", "TOTAL AMT.", "CASH", "RM 60.30"])
+    assert not looks_vietnamese(["café crème", "Total à payer"])
