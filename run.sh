@@ -75,7 +75,7 @@ system_packages() {
   # we are root; otherwise say what to install. Required when the hybrid engine is used
   # (or for the test suite, whose hybrid tests otherwise skip).
   local need="${1:-}"
-  [ "${OCR_ENGINE:-rapidocr}" = "hybrid" ] && need=required
+  [ "${OCR_ENGINE:-hybrid}" = "hybrid" ] && need=required
   [ -n "$need" ] || return 0
   if command -v tesseract >/dev/null 2>&1 && tesseract --list-langs 2>/dev/null | grep -qx vie; then
     return 0

@@ -72,7 +72,7 @@ class Settings:
     log_level: str = "INFO"
 
     # --- OCR ---
-    ocr_engine: str = "rapidocr"
+    ocr_engine: str = "hybrid"
     text_det_conf_threshold: float = 0.5
     text_rec_conf_threshold: float = 0.5
     device_gpu: int = -1
@@ -163,7 +163,7 @@ class Settings:
             max_files_per_request=_number("MAX_FILES_PER_REQUEST", get("MAX_FILES_PER_REQUEST", "20"), int, 1),
             max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
-            ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "rapidocr"), ("rapidocr", "hybrid", "paddleocr")),
+            ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
             text_det_conf_threshold=_number(
                 "TEXT_DET_CONF_THRESHOLD", get("TEXT_DET_CONF_THRESHOLD", "0.5"), float, 0.0, 1.0
             ),

@@ -54,7 +54,7 @@ PADDLE_OPTIONAL_MODELS = {
     "paddle_textline_orientation_model_dir": ("textline_orientation", "text line orientation model"),
 }
 
-CHECKABLE = ("rapidocr", "paddleocr", "llamacpp", "vllm")
+CHECKABLE = ("rapidocr", "hybrid", "paddleocr", "llamacpp", "vllm")
 
 
 @dataclass(frozen=True)
@@ -473,6 +473,24 @@ def engines_for(settings: Settings) -> list[str]:
     return names
 
 
+def check_hybrid() -> list[Requirement]:
+    """The hybrid engine: RapidOCR's bundled models plus the tesseract binary
+    and its ``vie`` traineddata (Debian: tesseract-ocr, tesseract-ocr-vie)."""
+    import shutil
+
+    from app.ocr.hybrid import TESSDATA_DIRS
+
+    how = "apt-get install tesseract-ocr tesseract-ocr-vie (./run.sh setup does this when run as root)"
+    binary = shutil.which("tesseract")
+    reqs = check_rapidocr()
+    reqs.append(Requirement("tesseract binary", binary is not None, binary or "tesseract not on PATH", how))
+    found = next((Path(d) / "vie.traineddata" for d in TESSDATA_DIRS if (Path(d) / "vie.traineddata").is_file()),
+                 None)
+    reqs.append(Requirement("Tesseract vie traineddata", found is not None,
+                            str(found) if found else f"not in {', '.join(map(str, TESSDATA_DIRS))}", how))
+    return reqs
+
+
 def check_engine(
     name: str,
     settings: Settings,
@@ -488,6 +506,8 @@ def check_engine(
     """
     if name == "rapidocr":
         return check_rapidocr()
+    if name == "hybrid":
+        return check_hybrid()
     if name == "paddleocr":
         return check_paddleocr(settings, probe_gpu=probe_gpu)
     if name == "llamacpp":

@@ -7,7 +7,7 @@ from app.config import ConfigError, PROJECT_ROOT, Settings
 
 def test_defaults_from_empty_environment():
     s = Settings.from_env({})
-    assert s.ocr_engine == "rapidocr"
+    assert s.ocr_engine == "hybrid"
     assert s.llm_backend == "llamacpp"
     assert s.llm_api_url == "http://127.0.0.1:8001/v1"
     assert s.llm_model == "gemma-3-270m"
