@@ -180,7 +180,9 @@ def fuse(
       the same place (replace of equal length): Tesseract's character is taken
       only when it is in ``missing`` (a letter PP-OCR cannot output, so PP-OCR
       had to drop or replace it: ``Thi`` + ``Thời`` -> ``Thời``,
-      ``T8ng`` + ``Tổng`` -> ``Tổng``).
+      ``T8ng`` + ``Tổng`` -> ``Tổng``), or, for insertions of one or two
+      characters, when it is any tone-marked Vietnamese letter (PP-OCR drops
+      some it could output: ``rui`` + ``ruồi`` -> ``ruồi``).
     - anything else (PP-OCR-only characters, unequal replacements): PP-OCR's.
 
     Args:
@@ -208,7 +210,10 @@ def fuse(
         if tag == "equal":
             out.extend(_with_marks_of(p, t, keep_pp_marks) for p, t in zip(pp[i1:i2], tess[j1:j2]))
         elif tag == "insert":
-            out.extend(t for t in tess[j1:j2] if t in missing)
+            # A letter PP-OCR cannot output, or a short run of tone-marked letters that
+            # PP-OCR dropped although its dictionary has them ("rui" + "ruồi", "X" + "Xã").
+            short = j2 - j1 <= 2
+            out.extend(t for t in tess[j1:j2] if t in missing or (short and t in VIETNAMESE_DIACRITIC_LETTERS))
         elif tag == "replace" and i2 - i1 == j2 - j1:
             for p, t in zip(pp[i1:i2], tess[j1:j2]):
                 if t in missing:

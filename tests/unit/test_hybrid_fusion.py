@@ -265,3 +265,12 @@ def test_language_gate():
     assert looks_vietnamese(["Tong tien", "Ngay ban 12/08/2020", "Thanh toan"])  # printed without marks
     assert not looks_vietnamese(["INDAH GIFT & HOME DECO", "27,JALAN DEDAP 13,", "TOTAL AMT.", "CASH", "RM 60.30"])
     assert not looks_vietnamese(["café crème", "Total à payer"])
+
+
+def test_short_insertions_of_tone_marked_letters_are_taken():
+    from app.ocr.hybrid import PP_OCRV6_MISSING_LETTERS, fuse
+
+    assert fuse("Nốt rui C", "Nốt ruồi C", missing=PP_OCRV6_MISSING_LETTERS) == "Nốt ruồi C"
+    assert fuse("X Điện Minh", "Xã Điện Minh", missing=PP_OCRV6_MISSING_LETTERS) == "Xã Điện Minh"
+    # A long run that only Tesseract read is not trusted.
+    assert fuse("Tổng", "Tổng ằằằ", missing=frozenset()) == "Tổng"
