@@ -647,7 +647,9 @@ class HybridOcrEngine(OcrEngine):
     def _combine(self, pp: tuple[str, float], tess: tuple[str, float]) -> tuple[str, float]:
         pp_text, pp_score = pp
         tess_text = unicodedata.normalize("NFC", " ".join(tess[0].split()))
-        if self.options.fusion == "ppocr":
+        if self.options.fusion == "ppocr" or "<<" in pp_text:
+            # Machine-readable zones (ICAO 9303) are upper-case ASCII with check digits:
+            # Tesseract's Vietnamese marks can only break them.
             return pp_text, pp_score
         if self.options.fusion == "tesseract":
             return tess_text, tess[1]
