@@ -17,7 +17,6 @@ match ``tong tien``.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine
