@@ -16,6 +16,7 @@ match ``tong tien``.
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 
@@ -82,7 +83,6 @@ class RuleReader:
 
     def __init__(self, default_currency: str | None = None):
         self.default_currency = default_currency
-        self._currency = default_currency
 
     def read(self, ocr: OcrResult, specs: list[FieldSpec], document_type: str | None = None) -> list[Candidate]:
         """Candidates for the fields in ``specs`` (at most one per field).
@@ -97,14 +97,16 @@ class RuleReader:
         """
         lines = list(ocr.lines)
         folded = [fold(line.text) for line in lines]
-        self._currency = self.default_currency or _currency_context(lines, folded)
+        # Per call, not on self: one reader serves concurrent requests.
+        currency = self.default_currency or _currency_context(lines, folded)
+        amount_in = functools.partial(self._amount_in, currency=currency)
         out: list[Candidate] = []
         for spec in specs:
             cand = None
             if spec.key == "total" or (spec.kind == "amount" and spec.key in ("total",)):
-                cand = self._total(lines, folded, spec)
+                cand = self._total(lines, folded, spec, amount_in)
             elif spec.kind == "amount":
-                cand = self._anchored(lines, folded, spec, self._amount_in)
+                cand = self._anchored(lines, folded, spec, amount_in)
             elif spec.kind == "date":
                 cand = self._anchored(lines, folded, spec, self._date_in)
                 if cand is None and sum(s.kind == "date" for s in specs) == 1:
@@ -136,7 +138,7 @@ class RuleReader:
                 return raw.strip(), parsed.isoformat()
         return None
 
-    def _amount_in(self, text: str, spec: FieldSpec):
+    def _amount_in(self, text: str, spec: FieldSpec, currency: str | None = None):
         """The last money-looking amount on the line (decimals, a currency or
         thousands groups), else the last bare number; numbers right after ``@``
         (rates) are skipped."""
@@ -145,7 +147,7 @@ class RuleReader:
             raw = match.group(0).strip()
             if match.start() > 0 and text[match.start() - 1] == "@":
                 continue
-            parsed = parse_amount(raw, self._currency)
+            parsed = parse_amount(raw, currency)
             if parsed is None or not re.search(r"\d", raw):
                 continue
             value, currency = parsed
@@ -221,7 +223,7 @@ class RuleReader:
                                  {"anchor": False})
         return None
 
-    def _total(self, lines, folded, spec):
+    def _total(self, lines, folded, spec, amount_in):
         found = []
         for i, f in enumerate(folded):
             if _TOTAL_EXCLUDE.search(f) and not re.search(r"\brounded\b|after round", f):
@@ -233,7 +235,7 @@ class RuleReader:
                 continue
             for j in (i, *_next_lines(lines, i)):
                 text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
-                got = self._amount_in(text, spec)
+                got = amount_in(text, spec)
                 if got is not None:
                     found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
                                   (i, j) if j != i else (i,)))
