@@ -1,26 +1,35 @@
-"""Hybrid OCR engine: PP-OCRv6 detection + Tesseract recognition, fused.
+"""Hybrid OCR engine: PP-OCRv6 detection + a Vietnamese line recogniser, fused.
 
 PP-OCRv6's recognition dictionary lacks 88 of the 134 Vietnamese letters with
 diacritics (PaddleOCR issue #18254), so RapidOCR drops or replaces them
 (``CỘNG`` -> ``CNG``, ``Thời`` -> ``Thi``) while it finds lines and reads base
-letters well on photos. Tesseract's ``vie`` model knows every Vietnamese letter
-but detects lines poorly on photos. This engine:
+letters well on photos. This engine:
 
 1. runs RapidOCR's PP-OCRv6 text detector, orientation classifier and
    recogniser (the same models as ``OCR_ENGINE=rapidocr``);
-2. cuts each detected line out of the full-resolution image again (perspective
-   warp of its quadrilateral, so slanted lines come out level), turns it upright
-   (one orientation vote per page), scales it to a fixed height, flattens the
-   paper to white, adds a white border, and gives it to Tesseract as a single
-   text line (``--psm 7``, LSTM);
-3. fuses the two readings with :func:`fuse`: both are aligned on their
-   diacritic-stripped, lower-cased letters; where those agree, PP-OCR's letter
-   takes Tesseract's marks; where PP-OCR has nothing (or a different
-   character) and Tesseract read a letter that PP-OCR's dictionary cannot
-   produce, Tesseract's letter is used; everything else stays PP-OCR's.
+2. reads the same detected lines again with a recogniser that knows every
+   Vietnamese letter (``recogniser`` option):
 
-Confidence is PP-OCR's score scaled by how well the two readers agree on the
+   - ``aster`` (the default): AsterNet (:mod:`app.ocr.aster`, the ``asterocr``
+     wheel, MIT) on PP-OCR's own upright line crops, for lines in which PP-OCR
+     read at least one letter (amount-only lines keep PP-OCR's reading);
+   - ``tesseract``: Tesseract's ``vie`` LSTM model on each line cut out of the
+     full-resolution image again (perspective warp of its quadrilateral, so
+     slanted lines come out level), turned upright (one orientation vote per
+     page), scaled to a fixed height, the paper flattened to white, a white
+     border added, read as a single text line (``--psm 7``);
+   - ``aster+tesseract``: both, fused in that order;
+
+3. fuses the readings with :func:`fuse`: both are aligned on their
+   diacritic-stripped, lower-cased letters; where those agree, PP-OCR's letter
+   takes the other reader's marks; where PP-OCR has nothing (or a different
+   character) and the other reader read a letter that PP-OCR's dictionary
+   cannot produce, that letter is used; everything else stays PP-OCR's.
+
+Confidence is PP-OCR's score scaled by how well the readers agree on the
 letters (``0.5 + 0.5 * agreement``), so lines the readers disagree on rank low.
+Pages that do not look Vietnamese (:func:`looks_vietnamese`) keep PP-OCR's
+reading: the second recogniser would only add marks to English/Malay words.
 
 Tesseract runs as the ``tesseract`` command (``backend=cli``, the default: one
 process per worker and photo, reading a list of line images) or in-process
@@ -28,8 +37,9 @@ through the optional ``tesserocr`` package (``backend=tesserocr``). Both read
 the traineddata of Debian's ``tesseract-ocr-vie`` package (Apache-2.0) from the
 standard tessdata folders (:data:`TESSDATA_DIRS`).
 
-Measured on the 61 shared MC-OCR photos (``bench/ocr_cer.py``): best-match
-line CER 17.5% -> 13.4%, Vietnamese diacritic letters read exactly 24% -> 59%.
+Measured on the 61 shared MC-OCR photos (``bench/ocr_cer.py``, best-match line
+CER / Vietnamese diacritic letters read exactly): PP-OCR alone 17.5% / 24%,
+fused with Tesseract 13.5% / 59%, fused with AsterNet 12.1% / 68%.
 """
 
 from __future__ import annotations
@@ -91,7 +101,7 @@ VIETNAMESE_DIACRITIC_LETTERS = frozenset(
 #: (read from the model bundled in rapidocr 3.10; the engine re-reads it at start).
 PP_OCRV6_DIACRITIC_LETTERS = frozenset("ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúýĂăĐđĨĩŨũƠơƯưẠồ")
 
-#: Vietnamese letters PP-OCRv6 cannot output: where Tesseract reads one of these,
+#: Vietnamese letters PP-OCRv6 cannot output: where the second recogniser reads one of these,
 #: PP-OCR's reading at that place is known to be wrong.
 PP_OCRV6_MISSING_LETTERS = VIETNAMESE_DIACRITIC_LETTERS - PP_OCRV6_DIACRITIC_LETTERS
 
@@ -135,22 +145,22 @@ def letter_key(text: str) -> str:
     return "".join(_key(c) for c in unicodedata.normalize("NFC", text))
 
 
-def agreement(pp_text: str, tess_text: str) -> float:
+def agreement(pp_text: str, other_text: str) -> float:
     """1 - normalised Levenshtein distance between the two readings' letter keys, in [0, 1]."""
     from rapidfuzz.distance import Levenshtein
 
-    a, b = letter_key(pp_text), letter_key(tess_text)
+    a, b = letter_key(pp_text), letter_key(other_text)
     if not a and not b:
         return 1.0
     return 1.0 - Levenshtein.normalized_distance(a, b)
 
 
-def _with_marks_of(pp_ch: str, tess_ch: str, keep_pp_marks: bool) -> str:
-    """PP-OCR's letter (its case) with Tesseract's diacritics, when that is a Vietnamese letter."""
+def _with_marks_of(pp_ch: str, other_ch: str, keep_pp_marks: bool) -> str:
+    """PP-OCR's letter (its case) with the other reader's diacritics, when that is a Vietnamese letter."""
     p_base, p_marks = split_marks(pp_ch)
     if not p_base.isalpha():
         return pp_ch
-    t_marks = split_marks(tess_ch)[1]
+    t_marks = split_marks(other_ch)[1]
     if t_marks == p_marks or (keep_pp_marks and not t_marks):
         return pp_ch
     out = join_marks(p_base, t_marks)
@@ -161,23 +171,23 @@ def _with_marks_of(pp_ch: str, tess_ch: str, keep_pp_marks: bool) -> str:
 
 def fuse(
     pp_text: str,
-    tess_text: str,
+    other_text: str,
     *,
     missing: frozenset[str] = PP_OCRV6_MISSING_LETTERS,
     keep_pp_marks: bool = False,
     min_agreement: float = 0.5,
 ) -> str:
-    """Fuse PP-OCR's and Tesseract's readings of one line.
+    """Fuse PP-OCR's reading of one line with a Vietnamese recogniser's (AsterNet or Tesseract).
 
     Both texts are aligned (Levenshtein opcodes) on their :func:`letter_key`
     forms. Then, block by block:
 
-    - equal letters: PP-OCR's letter, in PP-OCR's case, with Tesseract's
+    - equal letters: PP-OCR's letter, in PP-OCR's case, with the other reader's
       diacritics (``Cong`` + ``Cộng`` -> ``Cộng``); digits and punctuation stay
-      PP-OCR's. With ``keep_pp_marks`` a bare Tesseract letter does not remove a
+      PP-OCR's. With ``keep_pp_marks`` a bare letter of the other reader does not remove a
       mark PP-OCR read.
-    - Tesseract has letters PP-OCR lacks (insert), or a different character at
-      the same place (replace of equal length): Tesseract's character is taken
+    - The other reader has letters PP-OCR lacks (insert), or a different character at
+      the same place (replace of equal length): the other reader's character is taken
       only when it is in ``missing`` (a letter PP-OCR cannot output, so PP-OCR
       had to drop or replace it: ``Thi`` + ``Thời`` -> ``Thời``,
       ``T8ng`` + ``Tổng`` -> ``Tổng``), or, for insertions of one or two
@@ -187,9 +197,9 @@ def fuse(
 
     Args:
         pp_text: PP-OCR's reading.
-        tess_text: Tesseract's reading of the same line.
+        other_text: the other reader's reading of the same line.
         missing: letters PP-OCR's dictionary cannot produce.
-        keep_pp_marks: keep PP-OCR's marks where Tesseract's letter has none.
+        keep_pp_marks: keep PP-OCR's marks where the other reader's letter has none.
         min_agreement: below this :func:`agreement`, the readings are taken to
             be of different things and PP-OCR's text is returned unchanged.
 
@@ -199,7 +209,7 @@ def fuse(
     from rapidfuzz.distance import Levenshtein
 
     pp = unicodedata.normalize("NFC", pp_text)
-    tess = unicodedata.normalize("NFC", " ".join(tess_text.split()))
+    tess = unicodedata.normalize("NFC", " ".join(other_text.split()))
     if not tess or not pp:
         return pp
     kp, kt = letter_key(pp), letter_key(tess)
@@ -258,7 +268,8 @@ def fused_confidence(pp_score: float, agree: float) -> float:
 
 # ---------------------------------------------------------------- options
 
-FUSIONS = ("fuse", "tesseract", "ppocr")
+FUSIONS = ("fuse", "aster", "tesseract", "ppocr")
+RECOGNISERS = ("aster", "tesseract", "aster+tesseract")
 BACKENDS = ("cli", "tesserocr")
 NORMALIZE = ("none", "flatten", "otsu")
 ORIENTATIONS = ("line", "page")
@@ -269,8 +280,12 @@ class HybridOptions:
     """Tuning of the hybrid engine (defaults are the measured best; see bench/ocr_cer.py).
 
     Attributes:
-        fusion: ``fuse`` (default), ``tesseract`` (Tesseract's reading of the
-            PP-OCR-detected lines, no fusion) or ``ppocr`` (PP-OCR's reading only).
+        recogniser: the second line recogniser(s): ``aster`` (default, measured
+            best), ``tesseract`` or ``aster+tesseract`` (fused in that order).
+        fusion: ``fuse`` (default), ``aster`` / ``tesseract`` (that reader's
+            reading of the PP-OCR-detected lines, no fusion; it is loaded even
+            when ``recogniser`` does not name it) or ``ppocr`` (PP-OCR's
+            reading only).
         backend: ``cli`` (the ``tesseract`` command from Debian's package; the
             default) or ``tesserocr`` (in-process, about 0.06 s per photo
             faster; its wheel bundles libtesseract and image libraries,
@@ -295,6 +310,7 @@ class HybridOptions:
             the CPU count, at most 4).
     """
 
+    recogniser: str = "aster"
     fusion: str = "fuse"
     backend: str = "cli"
     lang: str = "vie"
@@ -309,6 +325,7 @@ class HybridOptions:
 
     def __post_init__(self):
         for name, choices in (
+            ("recogniser", RECOGNISERS),
             ("fusion", FUSIONS),
             ("backend", BACKENDS),
             ("normalize", NORMALIZE),
@@ -318,6 +335,15 @@ class HybridOptions:
                 raise ValueError(f"{name} must be one of {', '.join(choices)}, got {getattr(self, name)!r}")
         if not 8 <= self.line_height <= 512:
             raise ValueError(f"line_height must be 8..512 pixels, got {self.line_height}")
+
+    @property
+    def readers(self) -> tuple[str, ...]:
+        """Second recognisers to load, in fusion order."""
+        if self.fusion in ("aster", "tesseract"):
+            return (self.fusion,)
+        if self.fusion == "ppocr":
+            return ()
+        return tuple(self.recogniser.split("+"))
 
     @classmethod
     def parse(cls, values: dict[str, str]) -> "HybridOptions":
@@ -337,6 +363,53 @@ class HybridOptions:
             else:
                 out[key] = raw.strip()
         return replace(cls(), **out)
+
+
+def combine(
+    pp: tuple[str, float],
+    others: Sequence[tuple[str, float]],
+    options: HybridOptions,
+    missing: frozenset[str] = PP_OCRV6_MISSING_LETTERS,
+) -> tuple[str, float]:
+    """One line's text and confidence from PP-OCR's reading and the second recognisers'.
+
+    Args:
+        pp: PP-OCR's ``(text, score)``.
+        others: ``(text, confidence)`` of each second recogniser, in
+            ``options.readers`` order (empty when none ran on this line).
+        options: ``fusion``, ``keep_pp_marks``, ``min_agreement``.
+        missing: letters PP-OCR's dictionary cannot produce.
+
+    Returns:
+        ``fusion=fuse``: PP-OCR's text fused (:func:`fuse`) with each other
+        reading in turn (after the first, a later reader only adds marks where
+        there are none), confidence :func:`fused_confidence` with the best
+        agreement; ``fusion=aster``/``tesseract``: that reading (PP-OCR's when
+        it read nothing); ``fusion=ppocr``, no other reading, or a
+        machine-readable-zone line (``<<``): PP-OCR's reading unchanged.
+    """
+    pp_text, pp_score = pp
+    others = [(unicodedata.normalize("NFC", " ".join(t.split())), c) for t, c in others]
+    if options.fusion == "ppocr" or not others or "<<" in pp_text:
+        # Machine-readable zones (ICAO 9303) are upper-case ASCII with check digits:
+        # a Vietnamese recogniser's marks can only break them.
+        return pp_text, pp_score
+    if options.fusion in ("aster", "tesseract"):
+        return others[0] if others[0][0] or not pp_text else (pp_text, pp_score)
+    text = pp_text
+    agrees = []
+    for n, (other, _) in enumerate(others):
+        if not other:
+            continue
+        agrees.append(agreement(pp_text, other))
+        text = fuse(
+            text,
+            other,
+            missing=missing,
+            keep_pp_marks=options.keep_pp_marks or n > 0,
+            min_agreement=options.min_agreement,
+        )
+    return text, (fused_confidence(pp_score, max(agrees)) if agrees else pp_score)
 
 
 # ---------------------------------------------------------------- line images
@@ -404,7 +477,7 @@ def find_tessdata(langs: Sequence[str]) -> Path:
         if all((path / f"{lang}.traineddata").is_file() for lang in langs):
             return path
     raise EngineUnavailable(
-        f"OCR_ENGINE=hybrid needs Tesseract's {'+'.join(langs)} traineddata, not found in "
+        f"OCR_ENGINE=hybrid with recogniser tesseract needs Tesseract's {'+'.join(langs)} traineddata, not found in "
         f"{', '.join(TESSDATA_DIRS)}: {INSTALL_HINT}"
     )
 
@@ -558,29 +631,38 @@ def _make_reader(backend: str, tessdata: Path, lang: str, workers: int):
 
 @register_engine("hybrid")
 class HybridOcrEngine(OcrEngine):
-    """PP-OCRv6 detection (RapidOCR) + Tesseract ``vie+eng`` line recognition, fused.
+    """PP-OCRv6 detection (RapidOCR) + a Vietnamese line recogniser (AsterNet
+    and/or Tesseract ``vie``), fused.
 
     Args:
         settings: ``text_det_conf_threshold`` (DB box score threshold),
-            ``text_rec_conf_threshold`` (lines whose fused confidence is below
-            it are dropped), ``ocr_threads`` (ONNX Runtime threads, and
-            Tesseract workers when ``options.workers`` is 0).
+            ``text_rec_conf_threshold`` (lines below it in PP-OCR's score are
+            dropped, the same line set as ``OCR_ENGINE=rapidocr``),
+            ``ocr_threads`` (ONNX Runtime threads, and Tesseract workers when
+            ``options.workers`` is 0).
         options: tuning; the defaults are the measured best.
 
     Raises:
-        EngineUnavailable: rapidocr, its models, tesseract/tesserocr or the
-            ``vie``/``eng`` traineddata are missing; the message says what to
-            install.
+        EngineUnavailable: rapidocr or its models, the ``asterocr`` model files
+            (``aster``), or tesseract/tesserocr and the traineddata
+            (``tesseract``) are missing; the message says what to install.
     """
 
     name = "hybrid"
 
     def __init__(self, settings: Settings, options: HybridOptions | None = None):
         self.options = options or HybridOptions()
-        langs = [x for x in self.options.lang.split("+") if x]
-        tessdata = find_tessdata(langs)
-        workers = self.options.workers or settings.ocr_threads or min(os.cpu_count() or 1, 4)
-        self._reader = _make_reader(self.options.backend, tessdata, self.options.lang, workers)
+        self._aster = None
+        self._reader = None
+        if "aster" in self.options.readers:
+            from app.ocr.aster import AsterRecognizer
+
+            self._aster = AsterRecognizer(threads=settings.ocr_threads)
+        if "tesseract" in self.options.readers:
+            langs = [x for x in self.options.lang.split("+") if x]
+            tessdata = find_tessdata(langs)
+            workers = self.options.workers or settings.ocr_threads or min(os.cpu_count() or 1, 4)
+            self._reader = _make_reader(self.options.backend, tessdata, self.options.lang, workers)
 
         from app.ocr.rapid import RapidOcrEngine
 
@@ -589,7 +671,7 @@ class HybridOcrEngine(OcrEngine):
         self._lock = threading.Lock()  # RapidOCR's pipeline steps share state
         self._rec_threshold = settings.text_rec_conf_threshold
         self._missing = self._missing_letters()
-        log.info("OCR engine hybrid ready: %s, %s %s", self.options, self._reader.describe(), tessdata)
+        log.info("OCR engine hybrid ready: %s; %s", self.options, self._second_description())
 
     def _missing_letters(self) -> frozenset[str]:
         """Vietnamese letters absent from the loaded PP-OCR recogniser's dictionary."""
@@ -599,13 +681,20 @@ class HybridOcrEngine(OcrEngine):
             return PP_OCRV6_MISSING_LETTERS
         return frozenset(c for c in VIETNAMESE_DIACRITIC_LETTERS if c not in chars)
 
+    def _second_description(self) -> str:
+        parts = []
+        for name in self.options.readers:
+            if name == "aster":
+                parts.append(self._aster.describe())
+            else:
+                parts.append(f"Tesseract {self.options.lang} ({self._reader.describe()})")
+        return " + ".join(parts) or "none"
+
     def describe(self) -> dict:
         out = self._rapid.describe()
         out.update(
             engine=self.name,
-            recognition_model=(
-                f"{out.get('recognition_model')} + Tesseract {self.options.lang} ({self._reader.describe()})"
-            ),
+            recognition_model=f"{out.get('recognition_model')} + {self._second_description()}",
             fusion=self.options.fusion,
         )
         return out
@@ -644,31 +733,33 @@ class HybridOcrEngine(OcrEngine):
         rec = self._ocr.recognize_txt(crops)
         return [(unicodedata.normalize("NFC", str(t)).strip(), float(s)) for t, s in zip(rec.txts, rec.scores)]
 
-    def _combine(self, pp: tuple[str, float], tess: tuple[str, float]) -> tuple[str, float]:
-        pp_text, pp_score = pp
-        tess_text = unicodedata.normalize("NFC", " ".join(tess[0].split()))
-        if self.options.fusion == "ppocr" or "<<" in pp_text:
-            # Machine-readable zones (ICAO 9303) are upper-case ASCII with check digits:
-            # Tesseract's Vietnamese marks can only break them.
-            return pp_text, pp_score
-        if self.options.fusion == "tesseract":
-            return tess_text, tess[1]
-        agree = agreement(pp_text, tess_text)
-        text = fuse(
-            pp_text,
-            tess_text,
-            missing=self._missing,
-            keep_pp_marks=self.options.keep_pp_marks,
-            min_agreement=self.options.min_agreement,
-        )
-        return text, fused_confidence(pp_score, agree)
+    def _aster_read(self, crops: Sequence[np.ndarray], pp: Sequence[tuple[str, float]]) -> list[tuple[str, float]]:
+        """AsterNet's reading of the upright crops in which PP-OCR read a letter (others: empty)."""
+        wanted = [i for i, (text, _) in enumerate(pp) if any(ch.isalpha() for ch in text)]
+        out: list[tuple[str, float]] = [("", 0.0)] * len(pp)
+        for i, got in zip(wanted, self._aster.read([crops[i] for i in wanted])):
+            out[i] = got
+        return out
+
+    def _second_read(self, pp, upright_crops, tess_images) -> list[list[tuple[str, float]]]:
+        """Per second recogniser (in ``options.readers`` order): its readings, one per line."""
+        out = []
+        for name in self.options.readers:
+            if name == "aster":
+                out.append(self._aster_read(upright_crops, pp))
+            else:
+                out.append(self._reader.read(tess_images()))
+        return out
+
+    def _combine(self, pp: tuple[str, float], others: Sequence[tuple[str, float]]) -> tuple[str, float]:
+        return combine(pp, others, self.options, self._missing)
 
     # -- public ----------------------------------------------------------
 
     def recognize(self, image: np.ndarray) -> OcrResult:
         """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector;
-        ``recognition_ms`` covers orientation, PP-OCR and Tesseract recognition
-        and fusion."""
+        ``recognition_ms`` covers orientation, PP-OCR and the second
+        recogniser(s) and fusion."""
         import cv2
 
         height, width = image.shape[:2]
@@ -680,19 +771,21 @@ class HybridOcrEngine(OcrEngine):
                 flips = self._upside_down(crops)
                 pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c for c, f in zip(crops, flips)]
                 pp = self._pp_read(pp_crops)
-            gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
             vietnamese = looks_vietnamese([text for text, _ in pp])
             if self.options.fusion == "ppocr" or not vietnamese:
-                # Not a Vietnamese page: Tesseract's vie model would only add marks to
+                # Not a Vietnamese page: a Vietnamese recogniser would only add marks to
                 # English/Malay words (measured on SROIE), so keep PP-OCR's reading.
-                tess = [("", 0.0)] * len(pp)
+                second: list[list[tuple[str, float]]] = []
             else:
-                tess = self._reader.read([line_image(gray, b, self.options, f) for b, f in zip(boxes, flips)])
+                gray = cv2.cvtColor(image, cv2.COLOR_BGR2GRAY) if image.ndim == 3 else image
+                second = self._second_read(
+                    pp, pp_crops, lambda: [line_image(gray, b, self.options, f) for b, f in zip(boxes, flips)]
+                )
             lines = []
-            for box, p, t in zip(boxes, pp, tess):
+            for i, (box, p) in enumerate(zip(boxes, pp)):
                 if p[1] < self._rec_threshold:  # same line set as OCR_ENGINE=rapidocr
                     continue
-                text, conf = self._combine(p, t) if vietnamese else p
+                text, conf = self._combine(p, [r[i] for r in second])
                 text = unicodedata.normalize("NFC", text).strip()
                 if not text:
                     continue
@@ -729,12 +822,17 @@ class HybridOcrEngine(OcrEngine):
             pp = self._pp_read(crops)
         if self.options.fusion == "ppocr":
             return pp
-        images = []
-        for c in crops:
-            h, w = c.shape[:2]
-            quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
-            images.append(line_image(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), quad, self.options))
-        return [self._combine(p, t) for p, t in zip(pp, self._reader.read(images))]
+
+        def tess_images():
+            images = []
+            for c in crops:
+                h, w = c.shape[:2]
+                quad = np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float32)
+                images.append(line_image(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), quad, self.options))
+            return images
+
+        second = self._second_read(pp, crops, tess_images)
+        return [self._combine(p, [r[i] for r in second]) for i, p in enumerate(pp)]
 
 
 def page_turn(boxes: np.ndarray, upside_down: bool) -> str:

@@ -1,9 +1,11 @@
-"""The hybrid engine (PP-OCRv6 detection + Tesseract ``vie`` recognition, fused)
-on real MC-OCR receipt photos from ../shared/data.
+"""The hybrid engine (PP-OCRv6 detection + a Vietnamese recogniser, fused) on
+real MC-OCR receipt photos from ../shared/data.
 
-Needs rapidocr, rapidfuzz, the ``tesseract`` command and its ``vie`` traineddata
-(``apt-get install tesseract-ocr tesseract-ocr-vie``); skipped otherwise. The
-optional in-process backend is checked too when ``tesserocr`` is installed.
+The default (AsterNet) needs rapidocr, rapidfuzz and asterocr; the Tesseract
+recogniser needs the ``tesseract`` command and its ``vie`` traineddata
+(``apt-get install tesseract-ocr tesseract-ocr-vie``); each is skipped when
+missing. The optional in-process Tesseract backend is checked too when
+``tesserocr`` is installed.
 """
 
 from __future__ import annotations
@@ -20,8 +22,8 @@ from app.errors import EngineUnavailable
 from tests.conftest import shared_path
 
 # Label words with letters PP-OCRv6's dictionary lacks (so OCR_ENGINE=rapidocr
-# can never output them), measured to be read by the hybrid engine with both
-# Tesseract backends. 145014nuhli is photographed turned 90 degrees.
+# can never output them), measured to be read by the hybrid engine with AsterNet
+# and with both Tesseract backends. 145014nuhli is photographed turned 90 degrees.
 EXPECTED_WORDS = {
     "mcocr_public_145014cmghn": ["PHẢ", "Đường", "Trần", "Cẩm", "Phả", "Thời", "Tổng", "số"],
     "mcocr_public_145013nfkiq": ["THỎ", "TRẦN", "PHẢ", "phường", "Cẩm", "phố", "Tổng"],
@@ -40,9 +42,9 @@ def _engine(**options):
         pytest.skip(f"hybrid OCR engine unavailable: {e.message}")
 
 
-@pytest.fixture(scope="module")
-def hybrid_engine():
-    return _engine()
+@pytest.fixture(scope="module", params=["aster", "tesseract"])
+def hybrid_engine(request):
+    return _engine(recogniser=request.param)
 
 
 def _image(item):
@@ -77,7 +79,8 @@ def test_tone_marked_label_words_are_read(results):
                 found += 1
             else:
                 missed.append((item, word))
-    # Measured with Debian bookworm's tesseract 5.3.0 and vie traineddata: 19 of 19.
+    # Measured: AsterNet (asterocr 1.0.2) 18 of 19; Debian bookworm's tesseract 5.3.0
+    # with its vie traineddata 19 of 19.
     assert found >= total - 1, missed
 
 
@@ -91,7 +94,8 @@ def test_result_shape_text_nfc_confidence_and_timings(results, hybrid_engine):
             assert 0.0 <= line.confidence <= 1.0
             assert all(0 <= x <= ocr.width and 0 <= y <= ocr.height for x, y in line.box)
     facts = hybrid_engine.describe()
-    assert facts["engine"] == "hybrid" and "Tesseract" in facts["recognition_model"]
+    expected = {"aster": "AsterNet", "tesseract": "Tesseract"}[hybrid_engine.options.recogniser]
+    assert facts["engine"] == "hybrid" and expected in facts["recognition_model"]
 
 
 def test_turned_photo_is_read_in_reading_order(results):
@@ -121,7 +125,7 @@ def test_concurrent_calls_give_the_same_result(hybrid_engine, results):
 
 def test_in_process_tesserocr_backend_reads_the_same_words():
     pytest.importorskip("tesserocr", reason="tesserocr is not installed (optional backend)")
-    engine = _engine(backend="tesserocr")
+    engine = _engine(recogniser="tesseract", backend="tesserocr")
     item = "mcocr_public_145014cmghn"
     text = engine.recognize(_image(item)).text
     missed = [w for w in EXPECTED_WORDS[item] if w not in text]

@@ -205,7 +205,54 @@ def test_missing_traineddata_says_what_to_install(monkeypatch, tmp_path):
 def test_engine_refuses_to_start_without_traineddata(monkeypatch, tmp_path, settings):
     monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
     with pytest.raises(EngineUnavailable, match="tesseract-ocr-vie"):
-        hybrid.HybridOcrEngine(settings)
+        hybrid.HybridOcrEngine(settings, options=HybridOptions(recogniser="tesseract"))
+
+
+def test_default_recogniser_does_not_need_tesseract(monkeypatch, tmp_path, settings):
+    pytest.importorskip("rapidocr", reason="rapidocr is not installed")
+    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(hybrid.shutil, "which", lambda name: None)
+    try:
+        engine = hybrid.HybridOcrEngine(settings)
+    except EngineUnavailable as e:
+        pytest.skip(f"asterocr not installed: {e.message}")
+    assert engine.options.readers == ("aster",)
+    assert "AsterNet" in engine.describe()["recognition_model"]
+
+
+def test_options_name_the_readers_to_load():
+    assert HybridOptions().readers == ("aster",)
+    assert HybridOptions(recogniser="tesseract").readers == ("tesseract",)
+    assert HybridOptions(recogniser="aster+tesseract").readers == ("aster", "tesseract")
+    assert HybridOptions(recogniser="aster", fusion="tesseract").readers == ("tesseract",)
+    assert HybridOptions(fusion="ppocr").readers == ()
+    with pytest.raises(ValueError, match="recogniser"):
+        HybridOptions(recogniser="easyocr")
+    assert HybridOptions.parse({"recogniser": "aster+tesseract"}).readers == ("aster", "tesseract")
+
+
+def test_combine_fuses_each_reading_in_turn():
+    opts = HybridOptions()
+    # AsterNet gives the marks; PP-OCR keeps its case and its digits.
+    text, conf = hybrid.combine(("Tng tien: 45,000", 0.9), [("Tổng tiền: 45.000", 0.8)], opts)
+    assert text == "Tổng tiền: 45,000" and 0.8 < conf < 0.9  # one letter and "," vs "." differ
+    # A later reader only adds marks where the line still has none.
+    text, _ = hybrid.combine(("Thi gian Cong", 1.0), [("Thời gian Cong", 0.9), ("Thoi gian Cộng", 0.9)], opts)
+    assert text == "Thời gian Cộng"
+    # Readings of something else lower the confidence and change nothing.
+    text, conf = hybrid.combine(("TOTAL 12.00", 1.0), [("xin cam on quy khach", 0.5)], opts)
+    assert text == "TOTAL 12.00" and conf < 0.75
+
+
+def test_combine_keeps_ppocr_for_mrz_lines_and_empty_readings():
+    opts = HybridOptions()
+    mrz = "IDVNM0790123456001079012345<<4"
+    assert hybrid.combine((mrz, 0.97), [("IDVNM079O1Ả3456", 0.5)], opts) == (mrz, 0.97)
+    assert hybrid.combine(("45,000", 0.99), [("", 0.0)], opts) == ("45,000", 0.99)
+    assert hybrid.combine(("Cong", 0.9), [], opts) == ("Cong", 0.9)
+    only = HybridOptions(fusion="aster")
+    assert hybrid.combine(("Cong", 0.9), [("Cộng", 0.7)], only) == ("Cộng", 0.7)
+    assert hybrid.combine(("45", 0.9), [("", 0.0)], only) == ("45", 0.9)
 
 
 def test_engine_is_registered_as_hybrid():
