@@ -28,6 +28,9 @@ class FieldSpec:
         choices: allowed values for ``enum`` fields (normalised forms).
         multiline: the value may continue on the following lines (addresses).
         free: a caller-defined field (``config.info``) whose kind is unknown.
+        places: a Vietnamese address: place names in it get their tone marks
+            restored from the administrative-division lexicon
+            (:mod:`app.extraction.gazetteer`).
     """
 
     key: str
@@ -38,6 +41,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     multiline: bool = False
     free: bool = False
+    places: bool = False
 
     def description(self) -> str:
         """Bilingual description used in prompts."""
@@ -84,10 +88,11 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
     "cccd_front": DocumentType("cccd_front", (
         _ID, _NAME, _DOB, _SEX, _NATIONALITY,
         FieldSpec("place_of_origin", "Quê quán", "place of origin",
-                  anchors=("que quan / place of origin", "que quan", "place of origin"), multiline=True),
+                  anchors=("que quan / place of origin", "que quan", "place of origin"), multiline=True,
+                  places=True),
         FieldSpec("place_of_residence", "Nơi thường trú", "place of residence",
                   anchors=("noi thuong tru / place of residence", "noi thuong tru", "place of residence",
-                           "noi cu tru"), multiline=True),
+                           "noi cu tru"), multiline=True, places=True),
         _EXPIRY,
     ), readers=("qr", "rules")),
     "cccd_back": DocumentType("cccd_back", (
@@ -102,7 +107,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
     "receipt": DocumentType("receipt", (
         FieldSpec("seller", "Tên cửa hàng / đơn vị bán", "name of the shop or company that issued the receipt"),
         FieldSpec("address", "Địa chỉ cửa hàng", "address of the shop", anchors=("dia chi", "dc", "address"),
-                  multiline=True),
+                  multiline=True, places=True),
         FieldSpec("date", "Ngày bán / ngày in hóa đơn", "date of the receipt", "date",
                   anchors=("ngay ban", "ngay", "thoi gian", "date", "time")),
         FieldSpec("total", "Tổng tiền thanh toán", "total amount paid", "amount",

@@ -11,6 +11,7 @@ Two modes (config key ``mode``):
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -129,6 +130,7 @@ class FieldExtractor:
                     candidates[spec.key].append(cand)
                     results[spec.key] = combine(spec, candidates[spec.key])
             timings["llm"] = _ms(llm_start)
+        _restore_place_names(specs, results, ocr)
         _check_id_number(results)
         return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
@@ -216,6 +218,30 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
     for cls in (LLMUnavailable, LLMTimeout, LLMRejected):
         if codes == {cls.code}:
             raise cls(message)
+
+
+def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
+    """Address fields (``FieldSpec.places``) read from OCR text (rule or LLM) of a
+    Vietnamese page: tone marks of place names restored from the lexicon
+    (:mod:`app.extraction.gazetteer`); what changed is listed in the field's
+    ``checks["place_names"]``. QR values are printed by the issuer, not read, and stay."""
+    from app.extraction.gazetteer import place_names
+    from app.ocr.hybrid import looks_vietnamese
+
+    wanted = [s for s in specs if s.places and results[s.key].value and results[s.key].source in ("rule", "llm")]
+    if not wanted or not looks_vietnamese([line.text for line in ocr.lines]):
+        return
+    names = place_names()
+    if names is None:
+        return
+    for spec in wanted:
+        result = results[spec.key]
+        restored, changes = names.restore(result.value)
+        if not changes:
+            continue
+        normalized = restored if isinstance(result.normalized, str) else result.normalized
+        checks = {**result.checks, "place_names": [{"read": a, "restored": b} for a, b in changes]}
+        results[spec.key] = dataclasses.replace(result, value=restored, normalized=normalized, checks=checks)
 
 
 def _check_id_number(results: dict) -> None:

@@ -47,8 +47,10 @@ _HEADER_NOISE = re.compile(
 # Words that make a top line look like an address on Vietnamese receipts (folded).
 _VI_ADDRESS_WORD = re.compile(r"\b(to|t|khu|p\.?|phuong|q\.?|quan|tp\.?|thanh pho|duong|xa|huyen|tinh|cho|ch|"
                               r"ngo|thon|so nha|kp|ap|ha noi|ninh|gia lam)\b")
-_COMPANY_SUFFIX = re.compile(r"\b(?:vincommerce|vinmart|co\.?op ?(mart|food|xtra)?|bach hoa xanh|circle k|familymart|"
-                             r"ministop|gs25|highlands coffee|lotte mart|big c|aeon|"
+# Retail chains whose name is printed as a logo word above or beside the address (folded).
+_BRANDS = (r"v[a-z1|]?n ?commerce|v[a-z1|]?nmart|co\.?op ?(mart|food|xtra)?|bach hoa xanh|circle k|familymart|"
+           r"ministop|gs25|highlands coffee|lotte mart|big c|aeon")
+_COMPANY_SUFFIX = re.compile(r"\b(?:" + _BRANDS + "|"
                              r"sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
                              r"company|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
                              r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
@@ -95,7 +97,7 @@ class RuleReader:
         Returns:
             Candidates with ``source="rule"`` and the indices of the lines used.
         """
-        lines = list(ocr.lines)
+        lines = _upright(ocr)
         folded = [fold(line.text) for line in lines]
         # Per call, not on self: one reader serves concurrent requests.
         currency = self.default_currency or _currency_context(lines, folded)
@@ -228,13 +230,16 @@ class RuleReader:
         for i, f in enumerate(folded):
             if _TOTAL_EXCLUDE.search(f) and not re.search(r"\brounded\b|after round", f):
                 continue
-            if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl", f):
+            if re.search(r"\btong so\b(?!\s*(tien|thanh toan|phai))", f):
+                continue  # "Tổng số: 24": the number of items
+            if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl|gom|bao gom", f):
                 continue
             weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
             if weight is None:
                 continue
             for j in (i, *_next_lines(lines, i)):
                 text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
+                text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
                 got = amount_in(text, spec)
                 if got is not None:
                     found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
@@ -268,10 +273,12 @@ class RuleReader:
         for i in range(top):
             if _COMPANY_SUFFIX.search(folded[i]) and not _PHONE_OR_META.search(folded[i]):
                 indices = (i,)
+                # A legal suffix on its own line ("SDN BHD") continues the name above it; a
+                # brand ("VinCommerce") or a shop-type word ("CỬA HÀNG ...") starts the name.
                 starts_with_suffix = _COMPANY_SUFFIX.match(folded[i]) and not re.match(
-                    r"(restaurant|restoran|cong ty|cua hang|sieu thi|nha sach|minimart)", folded[i])
+                    r"(restaurant|restoran|cong ty|cua hang|sieu thi|nha sach|minimart|" + _BRANDS + ")", folded[i])
                 first = i
-                while (first > 0 and first > i - 3 and plausible(first - 1)
+                while (first > 0 and first > i - 3 and plausible(first - 1) and _same_block(lines, first - 1, i)
                        and (starts_with_suffix or len(folded[first].split()) <= 2)
                        and len(folded[first - 1].split()) <= 4):
                     first -= 1
@@ -280,7 +287,7 @@ class RuleReader:
                 while last + 1 < len(lines) and _SUFFIX_ONLY.fullmatch(folded[last + 1]):
                     last += 1
                 indices = tuple(range(first, last + 1))
-                return _text_candidate("seller", lines, indices, 0.85, _strip_registration)
+                return _text_candidate("seller", lines, indices, 0.85, _canonical_seller)
         for i in range(top):
             if plausible(i):
                 return _text_candidate("seller", lines, (i,), 0.6, _strip_registration)
@@ -295,8 +302,11 @@ class RuleReader:
                 value, normalized, indices = _continue_lines(lines, folded, (i,), normalize_text(tail))
                 return Candidate("address", value, normalized, 0.85 * lines[i].confidence, "rule", tuple(indices),
                                  {"anchor": True})
-        # Otherwise the lines right after the seller name, up to phone/tax/date lines.
         seller = next((c for c in found if c.key == "seller"), None)
+        beside = self._address_beside(lines, folded, seller)
+        if beside is not None:
+            return beside
+        # Otherwise the lines right after the seller name, up to phone/tax/date lines.
         start = (max(seller.line_indices) + 1) if seller else 1
         picked = []
         for i in range(start, min(len(lines), start + 7)):
@@ -329,6 +339,59 @@ class RuleReader:
                          tuple(picked), {"anchor": False})
 
 
+    @staticmethod
+    def _address_beside(lines, folded, seller):
+        """A header printed in two columns (a chain's logo word on the left, the
+        store and its address on the right, as on VinCommerce receipts): the
+        lines right of the seller line that reach its height band, top to
+        bottom, up to the phone / meta line. None when nothing is beside it."""
+        if seller is None or len(seller.line_indices) != 1:
+            return None
+        name = lines[seller.line_indices[0]]
+        top, bottom = _top(name), _bottom(name)
+        height = bottom - top
+        right = _right(name)
+        column = [j for j, ln in enumerate(lines)
+                  if j != seller.line_indices[0] and _left(ln) >= right - 0.1 * height
+                  and _top(ln) < bottom + 0.5 * height and _bottom(ln) > top - 3 * height]
+        if not column:
+            return None
+        # Lines of the column overlapping the logo's band, then the ones just below it.
+        if not any(_bottom(lines[j]) > top and _top(lines[j]) < bottom for j in column):
+            return None
+        column.sort(key=lambda j: _top(lines[j]))
+        picked = []
+        for j in column:
+            f = folded[j]
+            if (_PHONE_OR_META.search(f) or _HEADER_NOISE.match(f) or re.fullmatch(r"[\d\s\-+().:/]{7,}", f)
+                    or parse_date(lines[j].text) is not None):
+                break
+            picked.append(j)
+        if not picked:
+            return None
+        text = normalize_text(" ".join(lines[j].text for j in picked))
+        return Candidate("address", text, text, 0.7 * min(lines[j].confidence for j in picked), "rule",
+                         tuple(picked), {"anchor": False, "layout": "beside seller"})
+
+
+def _same_block(lines, i, j) -> bool:
+    """Lines i and j overlap horizontally (one printed above the other) or
+    vertically (words of one row the detector split), i.e. not side by side in
+    two columns of a header."""
+    a, b = lines[i], lines[j]
+    across = min(_right(a), _right(b)) - max(_left(a), _left(b))
+    down = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
+    return across > 0 or down > 0.5 * min(_bottom(a) - _top(a), _bottom(b) - _top(b))
+
+
+def _top(line: TextLine) -> float:
+    return min(y for _, y in line.box)
+
+
+def _bottom(line: TextLine) -> float:
+    return max(y for _, y in line.box)
+
+
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
 # (but for a trailing state or country, see _REGION).
 # Item-table header words (folded): the header block ends above them.
@@ -345,6 +408,24 @@ _REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,
 def _strip_registration(text: str) -> str:
     """Drop a trailing company registration number: ``"AEON CO. (M) BHD (126926-H)"`` -> ``"AEON CO. (M) BHD"``."""
     return _REGISTRATION.sub("", text).rstrip(" .,") or text
+
+
+# Chains printed as a logo word, by their spelling on the receipt: a seller line that
+# is one of these but for one misread letter ("VlnCommerce") is given this spelling.
+_CHAIN_NAMES = ("VinCommerce", "VinMart", "Circle K", "FamilyMart", "Ministop", "GS25", "Bách Hóa Xanh")
+
+
+def _canonical_seller(text: str) -> str:
+    """``text`` without a trailing registration number; a chain name misread
+    by one letter gets the chain's spelling."""
+    from rapidfuzz.distance import Levenshtein
+
+    text = _strip_registration(text)
+    bare = re.sub(r"[^a-z0-9]", "", fold(text))
+    for name in _CHAIN_NAMES:
+        if Levenshtein.distance(bare, re.sub(r"[^a-z0-9]", "", fold(name)), score_cutoff=1) <= 1 and len(bare) >= 5:
+            return name
+    return text
 
 
 def _text_candidate(key, lines, indices, confidence, clean=None):
@@ -369,8 +450,41 @@ def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
     return None
 
 
+_DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
+
+
 def _strip_letters_before_amount(text: str) -> str:
     return re.sub(r"^[^\d\-$€]*", "", text)
+
+
+def _upright(ocr: OcrResult) -> list[TextLine]:
+    """The OCR lines with boxes in the coordinates of the page as it reads
+    upright (rows horizontal, top first), so layout rules hold on photos taken
+    turned 90 or 180 degrees. The lines are in reading order (the engines sort
+    them upright), so the page's top is where its first lines are. Only the
+    geometry changes; candidates keep the line indices."""
+    lines = list(ocr.lines)
+    if len(lines) < 4:
+        return lines
+    width, height = ocr.width or 1, ocr.height or 1
+
+    def centre(line):
+        return sum(x for x, _ in line.box) / len(line.box), sum(y for _, y in line.box) / len(line.box)
+
+    tall = sum(1 for ln in lines if _bottom(ln) - _top(ln) > 1.5 * (_right(ln) - _left(ln)))
+    k = max(2, len(lines) // 5)
+    head = [centre(ln) for ln in lines[:k]]
+    tail = [centre(ln) for ln in lines[-k:]]
+    if tall * 2 > len(lines):
+        if sum(x for x, _ in head) < sum(x for x, _ in tail):  # top at the image's left
+            turn = lambda x, y: (height - y, x)  # noqa: E731
+        else:
+            turn = lambda x, y: (y, width - x)  # noqa: E731
+    elif sum(y for _, y in head) > sum(y for _, y in tail):  # upside down
+        turn = lambda x, y: (width - x, height - y)  # noqa: E731
+    else:
+        return lines
+    return [TextLine(ln.text, ln.confidence, tuple(turn(x, y) for x, y in ln.box)) for ln in lines]
 
 
 def _next_lines(lines: list[TextLine], index: int) -> list[int]:

@@ -97,3 +97,55 @@ def test_cccd_front_captions():
 def test_nationality_read_without_tone_marks_is_normalised():
     got = read(["Quốc tịch / Nationality: Vit Nam"], "cccd_front")
     assert got["nationality"].value == "Vit Nam" and got["nationality"].normalized == "Việt Nam"
+
+
+# A VinCommerce header (MC-OCR): the chain's logo word on the left, the store and
+# its address in a column to its right, read interleaved by the detector.
+VINCOMMERCE = (
+    line("VM+ QNH Tổ 7, Khu Minh Tiến A", 253, 163, w=130, h=20),
+    line("VlnCommerce", 138, 165, w=100, h=54),
+    line("P. Cẩm Bình, TP. Cẩm Phả, QNH", 250, 192, w=132, h=20),
+    line("Tổ 7, Khu Minh Tiến A", 269, 179, w=94, h=18),
+    line("0247106686-51561", 275, 209, w=83, h=18),
+    line("Ngày bán:12/08/2020 18:49", 133, 226, w=177, h=30),
+    line("HÓA ĐƠN BÁN HÀNG", 220, 260, w=106, h=23),
+    line("Tổng số:", 130, 300, w=60, h=20),
+    line("24", 380, 300, w=20, h=20),
+    line("Tổng tiền:", 130, 330, w=60, h=20),
+    line("238,0)08", 380, 330, w=60, h=20),
+)
+
+
+def _read_lines(lines, width=500, height=400, doc="receipt"):
+    ocr = OcrResult(tuple(lines), width, height, 0, 0)
+    return {c.key: c for c in RuleReader().read(ocr, list(DOCUMENT_TYPES[doc].fields), doc)}
+
+
+def test_two_column_header_chain_logo_and_address_beside_it():
+    got = _read_lines(VINCOMMERCE)
+    assert got["seller"].value == "VinCommerce"  # one misread letter: the chain's spelling
+    assert got["address"].value == "VM+ QNH Tổ 7, Khu Minh Tiến A Tổ 7, Khu Minh Tiến A P. Cẩm Bình, TP. Cẩm Phả, QNH"
+    assert got["address"].line_indices == (0, 3, 2)
+    assert got["address"].checks["layout"] == "beside seller"
+
+
+def test_item_count_is_not_the_total_and_specks_between_digits_are_dropped():
+    got = _read_lines(VINCOMMERCE)
+    assert got["total"].normalized == {"amount": "238008", "currency": "VND"}
+
+
+def test_vat_inclusive_total_caption():
+    got = read(["CỬA HÀNG AN", "Tổng cộng (đã gồm VAT):", "70,000", "Tiền khách trả:", "100,000"])
+    assert got["total"].normalized["amount"] == "70000"
+
+
+def test_page_photographed_turned_90_degrees_is_read_by_rows():
+    # The upright page's rows are columns in the image; its top is at the image's right.
+    def turned(text, x, y, w=100, h=20):
+        # upright (x, y) -> image (W - y - h, x) for an image 400 wide (page top at the right)
+        return line(text, 400 - y - h, x, w=h, h=w)
+
+    lines = [turned("CỬA HÀNG AN", 10, 10), turned("Chợ Sủi", 10, 40), turned("Tổng cộng", 10, 100, w=60),
+             turned("47,200", 250, 100, w=60), turned("Tiền khách trả:", 10, 130), turned("50,000", 250, 130)]
+    got = _read_lines(lines, width=400, height=600)
+    assert got["total"].normalized["amount"] == "47200"
