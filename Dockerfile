@@ -42,7 +42,7 @@ FROM ${PYTHON_IMAGE}
 
 # Only the shared libraries the wheels load at run time: OpenCV (libGL,
 # libglib), onnxruntime / llama.cpp / Paddle (OpenMP: libgomp); curl for the
-# HEALTHCHECK; Tesseract with Vietnamese data for OCR_ENGINE=hybrid.
+# HEALTHCHECK; Tesseract with Vietnamese data for OCR_RECOGNISER=tesseract (optional).
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 libgomp1 curl \
         tesseract-ocr tesseract-ocr-vie \

@@ -73,6 +73,7 @@ class Settings:
 
     # --- OCR ---
     ocr_engine: str = "hybrid"
+    ocr_recogniser: str = "aster"
     text_det_conf_threshold: float = 0.5
     text_rec_conf_threshold: float = 0.5
     device_gpu: int = -1
@@ -164,6 +165,8 @@ class Settings:
             max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
             ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
+            ocr_recogniser=_choice("OCR_RECOGNISER", get("OCR_RECOGNISER", "aster"),
+                                   ("aster", "tesseract", "aster+tesseract")),
             text_det_conf_threshold=_number(
                 "TEXT_DET_CONF_THRESHOLD", get("TEXT_DET_CONF_THRESHOLD", "0.5"), float, 0.0, 1.0
             ),

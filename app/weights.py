@@ -473,21 +473,36 @@ def engines_for(settings: Settings) -> list[str]:
     return names
 
 
-def check_hybrid() -> list[Requirement]:
-    """The hybrid engine: RapidOCR's bundled models plus the tesseract binary
-    and its ``vie`` traineddata (Debian: tesseract-ocr, tesseract-ocr-vie)."""
+def check_hybrid(recogniser: str = "aster") -> list[Requirement]:
+    """The hybrid engine: RapidOCR's bundled models plus its second recogniser:
+    AsterNet's model files in the ``asterocr`` wheel, and/or (``tesseract``) the
+    tesseract binary and its ``vie`` traineddata (Debian: tesseract-ocr, tesseract-ocr-vie)."""
     import shutil
 
     from app.ocr.hybrid import TESSDATA_DIRS
 
-    how = "apt-get install tesseract-ocr tesseract-ocr-vie (./run.sh setup does this when run as root)"
-    binary = shutil.which("tesseract")
     reqs = check_rapidocr()
-    reqs.append(Requirement("tesseract binary", binary is not None, binary or "tesseract not on PATH", how))
-    found = next((Path(d) / "vie.traineddata" for d in TESSDATA_DIRS if (Path(d) / "vie.traineddata").is_file()),
-                 None)
-    reqs.append(Requirement("Tesseract vie traineddata", found is not None,
-                            str(found) if found else f"not in {', '.join(map(str, TESSDATA_DIRS))}", how))
+    if "aster" in recogniser:
+        from app.errors import EngineUnavailable
+        from app.ocr.aster import INSTALL_HINT, MODEL_FILE, VOCAB_FILE, asset_dir
+
+        try:
+            folder = asset_dir()
+        except EngineUnavailable:
+            folder = None
+        for name in (MODEL_FILE, VOCAB_FILE):
+            path = folder / name if folder else None
+            ok = path is not None and path.is_file()
+            reqs.append(Requirement(f"AsterNet {name}", ok, str(path) if ok else "asterocr not installed or file missing",
+                                    INSTALL_HINT))
+    if "tesseract" in recogniser:
+        how = "apt-get install tesseract-ocr tesseract-ocr-vie (./run.sh setup does this when run as root)"
+        binary = shutil.which("tesseract")
+        reqs.append(Requirement("tesseract binary", binary is not None, binary or "tesseract not on PATH", how))
+        found = next((Path(d) / "vie.traineddata" for d in TESSDATA_DIRS
+                      if (Path(d) / "vie.traineddata").is_file()), None)
+        reqs.append(Requirement("Tesseract vie traineddata", found is not None,
+                                str(found) if found else f"not in {', '.join(map(str, TESSDATA_DIRS))}", how))
     return reqs
 
 
@@ -507,7 +522,7 @@ def check_engine(
     if name == "rapidocr":
         return check_rapidocr()
     if name == "hybrid":
-        return check_hybrid()
+        return check_hybrid(settings.ocr_recogniser)
     if name == "paddleocr":
         return check_paddleocr(settings, probe_gpu=probe_gpu)
     if name == "llamacpp":

@@ -639,7 +639,8 @@ class HybridOcrEngine(OcrEngine):
             ``text_rec_conf_threshold`` (lines below it in PP-OCR's score are
             dropped, the same line set as ``OCR_ENGINE=rapidocr``),
             ``ocr_threads`` (ONNX Runtime threads, and Tesseract workers when
-            ``options.workers`` is 0).
+            ``options.workers`` is 0), ``ocr_recogniser`` (the second
+            recogniser when ``options`` is not given).
         options: tuning; the defaults are the measured best.
 
     Raises:
@@ -651,7 +652,7 @@ class HybridOcrEngine(OcrEngine):
     name = "hybrid"
 
     def __init__(self, settings: Settings, options: HybridOptions | None = None):
-        self.options = options or HybridOptions()
+        self.options = options or HybridOptions(recogniser=settings.ocr_recogniser)
         self._aster = None
         self._reader = None
         if "aster" in self.options.readers:

@@ -27,6 +27,11 @@ def test_vllm_backend_defaults_to_qwen_and_instruct_prompts():
         "per_field"
 
 
+def test_ocr_recogniser_choice():
+    assert Settings.from_env({}).ocr_recogniser == "aster"
+    assert Settings.from_env({"OCR_RECOGNISER": "aster+tesseract"}).ocr_recogniser == "aster+tesseract"
+
+
 def test_values_are_parsed():
     s = Settings.from_env({"HARD_TOKEN": " secret ", "MAX_FILE_MB": "1.5", "TEXT_DET_CONF_THRESHOLD": "0.3",
                            "DEVICE_GPU": "0", "WEIGHTS_DIR": "/opt/w", "EXTRACT_DEFAULT_MODE": "SCHEMA"})
@@ -42,7 +47,7 @@ def test_values_are_parsed():
 
 @pytest.mark.parametrize("name,value", [
     ("LLM_BACKEND", "ollama"), ("MAX_FILE_MB", "lots"), ("TEXT_REC_CONF_THRESHOLD", "1.5"),
-    ("DEVICE_GPU", "-2"), ("OCR_ENGINE", "tesseract"), ("LLM_MAX_RETRIES", "x"),
+    ("DEVICE_GPU", "-2"), ("OCR_ENGINE", "tesseract"), ("LLM_MAX_RETRIES", "x"), ("OCR_RECOGNISER", "easyocr"),
 ])
 def test_bad_values_fail_fast_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):

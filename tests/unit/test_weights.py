@@ -180,6 +180,26 @@ def test_rapidocr_not_installed(monkeypatch):
     assert not req.present and "pip install rapidocr" in req.how_to_get
 
 
+def test_hybrid_checks_the_chosen_recogniser(monkeypatch, tmp_path):
+    from app.ocr import hybrid
+
+    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    names = [r.name for r in weights.check_hybrid("aster")]
+    assert "AsterNet asternet.onnx" in names and not any("esseract" in n for n in names)
+    both = {r.name: r for r in weights.check_hybrid("aster+tesseract")}
+    assert "AsterNet vocab.json" in both and not both["Tesseract vie traineddata"].present
+    assert "apt-get install tesseract-ocr tesseract-ocr-vie" in both["Tesseract vie traineddata"].how_to_get
+
+
+def test_hybrid_without_asterocr_says_what_to_install(monkeypatch):
+    from app.ocr import aster
+
+    monkeypatch.setattr(aster.importlib.util, "find_spec", lambda name: None)
+    missing = [r for r in weights.check_hybrid("aster") if r.name.startswith("AsterNet")]
+    assert missing and not any(r.present for r in missing)
+    assert "pip install asterocr" in missing[0].how_to_get
+
+
 # --- LLM -------------------------------------------------------------------------------
 
 
