@@ -237,14 +237,10 @@ class RuleReader:
             weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
             if weight is None:
                 continue
-            for j in (i, *_next_lines(lines, i)):
-                text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
-                text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
-                got = amount_in(text, spec)
-                if got is not None:
-                    found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
-                                  (i, j) if j != i else (i,)))
-                    break
+            got, j = self._amount_after(lines, i, spec, amount_in)
+            if got is not None:
+                found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
+                              (i, j) if j != i else (i,)))
         if not found:
             return None
         rounded = [c for c in found if c[1]]
@@ -254,8 +250,72 @@ class RuleReader:
         top = max(w for w, *_ in pool)
         weight, _, (value, normalized), indices = max(
             (c for c in pool if c[0] == top), key=lambda c: float(c[2][1]["amount"]))
+        # A total printed after a rounding line is the rounded one ("Total Amount 31.47",
+        # "Rounding -0.02", "TOTAL 31.45").
+        after = [c for c in pool
+                 if any(_ROUNDING.search(folded[k]) for k in range(max(max(indices) + 1, min(c[3]) - 3), min(c[3])))]
+        if after:
+            weight, _, (value, normalized), indices = after[-1]
         conf = weight * min(lines[k].confidence for k in indices)
-        return Candidate(spec.key, value, normalized, conf, "rule", tuple(indices), {"anchor": True})
+        checks = {"anchor": True}
+        if not rounded:
+            adjusted = self._rounding_adjusted(lines, folded, spec, amount_in, normalized, max(indices))
+            if adjusted is not None:
+                (value, normalized), adj_indices, adjustment = adjusted
+                indices = tuple(indices) + adj_indices
+                checks["rounding_adjustment"] = adjustment
+        return Candidate(spec.key, value, normalized, conf, "rule", tuple(indices), checks)
+
+    def _amount_after(self, lines, i, spec, amount_in):
+        """The amount a caption on line ``i`` introduces: on the same line after
+        it, on the same row to its right, or on the next lines; a money-looking
+        amount ("71.90") is preferred over a bare number ("66" of "GST@66")."""
+        first = None
+        for j in (i, *_next_lines(lines, i)):
+            text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
+            text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
+            got = amount_in(text, spec)
+            if got is None:
+                continue
+            if self._looks_like_money(got[0]):
+                return got, j
+            if first is None:
+                first = (got, j)
+        return first if first is not None else (None, i)
+
+    def _rounding_adjusted(self, lines, folded, spec, amount_in, total, last):
+        """A total printed before its cash rounding adjustment ("TOTAL AMT. 60.31",
+        "ROUNDING ADJ -0.01") -> the rounded amount (60.30): only when the
+        adjustment line comes after the total's lines, is smaller than 0.10,
+        and no total line follows it. Returns ``((value, normalized),
+        adjustment line indices, adjustment)`` or None."""
+        from decimal import Decimal, InvalidOperation
+
+        for k in range(last + 1, min(len(lines), last + 6)):
+            f = folded[k]
+            if re.search(r"\b(cash|tunai|tien mat|paid|tendered|change|payment)\b", f):
+                return None  # an adjustment after the payment belongs to the change
+            if not _ROUNDING.search(f) or re.search(r"\brounded\b", f):
+                continue
+            if any(re.search(r"\btotal\b|\btong\b", folded[m]) for m in range(k + 1, min(len(lines), k + 4))):
+                return None  # a (rounded) total is printed after the adjustment
+            got, j = self._amount_after(lines, k, spec, amount_in)
+            if got is None:
+                continue
+            try:
+                adjustment = Decimal(got[1]["amount"])
+                amount = Decimal(total["amount"])
+            except (InvalidOperation, KeyError, TypeError):
+                return None
+            if abs(adjustment) >= Decimal("0.10") and abs(adjustment - amount) < Decimal("0.10"):
+                # "Rounding RM 27.30" under "Total 27.28": the rounded total itself.
+                return got, ((k, j) if j != k else (k,)), str(adjustment - amount)
+            if adjustment == 0 or abs(adjustment) >= Decimal("0.10"):
+                return None
+            rounded = amount + adjustment
+            normalized = {**total, "amount": str(rounded)}
+            return (str(rounded), normalized), ((k, j) if j != k else (k,)), str(adjustment)
+        return None
 
     def _seller(self, lines, folded):
         """The issuer's name: the first top line with a company-type word
@@ -450,6 +510,7 @@ def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
     return None
 
 
+_ROUNDING = re.compile(r"\b(rounding|round adj)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
 
 

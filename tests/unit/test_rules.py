@@ -149,3 +149,26 @@ def test_page_photographed_turned_90_degrees_is_read_by_rows():
              turned("47,200", 250, 100, w=60), turned("Tiền khách trả:", 10, 130), turned("50,000", 250, 130)]
     got = _read_lines(lines, width=400, height=600)
     assert got["total"].normalized["amount"] == "47200"
+
+
+@pytest.mark.parametrize("texts,amount,adjustment", [
+    # Total printed before its cash rounding adjustment: the rounded amount.
+    (["TOTAL AMT.", "RM", "60.31", "ROUNDING ADJ", "-0.01", "CASH", "RM", "70.30"], "60.30", "-0.01"),
+    # The rounded total on a "Rounding" line of its own.
+    (["Total Sales (Inclusive GST) RM", "27.28", "Rounding Adjustment RM", ".02", "Rounding RM", "27.30"],
+     "27.30", "0.02"),
+    # A total printed after the rounding line is already rounded.
+    (["Total Amount(incl. GST)", "31.47", "Rounding", "-0.02", "TOTAL", "31.45", "CASH", "50.00"], "31.45", None),
+    # An adjustment after the payment belongs to the change, not the total.
+    (["TOTAL (GST INCL)", "2.56", "CASH", "50.55", "ROUNDING ADJUSTMENTS", "0.01-", "CHANGE DUE", "48.00"],
+     "2.56", None),
+])
+def test_rounding_adjustment(texts, amount, adjustment):
+    got = read(["SHOP SDN BHD"] + texts)["total"]
+    assert got.normalized["amount"] == amount
+    assert got.checks.get("rounding_adjustment") == adjustment
+
+
+def test_money_amount_preferred_over_a_rate_on_the_caption_line():
+    got = read(["SHOP SDN BHD", "TOTAL INCL. GST@66", "RM 71.90", "CASH", "RM 72.00"])["total"]
+    assert got.normalized["amount"] == "71.90"
