@@ -16,8 +16,10 @@ match ``tong tien``.
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine
@@ -37,11 +39,11 @@ _AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\
                      r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
 _ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 _PHONE_OR_META = re.compile(
-    r"\b(tel|fax|phone|hotline|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
+    r"\b(tel|fax|phone|hotline|careline|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
     r"ma so thue|invoice|receipt|cashier|date|ngay|thoi gian|so hd|hoa don|phieu|ban hang|thu ngan|nhan vien|"
     r"ma hd|quay|pos|table|ban so)\b")
 _HEADER_NOISE = re.compile(
-    r"^(tax invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
+    r"^(tax ?invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
     r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
     r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*)$")
 # Words that make a top line look like an address on Vietnamese receipts (folded).
@@ -54,6 +56,7 @@ _COMPANY_SUFFIX = re.compile(r"\b(?:" + _BRANDS + "|"
                              r"sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
                              r"company|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
                              r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
+_LEGAL_SUFFIX = re.compile(r"\b(sdn|bhd|berhad|s/b|enterprise|trading|plt|tnhh|co\.? ?ltd)\b")
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
 _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
                             r"change|tien thua|tra lai|khach dua|tien khach|cash|tien mat|savings|tiet kiem|"
@@ -126,6 +129,10 @@ class RuleReader:
             elif spec.anchors:
                 cand = self._anchored(lines, folded, spec, self._text_in)
             if cand is not None:
+                if currency == "MYR" and spec.kind == "text" and isinstance(cand.value, str):
+                    # Malay and English use no diacritics: "JAYÀ", "CHÉRAS" are specks read as accents.
+                    plain = _strip_latin_accents(cand.value)
+                    cand = dataclasses.replace(cand, value=plain, normalized=plain) if plain != cand.value else cand
                 out.append(cand)
         return out
 
@@ -326,7 +333,8 @@ class RuleReader:
 
         def plausible(i):
             f = folded[i]
-            return (len(re.sub(r"[^a-z]", "", f)) >= 3 and not _HEADER_NOISE.match(f)
+            return (len(re.sub(r"[^a-z]", "", f)) >= 3 and not _HEADER_NOISE.match(f.strip(" .,:*-"))
+                    and not re.match(r"[ .,:*-]*(thank|tq for|counter|welcome|terima kasih)", f)
                     and not _PHONE_OR_META.search(f) and not re.fullmatch(r"[\d\W]+", f)
                     and lines[i].text != lines[i].text.lower())  # handwriting/annotations are read lower-case
 
@@ -337,14 +345,24 @@ class RuleReader:
                 # brand ("VinCommerce") or a shop-type word ("CỬA HÀNG ...") starts the name.
                 starts_with_suffix = _COMPANY_SUFFIX.match(folded[i]) and not re.match(
                     r"(restaurant|restoran|cong ty|cua hang|sieu thi|nha sach|minimart|" + _BRANDS + ")", folded[i])
+                # The suffix within the line's first two words ("(SEMENYIH) SDN BHD"): the name began above.
+                early_suffix = bool(re.match(r"\S+\s+(sdn|bhd|berhad|s/b)\b", folded[i]))
                 first = i
                 while (first > 0 and first > i - 3 and plausible(first - 1) and _same_block(lines, first - 1, i)
-                       and (starts_with_suffix or len(folded[first].split()) <= 2)
+                       and (starts_with_suffix or early_suffix or len(folded[first].split()) <= 2)
                        and len(folded[first - 1].split()) <= 4):
                     first -= 1
-                    starts_with_suffix = False
+                    starts_with_suffix = early_suffix = False
                 last = i
-                while last + 1 < len(lines) and _SUFFIX_ONLY.fullmatch(folded[last + 1]):
+                # Below: a bare legal suffix, the rest of a name cut inside parentheses
+                # ("ENTERPRISE (SETIA" / "ALAM)SDN" / "BHD"), or the company behind a
+                # restaurant's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN BHD").
+                while last + 1 < len(lines) and last + 1 < i + 4 and plausible(last + 1) and (
+                        _SUFFIX_ONLY.fullmatch(folded[last + 1])
+                        or (folded[last].count("(") > folded[last].count(")") and len(folded[last + 1].split()) <= 3)
+                        or (not _LEGAL_SUFFIX.search(" ".join(folded[first:last + 1]))
+                            and _LEGAL_SUFFIX.search(folded[last + 1]) and len(folded[last + 1].split()) <= 4
+                            and not re.search(r"\d", folded[last + 1]))):
                     last += 1
                 indices = tuple(range(first, last + 1))
                 return _text_candidate("seller", lines, indices, 0.85, _canonical_seller)
@@ -395,6 +413,7 @@ class RuleReader:
         if not picked:
             return None
         text = normalize_text(" ".join(lines[i].text for i in picked))
+        text = re.sub(r"[\s,.]*\b(TAX ?INVOICE|INVOICE|RECEIPT)\s*$", "", text, flags=re.I) or text
         return Candidate("address", text, text, 0.6 * min(lines[i].confidence for i in picked), "rule",
                          tuple(picked), {"anchor": False})
 
@@ -475,12 +494,32 @@ def _strip_registration(text: str) -> str:
 _CHAIN_NAMES = ("VinCommerce", "VinMart", "Circle K", "FamilyMart", "Ministop", "GS25", "Bách Hóa Xanh")
 
 
+_NAME_DIGITS = str.maketrans({"1": "I", "0": "O", "5": "S", "8": "B"})
+
+
+def _fix_name_digits(text: str) -> str:
+    """Digits OCR read inside the words of a company name: ``URBAN 1DEA`` ->
+    ``URBAN IDEA``, ``MR D1Y`` -> ``MR DIY`` (a word of upper-case letters with
+    one such digit), ``SIN BHD`` -> ``SDN BHD``."""
+    def word(m):
+        w = m.group(0)
+        digits = sum(c.isdigit() for c in w)
+        if digits == 1 and len(w) >= 3 and all(c.isupper() or c in "1058" for c in w):
+            return w.translate(_NAME_DIGITS)
+        return w
+
+    text = re.sub(r"\b[A-Z0-9]+\b", word, text)
+    text = re.sub(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\b)", "I", text)  # "MR. D.1.Y."
+    return re.sub(r"\bS[I1lL]N(?=\.? ?BHD\b)", "SDN", text)
+
+
 def _canonical_seller(text: str) -> str:
     """``text`` without a trailing registration number; a chain name misread
     by one letter gets the chain's spelling."""
     from rapidfuzz.distance import Levenshtein
 
-    text = _strip_registration(text)
+    text = _strip_registration(text.rstrip(" .,;:"))
+    text = _fix_name_digits(text)
     bare = re.sub(r"[^a-z0-9]", "", fold(text))
     for name in _CHAIN_NAMES:
         if Levenshtein.distance(bare, re.sub(r"[^a-z0-9]", "", fold(name)), score_cutoff=1) <= 1 and len(bare) >= 5:
@@ -512,6 +551,12 @@ def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
+
+
+def _strip_latin_accents(text: str) -> str:
+    """``text`` with combining accents removed from letters (``JAYÀ`` -> ``JAYA``)."""
+    decomposed = unicodedata.normalize("NFD", text)
+    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
 
 
 def _strip_letters_before_amount(text: str) -> str:

@@ -172,3 +172,22 @@ def test_rounding_adjustment(texts, amount, adjustment):
 def test_money_amount_preferred_over_a_rate_on_the_caption_line():
     got = read(["SHOP SDN BHD", "TOTAL INCL. GST@66", "RM 71.90", "CASH", "RM 72.00"])["total"]
     assert got.normalized["amount"] == "71.90"
+
+
+@pytest.mark.parametrize("texts,seller", [
+    (["URBAN 1DEA SDN BHD (417940-M),", "A-G-06, DATARAN GLOMAC,"], "URBAN IDEA SDN BHD"),
+    (["MR. D.1.Y. (M) SIN BHD", "LOT 1851-A"], "MR. D.I.Y. (M) SDN BHD"),
+    (["PASAR RAYA MEGA MAJU", "(SEMENYIH) SDN BHD", "(767840-W)"], "PASAR RAYA MEGA MAJU (SEMENYIH) SDN BHD"),
+    (["AIK HUAT HARDWARE", "ENTERPRISE (SETIA", "ALAM)SDN", "BHD", "822737-X"],
+     "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM)SDN BHD"),
+    (["A06035", "LEMON TREE RESTAURANT", "JTJ FOODS SDN BHD", "(1179227A)"], "LEMON TREE RESTAURANT JTJ FOODS SDN BHD"),
+    (["..THANK YOU AND DO VISIT US AGAIN......", "FIVE STAR CASH & CARRY"], "FIVE STAR CASH & CARRY"),
+])
+def test_malaysian_company_names(texts, seller):
+    assert read(texts + ["TOTAL", "RM 1.00"])["seller"].value == seller
+
+
+def test_malaysian_address_without_accents_or_trailing_caption():
+    got = read(["SHOP SDN BHD", "379, JALAN PERMAS SATU,", "BANDAR BARU PERMAS JAYÀ", "81750 PLENTONG, JOHOR.", "TAXINVOICE",
+                "TOTAL", "RM 44.90"])
+    assert got["address"].value == "379, JALAN PERMAS SATU, BANDAR BARU PERMAS JAYA 81750 PLENTONG, JOHOR."
