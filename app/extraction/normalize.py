@@ -253,6 +253,7 @@ def parse_date(s: str | None, dayfirst: bool = True) -> _dt.date | None:
     * Vietnamese ``Ngày 14 tháng 08 năm 2020``;
     * eight digits: ``ddmmyyyy`` (``25032018``), else ``yyyymmdd``.
 
+    A doubled separator between digits is read as one (``26-05--2018``).
     The first date in the text wins (``"21:07:49 - 14/08/2020"`` -> 2020-08-14).
     Years outside 1900-2099 and impossible dates are rejected.
 
@@ -265,7 +266,8 @@ def parse_date(s: str | None, dayfirst: bool = True) -> _dt.date | None:
     """
     if not s:
         return None
-    text = fold(normalize_text(s))
+    # A doubled separator is an OCR speck ("26-05--2018").
+    text = re.sub(r"(?<=\d)([/.\-])[/.\-](?=\d)", r"\1", fold(normalize_text(s)))
     found: list[tuple[int, int, _dt.date]] = []
     for priority, (_, pattern, order) in enumerate(_DATE_PATTERNS):
         for m in pattern.finditer(text):

@@ -29,12 +29,16 @@ from app.extraction.normalize import fold, normalize_text, parse_amount, parse_d
 _DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
 _MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+# Dates inside OCR lines, overlapping candidates allowed. Seen glued to other digits:
+# "2018-01-0522:55:25" (a time right after the day), "#19536001/06/2018" (a number
+# before the day), "26-05--201815:16:13" (doubled separator), "14May/2017".
 _DATE_SCAN = re.compile(
-    r"(?=(?<!\d)(\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}(?!\d{1,2}\b)"
-    r"|\d{1,2}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*(?:\d{4}|\d{2}(?!\d))"
-    r"|\d{1,2}\s*[/.\- ]\s*" + _MONTHS + r"\.?\s*[/.\-, ]\s*\d{2,4}"
+    r"(?=(?<!\d)(\d{4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{1,2}(?!\d{1,2}\b(?!\s*:))"
+    r"|\d{1,2}\s*[/.\-]{1,2}\s*\d{1,2}\s*[/.\-]{1,2}\s*(?:\d{4}|\d{2}(?!\d))"
+    r"|\d{1,2}\s*[/.\- ]?\s*" + _MONTHS + r"\.?\s*[/.\-, ]\s*\d{2,4}"
     r"|" + _MONTHS + r"\.?\s+\d{1,2},?\s+\d{4}"
     r"|\d{8}(?!\d)))", re.I)
+_DATE_AFTER_DIGITS = re.compile(r"\d((?:0[1-9]|[12]\d|3[01])/(?:0[1-9]|1[0-2])/(?:19|20)\d{2})(?!\d)")
 _AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?(?:\s*(?:đ|d|vnd|vnđ))?(?![\d%])"
                      r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
 _ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
@@ -145,6 +149,11 @@ class RuleReader:
             parsed = parse_date(raw)
             if parsed is not None:
                 return raw.strip(), parsed.isoformat()
+        glued = _DATE_AFTER_DIGITS.search(text)  # dd/mm/yyyy right after other digits
+        if glued:
+            parsed = parse_date(glued.group(1))
+            if parsed is not None:
+                return glued.group(1), parsed.isoformat()
         return None
 
     def _amount_in(self, text: str, spec: FieldSpec, currency: str | None = None):

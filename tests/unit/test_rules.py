@@ -191,3 +191,14 @@ def test_malaysian_address_without_accents_or_trailing_caption():
     got = read(["SHOP SDN BHD", "379, JALAN PERMAS SATU,", "BANDAR BARU PERMAS JAYÀ", "81750 PLENTONG, JOHOR.", "TAXINVOICE",
                 "TOTAL", "RM 44.90"])
     assert got["address"].value == "379, JALAN PERMAS SATU, BANDAR BARU PERMAS JAYA 81750 PLENTONG, JOHOR."
+
+
+@pytest.mark.parametrize("text,iso", [
+    ("[Sales]2018-01-0522:55:25", "2018-01-05"),  # a time glued to the day
+    ("14May/2017 02.56:39", "2017-05-14"),
+    ("#19536001/06/2018", "2018-06-01"),  # a number glued before the day
+    (":26-05--201815:16:13", "2018-05-26"),  # doubled separator, time glued to the year
+])
+def test_dates_glued_to_other_digits(text, iso):
+    got = read(["SHOP SDN BHD", "No 1, Jalan 2", text, "TOTAL", "RM 1.00"])["date"]
+    assert got.normalized == iso
