@@ -43,7 +43,7 @@ _AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\
                      r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
 _ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 _PHONE_OR_META = re.compile(
-    r"\b(tel|fax|phone|hotline|careline|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
+    r"\b(tel|fax|phone|hotline|\w*careline|prepay|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
     r"ma so thue|invoice|receipt|cashier|date|ngay|thoi gian|so hd|hoa don|phieu|ban hang|thu ngan|nhan vien|"
     r"ma hd|quay|pos|table|ban so)\b")
 _HEADER_NOISE = re.compile(
@@ -414,8 +414,11 @@ class RuleReader:
                     continue
             elif stop or skip:
                 break
-            elif _POSTCODE.search(folded[picked[-1]]) and not _REGION.fullmatch(f.strip(" .,")):
-                break  # the postcode line ends an address, but for a trailing state / country
+            elif (any(_POSTCODE.search(folded[k]) for k in picked[-2:]) and not _REGION.fullmatch(f.strip(" .,'`\""))
+                  and not (_POSTCODE.search(folded[picked[-1]]) and _town_before_region(folded, i))):
+                # The postcode line ends an address, but for a trailing state / country, or a
+                # town on its own line before one ("39100 BRINCHANG," "CAMERON HIGHLANDS," "PAHANG").
+                break
             elif re.search(r"\b(malaysia|viet ?nam|darul [a-z]+)[ .,]*$", folded[picked[-1]]):
                 break  # a country / state name ends it
             picked.append(i)
@@ -491,6 +494,14 @@ _REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca
 _REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br no|gst ?id|gst reg|sst|licensee|"
                                 r"business reg)\b")
 _REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?\s*$", re.I)
+
+
+def _town_before_region(folded: list[str], i: int) -> bool:
+    """Line ``i`` is a short place name (letters only, up to three words) and
+    the next line is a state or country."""
+    f = folded[i].strip(" .,'`\"")
+    return (bool(re.fullmatch(r"[a-z][a-z .,]*", f)) and len(f.split()) <= 3 and i + 1 < len(folded)
+            and bool(_REGION.fullmatch(folded[i + 1].strip(" .,'`\""))))
 
 
 def _strip_registration(text: str) -> str:

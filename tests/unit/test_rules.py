@@ -202,3 +202,14 @@ def test_malaysian_address_without_accents_or_trailing_caption():
 def test_dates_glued_to_other_digits(text, iso):
     got = read(["SHOP SDN BHD", "No 1, Jalan 2", text, "TOTAL", "RM 1.00"])["date"]
     assert got.normalized == iso
+
+
+def test_address_town_and_state_lines_after_the_postcode():
+    got = read(["SINNATHAMBY HOLDINGS SDN. BHD. (219336-T)", "NO.17, 18 & 41, JALAN BESAR,", "39100 BRINCHANG,",
+                "CAMERON HIGHLANDS,", "PAHANG", "GST Reg.:002120876032", "TOTAL", "RM 1.00"])
+    assert got["address"].value == "NO.17, 18 & 41, JALAN BESAR, 39100 BRINCHANG, CAMERON HIGHLANDS, PAHANG"
+    got = read(["AA PHARMACY SDN BHD", "B-8, JALAN SS15/4D", "47500 SUBANG JAYA,", "'SELANGOR", "TOTAL", "RM 1.00"])
+    assert got["address"].value == "B-8, JALAN SS15/4D 47500 SUBANG JAYA, 'SELANGOR"
+    got = read(["MYNEWS RETAIL SB", "NO. 9, JALAN 16/11,46350,PETALING JAYA,SELANGOR", "myNEWScareline: 1800 88 1231",
+                "TOTAL", "RM 1.00"])
+    assert got["address"].value == "NO. 9, JALAN 16/11,46350,PETALING JAYA,SELANGOR"
