@@ -63,6 +63,7 @@ _COMPANY_SUFFIX = re.compile(r"\b(?:" + _BRANDS + "|"
 _LEGAL_SUFFIX = re.compile(r"\b(sdn|bhd|berhad|s/b|enterprise|trading|plt|tnhh|co\.? ?ltd)\b")
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
 _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
+                            r"phuong thuc|hinh thuc|"
                             r"change|tien thua|tra lai|khach dua|tien khach|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?)\b)")
 # Tax words exclude a line unless it is the tax-inclusive total.
@@ -72,7 +73,7 @@ _TOTAL_PRIORITY = (
                 r"total payable|total due|total rm|total \(rm\)|total sales \(incl|total incl|incl\.? gst|"
                 r"tong tien phai|tong thanh toan|tong so thanh toan|thanh toan|phai thanh toan|phai tra|"
                 r"tong cong|tong tien)\b"), 0.9),
-    (re.compile(r"\b(total|tong)\b"), 0.8),
+    (re.compile(r"\b(total|tong|cong tien hang)\b"), 0.8),
 )
 
 
@@ -264,8 +265,12 @@ class RuleReader:
         money = [c for c in pool if self._looks_like_money(c[2][0])]
         pool = money or pool
         top = max(w for w, *_ in pool)
-        weight, _, (value, normalized), indices = max(
-            (c for c in pool if c[0] == top), key=lambda c: float(c[2][1]["amount"]))
+        best = [c for c in pool if c[0] == top]
+        if len({c[2][1]["amount"] for c in best}) > 1:
+            # Captions that disagree: the amount the customer handed over is not the total.
+            paid = self._paid_amounts(lines, folded, spec, amount_in)
+            best = [c for c in best if c[2][1]["amount"] not in paid] or best
+        weight, _, (value, normalized), indices = max(best, key=lambda c: float(c[2][1]["amount"]))
         # A total printed after a rounding line is the rounded one ("Total Amount 31.47",
         # "Rounding -0.02", "TOTAL 31.45").
         after = [c for c in pool
@@ -281,6 +286,30 @@ class RuleReader:
                 indices = tuple(indices) + adj_indices
                 checks["rounding_adjustment"] = adjustment
         return Candidate(spec.key, value, normalized, conf, "rule", tuple(indices), checks)
+
+    def _paid_amounts(self, lines, folded, spec, amount_in) -> set[str]:
+        """Amounts printed after payment captions (cash tendered, "Tiền khách
+        trả"), when the receipt also prints non-zero change (so what was paid
+        is not the total); else the empty set."""
+        from decimal import Decimal, InvalidOperation
+
+        paid, change = set(), False
+        for i, f in enumerate(folded):
+            payment = re.search(r"\b(cash|tendered|paid|tien khach tra|khach dua|tien khach dua|tien mat)\b", f)
+            returned = re.search(r"\b(change|tien thua|tra lai|tien thoi)\b", f)
+            if not (payment or returned):
+                continue
+            got, _ = self._amount_after(lines, i, spec, amount_in)
+            if got is None:
+                continue
+            if returned:
+                try:
+                    change = change or Decimal(got[1]["amount"]) != 0
+                except (InvalidOperation, KeyError):
+                    pass
+            else:
+                paid.add(got[1]["amount"])
+        return paid if change else set()
 
     def _amount_after(self, lines, i, spec, amount_in):
         """The amount a caption on line ``i`` introduces: on the same line after

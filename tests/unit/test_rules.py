@@ -221,3 +221,21 @@ def test_payment_slip_captions_misread():
                 "1900545478", "Tổng tiền: 549.885 đ"])
     assert got["seller"].value == "VinMart"
     assert got["address"].value == "TỔ 7 KHU MINH TIẾN A.P.CÁ"
+
+
+def test_cash_handed_over_is_not_the_total_when_change_is_given():
+    got = read(["CỬA HÀNG AN", "Tổng cộng:", "78,500", "Tổng tiền: 200,000", "Tiền khách trả:", "VND 200,000",
+                "Tiền trả lại VND: 121,500"])
+    assert got["total"].normalized["amount"] == "78500"
+    # Exact payment, no change: the cash line proves nothing.
+    got = read(["SHOP SDN BHD", "TOTAL", "RM 60.60", "GRAND TOTAL", "RM 64.00", "CASH", "RM 64.00", "CHANGE", "0.00"])
+    assert got["total"].normalized["amount"] == "64.00"
+
+
+@pytest.mark.parametrize("texts,amount", [
+    (["CỬA HÀNG AN", "Thành tiền", "145,000", "Cộng tiền hàng", "145,000", "Cám ơn quý khách"], "145000"),
+    (["CỬA HÀNG AN", "Tong so tien thanh toan:", "36,490.00", "Phuong thuc thanh toan:", "Tien mat", "50,000.00"],
+     "36490.00"),
+])
+def test_vietnamese_total_captions(texts, amount):
+    assert read(texts)["total"].normalized["amount"] == amount
