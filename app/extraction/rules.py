@@ -403,24 +403,25 @@ class RuleReader:
                 # Below: a bare legal suffix, the rest of a name cut inside parentheses
                 # ("ENTERPRISE (SETIA" / "ALAM)SDN" / "BHD"), or the company behind a
                 # restaurant's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN BHD").
-                while last + 1 < len(lines) and last + 1 < i + 4 and plausible(last + 1) and (
-                        _SUFFIX_ONLY.fullmatch(folded[last + 1])
-                        or (folded[last].count("(") > folded[last].count(")") and len(folded[last + 1].split()) <= 3)
-                        or (not _LEGAL_SUFFIX.search(" ".join(folded[first:last + 1]))
-                            and _LEGAL_SUFFIX.search(folded[last + 1]) and len(folded[last + 1].split()) <= 4
-                            and not re.search(r"\d", folded[last + 1]))):
-                    last += 1
+                last = _name_continues(lines, folded, first, i, plausible)
                 indices = tuple(range(first, last + 1))
                 return _text_candidate("seller", lines, indices, 0.85, _canonical_seller)
         for i in range(top):
             if plausible(i):
-                return _text_candidate("seller", lines, (i,), 0.6, _strip_registration)
+                last = _name_continues(lines, folded, i, i, plausible)
+                return _text_candidate("seller", lines, tuple(range(i, last + 1)), 0.6, _strip_registration)
         return None
 
     def _address(self, lines, folded, found):
         # Vietnamese receipts: a captioned line "ĐC: ..." / "Địa chỉ: ...".
         for i, f in enumerate(folded[:15]):
+            if any(re.search(r"\b(khach hang|nguoi mua|ten khach|buyer|customer)\b", folded[k])
+                   for k in range(max(0, i - 3), i)):
+                continue  # the customer's address, not the shop's
             m = re.match(r"^(dia chi|d/c|dc|đc)\s*[:.]?\s*", f)
+            if m and not lines[i].text[m.end():].strip() and (
+                    i + 1 >= len(lines) or _TABLE_START.search(folded[i + 1])):
+                continue  # a caption with nothing under it but the item table
             if m:
                 tail = lines[i].text[m.end():]
                 value, normalized, indices = _continue_lines(lines, folded, (i,), normalize_text(tail))
@@ -536,6 +537,33 @@ _REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca
 _REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br no|gst ?id|gst reg|sst|licensee|"
                                 r"business reg)\b")
 _REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?\s*$", re.I)
+
+
+def _name_continues(lines, folded, first, last, plausible) -> int:
+    """The last line of a seller's name that starts at ``first`` and has
+    reached ``last``: below it may come a bare legal suffix ("SDN BHD"), the
+    rest of a name cut inside parentheses ("ENTERPRISE (SETIA" / "ALAM)SDN"),
+    the company behind a shop's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN
+    BHD"), the chain's name again ("Saigon Co.op" / "Co.op Food HN THE
+    K-PARK"), or one word wrapped onto the next line ("... - CẨM" / "PHẢ")."""
+    start = last
+    while last + 1 < len(lines) and last + 1 < start + 4 and plausible(last + 1):
+        name, nxt = " ".join(folded[first:last + 1]), folded[last + 1]
+        words = nxt.split()
+        if not (_SUFFIX_ONLY.fullmatch(nxt)
+                or (folded[last].count("(") > folded[last].count(")") and len(words) <= 3)
+                or (not _LEGAL_SUFFIX.search(name) and _LEGAL_SUFFIX.search(nxt) and len(words) <= 4
+                    and not re.search(r"\d", nxt))
+                or (_BRAND_RE.search(name) and _BRAND_RE.search(nxt) and not re.search(r"\d", nxt))
+                or (len(words) == 1 and re.fullmatch(r"[^\W\d_]{2,8}", words[0]) and len(folded[last].split()) >= 3
+                    and not re.fullmatch(r"total|cash|tax|gst|date|invoice|receipt|change|qty|amount|rm", words[0])
+                    and _left(lines[last]) <= _left(lines[last + 1]) and _right(lines[last + 1]) <= _right(lines[last]))):
+            break
+        last += 1
+    return last
+
+
+_BRAND_RE = re.compile(r"\b(?:" + _BRANDS + r")\b")
 
 
 def _caption_alone(folded_line: str, captions: tuple[str, ...]) -> bool:

@@ -239,3 +239,15 @@ def test_cash_handed_over_is_not_the_total_when_change_is_given():
 ])
 def test_vietnamese_total_captions(texts, amount):
     assert read(texts)["total"].normalized["amount"] == amount
+
+
+def test_vietnamese_seller_continued_and_customer_address_ignored():
+    got = _read_lines([line("Saigon Co.op", 475, 257, w=101, h=25), line("Co.op Food HN THE K-PARK", 426, 271, w=199, h=27),
+                       line("Ma so thue: 0309129418-115", 457, 300, w=255, h=30)], width=800, height=600)
+    assert got["seller"].value == "Saigon Co.op Co.op Food HN THE K-PARK"
+    got = _read_lines([line("SCTC CỔ THỎ 104 TRẦN PHÚ - CẨM", 206, 215, w=417, h=55), line("PHẢ", 385, 260, w=59, h=33),
+                       line("Hotline: 0963133818", 320, 343, w=183, h=33)], width=800, height=600)
+    assert got["seller"].value == "SCTC CỔ THỎ 104 TRẦN PHÚ - CẨM PHẢ"
+    got = read(["PHỐ MỎ", "Tổ 7 khu Tân Lập 4 - P Cẩm Thủy", "ĐT:0858.931.931", "HÓA ĐƠN BÁN HÀNG",
+                "Khách hàng:", "SĐT:", "Địa chỉ:", "Đơn giá", "Tổng tiền: 50,000"])
+    assert got["address"].value == "Tổ 7 khu Tân Lập 4 - P Cẩm Thủy"
