@@ -422,12 +422,13 @@ class RuleReader:
             if m and not lines[i].text[m.end():].strip() and (
                     i + 1 >= len(lines) or _TABLE_START.search(folded[i + 1])):
                 continue  # a caption with nothing under it but the item table
-            if m:
+            if m and len(re.sub(r"\W", "", lines[i].text[m.end():])) >= 3:
                 tail = lines[i].text[m.end():]
                 value, normalized, indices = _continue_lines(lines, folded, (i,), normalize_text(tail))
                 return Candidate("address", value, normalized, 0.85 * lines[i].confidence, "rule", tuple(indices),
                                  {"anchor": True})
-            if _caption_alone(f, ("diachi",)) and i + 1 < len(lines):
+            if (m or _caption_alone(f, ("diachi",))) and i + 1 < len(lines) and not (
+                    _PHONE_OR_META.search(folded[i + 1]) or folded[i + 1].rstrip(" .").endswith(":")):
                 # "ĐỊA CHỈ:" misread ("DịA OI:") on a line of its own: the address is below it.
                 value, normalized, indices = _continue_lines(lines, folded, (i + 1,), normalize_text(lines[i + 1].text))
                 return Candidate("address", value, normalized, 0.75 * lines[i + 1].confidence, "rule",
