@@ -99,11 +99,45 @@ class Extraction:
     stage_ms: dict = field(default_factory=dict)
 
 
+def text_angle(lines: Sequence[TextLine]) -> float:
+    """The page's text direction: median slope angle of the wide line boxes.
+
+    Args:
+        lines: lines with boxes ``(4, 2)`` clockwise from top-left.
+
+    Returns:
+        Radians; positive when lines descend towards the right (image y grows
+        downwards), negative when they rise. 0.0 when no box is at least twice
+        as wide as tall; boxes slanted beyond 45 degrees are ignored.
+    """
+    import math
+
+    angles = []
+    for line in lines:
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = line.box
+        width = math.hypot(x1 - x0, y1 - y0)
+        height = math.hypot(x3 - x0, y3 - y0)
+        if width < 2 * max(height, 1.0):
+            continue
+        angle = math.atan2((y1 - y0) + (y2 - y3), (x1 - x0) + (x2 - x3))
+        if abs(angle) < math.pi / 4:
+            angles.append(angle)
+    if not angles:
+        return 0.0
+    angles.sort()
+    return angles[len(angles) // 2]
+
+
 def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
     """Sort lines top-to-bottom, then left-to-right within a visual row.
 
-    Two lines share a row when their vertical extents overlap by more than half
-    of the shorter line's height; rows are ordered by their mean centre y.
+    The page's skew (:func:`text_angle`) is removed first, and each line's
+    vertical extent is its box's own height around its centre, so the lines
+    of a photo taken at a slant do not run into each other's rows. A line joins a
+    row when its vertical extent overlaps the row's mean extent (the average
+    top and bottom of the row's lines, so a row cannot creep downwards line by
+    line) by more than half of the smaller of the two heights; rows are
+    ordered by their mean centre y.
 
     Args:
         lines: lines with boxes in any order.
@@ -111,10 +145,28 @@ def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
     Returns:
         A new list in reading order.
     """
+    import math
+
+    angle = text_angle(lines)
+    cos, sin = math.cos(angle), math.sin(angle)
+
+    def level(line: TextLine) -> tuple[float, float, float]:
+        """(left x, top y, bottom y) with the skew removed (rotation by -angle); the
+        vertical extent is the box's own height around its centre, so a line
+        slanted more than the page does not grow taller."""
+        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = line.box
+        xs = [x * cos + y * sin for x, y in line.box]
+        centre = sum(-x * sin + y * cos for x, y in line.box) / 4
+        height = (math.hypot(x3 - x0, y3 - y0) + math.hypot(x2 - x1, y2 - y1)) / 2
+        return min(xs), centre - height / 2, centre + height / 2
+
+    geometry = {id(line): level(line) for line in lines}
 
     def extent(line: TextLine) -> tuple[float, float]:
-        ys = [p[1] for p in line.box]
-        return min(ys), max(ys)
+        return geometry[id(line)][1:]
+
+    def band(row: list[TextLine]) -> tuple[float, float]:
+        return (sum(extent(x)[0] for x in row) / len(row), sum(extent(x)[1] for x in row) / len(row))
 
     rows: list[list[TextLine]] = []
     for line in sorted(lines, key=lambda ln: sum(extent(ln)) / 2):
@@ -122,11 +174,9 @@ def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
         height = max(bottom - top, 1.0)
         placed = False
         for row in reversed(rows[-3:]):
-            r_top = min(extent(x)[0] for x in row)
-            r_bottom = max(extent(x)[1] for x in row)
-            r_height = min(max(extent(x)[1] - extent(x)[0], 1.0) for x in row)
+            r_top, r_bottom = band(row)
             overlap = min(bottom, r_bottom) - max(top, r_top)
-            if overlap > 0.5 * min(height, r_height):
+            if overlap > 0.5 * min(height, max(r_bottom - r_top, 1.0)):
                 row.append(line)
                 placed = True
                 break
@@ -134,7 +184,7 @@ def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
             rows.append([line])
     ordered: list[TextLine] = []
     for row in sorted(rows, key=lambda r: sum(sum(extent(x)) / 2 for x in r) / len(r)):
-        ordered.extend(sorted(row, key=lambda ln: min(p[0] for p in ln.box)))
+        ordered.extend(sorted(row, key=lambda ln: geometry[id(ln)][0]))
     return ordered
 
 

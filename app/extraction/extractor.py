@@ -224,11 +224,13 @@ def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
     """Address fields (``FieldSpec.places``) read from OCR text (rule or LLM) of a
     Vietnamese page: tone marks of place names restored from the lexicon
     (:mod:`app.extraction.gazetteer`); what changed is listed in the field's
-    ``checks["place_names"]``. QR values are printed by the issuer, not read, and stay."""
+    ``checks["place_names"]``. QR values are printed by the issuer, not read, and stay;
+    so do long values without a single tone mark (:func:`_printed_plain`)."""
     from app.extraction.gazetteer import place_names
     from app.ocr.hybrid import looks_vietnamese
 
-    wanted = [s for s in specs if s.places and results[s.key].value and results[s.key].source in ("rule", "llm")]
+    wanted = [s for s in specs if s.places and results[s.key].value and results[s.key].source in ("rule", "llm")
+              and not _printed_plain(results[s.key].value)]
     if not wanted or not looks_vietnamese([line.text for line in ocr.lines]):
         return
     names = place_names()
@@ -242,6 +244,12 @@ def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
         normalized = restored if isinstance(result.normalized, str) else result.normalized
         checks = {**result.checks, "place_names": [{"read": a, "restored": b} for a, b in changes]}
         results[spec.key] = dataclasses.replace(result, value=restored, normalized=normalized, checks=checks)
+
+
+def _printed_plain(text: str) -> bool:
+    """A text of five words or more without one non-ASCII letter: printed without
+    tone marks (as some chains print addresses), so none are restored."""
+    return len(text.split()) >= 5 and all(ch.isascii() for ch in text if ch.isalpha())
 
 
 def _check_id_number(results: dict) -> None:

@@ -64,7 +64,7 @@ _LEGAL_SUFFIX = re.compile(r"\b(sdn|bhd|berhad|s/b|enterprise|trading|plt|tnhh|c
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
 _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
                             r"phuong thuc|hinh thuc|"
-                            r"change|tien thua|tra lai|khach dua|tien khach|cash|tien mat|savings|tiet kiem|"
+                            r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?)\b)")
 # Tax words exclude a line unless it is the tax-inclusive total.
 _TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue)\b")
@@ -404,12 +404,13 @@ class RuleReader:
                 # ("ENTERPRISE (SETIA" / "ALAM)SDN" / "BHD"), or the company behind a
                 # restaurant's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN BHD").
                 last = _name_continues(lines, folded, first, i, plausible)
-                indices = tuple(range(first, last + 1))
+                indices = tuple(k for k in range(first, last + 1) if k <= i or not _margin_mark(lines, folded, k, k - 1))
                 return _text_candidate("seller", lines, indices, 0.85, _canonical_seller)
         for i in range(top):
             if plausible(i):
                 last = _name_continues(lines, folded, i, i, plausible)
-                return _text_candidate("seller", lines, tuple(range(i, last + 1)), 0.6, _strip_registration)
+                indices = tuple(k for k in range(i, last + 1) if k == i or not _margin_mark(lines, folded, k, k - 1))
+                return _text_candidate("seller", lines, indices, 0.6, _strip_registration)
         return None
 
     def _address(self, lines, folded, found):
@@ -418,7 +419,7 @@ class RuleReader:
             if any(re.search(r"\b(khach hang|nguoi mua|ten khach|buyer|customer)\b", folded[k])
                    for k in range(max(0, i - 3), i)):
                 continue  # the customer's address, not the shop's
-            m = re.match(r"^(dia chi|d/c|dc|đc)\s*[:.]?\s*", f)
+            m = re.match(r"^(?:(?:dia chi|d/c|dc|đc)\s*[:.]?|(?:address|add)\s*[:.])\s*", f)
             if m and not lines[i].text[m.end():].strip() and (
                     i + 1 >= len(lines) or _TABLE_START.search(folded[i + 1])):
                 continue  # a caption with nothing under it but the item table
@@ -440,8 +441,11 @@ class RuleReader:
         # Otherwise the lines right after the seller name, up to phone/tax/date lines.
         start = (max(seller.line_indices) + 1) if seller else 1
         picked = []
-        for i in range(start, min(len(lines), start + 7)):
+        for i in range(start, min(len(lines), start + 12)):
             f = folded[i]
+            if picked and len(re.sub(r"\W", "", f)) <= 3 and (
+                    _left(lines[i]) > _right(lines[picked[-1]]) or _right(lines[i]) < _left(lines[picked[-1]])):
+                continue  # a mark in the margin beside the address ("4", "K"), not part of it
             stop = (_PHONE_OR_META.search(f) or _HEADER_NOISE.match(f) or parse_date(lines[i].text) is not None
                     or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f))
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
@@ -502,8 +506,8 @@ class RuleReader:
                     or parse_date(lines[j].text) is not None):
                 break
             picked.append(j)
-        if not picked:
-            return None
+        if len(re.sub(r"[^a-z]", "", " ".join(folded[j] for j in picked))) < 6:
+            return None  # a mark or a number beside the name ("%"), not an address
         text = normalize_text(" ".join(lines[j].text for j in picked))
         return Candidate("address", text, text, 0.7 * min(lines[j].confidence for j in picked), "rule",
                          tuple(picked), {"anchor": False, "layout": "beside seller"})
@@ -548,7 +552,15 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
     BHD"), the chain's name again ("Saigon Co.op" / "Co.op Food HN THE
     K-PARK"), or one word wrapped onto the next line ("... - CẨM" / "PHẢ")."""
     start = last
-    while last + 1 < len(lines) and last + 1 < start + 4 and plausible(last + 1):
+    while last + 1 < len(lines) and last + 1 < start + 4:
+        if _margin_mark(lines, folded, last + 1, last) and last + 2 < len(lines):
+            # A mark beside the name ("%"): look past it, and keep it out of the name.
+            if not plausible(last + 2) or not _name_continues(lines, folded, first, last + 1, plausible) > last + 1:
+                break
+            last += 2
+            continue
+        if not plausible(last + 1):
+            break
         name, nxt = " ".join(folded[first:last + 1]), folded[last + 1]
         words = nxt.split()
         if not (_SUFFIX_ONLY.fullmatch(nxt)
@@ -562,6 +574,17 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
             break
         last += 1
     return last
+
+
+def _margin_mark(lines, folded, k: int, near: int) -> bool:
+    """Line ``k`` is a mark of at most three letters or digits ("%", "4")
+    printed apart beside line ``near``: on its row (vertical overlap), more
+    than two line heights away to the side (a word of the same line that the
+    detector split off, "SDN" / "BHD", is closer)."""
+    a, b = lines[k], lines[near]
+    gap = 2 * (_bottom(b) - _top(b))
+    return (len(re.sub(r"\W", "", folded[k])) <= 3 and min(_bottom(a), _bottom(b)) > max(_top(a), _top(b))
+            and (_left(a) > _right(b) + gap or _right(a) < _left(b) - gap))
 
 
 _BRAND_RE = re.compile(r"\b(?:" + _BRANDS + r")\b")
@@ -700,19 +723,33 @@ def _upright(ocr: OcrResult) -> list[TextLine]:
     return [TextLine(ln.text, ln.confidence, tuple(turn(x, y) for x, y in ln.box)) for ln in lines]
 
 
-def _next_lines(lines: list[TextLine], index: int) -> list[int]:
+def _next_lines(lines: list[TextLine], index: int, slope: float | None = None) -> list[int]:
     """Where a caption's value may be: lines to its right on the same visual
-    row (vertical overlap > half the smaller height), nearest first, then the
-    next two lines in reading order (indices)."""
+    row, nearest first, then the next two lines in reading order (indices).
+
+    Same row: the other line's vertical extent overlaps the caption's by more
+    than half the smaller height, with the caption's extent carried along the
+    page's text slope (``slope``: dy/dx, from :func:`app.domain.text_angle`) to
+    the other line's centre, so on a photo taken at a slant the value at the
+    far right of "TOTAL" is still on its row. None: measured from ``lines``.
+    """
+    if slope is None:
+        import math
+
+        from app.domain import text_angle
+
+        slope = math.tan(text_angle(lines))
     cap = lines[index]
     top, bottom = min(y for _, y in cap.box), max(y for _, y in cap.box)
+    centre_x = sum(x for x, _ in cap.box) / 4
     right = _right(cap)
     row = []
     for j, other in enumerate(lines):
         if j == index:
             continue
         o_top, o_bottom = min(y for _, y in other.box), max(y for _, y in other.box)
-        overlap = min(bottom, o_bottom) - max(top, o_top)
+        shift = slope * (sum(x for x, _ in other.box) / 4 - centre_x)
+        overlap = min(bottom + shift, o_bottom) - max(top + shift, o_top)
         if overlap > 0.5 * min(bottom - top, o_bottom - o_top) and _left(other) >= right - 5:
             row.append((_left(other), j))
     out = [j for _, j in sorted(row)]

@@ -20,3 +20,27 @@ def test_to_dict_with_and_without_box():
     ln = line("x", 1, 2, w=3, h=4, conf=0.123456)
     assert ln.to_dict() == {"text": "x", "confidence": 0.1235, "box": [[1, 2], [4, 2], [4, 6], [1, 6]]}
     assert "box" not in ln.to_dict(with_box=False)
+
+
+def _slanted(text, x, y, w=430, h=30, rise=14):
+    """A line box whose right end is ``rise`` pixels higher than its left (a photo taken at a slant)."""
+    from app.domain import TextLine
+
+    return TextLine(text, 0.99, ((x, y + rise), (x + w, y), (x + w, y + h), (x, y + h + rise)))
+
+
+def test_slanted_photo_keeps_lines_in_order():
+    # Real layout (MC-OCR 145014ziulw): rows 25 px apart, each rising 14 px over the line, and a
+    # mark at the right margin overlapping two rows; without deskewing they chain into one row.
+    lines = [_slanted("first", 320, 201), _slanted("third", 320, 251), _slanted("second", 330, 226),
+             _slanted("4", 987, 216, w=36, h=35, rise=0), _slanted("fourth", 372, 305)]
+    order = [ln.text for ln in sort_reading_order(lines)]
+    assert [t for t in order if t != "4"] == ["first", "second", "third", "fourth"]
+
+
+def test_text_angle_of_level_and_slanted_lines():
+    from app.domain import text_angle
+
+    assert text_angle([line("a", 0, 0), line("b", 0, 30)]) == 0.0
+    assert text_angle([_slanted("a", 0, 0, rise=43)]) < -0.09  # rising to the right: negative (y grows down)
+    assert text_angle([line("tall", 0, 0, w=10, h=100)]) == 0.0  # no wide box: no estimate

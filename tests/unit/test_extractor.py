@@ -108,3 +108,11 @@ def test_no_text_means_no_llm_call():
     out = extractor(fake).extract(OcrResult((), 10, 10, 0, 0), INFO, ExtractOptions())
     assert out.fields == {k: None for k in INFO} and not fake.requests
     assert out.warnings
+
+
+def test_addresses_printed_without_tone_marks_are_left_as_printed():
+    from app.extraction.extractor import _printed_plain
+
+    assert _printed_plain("tai Khu do thi moi Van Phu, P. Phu La, Q. Ha Dong, Tp Ha Noi")
+    assert not _printed_plain("P. Cẩm Bình, TP. Cam Pha, QNH")  # read with marks: OCR dropped some
+    assert not _printed_plain("Cam Pha")  # too short to tell

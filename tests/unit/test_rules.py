@@ -251,3 +251,46 @@ def test_vietnamese_seller_continued_and_customer_address_ignored():
     got = read(["PHỐ MỎ", "Tổ 7 khu Tân Lập 4 - P Cẩm Thủy", "ĐT:0858.931.931", "HÓA ĐƠN BÁN HÀNG",
                 "Khách hàng:", "SĐT:", "Địa chỉ:", "Đơn giá", "Tổng tiền: 50,000"])
     assert got["address"].value == "Tổ 7 khu Tân Lập 4 - P Cẩm Thủy"
+
+
+def test_english_address_caption_on_a_vietnamese_receipt():
+    got = read(["Legend", "Welcome to Trung Nguyen Legend", "Add: 683 - 685 duong 3/2 P.6 Q.10 - HCM",
+                "Phone:", "Ngay: 04/20/19 11:25"])
+    assert got["address"].value == "683 - 685 duong 3/2 P.6 Q.10 - HCM"
+
+
+def test_marks_beside_the_header_are_not_part_of_name_or_address():
+    # Saigon Co.op receipt (MC-OCR 145014ziulw): a "%" beside the chain name, a "4" and
+    # table marks in the margins beside the address lines.
+    got = _read_lines(width=1100, height=900, lines=[
+        line("Saigon Co.op", 475, 128, w=137, h=35), line("%", 793, 121, w=36, h=30),
+        line("Co.op Food HN THE K-PARK", 413, 150, w=262, h=40),
+        line("Ma so thue: 0309129418-115", 404, 177, w=280, h=39),
+        line("Tang 1,SH42 - Toa K3,Cong trinh chung cu", 320, 201, w=431, h=44),
+        line("ket hop dich vu tren o dat H-CT2 thuoc", 330, 226, w=411, h=44),
+        line("4", 987, 216, w=36, h=35),
+        line("Du an Dau tu xay dung Khu nha o Hi Brand", 320, 251, w=434, h=47),
+        line("Tab", 177, 307, w=74, h=33), line("K", 246, 295, w=47, h=32),
+        line("tai Khu do thi moi Van Phu,", 406, 283, w=294, h=37),
+        line("P. Phu La, Q. Ha Dong, Tp Ha Noi", 372, 305, w=351, h=46),
+        line("Email: cfthekpark@coopfood.vn", 400, 392, w=252, h=33),
+    ])
+    assert got["seller"].value == "Saigon Co.op Co.op Food HN THE K-PARK"
+    assert got["address"].value.startswith("Tang 1,SH42 - Toa K3,Cong trinh chung cu ket hop")
+    assert got["address"].value.endswith("Hi Brand tai Khu do thi moi Van Phu, P. Phu La, Q. Ha Dong, Tp Ha Noi")
+    assert " 4 " not in got["address"].value and "Tab" not in got["address"].value
+
+
+def test_words_of_the_name_split_by_the_detector_stay_in_the_name():
+    got = _read_lines(width=1100, height=900, lines=[line("SWC", 78, 99, w=68, h=30), line("ENTERPRISE", 157, 100, w=206, h=28),
+                       line("SDN", 377, 100, w=69, h=30), line("BHD", 454, 100, w=68, h=30),
+                       line("(1125830-V)", 244, 123, w=114, h=29), line("5-7, JALAN MAHAGONI 7/1", 182, 144, w=235)])
+    assert got["seller"].value == "SWC ENTERPRISE SDN BHD"
+
+
+def test_what_the_customer_paid_is_not_the_total():
+    # "Tiền khách trả" misread "Tiổn khách trả" (MC-OCR 145013ibbrd): still a payment line.
+    got = _read_lines(width=1100, height=900, lines=[line("MINIMART", 10, 10), line("Tổng cộng", 235, 767, w=66, h=22),
+                       line("77,000", 469, 768, w=41, h=18), line("Tiổn khách trả:", 236, 785, w=87, h=19),
+                       line("80,000", 468, 786, w=41, h=18)])
+    assert got["total"].normalized["amount"] == "77000"
