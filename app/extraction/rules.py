@@ -759,21 +759,30 @@ def _next_lines(lines: list[TextLine], index: int, slope: float | None = None) -
     return out
 
 
-def _continue_lines(lines, folded, indices, value):
-    """Extend a multi-line text value (addresses) over following lines that
-    carry no caption of their own."""
+def _continue_lines(lines, folded, indices, value, most: int = 2):
+    """Extend a multi-line text value (addresses) over up to ``most`` following
+    lines of the same column that carry no caption of their own. Lines beside
+    the column (a logo word such as "RUNA" left of the address) and short marks
+    narrower than a third of the line above (a stamp's "Lep'") are passed over."""
     last = max(indices)
     parts = [value]
     idx = list(indices)
-    for j in range(last + 1, min(len(lines), last + 3)):
-        f = folded[j]
+    j = last + 1
+    while j < len(lines) and j <= last + 3 and len(idx) - len(indices) < most:
+        f, above = folded[j], lines[idx[-1]]
+        width = _right(above) - _left(above)
+        beside = _right(lines[j]) <= _left(above) or _left(lines[j]) >= _right(above)  # another column
+        if beside or (len(re.sub(r"\W", "", f)) <= 4 and _right(lines[j]) - _left(lines[j]) < width / 3):
+            j += 1
+            continue
         if ":" in lines[j].text or "/" in f[:25] or _PHONE_OR_META.search(f) or _DATE_HINT.search(lines[j].text):
             break
-        if _left(lines[j]) > _left(lines[last]) + 0.5 * (_right(lines[last]) - _left(lines[last])):
+        if _left(lines[j]) > _left(above) + 0.5 * width or _TABLE_START.search(f) or _HEADER_NOISE.match(f):
             break
         parts.append(lines[j].text)
         idx.append(j)
-        break
+        last = j
+        j += 1
     text = normalize_text(" ".join(parts))
     return text, text, tuple(idx)
 

@@ -294,3 +294,13 @@ def test_what_the_customer_paid_is_not_the_total():
                        line("77,000", 469, 768, w=41, h=18), line("Tiổn khách trả:", 236, 785, w=87, h=19),
                        line("80,000", 468, 786, w=41, h=18)])
     assert got["total"].normalized["amount"] == "77000"
+
+
+def test_captioned_address_over_three_lines_past_a_logo_word():
+    # MC-OCR 145014rsxlc: the shop's logo ("RUNA") left of the address column, between its lines.
+    got = _read_lines(width=900, height=900, lines=[
+        line("Runa Corner", 360, 366, w=259, h=49), line("Địa chỉ: 11 Ngách 34 ngõ", 359, 401, w=413, h=60),
+        line("RUNA", 97, 449, w=235, h=98), line("61 Hoàng Cầu, ô chợ Dừa,", 358, 442, w=434, h=59),
+        line("Đống Đa, Hà Nội", 360, 489, w=282, h=54), line("CORNER", 128, 554, w=176, h=52),
+        line("Điện thoại: 033 774 2019", 363, 526, w=414, h=57)])
+    assert got["address"].value == "11 Ngách 34 ngõ 61 Hoàng Cầu, ô chợ Dừa, Đống Đa, Hà Nội"
