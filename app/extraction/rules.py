@@ -65,7 +65,7 @@ _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.
 _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
                             r"phuong thuc|hinh thuc|"
                             r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
-                            r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?)\b)")
+                            r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?|tong ket)\b)")
 # Tax words exclude a line unless it is the tax-inclusive total.
 _TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue)\b")
 _TOTAL_PRIORITY = (
@@ -244,6 +244,9 @@ class RuleReader:
 
     def _total(self, lines, folded, spec, amount_in):
         found = []
+        # "TỔNG KẾT GIAO DỊCH" (a payment terminal's transaction summary, read "TÔNG KẾT GIAU DỊCH"):
+        # no total caption; the sum of the transactions is printed after "TẠI QUẦY".
+        summary = any(re.search(r"\btong ket gia\w* dich\b", f) for f in folded)
         for i, f in enumerate(folded):
             if _TOTAL_EXCLUDE.search(f) and not re.search(r"\brounded\b|after round", f):
                 continue
@@ -252,6 +255,8 @@ class RuleReader:
             if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl|gom|bao gom", f):
                 continue
             weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
+            if weight is None and summary and re.match(r"\W*tai quay\b", f):
+                weight = 0.7  # a payment terminal's daily summary: the sum taken "at the counter"
             if weight is None:
                 continue
             got, j = self._amount_after(lines, i, spec, amount_in)
@@ -319,6 +324,7 @@ class RuleReader:
         for j in (i, *_next_lines(lines, i)):
             text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
             text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
+            text = _LEADING_SPECK.sub("", text)  # ".549.885 Đ": a speck before a grouped amount
             got = amount_in(text, spec)
             if got is None:
                 continue
@@ -680,6 +686,7 @@ def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
 
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")
+_LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
 
 

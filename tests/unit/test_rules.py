@@ -304,3 +304,12 @@ def test_captioned_address_over_three_lines_past_a_logo_word():
         line("Đống Đa, Hà Nội", 360, 489, w=282, h=54), line("CORNER", 128, 554, w=176, h=52),
         line("Điện thoại: 033 774 2019", 363, 526, w=414, h=57)])
     assert got["address"].value == "11 Ngách 34 ngõ 61 Hoàng Cầu, ô chợ Dừa, Đống Đa, Hà Nội"
+
+
+def test_payment_terminal_summary_total_at_the_counter():
+    # A Payoo "TỔNG KẾT GIAO DỊCH" slip (MC-OCR 145013qrpce, as read): no total caption; the sum
+    # is under "TẠI QUẦY", read with a speck before it. The summary's own title is no total caption.
+    got = read(["TÊN ĐẠI LÝ:", "VINMART", "TÔNG KẾT GIAU DỊCH", "THƠI GIAN", ".13/08/2020 12:18:45",
+                "002594 GAKENA200", "200.000Đ", "TAI QUAY", "...04", ".549.885 Đ", "WELCOME TO VINMART"])
+    assert got["total"].normalized == {"amount": "549885", "currency": "VND"}
+    assert "total" not in read(["MINIMART", "TAI QUAY", "549.885 Đ"])  # no summary slip: no such caption
