@@ -261,8 +261,19 @@ def score_document(dataset: str, label: dict, result: dict | None) -> dict[str, 
         if reason:
             rows[key] = {"kind": kind, "skipped": reason, "label_raw": gold, "prediction_raw": pred}
             continue
-        rows[key] = {**score_field(kind, gold, pred, currency), "response_key": response_key}
+        rows[key] = {**score_field(kind, gold, pred, currency), "response_key": response_key,
+                     "source": prediction_source(result, response_key)}
     return rows
+
+
+def prediction_source(result: dict | None, response_key: str | None) -> str | None:
+    """Which reader gave a prediction (``qr``, ``mrz``, ``rule``, ``llm``), from the
+    response's rich ``fields`` entry; None when the response has none for it."""
+    if not result or not response_key:
+        return None
+    rich = result.get("fields") or {}
+    entry = rich.get(response_key.split(".")[0]) if isinstance(rich, dict) else None
+    return entry.get("source") if isinstance(entry, dict) and entry.get("value") is not None else None
 
 
 def summarise(dataset: str, documents: list[dict]) -> dict:
@@ -303,11 +314,22 @@ def summarise(dataset: str, documents: list[dict]) -> dict:
         values = [d[name] for d in documents if d.get(name) is not None]
         return round(statistics.fmean(values), 3) if values else None
 
+    by_source: dict[str, dict] = {}
+    for d in documents:
+        for r in d.get("fields", {}).values():
+            if "skipped" in r or "source" not in r:
+                continue
+            name = r["source"] or ("none" if r.get("prediction_norm") in (None, "") else "unknown")
+            entry = by_source.setdefault(name, {"scored": 0, "exact": 0})
+            entry["scored"] += 1
+            entry["exact"] += bool(r["match"])
+
     return {
         "fields": per_field,
         "micro": {"scored": len(all_matches), "exact": sum(all_matches),
                   "accuracy": round(sum(all_matches) / len(all_matches), 4) if all_matches else None,
                   "mean_similarity": round(statistics.fmean(all_sims), 4) if all_sims else None},
+        "by_source": by_source,
         "documents": len(documents),
         "failed_requests": sum(1 for d in documents if d.get("error_code")),
         "seconds_per_document": mean("seconds"),
@@ -334,6 +356,10 @@ def format_table(summary: dict) -> str:
     skipped = sum(f["skipped"] for f in summary["fields"].values())
     lines.append(f"| **all (micro)** | | {m['scored']} | {skipped} | {m['exact']} | {pct(m['accuracy'])} | "
                  f"{sim(m['mean_similarity'])} |")
+    sources = summary.get("by_source") or {}
+    if sources:
+        lines += ["", "by reader (scored fields: exact / predicted): " + ", ".join(
+            f"{name} {v['exact']}/{v['scored']}" for name, v in sorted(sources.items(), key=lambda kv: -kv[1]["scored"]))]
     timing = (f"{summary['documents']} documents, {summary['failed_requests']} failed requests; "
               f"{summary['seconds_per_document']} s/document (OCR {summary['ocr_ms_mean']} ms, "
               f"extraction {summary['extraction_ms_mean']} ms, means)")

@@ -178,3 +178,18 @@ def test_rescore_a_saved_run(ev, tmp_path, capsys):
     assert "| total | amount | 2 | 0 | 1 | 50.0 % |" in out
     again = __import__("json").loads((tmp_path / "again.json").read_text())
     assert again["summary"]["micro"] == {"scored": 8, "exact": 2, "accuracy": 0.25, "mean_similarity": 0.25}
+
+
+def test_summary_counts_fields_by_the_reader_that_gave_them(ev):
+    label = {"company": "ANAN MART", "date": "03/02/2020", "address": "12 MAIN STREET", "total": "3.00"}
+    result = {"extracted_fields": {"seller": "ANAN MART", "date": "03/02/2020", "address": "12 MAIN ST", "total": None},
+              "fields": {"seller": {"value": "ANAN MART", "source": "rule"},
+                         "date": {"value": "03/02/2020", "source": "llm"},
+                         "address": {"value": "12 MAIN ST", "source": "rule"},
+                         "total": {"value": None, "source": None}}}
+    rows = ev.score_document("sroie", label, result)
+    assert rows["company"]["source"] == "rule" and rows["date"]["source"] == "llm"
+    summary = ev.summarise("sroie", [{"fields": rows}])
+    assert summary["by_source"] == {"rule": {"scored": 2, "exact": 1}, "llm": {"scored": 1, "exact": 1},
+                                    "none": {"scored": 1, "exact": 0}}
+    assert "by reader (scored fields: exact / predicted): rule 1/2, llm 1/1, none 0/1" in ev.format_table(summary)
