@@ -72,10 +72,17 @@ class PlaceNames:
         names: place names as printed (``"Cẩm Phả"``, ``"Bắc Từ Liêm"``);
             names of fewer than 2 or more than 4 words, or with digits, are
             ignored (``"Phường 9"``: too ambiguous to restore).
+        leading: phrases that open a text (shop types: ``"Cửa Hàng"``), also
+            looked up as names; at the start of a text they are restored when
+            read one letter off even where the misread word is a syllable
+            (``"ỬA HÀNG"`` -> ``"CỬA HÀNG"``, ``"NHA ACH"`` -> ``"NHÀ SÁCH"``).
     """
 
-    def __init__(self, names: Iterable[str]):
+    def __init__(self, names: Iterable[str], leading: Iterable[str] = ()):
         self._forms: dict[tuple[str, ...], Counter] = defaultdict(Counter)
+        leading = list(leading)
+        self._leading = {tuple(_bare(w) for w in p.split()) for p in leading}
+        names = [*names, *leading]
         for name in names:
             words = tuple(unicodedata.normalize("NFC", name).split())
             if not MIN_WORDS <= len(words) <= MAX_WORDS or not all(_WORD.fullmatch(w) for w in words):
@@ -172,7 +179,7 @@ class PlaceNames:
             i += matched or 1
         return unicodedata.normalize("NFC", "".join(out)), changes
 
-    def _near(self, words: list[str]) -> tuple[str, ...] | None:
+    def _near(self, words: list[str], at_start: bool = False) -> tuple[str, ...] | None:
         """The one name whose unmarked spelling is one letter off ``words``
         (same number of words, the edit inside one word that as read is not a
         Vietnamese syllable, at least :data:`NEAR_MIN_LETTERS` letters); None
@@ -190,7 +197,8 @@ class PlaceNames:
         # ("bint", "gla", "cm"): a word that is one ("khu", "cam") was read right, and
         # another name one letter away is a different place.
         keys = {k for k in keys if [a != b for a, b in zip(k, bare)].count(True) == 1
-                and not any(a != b and _SYLLABLE.fullmatch(b) for a, b in zip(k, bare))}
+                and ((at_start and k in self._leading)
+                     or not any(a != b and _SYLLABLE.fullmatch(b) for a, b in zip(k, bare)))}
         if len(keys) != 1:
             return None
         key = keys.pop()
@@ -205,7 +213,7 @@ class PlaceNames:
             run = words[i : i + n]
             if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])):
                 continue
-            form = self._near([m.group(0) for m in run])
+            form = self._near([m.group(0) for m in run], at_start=i == 0 and not text[: run[0].start()].strip())
             if form is None:
                 continue
             for m, f in zip(run, form):
@@ -263,4 +271,4 @@ def place_names() -> PlaceNames | None:
     except (OSError, ValueError, KeyError, AttributeError) as e:
         log.warning("place-name data in %s unreadable (%s): addresses keep their OCR marks", folder, e)
         return None
-    return PlaceNames(names + list(SHOP_PHRASES))
+    return PlaceNames(names, leading=SHOP_PHRASES)

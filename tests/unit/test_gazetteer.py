@@ -66,3 +66,10 @@ def test_names_read_one_letter_off_are_restored_only_from_a_non_syllable():
     for text in ("Tổ 7 khu Tân Lập 4", "Thành phố Cẩm Phả", "102C1 Phám Ngọc Thàch", "Số 5 Cẩm Tây - Cẩm Phú"):
         assert strip_marks(names.restore(text)[0]) == strip_marks(text)  # marks at most, never letters
     assert names.restore("104 Trần Phú phườny Cẩm Tây")[0] == "104 Trần Phú phường Cẩm Tây"  # address word, one off
+
+
+def test_shop_type_phrase_opening_a_name_read_one_letter_off():
+    names = PlaceNames(["Cẩm Phả"], leading=["Cửa Hàng", "Nhà Sách"])
+    assert names.restore("ỬA HÀNG NĂM OÁNH")[0] == "CỬA HÀNG NĂM OÁNH"  # "ưa" is a syllable, but opens a shop name
+    assert names.restore("NHA ACH GD-TC CẨM PHẢ")[0] == "NHÀ SÁCH GD-TC CẨM PHẢ"
+    assert names.restore("Bán ỬA HÀNG")[0] == "Bán ỬA HÀNG"  # not at the start: left as read
