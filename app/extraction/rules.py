@@ -264,7 +264,7 @@ class RuleReader:
                 found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
                               (i, j) if j != i else (i,)))
         if not found:
-            return None
+            return self._subtotal(lines, folded, spec, amount_in)
         rounded = [c for c in found if c[1]]
         pool = rounded or found
         money = [c for c in pool if self._looks_like_money(c[2][0])]
@@ -291,6 +291,18 @@ class RuleReader:
                 indices = tuple(indices) + adj_indices
                 checks["rounding_adjustment"] = adjustment
         return Candidate(spec.key, value, normalized, conf, "rule", tuple(indices), checks)
+
+    def _subtotal(self, lines, folded, spec, amount_in):
+        """No total caption on the page: the last subtotal is the amount due
+        ("SUBTOTAL (QTY 3) RM41.45" after the rounding line), at lower confidence."""
+        for i in range(len(folded) - 1, -1, -1):
+            if not re.search(r"\bsub ?-?total\b", folded[i]) or _TOTAL_TAX_ONLY.search(folded[i]):
+                continue
+            got, j = self._amount_after(lines, i, spec, amount_in)
+            if got is not None and self._looks_like_money(got[0]):
+                return Candidate(spec.key, got[0], got[1], 0.6 * min(lines[i].confidence, lines[j].confidence),
+                                 "rule", (i, j) if j != i else (i,), {"anchor": True, "subtotal": True})
+        return None
 
     def _paid_amounts(self, lines, folded, spec, amount_in) -> set[str]:
         """Amounts printed after payment captions (cash tendered, "Tiền khách

@@ -313,3 +313,13 @@ def test_payment_terminal_summary_total_at_the_counter():
                 "002594 GAKENA200", "200.000Đ", "TAI QUAY", "...04", ".549.885 Đ", "WELCOME TO VINMART"])
     assert got["total"].normalized == {"amount": "549885", "currency": "VND"}
     assert "total" not in read(["MINIMART", "TAI QUAY", "549.885 Đ"])  # no summary slip: no such caption
+
+
+def test_subtotal_is_the_amount_due_when_no_total_caption_is_printed():
+    # SROIE X51005715010 (as read): the rounded amount is printed as "SUBTOTAL (QTY 1)";
+    # the GST table's "Tota1(RM)" is no caption.
+    got = read(["SUBTOTAL", "RM41.43", "ROUNDING", "RM0.02", "SUBTOTAL (QTY", "RM41.45", "CASH", "RM51.50",
+                "CHANGE CASH", "RM10.05"])
+    assert got["total"].normalized["amount"] == "41.45"
+    assert got["total"].checks.get("subtotal") is True and got["total"].confidence < 0.9 * 0.99
+    assert read(["SUBTOTAL", "RM41.43", "TOTAL", "RM41.45"])["total"].checks.get("subtotal") is None
