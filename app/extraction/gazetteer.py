@@ -33,6 +33,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
+from app.ocr.hybrid import SYLLABLE as _SYLLABLE
 from app.ocr.hybrid import join_marks, split_marks
 
 log = logging.getLogger(__name__)
@@ -43,9 +44,6 @@ MIN_WORDS, MAX_WORDS = 2, 4
 #: Fewest letters of a run of words that may be restored to a name one letter off
 #: (shorter runs are too often one letter off some name by chance).
 NEAR_MIN_LETTERS = 5
-# The shape of a Vietnamese syllable without marks: initial consonant(s), one to
-# three vowels, final consonant(s) (the orthography's inventory).
-_SYLLABLE = re.compile(r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnptiuoy])?")
 #: Words that make up Vietnamese addresses besides place names (unit types and
 #: street words), restored on their own: exact unmarked match, or one edit away
 #: for words of five letters or more (``Đưrờng`` -> ``Đường``).

@@ -221,9 +221,12 @@ def fuse(
             out.extend(_with_marks_of(p, t, keep_pp_marks) for p, t in zip(pp[i1:i2], tess[j1:j2]))
         elif tag == "insert":
             # A letter PP-OCR cannot output, or a short run of tone-marked letters that
-            # PP-OCR dropped although its dictionary has them ("rui" + "ruồi", "X" + "Xã").
+            # PP-OCR dropped although its dictionary has them ("rui" + "ruồi", "X" + "Xã"),
+            # when the word they go into becomes a Vietnamese syllable ("MINIMART" + "MINIMỊART": no).
             short = j2 - j1 <= 2
-            out.extend(t for t in tess[j1:j2] if t in missing or (short and t in VIETNAMESE_DIACRITIC_LETTERS))
+            letters = [t for t in tess[j1:j2] if t in missing or (short and t in VIETNAMESE_DIACRITIC_LETTERS)]
+            if letters and _makes_syllable(pp, i1, "".join(letters)):
+                out.extend(letters)
         elif tag == "replace" and i2 - i1 == j2 - j1:
             for p, t in zip(pp[i1:i2], tess[j1:j2]):
                 if t in missing:
@@ -234,6 +237,23 @@ def fuse(
         else:  # delete, or replace of unequal length
             out.append(pp[i1:i2])
     return unicodedata.normalize("NFC", "".join(out))
+
+
+#: The shape of a Vietnamese syllable without marks, lower case: initial consonant(s),
+#: one to three vowels, final consonant(s) (the orthography's inventory).
+SYLLABLE = re.compile(r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnptiuoy])?")
+
+
+def _makes_syllable(text: str, at: int, inserted: str) -> bool:
+    """Whether the word of ``text`` around position ``at``, with ``inserted``
+    put in at ``at``, is a Vietnamese syllable once marks are removed."""
+    start, end = at, at
+    while start > 0 and text[start - 1].isalpha():
+        start -= 1
+    while end < len(text) and text[end].isalpha():
+        end += 1
+    word = strip_marks(text[start:at] + inserted + text[at:end]).lower()
+    return bool(SYLLABLE.fullmatch(word))
 
 
 _VI_SPECIFIC = re.compile("[ăđơưĂĐƠƯ]")

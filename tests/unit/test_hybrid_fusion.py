@@ -321,3 +321,11 @@ def test_short_insertions_of_tone_marked_letters_are_taken():
     assert fuse("X Điện Minh", "Xã Điện Minh", missing=PP_OCRV6_MISSING_LETTERS) == "Xã Điện Minh"
     # A long run that only Tesseract read is not trusted.
     assert fuse("Tổng", "Tổng ằằằ", missing=frozenset()) == "Tổng"
+
+
+def test_short_insertions_only_where_they_make_a_syllable():
+    from app.ocr.hybrid import fuse
+
+    assert fuse("MINIMART ANAN", "MINIMỊ ART ANAN") == "MINIMART ANAN"  # MC-OCR 145014kupdx: a loanword stays
+    assert fuse("con rui", "con ruồi") == "con ruồi"
+    assert fuse("Thi gian", "Thời gian") == "Thời gian"
