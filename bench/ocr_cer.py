@@ -38,7 +38,13 @@ How a labelled line is scored (page mode, the default):
    before and after the matched part are free). It shows how much of the CER
    comes from labels that cover only part of a printed line (e.g. "Ngày: ..."
    labelled inside "Số GD: ... Ngày: ...").
-8. Seconds per photo = wall time of ``engine.recognize`` (decoding excluded),
+8. The edits are also split by kind (:func:`error_kinds`), each given as a share
+   of all label characters so the kinds add up to the micro CER: ``missed``
+   (every edit of a label whose line CER is above 50%: not detected, matched
+   to the wrong line, or a label covering only part of a printed line), then
+   for the other labels ``marks`` (gone once diacritics are removed), ``spaces``
+   (gone once spaces are removed too) and ``letters`` (the rest).
+9. Seconds per photo = wall time of ``engine.recognize`` (decoding excluded),
    averaged over photos; CPU seconds per photo = CPU time of this process (all
    threads; child processes of ``backend=cli`` not counted) over the same
    calls, which depends less on other load on the machine. The engine's own
@@ -179,6 +185,27 @@ def diacritics_recovered(label: str, hyp: str) -> tuple[int, int]:
     return kept, total
 
 
+def error_kinds(label: str, hyp: str, edits: int) -> dict[str, int]:
+    """Split one label's ``edits`` into kinds (they add up to ``edits``).
+
+    ``missed``: all edits of a label whose line CER is above 0.5 (not
+    detected, or its best match is another line, or the label covers only part
+    of a printed line); otherwise ``marks``: edits that disappear when
+    diacritics are removed from both sides (:func:`app.ocr.hybrid.strip_marks`),
+    ``spaces``: edits that then disappear when spaces are removed too, and
+    ``letters``: the rest (base letters, digits and punctuation).
+    """
+    from app.ocr.hybrid import strip_marks
+
+    if edits > 0.5 * max(len(label), 1):
+        return {"missed": edits, "letters": 0, "spaces": 0, "marks": 0}
+    bare_l, bare_h = strip_marks(label), strip_marks(hyp)
+    no_marks = Levenshtein.distance(bare_l, bare_h)
+    no_spaces = Levenshtein.distance(bare_l.replace(" ", ""), bare_h.replace(" ", ""))
+    return {"missed": 0, "letters": min(no_spaces, edits), "spaces": max(0, min(no_marks, edits) - no_spaces),
+            "marks": max(0, edits - no_marks)}
+
+
 @dataclass
 class Totals:
     """Running sums over scored lines and photos."""
@@ -196,6 +223,7 @@ class Totals:
     detection_ms: float = 0.0
     recognition_ms: float = 0.0
     worst: list = field(default_factory=list)
+    kinds: dict = field(default_factory=lambda: {"missed": 0, "letters": 0, "spaces": 0, "marks": 0})
 
     def add_line(self, image_id: str, label: str, hyp: str, edits: int, fit_edits: int | None = None) -> dict:
         kept, total = diacritics_recovered(label, hyp)
@@ -207,6 +235,8 @@ class Totals:
         self.cer_sum += cer
         self.dia_kept += kept
         self.dia_total += total
+        for kind, n in error_kinds(label, hyp, edits).items():
+            self.kinds[kind] += n
         row = {"image": image_id, "label": label, "ocr": hyp, "edits": edits, "cer": round(cer, 4)}
         self.worst.append(row)
         return row
@@ -222,6 +252,7 @@ class Totals:
             "diacritic_letters": self.dia_total,
             "diacritics_recovered": self.dia_kept / max(self.dia_total, 1),
             "photos": self.photos,
+            "cer_by_kind": {k: v / max(self.chars, 1) for k, v in self.kinds.items()},
         }
         if self.photos:
             out["seconds_per_photo"] = self.seconds / self.photos
@@ -355,6 +386,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"CER micro={s['cer_micro']:.2%} macro={s['cer_macro']:.2%} (edits={s['edits']}); "
           f"diagnostic fit CER micro={s['fit_cer_micro']:.2%}")
     print(f"diacritic letters recovered={s['diacritics_recovered']:.1%} of {s['diacritic_letters']}")
+    print("CER by kind: " + ", ".join(f"{k} {v:.2%}" for k, v in s["cer_by_kind"].items())
+          + " (missed: lines with CER > 50%; then tone marks, spaces, other letters)")
     if "seconds_per_photo" in s:
         timing = f"seconds/photo={s['seconds_per_photo']:.2f} cpu_seconds/photo={s['cpu_seconds_per_photo']:.2f}"
         if s["mode"] == "page":
