@@ -62,7 +62,7 @@ _COMPANY_SUFFIX = re.compile(r"\b(?:" + _BRANDS + "|"
                              r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
 _LEGAL_SUFFIX = re.compile(r"\b(sdn|bhd|berhad|s/b|enterprise|trading|plt|tnhh|co\.? ?ltd)\b")
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
-_TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|chiet khau|"
+_TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|giam|chiet khau|"
                             r"phuong thuc|hinh thuc|"
                             r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?|tong ket)\b)")
@@ -260,7 +260,7 @@ class RuleReader:
             if weight is None:
                 continue
             got, j = self._amount_after(lines, i, spec, amount_in)
-            if got is not None:
+            if got is not None and not got[1]["amount"].startswith("-"):  # a negative amount is a discount
                 found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
                               (i, j) if j != i else (i,)))
         if not found:

@@ -323,3 +323,10 @@ def test_subtotal_is_the_amount_due_when_no_total_caption_is_printed():
     assert got["total"].normalized["amount"] == "41.45"
     assert got["total"].checks.get("subtotal") is True and got["total"].confidence < 0.9 * 0.99
     assert read(["SUBTOTAL", "RM41.43", "TOTAL", "RM41.45"])["total"].checks.get("subtotal") is None
+
+
+def test_discount_total_and_negative_amounts_are_not_the_total():
+    # VinMart (MC-OCR 145014rrbnn): "Tổng tiền đã giảm" (total discount) read "TỠNG TIẾN Á GIẢM".
+    got = read(["VINMART", "TỔNG TIÊN PHÁI T.TOÁN", "243.214", "TỠNG TIẾN Á GIẢM", "-14.250",
+                "TIẾN KHÁCH TRẢ", "243.214", "TIẾN MẶT", "500.000", "TIẾN TRẢ LẠI", "259.786"])
+    assert got["total"].normalized["amount"] == "243214"
