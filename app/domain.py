@@ -99,11 +99,33 @@ class Extraction:
     stage_ms: dict = field(default_factory=dict)
 
 
+def _edges(box: Box) -> tuple[tuple[float, float], float]:
+    """The text direction of one box and its height across that direction.
+
+    The box's two pairs of opposite edges are compared; the pair closer to the
+    x axis runs along the text (whichever corner the engine put first, as
+    happens once a turned page's boxes are put in upright coordinates).
+
+    Returns:
+        ``((dx, dy), height)``: the summed vector of the two edges along the
+        text, pointing right, and the mean length of the two other edges.
+    """
+    import math
+
+    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = box
+    a = ((x1 - x0) + (x2 - x3), (y1 - y0) + (y2 - y3))  # top + bottom edges, as listed
+    b = ((x3 - x0) + (x2 - x1), (y3 - y0) + (y2 - y1))  # left + right edges, as listed
+    along, across = (a, b) if abs(a[0]) >= abs(b[0]) else (b, a)
+    if along[0] < 0:
+        along = (-along[0], -along[1])
+    return along, math.hypot(*across) / 2
+
+
 def text_angle(lines: Sequence[TextLine]) -> float:
     """The page's text direction: median slope angle of the wide line boxes.
 
     Args:
-        lines: lines with boxes ``(4, 2)`` clockwise from top-left.
+        lines: lines with boxes ``(4, 2)``.
 
     Returns:
         Radians; positive when lines descend towards the right (image y grows
@@ -114,12 +136,10 @@ def text_angle(lines: Sequence[TextLine]) -> float:
 
     angles = []
     for line in lines:
-        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = line.box
-        width = math.hypot(x1 - x0, y1 - y0)
-        height = math.hypot(x3 - x0, y3 - y0)
-        if width < 2 * max(height, 1.0):
+        (dx, dy), height = _edges(line.box)
+        if math.hypot(dx, dy) / 2 < 2 * max(height, 1.0):
             continue
-        angle = math.atan2((y1 - y0) + (y2 - y3), (x1 - x0) + (x2 - x3))
+        angle = math.atan2(dy, dx)
         if abs(angle) < math.pi / 4:
             angles.append(angle)
     if not angles:
@@ -154,10 +174,10 @@ def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
         """(left x, top y, bottom y) with the skew removed (rotation by -angle); the
         vertical extent is the box's own height around its centre, so a line
         slanted more than the page does not grow taller."""
-        (x0, y0), (x1, y1), (x2, y2), (x3, y3) = line.box
         xs = [x * cos + y * sin for x, y in line.box]
-        centre = sum(-x * sin + y * cos for x, y in line.box) / 4
-        height = (math.hypot(x3 - x0, y3 - y0) + math.hypot(x2 - x1, y2 - y1)) / 2
+        ys = [-x * sin + y * cos for x, y in line.box]
+        centre = sum(ys) / 4
+        height = min(_edges(line.box)[1], max(ys) - min(ys))
         return min(xs), centre - height / 2, centre + height / 2
 
     geometry = {id(line): level(line) for line in lines}

@@ -44,3 +44,16 @@ def test_text_angle_of_level_and_slanted_lines():
     assert text_angle([line("a", 0, 0), line("b", 0, 30)]) == 0.0
     assert text_angle([_slanted("a", 0, 0, rise=43)]) < -0.09  # rising to the right: negative (y grows down)
     assert text_angle([line("tall", 0, 0, w=10, h=100)]) == 0.0  # no wide box: no estimate
+
+
+def test_boxes_listed_from_another_corner_keep_their_own_height():
+    # A page turned 90 degrees, its boxes put in upright coordinates: each box's first corner is
+    # now its bottom-left, so its first edge runs up the text's height, not along it.
+    from app.domain import TextLine
+
+    def turned(text, x, y, w=300, h=25):
+        return TextLine(text, 0.99, ((x, y + h), (x, y), (x + w, y), (x + w, y + h)))
+
+    lines = [turned("items", 10, 120), turned("address", 10, 30), turned("Tel:", 200, 60, w=40),
+             turned("NAME", 20, 0), turned("HOA DON", 30, 90)]
+    assert [ln.text for ln in sort_reading_order(lines)] == ["NAME", "address", "Tel:", "HOA DON", "items"]
