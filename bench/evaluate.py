@@ -358,8 +358,9 @@ def format_table(summary: dict) -> str:
                  f"{sim(m['mean_similarity'])} |")
     sources = summary.get("by_source") or {}
     if sources:
-        lines += ["", "by reader (scored fields: exact / predicted): " + ", ".join(
-            f"{name} {v['exact']}/{v['scored']}" for name, v in sorted(sources.items(), key=lambda kv: -kv[1]["scored"]))]
+        ranked = sorted(sources.items(), key=lambda kv: -kv[1]["scored"])
+        lines += ["", "by reader (scored fields: exact / predicted): "
+                  + ", ".join(f"{name} {v['exact']}/{v['scored']}" for name, v in ranked)]
     timing = (f"{summary['documents']} documents, {summary['failed_requests']} failed requests; "
               f"{summary['seconds_per_document']} s/document (OCR {summary['ocr_ms_mean']} ms, "
               f"extraction {summary['extraction_ms_mean']} ms, means)")

@@ -62,7 +62,8 @@ _COMPANY_SUFFIX = re.compile(r"\b(?:" + _BRANDS + "|"
                              r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
 _LEGAL_SUFFIX = re.compile(r"\b(sdn|bhd|berhad|s/b|enterprise|trading|plt|tnhh|co\.? ?ltd)\b")
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
-_TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|giam|chiet khau|"
+_TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|giam|"
+                            r"chiet khau|"
                             r"phuong thuc|hinh thuc|"
                             r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?|tong ket)\b)")
@@ -422,7 +423,8 @@ class RuleReader:
                 # ("ENTERPRISE (SETIA" / "ALAM)SDN" / "BHD"), or the company behind a
                 # restaurant's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN BHD").
                 last = _name_continues(lines, folded, first, i, plausible)
-                indices = tuple(k for k in range(first, last + 1) if k <= i or not _margin_mark(lines, folded, k, k - 1))
+                indices = tuple(k for k in range(first, last + 1)
+                                if k <= i or not _margin_mark(lines, folded, k, k - 1))
                 return _text_candidate("seller", lines, indices, 0.85, _canonical_seller)
         for i in range(top):
             if plausible(i):

@@ -282,7 +282,8 @@ def test_marks_beside_the_header_are_not_part_of_name_or_address():
 
 
 def test_words_of_the_name_split_by_the_detector_stay_in_the_name():
-    got = _read_lines(width=1100, height=900, lines=[line("SWC", 78, 99, w=68, h=30), line("ENTERPRISE", 157, 100, w=206, h=28),
+    got = _read_lines(width=1100, height=900, lines=[
+                      line("SWC", 78, 99, w=68, h=30), line("ENTERPRISE", 157, 100, w=206, h=28),
                        line("SDN", 377, 100, w=69, h=30), line("BHD", 454, 100, w=68, h=30),
                        line("(1125830-V)", 244, 123, w=114, h=29), line("5-7, JALAN MAHAGONI 7/1", 182, 144, w=235)])
     assert got["seller"].value == "SWC ENTERPRISE SDN BHD"
