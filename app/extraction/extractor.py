@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from app.domain import Candidate, Extraction, FieldError, OcrResult
 from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
 from app.extraction.doctypes import resolve_fields
-from app.extraction.fields import combine, llm_candidate
+from app.extraction.fields import LLM_CONFIDENCE, combine, llm_candidate
 from app.extraction.rules import RuleReader
 from app.llm.client import LLMClient
 from app.llm.prompts import MAX_VALUE_CHARS, PromptBuilder, clean_value, parse_json_object
@@ -125,7 +125,8 @@ class FieldExtractor:
             if errors and len(errors) == len(ask) and not any(r.value for r in results.values()):
                 _raise_common(errors)
             for spec in ask:
-                cand = llm_candidate(spec, values.get(spec.key), ocr)
+                cand = llm_candidate(spec, values.get(spec.key), ocr,
+                                     LLM_CONFIDENCE.get(self.prompts.style, LLM_CONFIDENCE["instruct"]))
                 if cand is not None:
                     candidates[spec.key].append(cand)
                     results[spec.key] = combine(spec, candidates[spec.key])

@@ -13,7 +13,9 @@ confidence after these adjustments:
 * **validation**: a date or amount field whose value does not parse, or an
   ID number failing its structure checks, has its confidence halved;
 * OCR confidence: rule and LLM confidences are scaled by the mean recognition
-  confidence of the lines they were read from.
+  confidence of the lines they were read from;
+* the LLM's own confidence depends on the model (:data:`LLM_CONFIDENCE`): the
+  embedded base model's answers rank below the readers' (measured).
 """
 
 from __future__ import annotations
@@ -27,6 +29,14 @@ from app.extraction.normalize import fold, normalize_value, similarity
 
 SOURCE_RANK = {"qr": 3, "mrz": 2, "rule": 1, "llm": 0}
 UNGROUNDED_CAP = 0.2
+#: Confidence of a grounded LLM answer before OCR confidence scaling, by prompt
+#: style. ``base`` (the embedded 270M base model): measured with
+#: ``bench/evaluate.py --info-preset naive``, its answers are exactly right for
+#: 17.5 % (SROIE) and 19.3 % (MC-OCR) of fields, and with ``document_type``
+#: none of the 5 scored fields it answered after the readers failed (SROIE 1,
+#: MC-OCR 4) was right, so its answers rank below any reader's. ``instruct`` (a 7B
+#: instruction model such as Qwen2.5-7B-Instruct on vLLM): not measured here.
+LLM_CONFIDENCE = {"base": 0.3, "instruct": 0.6}
 
 
 @dataclass(frozen=True)
@@ -105,14 +115,26 @@ def _compact(text: str) -> str:
     return re.sub(r"\s+", "", fold(text))
 
 
-def llm_candidate(spec: FieldSpec, value: str | None, ocr: OcrResult) -> Candidate | None:
-    """Turn an LLM answer into a candidate: grounded, normalised, scored."""
+def llm_candidate(spec: FieldSpec, value: str | None, ocr: OcrResult,
+                  base_confidence: float = LLM_CONFIDENCE["instruct"]) -> Candidate | None:
+    """Turn an LLM answer into a candidate: grounded, normalised, scored.
+
+    Args:
+        spec: the field asked for.
+        value: the LLM's answer (None: no answer).
+        ocr: the OCR lines the answer is grounded in.
+        base_confidence: confidence of a grounded answer read from lines of
+            OCR confidence 1 (:data:`LLM_CONFIDENCE` by prompt style).
+
+    Returns:
+        The candidate, or None when there is no usable answer.
+    """
     if value is None:
         return None
     if spec.kind == "text" and not spec.free and not re.search(r"[^\W\d_]{2,}", value):
         return None  # a name or address without a word: a number or date answered for the wrong field
     indices, _ = ground(value, ocr)
-    conf = 0.6 if indices else UNGROUNDED_CAP
+    conf = base_confidence if indices else min(base_confidence, UNGROUNDED_CAP)
     if indices:
         conf *= sum(ocr.lines[i].confidence for i in indices) / len(indices)
     return Candidate(spec.key, value, normalize_value(spec.kind, value), conf, "llm", indices,

@@ -67,3 +67,12 @@ def test_short_values_ground_only_on_token_boundaries():
     assert ground("01", OCR)[0] == ()  # inside "11/08/2020"? no: "08" and "2020" are tokens, "01" is not
     assert ground("08", OCR)[0] == (1,)
     assert ground("168,000", OCR)[0] == (0,)
+
+
+def test_base_model_answers_rank_below_a_weak_rule_reading():
+    from app.extraction.fields import LLM_CONFIDENCE
+
+    rule = Candidate("seller", "NHÀ SÁCH GD-TC CẨM PHẢ", "NHÀ SÁCH GD-TC CẨM PHẢ", 0.3, "rule", (0,))
+    for style, winner in (("base", "rule"), ("instruct", "llm")):
+        llm = llm_candidate(TEXT, "CỘNG HÒA", OCR, LLM_CONFIDENCE[style])
+        assert combine(TEXT, [rule, llm]).source == winner
