@@ -157,7 +157,7 @@ class PlaceNames:
                 if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])):
                     continue  # only whitespace between the words of a name
                 form = self._best([m.group(0) for m in run])
-                if form is None:
+                if form is None or _rewrites_address_word(run, form):
                     continue
                 for m, f in zip(run, form):
                     for k, (c, g) in enumerate(zip(m.group(0), f)):
@@ -212,7 +212,7 @@ class PlaceNames:
             if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])):
                 continue
             form = self._near([m.group(0) for m in run], at_start=i == 0 and not text[: run[0].start()].strip())
-            if form is None:
+            if form is None or _rewrites_address_word(run, form):
                 continue
             for m, f in zip(run, form):
                 read = m.group(0)
@@ -239,6 +239,16 @@ class PlaceNames:
             for k in range(match.start() + 1, match.end()):
                 out[k] = ""
             changes.append((word, new))
+
+
+_ADDRESS_WORDS = frozenset(ADDRESS_WORDS)
+
+
+def _rewrites_address_word(run: list[re.Match], form: tuple[str, ...]) -> bool:
+    """A name would change a word read, marks and all, as an address word
+    ("Phường Đông" is ward Đông, not the commune Phương Đông; "phố Thanh" is
+    not Phổ Thạnh): such a run is left as read."""
+    return any(m.group(0).lower() in _ADDRESS_WORDS and m.group(0).lower() != f for m, f in zip(run, form))
 
 
 def split_marks_word(word: str) -> str:

@@ -73,3 +73,12 @@ def test_shop_type_phrase_opening_a_name_read_one_letter_off():
     assert names.restore("ỬA HÀNG NĂM OÁNH")[0] == "CỬA HÀNG NĂM OÁNH"  # "ưa" is a syllable, but opens a shop name
     assert names.restore("NHA ACH GD-TC CẨM PHẢ")[0] == "NHÀ SÁCH GD-TC CẨM PHẢ"
     assert names.restore("Bán ỬA HÀNG")[0] == "Bán ỬA HÀNG"  # not at the start: left as read
+
+
+def test_words_read_as_address_words_are_not_rewritten_into_a_name():
+    # Synthetic CCCD place of origin: "Phường Đông Vệ" is ward Đông Vệ, and "Thành phố Thanh Hóa"
+    # holds "phố Thanh", one mark away from the commune "Phổ Thạnh"; neither may change.
+    names = PlaceNames(["Phương Đông", "Phổ Thạnh", "Thanh Hóa", "Cẩm Phả"])
+    text = "Phường Đông Vệ, Thành phố Thanh Hóa, Thanh Hóa"
+    assert names.restore(text) == (text, [])
+    assert names.restore("Phuờng Cẩm Pha")[0] == "Phường Cẩm Phả"  # a misread address word is still restored
