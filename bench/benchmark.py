@@ -74,10 +74,15 @@ DATASETS = {
 
 
 class PeakRss:
-    """Samples the RSS of some processes (bytes) in a background thread."""
+    """Samples the RSS of some processes (bytes) in a background thread.
+
+    Each process counts with its child processes (e.g. ``tesseract`` commands),
+    but not with another sampled process that is its child (the LLM server this
+    script started is counted once, as ``llm_server``)."""
 
     def __init__(self, pids: dict[str, int], interval: float = 0.1):
         self.procs = {name: psutil.Process(pid) for name, pid in pids.items()}
+        self._sampled = {pid for pid in pids.values() if pid}
         self.peak = {name: 0 for name in pids}
         self.interval = interval
         self._stop = threading.Event()
@@ -87,7 +92,9 @@ class PeakRss:
         while not self._stop.is_set():
             for name, proc in self.procs.items():
                 try:
-                    rss = proc.memory_info().rss + sum(c.memory_info().rss for c in proc.children(recursive=True))
+                    children = [c for c in proc.children(recursive=True) if c.pid not in self._sampled
+                                and not any(p.pid in self._sampled for p in c.parents() if p.pid != proc.pid)]
+                    rss = proc.memory_info().rss + sum(c.memory_info().rss for c in children)
                 except psutil.Error:
                     continue
                 self.peak[name] = max(self.peak[name], rss)
