@@ -69,16 +69,16 @@ and ``Levenshtein.opcodes``.
 Tesseract's reading of PP-OCR's detected lines without fusion.
 
 Measured (all 61 photos, 355 lines, 6710 label characters, 742 diacritic
-letters; 2 CPU cores; Debian bookworm tesseract 5.3.0 + tesseract-ocr-vie)::
+letters; 2 CPU cores; rapidocr 3.10, asterocr 1.0.2, Debian bookworm tesseract
+5.3.0 + tesseract-ocr-vie; 2026-12-01)::
 
-    engine / options                       CER micro  macro  diacritics  s/photo
-    rapidocr                                 17.50%  16.59%     24.4%      1.21
-    hybrid --set fusion=ppocr                16.77%  16.16%     24.4%      1.19
-    hybrid --set fusion=tesseract            20.64%  20.56%     60.5%      1.42
-    hybrid (fused, the default)              13.47%  12.64%     59.2%      1.46
-    rapidocr --crops                         17.26%  16.58%     23.0%
-    hybrid --set fusion=tesseract --crops    25.54%  24.75%     55.5%
-    hybrid --crops                           14.31%  13.34%     55.3%
+    engine / options                          CER micro  macro  diacritics
+    rapidocr                                    17.47%  16.57%     24.4%
+    hybrid --set fusion=aster                   15.98%  15.48%     67.0%
+    hybrid --set recogniser=tesseract           13.26%  12.59%     59.0%
+    hybrid (fused with AsterNet, the default)   12.09%  11.46%     67.8%
+
+See the README ("Vietnamese text recognition") for the other rows.
 """
 
 from __future__ import annotations
