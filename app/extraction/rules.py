@@ -573,15 +573,14 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
     K-PARK"), or one word wrapped onto the next line ("... - CẨM" / "PHẢ")."""
     start = last
     while last + 1 < len(lines) and last + 1 < start + 4:
-        if _margin_mark(lines, folded, last + 1, last) and last + 2 < len(lines):
-            # A mark beside the name ("%"): look past it, and keep it out of the name.
-            if not plausible(last + 2) or not _name_continues(lines, folded, first, last + 1, plausible) > last + 1:
-                break
-            last += 2
-            continue
-        if not plausible(last + 1):
+        k = last + 1
+        if _margin_mark(lines, folded, k, last) and k + 1 < len(lines):
+            k += 1  # a mark beside the name ("%"): the name may go on past it; the caller leaves it out
+        if not plausible(k):
             break
-        name, nxt = " ".join(folded[first:last + 1]), folded[last + 1]
+        name = " ".join(folded[m] for m in range(first, last + 1)
+                        if m == first or not _margin_mark(lines, folded, m, m - 1))
+        nxt = folded[k]
         words = nxt.split()
         if not (_SUFFIX_ONLY.fullmatch(nxt)
                 or (folded[last].count("(") > folded[last].count(")") and len(words) <= 3)
@@ -590,9 +589,9 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
                 or (_BRAND_RE.search(name) and _BRAND_RE.search(nxt) and not re.search(r"\d", nxt))
                 or (len(words) == 1 and re.fullmatch(r"[^\W\d_]{2,8}", words[0]) and len(folded[last].split()) >= 3
                     and not re.fullmatch(r"total|cash|tax|gst|date|invoice|receipt|change|qty|amount|rm", words[0])
-                    and _left(lines[last]) <= _left(lines[last + 1]) and _right(lines[last + 1]) <= _right(lines[last]))):
+                    and _left(lines[last]) <= _left(lines[k]) and _right(lines[k]) <= _right(lines[last]))):
             break
-        last += 1
+        last = k
     return last
 
 
