@@ -18,11 +18,12 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import math
 import re
 import unicodedata
 from dataclasses import dataclass
 
-from app.domain import Candidate, OcrResult, TextLine
+from app.domain import Candidate, OcrResult, TextLine, text_angle
 from app.extraction.doctypes import FieldSpec
 from app.extraction.normalize import fold, normalize_text, parse_amount, parse_date, similarity
 
@@ -111,29 +112,31 @@ class RuleReader:
         # Per call, not on self: one reader serves concurrent requests.
         currency = self.default_currency or _currency_context(lines, folded)
         amount_in = functools.partial(self._amount_in, currency=currency)
+        # The page's text slope, once per page, for the same-row tests of captions and values.
+        rows = functools.partial(_next_lines, slope=math.tan(text_angle(lines)))
         out: list[Candidate] = []
         for spec in specs:
             cand = None
             if spec.key == "total" or (spec.kind == "amount" and spec.key in ("total",)):
-                cand = self._total(lines, folded, spec, amount_in)
+                cand = self._total(lines, folded, spec, amount_in, rows)
             elif spec.kind == "amount":
-                cand = self._anchored(lines, folded, spec, amount_in)
+                cand = self._anchored(lines, folded, spec, amount_in, rows)
             elif spec.kind == "date":
-                cand = self._anchored(lines, folded, spec, self._date_in)
+                cand = self._anchored(lines, folded, spec, self._date_in, rows)
                 if cand is None and sum(s.kind == "date" for s in specs) == 1:
                     cand = self._first(lines, spec, self._date_in, confidence=0.7)
             elif spec.kind == "id_number":
-                cand = self._anchored(lines, folded, spec, self._id_in)
+                cand = self._anchored(lines, folded, spec, self._id_in, rows)
                 if cand is None and spec.key == "id_number":
                     cand = self._first(lines, spec, self._id_in, confidence=0.75)
             elif spec.kind == "enum" and spec.key == "sex":
-                cand = self._anchored(lines, folded, spec, self._sex_in)
+                cand = self._anchored(lines, folded, spec, self._sex_in, rows)
             elif document_type in ("receipt", "invoice") and spec.key == "seller":
                 cand = self._seller(lines, folded)
             elif document_type == "receipt" and spec.key == "address":
                 cand = self._address(lines, folded, out)
             elif spec.anchors:
-                cand = self._anchored(lines, folded, spec, self._text_in)
+                cand = self._anchored(lines, folded, spec, self._text_in, rows)
             if cand is not None:
                 if currency == "MYR" and spec.kind == "text" and isinstance(cand.value, str):
                     # Malay and English use no diacritics: "JAYÀ", "CHÉRAS" are specks read as accents.
@@ -217,13 +220,13 @@ class RuleReader:
                 break
         return hits
 
-    def _anchored(self, lines: list[TextLine], folded: list[str], spec: FieldSpec, parse, confidence=0.9):
+    def _anchored(self, lines: list[TextLine], folded: list[str], spec: FieldSpec, parse, rows, confidence=0.9):
         for hit in self._hits(folded, spec):
             line = lines[hit.index]
             # Same line, after the caption: map the folded offset back onto the original text.
             tail = line.text[len(folded[hit.index]) - len(hit.after):].lstrip(" :.-/")
             for indices, text in ([(hit.index,), tail],
-                                  *[((j,), lines[j].text) for j in _next_lines(lines, hit.index)]):
+                                  *[((j,), lines[j].text) for j in rows(lines, hit.index)]):
                 if not text or not text.strip(" :./-"):
                     continue
                 got = parse(text, spec)
@@ -243,7 +246,7 @@ class RuleReader:
                                  {"anchor": False})
         return None
 
-    def _total(self, lines, folded, spec, amount_in):
+    def _total(self, lines, folded, spec, amount_in, rows):
         found = []
         # "TỔNG KẾT GIAO DỊCH" (a payment terminal's transaction summary, read "TÔNG KẾT GIAU DỊCH"):
         # no total caption; the sum of the transactions is printed after "TẠI QUẦY".
@@ -260,12 +263,12 @@ class RuleReader:
                 weight = 0.7  # a payment terminal's daily summary: the sum taken "at the counter"
             if weight is None:
                 continue
-            got, j = self._amount_after(lines, i, spec, amount_in)
+            got, j = self._amount_after(lines, i, spec, amount_in, rows)
             if got is not None and not got[1]["amount"].startswith("-"):  # a negative amount is a discount
                 found.append((weight, bool(re.search(r"\brounded\b|after round", f)), got,
                               (i, j) if j != i else (i,)))
         if not found:
-            return self._subtotal(lines, folded, spec, amount_in)
+            return self._subtotal(lines, folded, spec, amount_in, rows)
         rounded = [c for c in found if c[1]]
         pool = rounded or found
         money = [c for c in pool if self._looks_like_money(c[2][0])]
@@ -274,7 +277,7 @@ class RuleReader:
         best = [c for c in pool if c[0] == top]
         if len({c[2][1]["amount"] for c in best}) > 1:
             # Captions that disagree: the amount the customer handed over is not the total.
-            paid = self._paid_amounts(lines, folded, spec, amount_in)
+            paid = self._paid_amounts(lines, folded, spec, amount_in, rows)
             best = [c for c in best if c[2][1]["amount"] not in paid] or best
         weight, _, (value, normalized), indices = max(best, key=lambda c: float(c[2][1]["amount"]))
         # A total printed after a rounding line is the rounded one ("Total Amount 31.47",
@@ -286,26 +289,26 @@ class RuleReader:
         conf = weight * min(lines[k].confidence for k in indices)
         checks = {"anchor": True}
         if not rounded:
-            adjusted = self._rounding_adjusted(lines, folded, spec, amount_in, normalized, max(indices))
+            adjusted = self._rounding_adjusted(lines, folded, spec, amount_in, rows, normalized, max(indices))
             if adjusted is not None:
                 (value, normalized), adj_indices, adjustment = adjusted
                 indices = tuple(indices) + adj_indices
                 checks["rounding_adjustment"] = adjustment
         return Candidate(spec.key, value, normalized, conf, "rule", tuple(indices), checks)
 
-    def _subtotal(self, lines, folded, spec, amount_in):
+    def _subtotal(self, lines, folded, spec, amount_in, rows):
         """No total caption on the page: the last subtotal is the amount due
         ("SUBTOTAL (QTY 3) RM41.45" after the rounding line), at lower confidence."""
         for i in range(len(folded) - 1, -1, -1):
             if not re.search(r"\bsub ?-?total\b", folded[i]) or _TOTAL_TAX_ONLY.search(folded[i]):
                 continue
-            got, j = self._amount_after(lines, i, spec, amount_in)
+            got, j = self._amount_after(lines, i, spec, amount_in, rows)
             if got is not None and self._looks_like_money(got[0]):
                 return Candidate(spec.key, got[0], got[1], 0.6 * min(lines[i].confidence, lines[j].confidence),
                                  "rule", (i, j) if j != i else (i,), {"anchor": True, "subtotal": True})
         return None
 
-    def _paid_amounts(self, lines, folded, spec, amount_in) -> set[str]:
+    def _paid_amounts(self, lines, folded, spec, amount_in, rows) -> set[str]:
         """Amounts printed after payment captions (cash tendered, "Tiền khách
         trả"), when the receipt also prints non-zero change (so what was paid
         is not the total); else the empty set."""
@@ -317,7 +320,7 @@ class RuleReader:
             returned = re.search(r"\b(change|tien thua|tra lai|tien thoi)\b", f)
             if not (payment or returned):
                 continue
-            got, _ = self._amount_after(lines, i, spec, amount_in)
+            got, _ = self._amount_after(lines, i, spec, amount_in, rows)
             if got is None:
                 continue
             if returned:
@@ -329,12 +332,12 @@ class RuleReader:
                 paid.add(got[1]["amount"])
         return paid if change else set()
 
-    def _amount_after(self, lines, i, spec, amount_in):
+    def _amount_after(self, lines, i, spec, amount_in, rows):
         """The amount a caption on line ``i`` introduces: on the same line after
         it, on the same row to its right, or on the next lines; a money-looking
         amount ("71.90") is preferred over a bare number ("66" of "GST@66")."""
         first = None
-        for j in (i, *_next_lines(lines, i)):
+        for j in (i, *rows(lines, i)):
             text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
             text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
             text = _LEADING_SPECK.sub("", text)  # ".549.885 Đ": a speck before a grouped amount
@@ -347,7 +350,7 @@ class RuleReader:
                 first = (got, j)
         return first if first is not None else (None, i)
 
-    def _rounding_adjusted(self, lines, folded, spec, amount_in, total, last):
+    def _rounding_adjusted(self, lines, folded, spec, amount_in, rows, total, last):
         """A total printed before its cash rounding adjustment ("TOTAL AMT. 60.31",
         "ROUNDING ADJ -0.01") -> the rounded amount (60.30): only when the
         adjustment line comes after the total's lines, is smaller than 0.10,
@@ -363,7 +366,7 @@ class RuleReader:
                 continue
             if any(re.search(r"\btotal\b|\btong\b", folded[m]) for m in range(k + 1, min(len(lines), k + 4))):
                 return None  # a (rounded) total is printed after the adjustment
-            got, j = self._amount_after(lines, k, spec, amount_in)
+            got, j = self._amount_after(lines, k, spec, amount_in, rows)
             if got is None:
                 continue
             try:
@@ -423,14 +426,13 @@ class RuleReader:
                 # ("ENTERPRISE (SETIA" / "ALAM)SDN" / "BHD"), or the company behind a
                 # restaurant's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN BHD").
                 last = _name_continues(lines, folded, first, i, plausible)
-                indices = tuple(k for k in range(first, last + 1)
-                                if k <= i or not _margin_mark(lines, folded, k, k - 1))
-                return _text_candidate("seller", lines, indices, 0.85, _canonical_seller)
+                return _text_candidate("seller", lines, _name_lines(lines, folded, first, last, i), 0.85,
+                                       _canonical_seller)
         for i in range(top):
             if plausible(i):
                 last = _name_continues(lines, folded, i, i, plausible)
-                indices = tuple(k for k in range(i, last + 1) if k == i or not _margin_mark(lines, folded, k, k - 1))
-                return _text_candidate("seller", lines, indices, 0.6, _strip_registration)
+                return _text_candidate("seller", lines, _name_lines(lines, folded, i, last, i), 0.6,
+                                       _strip_registration)
         return None
 
     def _address(self, lines, folded, found):
@@ -578,8 +580,7 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
             k += 1  # a mark beside the name ("%"): the name may go on past it; the caller leaves it out
         if not plausible(k):
             break
-        name = " ".join(folded[m] for m in range(first, last + 1)
-                        if m == first or not _margin_mark(lines, folded, m, m - 1))
+        name = " ".join(folded[m] for m in _name_lines(lines, folded, first, last, first))
         nxt = folded[k]
         words = nxt.split()
         if not (_SUFFIX_ONLY.fullmatch(nxt)
@@ -593,6 +594,13 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
             break
         last = k
     return last
+
+
+def _name_lines(lines, folded, first: int, last: int, keep: int) -> tuple[int, ...]:
+    """Indices of a name's lines ``first``..``last`` without the margin marks
+    (:func:`_margin_mark`) that :func:`_name_continues` looked past; lines up
+    to ``keep`` are kept whatever they are."""
+    return tuple(k for k in range(first, last + 1) if k <= keep or not _margin_mark(lines, folded, k, k - 1))
 
 
 def _margin_mark(lines, folded, k: int, near: int) -> bool:
@@ -743,7 +751,7 @@ def _upright(ocr: OcrResult) -> list[TextLine]:
     return [TextLine(ln.text, ln.confidence, tuple(turn(x, y) for x, y in ln.box)) for ln in lines]
 
 
-def _next_lines(lines: list[TextLine], index: int, slope: float | None = None) -> list[int]:
+def _next_lines(lines: list[TextLine], index: int, slope: float = 0.0) -> list[int]:
     """Where a caption's value may be: lines to its right on the same visual
     row, nearest first, then the next two lines in reading order (indices).
 
@@ -751,14 +759,9 @@ def _next_lines(lines: list[TextLine], index: int, slope: float | None = None) -
     than half the smaller height, with the caption's extent carried along the
     page's text slope (``slope``: dy/dx, from :func:`app.domain.text_angle`) to
     the other line's centre, so on a photo taken at a slant the value at the
-    far right of "TOTAL" is still on its row. None: measured from ``lines``.
+    far right of "TOTAL" is still on its row (:meth:`RuleReader.read` passes it, measured
+    once per page).
     """
-    if slope is None:
-        import math
-
-        from app.domain import text_angle
-
-        slope = math.tan(text_angle(lines))
     cap = lines[index]
     top, bottom = min(y for _, y in cap.box), max(y for _, y in cap.box)
     centre_x = sum(x for x, _ in cap.box) / 4
