@@ -65,6 +65,7 @@ class FieldExtractor:
         self.max_tokens = max_tokens
         self.rules = rules or RuleReader()
         self.llm_threshold = llm_threshold
+        self.llm_confidence = LLM_CONFIDENCE.get(prompts.style, LLM_CONFIDENCE["instruct"])
 
     def extract(self, ocr: OcrResult, info: dict[str, str] | None, options: ExtractOptions, *,
                 document_type: str | None = None, image=None) -> Extraction:
@@ -125,8 +126,7 @@ class FieldExtractor:
             if errors and len(errors) == len(ask) and not any(r.value for r in results.values()):
                 _raise_common(errors)
             for spec in ask:
-                cand = llm_candidate(spec, values.get(spec.key), ocr,
-                                     LLM_CONFIDENCE.get(self.prompts.style, LLM_CONFIDENCE["instruct"]))
+                cand = llm_candidate(spec, values.get(spec.key), ocr, self.llm_confidence)
                 if cand is not None:
                     candidates[spec.key].append(cand)
                     results[spec.key] = combine(spec, candidates[spec.key])
@@ -226,12 +226,11 @@ def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
     Vietnamese page: tone marks of place names restored from the lexicon
     (:mod:`app.extraction.gazetteer`); what changed is listed in the field's
     ``checks["place_names"]``. QR values are printed by the issuer, not read, and stay;
-    so do long values without a single tone mark (:func:`_printed_plain`)."""
+    so do values read without a single tone mark (:meth:`PlaceNames.restore`)."""
     from app.extraction.gazetteer import place_names
     from app.ocr.hybrid import looks_vietnamese
 
-    wanted = [s for s in specs if s.places and results[s.key].value and results[s.key].source in ("rule", "llm")
-              and not _printed_plain(results[s.key].value)]
+    wanted = [s for s in specs if s.places and results[s.key].value and results[s.key].source in ("rule", "llm")]
     if not wanted or not looks_vietnamese([line.text for line in ocr.lines]):
         return
     names = place_names()
@@ -245,12 +244,6 @@ def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
         normalized = restored if isinstance(result.normalized, str) else result.normalized
         checks = {**result.checks, "place_names": [{"read": a, "restored": b} for a, b in changes]}
         results[spec.key] = dataclasses.replace(result, value=restored, normalized=normalized, checks=checks)
-
-
-def _printed_plain(text: str) -> bool:
-    """A text of five words or more without one non-ASCII letter: printed without
-    tone marks (as some chains print addresses), so none are restored."""
-    return len(text.split()) >= 5 and all(ch.isascii() for ch in text if ch.isalpha())
 
 
 def _check_id_number(results: dict) -> None:
