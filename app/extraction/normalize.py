@@ -36,6 +36,7 @@ __all__ = [
     "parse_date",
     "similarity",
     "strip_caption",
+    "tone_on_first_vowel",
 ]
 
 KINDS = ("text", "date", "amount", "id_number", "enum", "currency")
@@ -549,10 +550,50 @@ def comparable(kind: str, s: str | None, default_currency: str | None = None) ->
         code = normalize_currency(text)
         if code:
             return code
-    text = strip_caption(text).upper()
+    text = tone_on_first_vowel(strip_caption(text)).upper()
     # Letters (diacritics kept) and digits only: "27,JALAN DEDAP 13" and
     # "27, JALAN DEDAP 13" differ in OCR spacing, not in the field's value.
     return re.sub(r"[\W_]+", "", text)
+
+
+# Tone marks (grave, acute, tilde, hook above, dot below), as combining characters.
+_TONES = "\u0300\u0301\u0303\u0309\u0323"
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
+def tone_on_first_vowel(text: str) -> str:
+    """Vietnamese words ending in the rhymes ``oa``, ``oe`` or ``uy`` with their tone
+    mark on the first vowel: ``hoà`` -> ``hòa``, ``thuỷ`` -> ``thủy``, ``Hoè`` -> ``Hòe``.
+
+    Vietnamese prints both placements: the older rule puts the tone on the first
+    vowel of these open rhymes, the 1980 orthography of the Ministry of Education
+    on the second (``hòa``/``hoà``); the two spell the same word. Other words,
+    ``qu`` + ``y`` (``quý``) and rhymes with a final consonant (``hoàn``) are
+    unchanged.
+
+    Args:
+        text: any text.
+
+    Returns:
+        The text in NFC with those tone marks moved; same length in characters.
+    """
+
+    def move(m: re.Match) -> str:
+        word = m.group(0)
+        if len(word) < 2:
+            return word
+        first, second = unicodedata.normalize("NFD", word[-2]), unicodedata.normalize("NFD", word[-1])
+        pair = (first[0].lower(), second[0].lower())
+        if pair not in (("o", "a"), ("o", "e"), ("u", "y")) or (pair[0] == "u" and word[:-2].lower().endswith("q")):
+            return word
+        if word[:-2] and unicodedata.normalize("NFD", word[-3])[0].lower() in "aeiouy":
+            return word  # a longer vowel group (oai, uya, ...): one placement only
+        tone = "".join(c for c in second if c in _TONES)
+        if not tone or any(c in _TONES for c in first) or len(first) != 1 or len(second) != 2:
+            return word
+        return word[:-2] + unicodedata.normalize("NFC", first + tone) + second[0]
+
+    return _LETTERS.sub(move, unicodedata.normalize("NFC", text))
 
 
 # --------------------------------------------------------------------------- similarity
@@ -598,7 +639,10 @@ Both the label and the prediction are put in a comparison form before scoring
   "Họ và tên / Full name:", "Số / No.:", …; short words such as "Số" or "Tên"
   only before a colon); upper case; then only letters and digits are kept
   (whitespace and punctuation removed: "27,JALAN DEDAP 13," equals
-  "27, JALAN DEDAP 13"). Diacritics are kept, so "CẨM PHẢ" differs from "CAM PHA".
+  "27, JALAN DEDAP 13"). Diacritics are kept, so "CẨM PHẢ" differs from "CAM PHA";
+  only the place of a tone mark in the open rhymes oa, oe, uy is unified (on the
+  first vowel: "Thuỷ" equals "Thủy", "hoà" equals "hòa"), since Vietnamese prints
+  both placements of the same word.
 - **date**: the first calendar date in the text, as ISO `YYYY-MM-DD`; times are
   ignored (MC-OCR timestamps are compared by date only). Day-first
   (`dd/mm/yyyy`, `dd-mm-yy`, `dd.mm.yy`), ISO when a four-digit year comes first,

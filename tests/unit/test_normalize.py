@@ -15,6 +15,7 @@ from app.extraction.normalize import (
     parse_date,
     similarity,
     strip_caption,
+    tone_on_first_vowel,
 )
 from tests.conftest import shared_path
 
@@ -267,6 +268,7 @@ def test_normalize_value():
     ("amount", "36,490.00", "36490"),
     ("currency", "€", "EUR"),
     ("id_number", "001-234", "001234"),
+    ("text", "P Cẩm Thuỷ Tp.Cẩm Phả", "P Cẩm Thủy Tp.Cẩm Phả"),  # two placements of one tone mark
 ])
 def test_comparable_equal_forms(kind, a, b):
     assert comparable(kind, a, default_currency="VND") == comparable(kind, b, default_currency="VND")
@@ -282,6 +284,18 @@ def test_comparable_forms():
     assert comparable("amount", "42.904", default_currency="VND") == "42904"
     assert comparable("text", None) == ""
     assert comparable("text", "X") != comparable("text", "Y")
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("Thuỷ", "Thủy"), ("hoà", "hòa"), ("HOÀ BÌNH", "HÒA BÌNH"), ("khoẻ", "khỏe"), ("tuỳ", "tùy"),
+    ("hòa", "hòa"),  # already on the first vowel
+    ("quý", "quý"), ("QUỲ", "QUỲ"),  # qu + y: the u belongs to the initial
+    ("hoàn", "hoàn"), ("hoài", "hoài"), ("khuya", "khuya"),  # final consonant or longer vowel group
+    ("Phú Thuỵ", "Phú Thụy"), ("Cẩm Phả", "Cẩm Phả"),
+])
+def test_tone_on_first_vowel(text, expected):
+    assert tone_on_first_vowel(text) == expected
+    assert len(tone_on_first_vowel(text)) == len(text)
 
 
 def test_similarity():
