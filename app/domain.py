@@ -148,6 +148,42 @@ def text_angle(lines: Sequence[TextLine]) -> float:
     return angles[len(angles) // 2]
 
 
+def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[float]:
+    """The text direction around each line: like :func:`text_angle`, over the wide
+    boxes whose centres lie within ``rows`` median line heights above or below the
+    line's centre. A curled receipt's rows slant differently at its top and bottom,
+    and a column of short amounts, whose boxes come out level, can outvote the
+    slanted captions on the page-wide median.
+
+    Args:
+        lines: lines with boxes ``(4, 2)``.
+        rows: half-height of the window, in median line heights.
+
+    Returns:
+        One angle per line, radians (sign as :func:`text_angle`); the page's
+        angle where fewer than three wide boxes fall in the window.
+    """
+    import math
+    import statistics
+
+    if not lines:
+        return []
+    page = text_angle(lines)
+    centres, wide = [], []
+    for line in lines:
+        (dx, dy), height = _edges(line.box)
+        centres.append(sum(y for _, y in line.box) / 4)
+        angle = math.atan2(dy, dx)
+        is_wide = math.hypot(dx, dy) / 2 >= 2 * max(height, 1.0) and abs(angle) < math.pi / 4
+        wide.append((centres[-1], angle) if is_wide else None)
+    reach = rows * statistics.median(_edges(line.box)[1] for line in lines)
+    out = []
+    for centre in centres:
+        near = sorted(a for w in wide if w is not None and abs(w[0] - centre) <= reach for a in (w[1],))
+        out.append(near[len(near) // 2] if len(near) >= 3 else page)
+    return out
+
+
 def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
     """Sort lines top-to-bottom, then left-to-right within a visual row.
 

@@ -23,7 +23,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
-from app.domain import Candidate, OcrResult, TextLine, text_angle
+from app.domain import Candidate, OcrResult, TextLine, local_text_angles
 from app.extraction.doctypes import FieldSpec
 from app.extraction.normalize import fold, normalize_text, parse_amount, parse_date, similarity
 
@@ -112,8 +112,8 @@ class RuleReader:
         # Per call, not on self: one reader serves concurrent requests.
         currency = self.default_currency or _currency_context(lines, folded)
         amount_in = functools.partial(self._amount_in, currency=currency)
-        # The page's text slope, once per page, for the same-row tests of captions and values.
-        rows = functools.partial(_next_lines, slope=math.tan(text_angle(lines)))
+        # The text slope around each line, once per page, for the same-row tests of captions and values.
+        rows = functools.partial(_next_lines, slopes=[math.tan(a) for a in local_text_angles(lines)])
         out: list[Candidate] = []
         for spec in specs:
             cand = None
@@ -751,17 +751,18 @@ def _upright(ocr: OcrResult) -> list[TextLine]:
     return [TextLine(ln.text, ln.confidence, tuple(turn(x, y) for x, y in ln.box)) for ln in lines]
 
 
-def _next_lines(lines: list[TextLine], index: int, slope: float = 0.0) -> list[int]:
+def _next_lines(lines: list[TextLine], index: int, slopes: list[float] | None = None) -> list[int]:
     """Where a caption's value may be: lines to its right on the same visual
     row, nearest first, then the next two lines in reading order (indices).
 
     Same row: the other line's vertical extent overlaps the caption's by more
     than half the smaller height, with the caption's extent carried along the
-    page's text slope (``slope``: dy/dx, from :func:`app.domain.text_angle`) to
-    the other line's centre, so on a photo taken at a slant the value at the
-    far right of "TOTAL" is still on its row (:meth:`RuleReader.read` passes it, measured
-    once per page).
+    text slope around the caption (``slopes[index]``: dy/dx, from
+    :func:`app.domain.local_text_angles`; level when None) to the other line's
+    centre, so on a photo taken at a slant the value at the far right of "TOTAL"
+    is still on its row (:meth:`RuleReader.read` passes them, measured once per page).
     """
+    slope = slopes[index] if slopes else 0.0
     cap = lines[index]
     top, bottom = min(y for _, y in cap.box), max(y for _, y in cap.box)
     centre_x = sum(x for x, _ in cap.box) / 4

@@ -331,3 +331,47 @@ def test_discount_total_and_negative_amounts_are_not_the_total():
     got = read(["VINMART", "TỔNG TIÊN PHÁI T.TOÁN", "243.214", "TỠNG TIẾN Á GIẢM", "-14.250",
                 "TIẾN KHÁCH TRẢ", "243.214", "TIẾN MẶT", "500.000", "TIẾN TRẢ LẠI", "259.786"])
     assert got["total"].normalized["amount"] == "243214"
+
+
+def _box(text, corners):
+    from app.domain import TextLine
+
+    return TextLine(text, 0.95, tuple(corners))
+
+
+# Bottom of a curled receipt (MC-OCR 145014uxlol): item rows at the top run level, the caption
+# rows below slant down to the right (about 0.03), and the amounts' short boxes come out level.
+# The subtotal caption as read ("Cộng liền nàng"), so only "Khách phải trả" can give the total.
+CURLED = [
+    _box("Khách hàng: CHỊ LY", [(130, 400), (367, 400), (367, 437), (130, 437)]),
+    _box("Điện thoại: 0981482793", [(130, 450), (404, 450), (404, 483), (130, 483)]),
+    _box("Đơn giá", [(430, 560), (534, 560), (534, 595), (430, 595)]),
+    _box("Thành tiền", [(680, 560), (818, 560), (818, 591), (680, 591)]),
+    *[_box(amount, [(x, y), (x + 80, y), (x + 80, y + 31), (x, y + 31)])
+      for amount, x, y in (("15.000", 420, 700), ("15.000", 715, 700), ("14.000", 420, 850), ("14.000", 715, 850),
+                           ("17.000", 420, 1000), ("168.000", 420, 1152))],
+    _box("BVS Diana Siêu thấm Siêu mỏng cánh", [(130, 1000), (664, 1004), (664, 1040), (130, 1036)]),
+    _box("17.000", [(715, 1000), (795, 1000), (795, 1031), (715, 1031)]),
+    _box("Ta dán Huggies size S 56x3", [(130, 1100), (470, 1104), (470, 1143), (130, 1139)]),
+    _box("Dove DG phục hồi hư tổn gội", [(130, 1050), (504, 1052), (504, 1089), (130, 1087)]),
+    _box("336.000", [(715, 1152), (809, 1152), (809, 1184), (715, 1184)]),
+    _box("Cộng liền nàng", [(132, 1180), (320, 1185), (319, 1227), (131, 1222)]),
+    _box("Chiết khấu", [(132, 1221), (264, 1225), (263, 1263), (131, 1259)]),
+    _box("382.000", [(705, 1208), (812, 1208), (812, 1242), (705, 1242)]),
+    _box("Khách phải trả", [(130, 1261), (321, 1268), (320, 1308), (129, 1301)]),
+    _box("0", [(787, 1253), (811, 1253), (811, 1283), (787, 1283)]),
+    _box("Tiền khách đưa", [(131, 1302), (319, 1310), (318, 1347), (130, 1339)]),
+    _box("382.000", [(705, 1290), (810, 1292), (809, 1328), (704, 1326)]),
+    _box("Trả lại", [(124, 1340), (207, 1346), (204, 1386), (121, 1380)]),
+    _box("352.000", [(706, 1330), (811, 1333), (810, 1367), (705, 1364)]),
+]
+
+
+def test_caption_rows_follow_the_local_slant_of_a_curled_receipt():
+    from app.domain import local_text_angles, text_angle
+
+    assert abs(text_angle(CURLED)) < 0.01  # the page-wide median is level ...
+    slant = local_text_angles(CURLED)
+    assert slant[18] > 0.02  # ... but around "Khách phải trả" the rows descend to the right
+    got = _read_lines(CURLED, width=1024, height=1820)
+    assert got["total"].normalized == {"amount": "382000", "currency": "VND"}  # not the discount's 0
