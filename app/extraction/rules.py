@@ -44,8 +44,8 @@ _AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\
                      r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
 _ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
 _PHONE_OR_META = re.compile(
-    r"\b(tel|fax|phone|hotline|\w*careline|prepay|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
-    r"ma so thue|invoice|receipt|cashier|date|ngay|thoi gian|so hd|hoa don|phieu|ban hang|thu ngan|nhan vien|"
+    r"\b(tel|fax|phone|hot ?[l1i]ine|\w*careline|prepay|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
+    r"ma so thue|invoice|receipt|cashier|date|ngay|thoi gian|so hd|hoa don|phieu|ban hang|thu ngan|nhan vien|n\.? ?vien|"
     r"ma hd|quay|pos|table|ban so)\b")
 _HEADER_NOISE = re.compile(
     r"^(tax ?invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
@@ -462,6 +462,7 @@ class RuleReader:
             return beside
         # Otherwise the lines right after the seller name, up to phone/tax/date lines.
         start = (max(seller.line_indices) + 1) if seller else 1
+        vietnamese = any(_VI_LETTERS.search(line.text) for line in lines)
         picked = []
         for i in range(start, min(len(lines), start + 12)):
             f = folded[i]
@@ -472,14 +473,18 @@ class RuleReader:
                     or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f))
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
                     or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f)))
-            if _TABLE_START.search(f) or (re.search(r"\d{8,}", f) and not (
+            if _TABLE_START.search(f) or _PRICE_ONLY.fullmatch(f.strip()) or (re.search(r"\d{8,}", f) and not (
                     _PHONE_OR_META.search(f) or _REGISTRATION_LINE.search(f) or re.search(r"\bno\b", f)
                     or re.search(r"\d\s*-?\s*[a-z]\)?\s*$", f))):
-                break  # the item table (header or barcode lines) starts: no address after it
+                break  # the item table (header, price or barcode lines) starts: no address after it
             if not picked:
                 # Before the address: registration numbers, name continuations, dates, phones,
                 # and short codes ("A06103", "PAX1"): an address line has a word of 3+ letters.
-                if (stop or skip or not (re.search(r"[\d,]", f) or _VI_ADDRESS_WORD.search(f))
+                # A Vietnamese one opens with a number ("212", "Số 5", "Tầng 1") or holds an
+                # address word (an item name such as "Bút bi 9269" holds digits too).
+                has_number = (re.match(r"\W*(\d|(so|tang|toa|lo|kiot)\b)", f) if vietnamese
+                              else re.search(r"[\d,]", f))
+                if (stop or skip or not (has_number or _VI_ADDRESS_WORD.search(f))
                         or len(f) < 8 or not re.search(r"[a-z]{3,}|^(no|lot|unit|pt|blk|block)\b", f)):
                     continue
             elif stop or skip:
@@ -556,6 +561,8 @@ def _bottom(line: TextLine) -> float:
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
 # (but for a trailing state or country, see _REGION).
 # Item-table header words (folded): the header block ends above them.
+# A line that is only a price ("43 000", "22.000d", "-3.000"): the item table has begun.
+_PRICE_ONLY = re.compile(r"-?\d{1,3}(?:[ .,]\d{3})+\s*(?:d|vnd)?")
 _TABLE_START = re.compile(r"\b(ten hang|don gia|thanh tien|so luong|mat hang|description|qty)\b")
 _POSTCODE = re.compile(r"(?<![\w-])\d{5}\s*,?\s+[a-z][a-z .]*[,.]?\s*$")
 _REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca|negeri sembilan|pahang|perak|perlis|"

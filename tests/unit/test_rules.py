@@ -375,3 +375,23 @@ def test_caption_rows_follow_the_local_slant_of_a_curled_receipt():
     assert slant[18] > 0.02  # ... but around "Khách phải trả" the rows descend to the right
     got = _read_lines(CURLED, width=1024, height=1820)
     assert got["total"].normalized == {"amount": "382000", "currency": "VND"}  # not the discount's 0
+
+
+def test_vietnamese_item_lines_are_no_address_and_prices_end_the_header():
+    # MC-OCR 145014ysbpa: the address line was too faint to detect; the first item ("Bút bi 9269",
+    # digits but no house number or address word) and the prices below it are not the address.
+    got = read(["NHÀ SÁCH GD-TC CẨM PHẢ", "863328", "Bút bi 9269", "43 000", "Thước kẻ 20cm", "22.000đ",
+                "Tổng cộng: 65.000"])
+    assert "address" not in got
+    got = read(["NHÀ SÁCH GD-TC CẨM PHẢ", "Số 5 Cẩm Tây - Cẩm Phả", "ĐT: 0333883328", "Bút bi 9269", "43 000"])
+    assert got["address"].value == "Số 5 Cẩm Tây - Cẩm Phả"
+
+
+def test_misread_hotline_and_staff_captions_end_the_header():
+    got = read(["Satra Group", "73/1 KP2 Đường Nguyễn Văn Qua,P.Đông Hưng", "Họt1inế:CSKH:18001191",
+                "Mail : dvkh@satra.com.vn"])
+    assert got["address"].value == "73/1 KP2 Đường Nguyễn Văn Qua,P.Đông Hưng"
+    # "NVien" (nhân viên, the staff member) is no seller, though "Store" names one.
+    got = read(["Legend", "Welcome to Trung Nguyen Legend", "Add: 683 - 685 duong 3/2 P.6 Q.10 - HCM",
+                "NVien: Store Manager", "Total VND 64,000"])
+    assert got["seller"].value == "Legend"
