@@ -28,9 +28,12 @@ class FieldSpec:
         choices: allowed values for ``enum`` fields (normalised forms).
         multiline: the value may continue on the following lines (addresses).
         free: a caller-defined field (``config.info``) whose kind is unknown.
-        places: a Vietnamese address or shop name: place names and shop-type
-            phrases in it get their tone marks restored from the
-            administrative-division lexicon (:mod:`app.extraction.gazetteer`).
+        lexicon: the marked-phrase lexicon whose tone marks a value read by
+            OCR takes (:mod:`app.extraction.gazetteer`): ``"places"`` for a
+            Vietnamese address or shop name (place names from the
+            administrative-division list, shop-type phrases),
+            ``"identifying_marks"`` for the card's identifying marks
+            (``Nốt ruồi``, ``Sẹo chấm``, ``cánh mũi``, ...); None: kept as read.
     """
 
     key: str
@@ -41,7 +44,7 @@ class FieldSpec:
     choices: tuple[str, ...] = ()
     multiline: bool = False
     free: bool = False
-    places: bool = False
+    lexicon: str | None = None
 
     def description(self) -> str:
         """Bilingual description used in prompts."""
@@ -89,10 +92,10 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         _ID, _NAME, _DOB, _SEX, _NATIONALITY,
         FieldSpec("place_of_origin", "Quê quán", "place of origin",
                   anchors=("que quan / place of origin", "que quan", "place of origin"), multiline=True,
-                  places=True),
+                  lexicon="places"),
         FieldSpec("place_of_residence", "Nơi thường trú", "place of residence",
                   anchors=("noi thuong tru / place of residence", "noi thuong tru", "place of residence",
-                           "noi cu tru"), multiline=True, places=True),
+                           "noi cu tru"), multiline=True, lexicon="places"),
         _EXPIRY,
     ), readers=("qr", "rules")),
     "cccd_back": DocumentType("cccd_back", (
@@ -102,13 +105,13 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
                            "ngay cap")),
         FieldSpec("personal_identification", "Đặc điểm nhân dạng", "personal identification marks",
                   anchors=("dac diem nhan dang / personal identification", "dac diem nhan dang",
-                           "personal identification")),
+                           "personal identification"), lexicon="identifying_marks"),
     ), readers=("mrz", "rules")),
     "receipt": DocumentType("receipt", (
         FieldSpec("seller", "Tên cửa hàng / đơn vị bán", "name of the shop or company that issued the receipt",
-                  places=True),
+                  lexicon="places"),
         FieldSpec("address", "Địa chỉ cửa hàng", "address of the shop", anchors=("dia chi", "dc", "address"),
-                  multiline=True, places=True),
+                  multiline=True, lexicon="places"),
         FieldSpec("date", "Ngày bán / ngày in hóa đơn", "date of the receipt", "date",
                   anchors=("ngay ban", "ngay", "thoi gian", "date", "time")),
         FieldSpec("total", "Tổng tiền thanh toán", "total amount paid", "amount",

@@ -222,27 +222,34 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
 
 
 def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
-    """Address fields (``FieldSpec.places``) read from OCR text (rule or LLM) of a
-    Vietnamese page: tone marks of place names restored from the lexicon
-    (:mod:`app.extraction.gazetteer`); what changed is listed in the field's
-    ``checks["place_names"]``. QR values are printed by the issuer, not read, and stay;
-    so do values read without a single tone mark (:meth:`PlaceNames.restore`)."""
-    from app.extraction.gazetteer import place_names
+    """Fields with a lexicon (``FieldSpec.lexicon``) read from OCR text (rule or LLM):
+    tone marks of the lexicon's phrases restored (:mod:`app.extraction.gazetteer`):
+    place names in addresses and sellers of a Vietnamese page, the set wording of a
+    card's identifying marks; what changed is listed in the field's
+    ``checks["place_names"]`` (``checks["phrases"]`` for other lexicons). QR values
+    are printed by the issuer, not read, and stay; so do values read without a
+    single tone mark (:meth:`PlaceNames.restore`)."""
+    from app.extraction.gazetteer import identifying_marks, place_names
     from app.ocr.hybrid import looks_vietnamese
 
-    wanted = [s for s in specs if s.places and results[s.key].value and results[s.key].source in ("rule", "llm")]
-    if not wanted or not looks_vietnamese([line.text for line in ocr.lines]):
-        return
-    names = place_names()
-    if names is None:
+    wanted = [s for s in specs if s.lexicon and results[s.key].value and results[s.key].source in ("rule", "llm")]
+    if not wanted:
         return
     for spec in wanted:
+        if spec.lexicon == "places":
+            if not looks_vietnamese([line.text for line in ocr.lines]):
+                continue
+            names, check = place_names(), "place_names"
+        else:
+            names, check = identifying_marks(), "phrases"
+        if names is None:
+            continue
         result = results[spec.key]
         restored, changes = names.restore(result.value)
         if not changes:
             continue
         normalized = restored if isinstance(result.normalized, str) else result.normalized
-        checks = {**result.checks, "place_names": [{"read": a, "restored": b} for a, b in changes]}
+        checks = {**result.checks, check: [{"read": a, "restored": b} for a, b in changes]}
         results[spec.key] = dataclasses.replace(result, value=restored, normalized=normalized, checks=checks)
 
 

@@ -63,6 +63,18 @@ ADDRESS_PHRASES = ("Thành Phố", "Thị Xã", "Thị Trấn")
 SHOP_PHRASES = ("Cửa Hàng", "Nhà Sách", "Siêu Thị", "Tạp Hóa", "Thực Phẩm", "Nhà Thuốc", "Cà Phê", "Bách Hóa",
                 "Tổng Hợp", "Công Ty", "Cổ Phần", "Trách Nhiệm Hữu Hạn", "Văn Phòng Phẩm", "Điện Máy", "Nhà Hàng")
 
+#: The set wording of the "personal identification" field on the back of a CCCD card
+#: (identifying marks: the kind of mark, its distance "C: 2cm", direction and the part
+#: of the face), restored like place names: ``Nốt ruổi`` -> ``Nốt ruồi``.
+IDENTIFYING_MARK_PHRASES = (
+    "Nốt Ruồi", "Nốt Ruồi Son", "Sẹo Chấm", "Sẹo Lồi", "Sẹo Thâm", "Vết Sẹo", "Vết Bớt", "Vết Chàm", "Bớt Son",
+    "Trên Sau", "Trên Trước", "Dưới Sau", "Dưới Trước", "Đầu Mày", "Đuôi Mày", "Lông Mày", "Đuôi Mắt",
+    "Đầu Mắt", "Khóe Mắt", "Cánh Mũi", "Đầu Mũi", "Sống Mũi", "Chân Mũi", "Khóe Miệng", "Mép Phải", "Mép Trái",
+    "Mắt Phải", "Mắt Trái", "Mày Phải", "Mày Trái", "Mũi Phải", "Mũi Trái", "Má Phải", "Má Trái", "Gò Má",
+    "Cằm Phải", "Cằm Trái", "Trán Phải", "Trán Trái", "Vành Tai", "Dái Tai", "Tai Phải", "Tai Trái",
+    "Môi Trên", "Môi Dưới",
+)
+
 _WORD = re.compile(r"[^\W\d_]+")
 # An apostrophe inside a word is an OCR speck ("Đư'ờng"), not Vietnamese spelling.
 _APOSTROPHE = re.compile(r"(?<=[^\W\d_])['`’](?=[^\W\d_])")
@@ -409,3 +421,9 @@ def place_names() -> PlaceNames | None:
         log.warning("place-name data in %s unreadable (%s): addresses keep their OCR marks", folder, e)
         return None
     return PlaceNames(ADDRESS_PHRASES, leading=SHOP_PHRASES, units=units)
+
+
+@functools.lru_cache(maxsize=1)
+def identifying_marks() -> PlaceNames:
+    """The lexicon of :data:`IDENTIFYING_MARK_PHRASES` (built once)."""
+    return PlaceNames(IDENTIFYING_MARK_PHRASES)

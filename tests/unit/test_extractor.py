@@ -131,3 +131,19 @@ def test_addresses_printed_without_tone_marks_are_left_as_printed():
     # Read with marks: the OCR dropped some.
     assert restored("P. Cẩm Bình, TP. Cam Pha, QNH") == "P. Cẩm Bình, TP. Cẩm Phả, QNH"
     assert restored("Cam Pha") == "Cam Pha"  # no mark at all: printed so
+
+
+def test_identifying_marks_take_the_marks_of_their_set_wording():
+    from app.extraction.doctypes import DOCUMENT_TYPES
+    from app.extraction.extractor import _restore_place_names
+    from app.extraction.fields import FieldResult
+
+    spec = next(s for s in DOCUMENT_TYPES["cccd_back"].fields if s.key == "personal_identification")
+    assert spec.lexicon == "identifying_marks"
+    ocr = OcrResult((line("Đặc điểm nhân dạng", 0, 0),), 100, 100, 0, 0)
+    results = {spec.key: FieldResult("Nốt ruổi C: 1cm dưới trước mép phai", None, 0.8, "rule", (0,), True, {})}
+    _restore_place_names([spec], results, ocr)
+    got = results[spec.key]
+    assert got.value == "Nốt ruồi C: 1cm dưới trước mép phải"  # "ruổi" (as in "rong ruổi") is no mark's name
+    assert got.checks["phrases"] == [{"read": "Nốt ruổi", "restored": "Nốt ruồi"},
+                                     {"read": "mép phai", "restored": "mép phải"}]
