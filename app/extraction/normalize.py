@@ -198,6 +198,8 @@ _DATE_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
     ("iso", re.compile(r"(?<!\d)(\d{4})\s?([\-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})(?!\d)"), "y-m-d"),
     ("numeric", re.compile(r"(?<!\d)(\d{1,2})\s?([\-/.])\s?(\d{1,2})\s?\2\s?" + _Y), "d-m-y"),
     ("compact", re.compile(r"(?<!\d)(\d{8})(?!\d)"), "8"),
+    # Two different separators, but a four-digit year (a misread one: "12-05/2020").
+    ("mixed", re.compile(r"(?<![\d\-/.])(\d{1,2})\s?[\-/.]\s?(\d{1,2})\s?[\-/.]\s?(\d{4})(?!\d)"), "dmy"),
 )
 
 
@@ -254,7 +256,8 @@ def parse_date(s: str | None, dayfirst: bool = True) -> _dt.date | None:
     * Vietnamese ``Ngày 14 tháng 08 năm 2020``;
     * eight digits: ``ddmmyyyy`` (``25032018``), else ``yyyymmdd``.
 
-    A doubled separator between digits is read as one (``26-05--2018``).
+    A doubled separator between digits is read as one (``26-05--2018``); two
+    different ones are accepted before a four-digit year (``12-05/2020``).
     The first date in the text wins (``"21:07:49 - 14/08/2020"`` -> 2020-08-14).
     Years outside 1900-2099 and impossible dates are rejected.
 

@@ -142,6 +142,7 @@ def test_mcocr_timestamps_with_a_date_parse():
     ("28 octobre 2015", D(2015, 10, 28)),
     ("2014-08-03", D(2014, 8, 3)),
     ("03/04/2018", D(2018, 4, 3)),                  # ambiguous: day-first
+    ("NGAY: 12-05/2020", D(2020, 5, 12)),           # a separator misread, before a four-digit year
 ])
 def test_parse_date(text, expected):
     assert parse_date(text) == expected
@@ -152,7 +153,7 @@ def test_parse_date_month_first_when_asked():
 
 
 @pytest.mark.parametrize("text", [None, "", "Ngày :", "31/02/2020", "99/99/9999", "12:34:56", "TOTAL 60.30",
-                                  "12345678", "01/01/1850"])
+                                  "12345678", "01/01/1850", "31-02/2020", "12.05-20"])
 def test_parse_date_rejects_garbage(text):
     assert parse_date(text) is None
 
