@@ -662,7 +662,7 @@ _NAME_DIGITS = str.maketrans({"1": "I", "0": "O", "5": "S", "8": "B"})
 def _fix_name_digits(text: str) -> str:
     """Digits OCR read inside the words of a company name: ``URBAN 1DEA`` ->
     ``URBAN IDEA``, ``MR D1Y`` -> ``MR DIY`` (a word of upper-case letters with
-    one such digit), ``SIN BHD`` -> ``SDN BHD``."""
+    one such digit), ``SIN BHD`` -> ``SDN BHD``, a closing ``5/8`` -> ``S/B``."""
     def word(m):
         w = m.group(0)
         digits = sum(c.isdigit() for c in w)
@@ -672,6 +672,7 @@ def _fix_name_digits(text: str) -> str:
 
     text = re.sub(r"\b[A-Z0-9]+\b", word, text)
     text = re.sub(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\b)", "I", text)  # "MR. D.1.Y."
+    text = re.sub(r"(?<=[A-Z] )[S5]/[B8]$", "S/B", text)  # "99 SPEED MART 5/8": Sdn Bhd, abbreviated
     return re.sub(r"\bS[I1lL]N(?=\.? ?BHD\b)", "SDN", text)
 
 

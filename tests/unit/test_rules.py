@@ -177,6 +177,7 @@ def test_money_amount_preferred_over_a_rate_on_the_caption_line():
 @pytest.mark.parametrize("texts,seller", [
     (["URBAN 1DEA SDN BHD (417940-M),", "A-G-06, DATARAN GLOMAC,"], "URBAN IDEA SDN BHD"),
     (["MR. D.1.Y. (M) SIN BHD", "LOT 1851-A"], "MR. D.I.Y. (M) SDN BHD"),
+    (["99 SPEED MART 5/8", "(519537-X)", "LOT P.T. 2811, JALAN ANGSA,"], "99 SPEED MART S/B"),
     (["PASAR RAYA MEGA MAJU", "(SEMENYIH) SDN BHD", "(767840-W)"], "PASAR RAYA MEGA MAJU (SEMENYIH) SDN BHD"),
     (["AIK HUAT HARDWARE", "ENTERPRISE (SETIA", "ALAM)SDN", "BHD", "822737-X"],
      "AIK HUAT HARDWARE ENTERPRISE (SETIA ALAM)SDN BHD"),
