@@ -472,7 +472,8 @@ class RuleReader:
             stop = (_PHONE_OR_META.search(f) or _HEADER_NOISE.match(f) or parse_date(lines[i].text) is not None
                     or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f))
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
-                    or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f)))
+                    or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f))
+                    or re.fullmatch(r"\(.*\)", f.strip()))  # "(TONYMOLY SHOP (95874))": the name's aside
             if _TABLE_START.search(f) or _PRICE_ONLY.fullmatch(f.strip()) or (re.search(r"\d{8,}", f) and not (
                     _PHONE_OR_META.search(f) or _REGISTRATION_LINE.search(f) or re.search(r"\bno\b", f)
                     or re.search(r"\d\s*-?\s*[a-z]\)?\s*$", f))):

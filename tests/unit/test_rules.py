@@ -396,3 +396,9 @@ def test_misread_hotline_and_staff_captions_end_the_header():
     got = read(["Legend", "Welcome to Trung Nguyen Legend", "Add: 683 - 685 duong 3/2 P.6 Q.10 - HCM",
                 "NVien: Store Manager", "Total VND 64,000"])
     assert got["seller"].value == "Legend"
+
+
+def test_a_bracketed_line_under_the_name_is_not_the_address():
+    got = read(["TONYMOLY VIVA CITY", "(TONYMOLY SHOP (95874))", "UNIT L1-044B, VIVACITY MEGAMALL,",
+                "JALAN WAN ALWI,", "93350 KUCHING, SARAWAK.", "GST ID：000349356032", "TOTAL", "RM 10.00"])
+    assert got["address"].value == "UNIT L1-044B, VIVACITY MEGAMALL, JALAN WAN ALWI, 93350 KUCHING, SARAWAK."
