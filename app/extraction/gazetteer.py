@@ -40,6 +40,8 @@ from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterable
 
+from rapidfuzz.distance import Levenshtein
+
 from app.ocr.hybrid import SYLLABLE as _SYLLABLE
 from app.ocr.hybrid import join_marks, split_marks
 
@@ -135,8 +137,6 @@ class PlaceNames:
         """The marked address word ``word`` spells: the same letters, or one edit
         away from a long one when ``word`` as read is no Vietnamese syllable
         (``Đưrờng``, ``phườny``; ``thach`` is a word of its own, not ``thành``)."""
-        from rapidfuzz.distance import Levenshtein
-
         bare = _bare(word)
         for known in ADDRESS_WORDS:
             if bare == _bare(known):
@@ -320,18 +320,23 @@ class PlaceNames:
                     mentions.append((i, n, code, form, exact, marks))
         if len(mentions) < 2:
             return []
-        # Longest chain ending at each mention, built left to right (child before parent).
+        # Longest chain ending at each mention, built left to right (child before parent):
+        # earlier mentions are indexed by their parent's and grandparent's codes.
         mentions.sort(key=lambda m: m[0])
         best: list[tuple[tuple, list]] = []
+        below: dict[str, list[int]] = defaultdict(list)
         for k, (i, n, code, form, exact, marks) in enumerate(mentions):
             chains = [((1, int(exact), -marks), [k])]
-            for j in range(k):
-                pi, pn, pcode, _, _, _ = mentions[j]
-                if pi + pn > i or not self._ancestor(pcode, code):
-                    continue
+            for j in below.get(code, ()):
+                if mentions[j][0] + mentions[j][1] > i:
+                    continue  # overlapping runs
                 (length, exacts, cost), path = best[j]
                 chains.append(((length + 1, exacts + int(exact), cost - marks), path + [k]))
             best.append(max(chains, key=lambda c: c[0]))
+            up = self._parent.get(code)
+            for ancestor in (up, self._parent.get(up) if up else None):
+                if ancestor:
+                    below[ancestor].append(k)
         top = max(score for score, _ in best)
         if top[0] < 2 or top[1] < 1:
             return []
@@ -341,16 +346,9 @@ class PlaceNames:
             return []
         return list(outcomes.pop())
 
-    def _ancestor(self, child: str, parent: str) -> bool:
-        """``parent`` is the parent or the grandparent of unit ``child``."""
-        up = self._parent.get(child)
-        return up == parent or (up is not None and self._parent.get(up) == parent)
-
     def _one_letter_off(self, bare: tuple[str, ...]) -> list[tuple[str, ...]]:
         """Unmarked spellings in the lexicon one letter edit away from ``bare`` (as many
         words, the edit inside one of them, at least :data:`NEAR_MIN_LETTERS` letters)."""
-        from rapidfuzz.distance import Levenshtein
-
         if sum(len(w) for w in bare) < NEAR_MIN_LETTERS:
             return []
         joined = " ".join(bare)
@@ -389,6 +387,7 @@ def _rewrites_address_word(run: list[re.Match], form: tuple[str, ...]) -> bool:
     return any(m.group(0).lower() in _ADDRESS_WORDS and m.group(0).lower() != f for m, f in zip(run, form))
 
 
+@functools.lru_cache(maxsize=65536)
 def split_marks_word(word: str) -> str:
     """The marks of each character of ``word`` joined (``"cẩm"`` -> ``"\\u0302\\u0309"``, by position)."""
     return "|".join(split_marks(c)[1] for c in word)
