@@ -180,6 +180,8 @@ def _agree(spec: FieldSpec, a: Candidate, b: Candidate) -> bool:
 
 
 def _valid(spec: FieldSpec, cand: Candidate) -> bool | None:
+    if spec.key in ("invoice_number", "order_number"):
+        return bool(re.search(r"\d", str(cand.value or "")))  # document numbers hold a digit
     if spec.kind in ("date", "amount"):
         return cand.normalized is not None
     if spec.kind == "id_number":

@@ -24,6 +24,7 @@ from decimal import Decimal, InvalidOperation
 __all__ = [
     "CAPTIONS",
     "KINDS",
+    "MONTH_NAMES",
     "NORMALISATION_RULES",
     "amount_string",
     "comparable",
@@ -184,7 +185,11 @@ _MONTHS = {
     # Dutch
     "januari": 1, "februari": 2, "maart": 3, "mei": 5, "juni": 6, "juli": 7, "augustus": 8, "oktober": 10,
     "mrt": 3, "okt": 10,
+    # German (folded)
+    "januar": 1, "februar": 2, "marz": 3, "maerz": 3, "dezember": 12,
 }
+#: Month names and abbreviations :func:`parse_date` reads (folded: lower case, no accents).
+MONTH_NAMES = tuple(_MONTHS)
 _MON = "(" + "|".join(sorted(_MONTHS, key=len, reverse=True)) + r")\.?"
 _ORD = r"(?:st|nd|rd|th|er)?"
 _Y = r"(\d{4}|\d{2})(?!\d)"
@@ -251,7 +256,7 @@ def parse_date(s: str | None, dayfirst: bool = True) -> _dt.date | None:
       other order only when the preferred one is not a valid date
       (``04/20/19`` -> 2019-04-20);
     * ``yyyy-mm-dd``, ``yyyy/mm/dd``, ``yyyy.mm.dd`` (a four-digit year in front is ISO order);
-    * month names in English, French or Dutch, full or abbreviated:
+    * month names in English, French, Dutch or German, full or abbreviated:
       ``03 MAR 2018``, ``24-MAR-2018``, ``15/APR/2017``, ``MAR 03, 2018``, ``March 3rd 2018``;
     * Vietnamese ``Ngày 14 tháng 08 năm 2020``;
     * eight digits: ``ddmmyyyy`` (``25032018``), else ``yyyymmdd``.

@@ -21,15 +21,25 @@ import functools
 import math
 import re
 import unicodedata
+from collections import Counter
 from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine, local_text_angles
 from app.extraction.doctypes import FieldSpec
-from app.extraction.normalize import fold, normalize_text, parse_amount, parse_date, similarity
+from app.extraction.normalize import (
+    MONTH_NAMES,
+    detect_currency,
+    fold,
+    normalize_text,
+    parse_amount,
+    parse_date,
+    similarity,
+)
+from app.ocr.hybrid import looks_vietnamese
 
 _DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
-_MONTHS = r"(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*"
+_MONTHS = r"(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")[a-z]*"  # over folded text
 # Dates inside OCR lines, overlapping candidates allowed. Seen glued to other digits:
 # "2018-01-0522:55:25" (a time right after the day), "#19536001/06/2018" (a number
 # before the day), "26-05--201815:16:13" (doubled separator), "14May/2017".
@@ -69,13 +79,16 @@ _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|s
                             r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?|tong ket)\b)")
 # Tax words exclude a line unless it is the tax-inclusive total.
-_TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue)\b")
+_TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue|ht|hors taxes?|tva|btw|mwst|ust|netto)\b")
 _TOTAL_PRIORITY = (
     (re.compile(r"\b(rounded|rounding adj|after round|nett? total|grand total|total amount|amount due|"
                 r"total payable|total due|total rm|total \(rm\)|total sales \(incl|total incl|incl\.? gst|"
                 r"tong tien phai|tong thanh toan|tong so thanh toan|thanh toan|phai thanh toan|phai tra|"
-                r"tong cong|tong tien)\b"), 0.9),
-    (re.compile(r"\b(total|tong|cong tien hang)\b"), 0.8),
+                r"tong cong|tong tien|"
+                # invoices in French, Dutch, German, Polish
+                r"total ttc|montant ttc|total facture|net a payer|a payer|factuur totaal|te betalen|"
+                r"gesamtbetrag|rechnungsbetrag|zu zahlen|do zaplaty)\b"), 0.9),
+    (re.compile(r"\b(total|tong|cong tien hang|totaal|razem|summe)\b"), 0.8),
 )
 
 
@@ -83,6 +96,7 @@ _TOTAL_PRIORITY = (
 class _Hit:
     index: int
     after: str  # text after the caption on the same line
+    anchor: str = ""  # the caption matched
 
 
 class RuleReader:
@@ -129,6 +143,8 @@ class RuleReader:
                 cand = self._anchored(lines, folded, spec, self._id_in, rows)
                 if cand is None and spec.key == "id_number":
                     cand = self._first(lines, spec, self._id_in, confidence=0.75)
+            elif spec.key in _DOCUMENT_NUMBERS:
+                cand = self._anchored(lines, folded, spec, self._number_in, rows, specific_first=True)
             elif spec.kind == "enum" and spec.key == "sex":
                 cand = self._anchored(lines, folded, spec, self._sex_in, rows)
             elif document_type in ("receipt", "invoice") and spec.key == "seller":
@@ -148,9 +164,10 @@ class RuleReader:
     # ------------------------------------------------------------ value parsers
     def _date_in(self, text: str, spec: FieldSpec):
         """The first substring that parses as a date (overlapping candidates
-        are tried, so ``#19-18/03/201823:02:16`` yields ``18/03/2018``)."""
-        for match in _DATE_SCAN.finditer(text):
-            raw = match.group(1)
+        are tried, so ``#19-18/03/201823:02:16`` yields ``18/03/2018``); month
+        names are matched on the folded text (``29 maart 2014``, ``02 Février 2015``)."""
+        for match in _DATE_SCAN.finditer(fold(text)):
+            raw = text[match.start(1) : match.end(1)]
             parsed = parse_date(raw)
             if parsed is not None:
                 return raw.strip(), parsed.isoformat()
@@ -198,6 +215,20 @@ class RuleReader:
             return text.strip(), "M"
         return None
 
+    @staticmethod
+    def _number_in(text: str, spec: FieldSpec):
+        """A document number (invoice, order): the first token of letters, digits and
+        ``#/-_.`` that holds a digit (``INV/2023/03/0008``, ``#BLR_WFLD2015``, ``IBZY2087``);
+        a caption's sentence ("Invoice from Amazon Web Services") holds none."""
+        for token in re.findall(r"[#\w/.\-]+", text):
+            token = token.strip(".-/")
+            if not 3 <= len(token) <= 40 or not re.search(r"\d", token) or parse_date(token) is not None:
+                continue
+            if (token.isdigit() and len(token) < 4) or re.fullmatch(r"\d*[.,]\d+(?:[.,]\d+)*", token):
+                continue  # a count or an amount
+            return token, token
+        return None
+
     def _text_in(self, text: str, spec: FieldSpec):
         value = normalize_text(text.strip(" :.-/"))
         if len(value) < 2:
@@ -216,12 +247,20 @@ class RuleReader:
                     continue
                 if pos > 0 and f[pos - 1].isalnum():
                     continue
-                hits.append(_Hit(i, f[pos + len(anchor):]))
+                hits.append(_Hit(i, f[pos + len(anchor):], anchor))
                 break
         return hits
 
-    def _anchored(self, lines: list[TextLine], folded: list[str], spec: FieldSpec, parse, rows, confidence=0.9):
-        for hit in self._hits(folded, spec):
+    def _anchored(self, lines: list[TextLine], folded: list[str], spec: FieldSpec, parse, rows, confidence=0.9,
+                  specific_first: bool = False):
+        """The first value ``parse`` reads after a caption of ``spec``: on the caption's line,
+        then on its row and the next lines (``rows``). Captions are tried top to bottom, or,
+        with ``specific_first``, longest caption first ("Invoice Number:" before a title's
+        "Invoice")."""
+        hits = self._hits(folded, spec)
+        if specific_first:
+            hits.sort(key=lambda h: -len(h.anchor))
+        for hit in hits:
             line = lines[hit.index]
             # Same line, after the caption: map the folded offset back onto the original text.
             tail = line.text[len(folded[hit.index]) - len(hit.after):].lstrip(" :.-/")
@@ -256,7 +295,7 @@ class RuleReader:
                 continue
             if re.search(r"\btong so\b(?!\s*(tien|thanh toan|phai))", f):
                 continue  # "Tổng số: 24": the number of items
-            if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl|gom|bao gom", f):
+            if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl|inkl|ttc|gom|bao gom", f):
                 continue
             weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
             if weight is None and summary and re.match(r"\W*tai quay\b", f):
@@ -462,7 +501,7 @@ class RuleReader:
             return beside
         # Otherwise the lines right after the seller name, up to phone/tax/date lines.
         start = (max(seller.line_indices) + 1) if seller else 1
-        vietnamese = any(_VI_LETTERS.search(line.text) for line in lines)
+        vietnamese = looks_vietnamese([line.text for line in lines])
         picked = []
         for i in range(start, min(len(lines), start + 12)):
             f = folded[i]
@@ -562,6 +601,8 @@ def _bottom(line: TextLine) -> float:
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
 # (but for a trailing state or country, see _REGION).
 # Item-table header words (folded): the header block ends above them.
+# Fields holding a document's number, read as one token with a digit (:meth:`RuleReader._number_in`).
+_DOCUMENT_NUMBERS = ("invoice_number", "order_number")
 # A line that is only a price ("43 000", "22.000d", "-3.000"): the item table has begun.
 _PRICE_ONLY = re.compile(r"-?\d{1,3}(?:[ .,]\d{3})+\s*(?:d|vnd)?")
 _TABLE_START = re.compile(r"\b(ten hang|don gia|thanh tien|so luong|mat hang|description|qty)\b")
@@ -701,18 +742,18 @@ def _text_candidate(key, lines, indices, confidence, clean=None):
                      {"anchor": False})
 
 
-_VI_LETTERS = re.compile("[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
-
-
 def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
-    """Currency for amounts printed without one: from currency marks on the
-    document (RM, $, €, đ/VND), else VND for Vietnamese text, else None."""
+    """Currency for amounts printed without one: MYR when the document prints RM,
+    VND for đ/VND or Vietnamese text, else the currency most lines name (``$``,
+    ``EUR``, ``€``, ``Rs``, ... by :func:`app.extraction.normalize.detect_currency`),
+    else None."""
     text = " ".join(folded)
     if re.search(r"\brm\s*\d|\bmyr\b|\brm\b", text):
         return "MYR"
-    if re.search(r"\bvnd\b|\d\s*d\b|\bvnđ\b", text) or any(_VI_LETTERS.search(ln.text) for ln in lines):
+    if re.search(r"\bvnd\b|\d\s*d\b|\bvnđ\b", text) or looks_vietnamese([ln.text for ln in lines]):
         return "VND"
-    return None
+    named = Counter(code for code in (detect_currency(ln.text) for ln in lines) if code)
+    return named.most_common(1)[0][0] if named else None
 
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")

@@ -36,6 +36,14 @@ def test_invalid_amount_is_halved():
     assert combine(TOTAL, [bad]).confidence == 0.4
 
 
+def test_document_number_without_a_digit_is_halved():
+    spec = next(s for s in DOCUMENT_TYPES["invoice"].fields if s.key == "invoice_number")
+    words = Candidate("invoice_number", "at the time of check-out", "at the time of check-out", 0.6, "llm", (0,))
+    number = Candidate("invoice_number", "IBZY2087", "IBZY2087", 0.6, "llm", (0,))
+    assert combine(spec, [words]).confidence == 0.3
+    assert combine(spec, [number]).confidence == 0.6
+
+
 def test_qr_beats_rule_and_box_covers_lines():
     qr = Candidate("seller", "X", "X", 0.99, "qr")
     rule = Candidate("seller", "Y", "Y", 0.9, "rule", (2, 3))

@@ -101,7 +101,8 @@ def test_ward_district_province_chain_restores_names_read_a_letter_off():
     assert text == "112 Thanh Niên, P. Cẩm Thành TP. Cẩm Phả, Quảng Ninh"
     assert changes == [("Cẩm Thanh", "Cẩm Thành"), ("Cẩm Phô", "Cẩm Phả")]
     # First letters lost by the detector; the province corroborates the ward and district.
-    assert names.restore("Tổ 7 - P Ẩm Thủy - Tp. Ảm Phá - Quảng Ninh")[0] == "Tổ 7 - P Cẩm Thủy - Tp. Cẩm Phả - Quảng Ninh"
+    text = names.restore("Tổ 7 - P Ẩm Thủy - Tp. Ảm Phá - Quảng Ninh")[0]
+    assert text == "Tổ 7 - P Cẩm Thủy - Tp. Cẩm Phả - Quảng Ninh"
     # Ward then district: "Cẩm Phú" here is Cẩm Phả misread (two wards make no chain).
     assert names.restore("Số 5 Cẩm Tây - Cẩm Phú - QN")[0] == "Số 5 Cẩm Tây - Cẩm Phả - QN"
 

@@ -402,3 +402,30 @@ def test_a_bracketed_line_under_the_name_is_not_the_address():
     got = read(["TONYMOLY VIVA CITY", "(TONYMOLY SHOP (95874))", "UNIT L1-044B, VIVACITY MEGAMALL,",
                 "JALAN WAN ALWI,", "93350 KUCHING, SARAWAK.", "GST ID：000349356032", "TOTAL", "RM 10.00"])
     assert got["address"].value == "UNIT L1-044B, VIVACITY MEGAMALL, JALAN WAN ALWI, 93350 KUCHING, SARAWAK."
+
+
+def test_invoice_number_is_a_token_with_a_digit_not_the_captions_sentence():
+    # invoice2data AmazonWebServices / oyo: "Invoice" opens sentences too.
+    got = read(["Amazon Web Services Invoice", "Invoice from Amazon web services", "Invoice Number: 42183017",
+                "Invoice Date: August 3, 2014", "TOTAL AMOUNT DUE ON August 3, 2014 $4.11"], doc="invoice")
+    assert got["invoice_number"].value == "42183017"
+    got = read(["Invoice No. INV/2023/03/0008", "Invoice Date: 03/20/2023"], doc="invoice")
+    assert got["invoice_number"].value == "INV/2023/03/0008"
+    # A caption whose row holds no number gives none (the LLM is asked instead).
+    assert "invoice_number" not in read(["Invoice payable at the time of check-out", "Thank you", "Visit again",
+                                         "Total 1939"], doc="invoice")
+
+
+def test_french_and_dutch_invoices_number_date_total_and_currency():
+    # invoice2data NetpresseInvoice (fr) and coolblue (nl), as read by the OCR.
+    fr = read(["NETPRESSE", "Commande prête à l'envoi", "Facture n° 2022089083", "Date: 28/11/2022", "Montant HT",
+               "Total HT :", "46,68 €", "TVA 20% :", "9,34 €", "Total TTC :", "56,02 €"], doc="invoice")
+    assert fr["invoice_number"].value == "2022089083"
+    assert fr["date"].normalized == "2022-11-28"
+    assert fr["total"].normalized == {"amount": "56.02", "currency": "EUR"}  # TTC, not HT; "ê" is French, not VND
+    nl = read(["FACTUUR.", "Factuurnummer: 992288600", "Klantnummer: 6669263", "Factuurdatum: 29 maart 2014",
+               "Subtotaal", "€ 4.904,94", "Totaal", "4.904,94"], doc="invoice")
+    assert nl["invoice_number"].value == "992288600"
+    assert nl["date"].normalized == "2014-03-29"
+    # The amount without a symbol takes the currency the page names (€), with its decimal comma.
+    assert nl["total"].normalized == {"amount": "4904.94", "currency": "EUR"}
