@@ -82,7 +82,9 @@ RESPONSE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
     "mcocr": {"seller": ("seller", "company"), "address": ("address",), "timestamp": ("timestamp", "date"),
               "total_cost": ("total_cost", "total", "total_amount")},
     "invoice2data": {"amount": ("amount", "total", "total_amount"), "date": ("date", "invoice_date"),
-                     "invoice_number": ("invoice_number", "number"), "currency": ("currency",)},
+                     "invoice_number": ("invoice_number", "number"),
+                     # The invoice type reports the currency inside the total's normalized form.
+                     "currency": ("currency", "total.normalized")},
     # "key.normalized": the ``normalized`` form of the rich ``fields`` entry (sex as M/F,
     # nationality "Việt Nam" whether read from the MRZ's VNM or from print).
     # Dates by their normalized form too: the QR and the MRZ encode them as ddmmyyyy / yymmdd.
