@@ -258,6 +258,8 @@ class RuleReader:
         with ``specific_first``, longest caption first ("Invoice Number:" before a title's
         "Invoice")."""
         hits = self._hits(folded, spec)
+        if spec.key == "date":  # the document's date, not the date payment is due
+            hits = [h for h in hits if not _DUE_DATE.search(folded[h.index])]
         if specific_first:
             hits.sort(key=lambda h: -len(h.anchor))
         for hit in hits:
@@ -601,6 +603,9 @@ def _bottom(line: TextLine) -> float:
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
 # (but for a trailing state or country, see _REGION).
 # Item-table header words (folded): the header block ends above them.
+# Captions of the date a payment is due (not the document's date).
+_DUE_DATE = re.compile(r"\b(due date|payment due|pay by|date limite|echeance|vervaldatum|uiterlijk|"
+                       r"falligkeit\w*|zahlbar bis|termin platnosci|han thanh toan)\b")
 # Fields holding a document's number, read as one token with a digit (:meth:`RuleReader._number_in`).
 _DOCUMENT_NUMBERS = ("invoice_number", "order_number")
 # A line that is only a price ("43 000", "22.000d", "-3.000"): the item table has begun.

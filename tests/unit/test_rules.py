@@ -429,3 +429,11 @@ def test_french_and_dutch_invoices_number_date_total_and_currency():
     assert nl["date"].normalized == "2014-03-29"
     # The amount without a symbol takes the currency the page names (€), with its decimal comma.
     assert nl["total"].normalized == {"amount": "4904.94", "currency": "EUR"}
+
+
+def test_the_date_payment_is_due_is_not_the_invoice_date():
+    got = read(["Facture n°562044387 du 02 Juillet 2015", "Date limite de paiement le 05 Juillet 2015",
+                "29.99 € TTC"], doc="invoice")
+    assert got["date"].normalized == "2015-07-02"
+    got = read(["Invoice date: 01/03/2024", "Due date: 31/03/2024"], doc="invoice")
+    assert got["date"].normalized == "2024-03-01"
