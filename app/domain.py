@@ -179,7 +179,7 @@ def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[floa
     reach = rows * statistics.median(_edges(line.box)[1] for line in lines)
     out = []
     for centre in centres:
-        near = sorted(a for w in wide if w is not None and abs(w[0] - centre) <= reach for a in (w[1],))
+        near = sorted(angle for y, angle in filter(None, wide) if abs(y - centre) <= reach)
         out.append(near[len(near) // 2] if len(near) >= 3 else page)
     return out
 

@@ -131,7 +131,7 @@ class FieldExtractor:
                     candidates[spec.key].append(cand)
                     results[spec.key] = combine(spec, candidates[spec.key])
             timings["llm"] = _ms(llm_start)
-        _restore_place_names(specs, results, ocr)
+        _restore_tone_marks(specs, results, ocr)
         _check_id_number(results)
         return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
@@ -221,7 +221,7 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
             raise cls(message)
 
 
-def _restore_place_names(specs, results: dict, ocr: OcrResult) -> None:
+def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
     """Fields with a lexicon (``FieldSpec.lexicon``) read from OCR text (rule or LLM):
     tone marks of the lexicon's phrases restored (:mod:`app.extraction.gazetteer`):
     place names in addresses and sellers of a Vietnamese page, the set wording of a

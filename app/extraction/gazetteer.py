@@ -288,10 +288,9 @@ class PlaceNames:
         single word only to units of that one-word name (``Huế``), exactly. One
         letter off is accepted here even where the misread word is a syllable (``Cẩm Phô``
         for ``Cẩm Phả``), because the chain corroborates it: the units must be parent and
-        child (or grandparent), at least one run of two words or more must match its unit's
-        letters exactly,
-        and the best chain (most runs, then most exact, then fewest marks changed) must be
-        the only one of its score with its forms. The same check picks, among names
+        child (or grandparent), at least one run of two words or more must match its
+        unit's letters exactly, and the best chain (most runs, then most exact, then
+        fewest marks changed) must be the only one of its score with its forms. The same check picks, among names
         spelt alike, the one the address's own district names (``Cẩm Thanh`` of Hội An
         versus ``Cẩm Thành`` of Cẩm Phả).
 

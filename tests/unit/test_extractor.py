@@ -113,7 +113,7 @@ def test_no_text_means_no_llm_call():
 def test_addresses_printed_without_tone_marks_are_left_as_printed():
     from app.extraction import gazetteer
     from app.extraction.doctypes import DOCUMENT_TYPES
-    from app.extraction.extractor import _restore_place_names
+    from app.extraction.extractor import _restore_tone_marks
     from app.extraction.fields import FieldResult
 
     if gazetteer.place_names() is None:
@@ -123,7 +123,7 @@ def test_addresses_printed_without_tone_marks_are_left_as_printed():
 
     def restored(value):
         results = {"address": FieldResult(value, value, 0.8, "rule", (0,), True, {})}
-        _restore_place_names([spec], results, ocr)
+        _restore_tone_marks([spec], results, ocr)
         return results["address"].value
 
     plain = "tai Khu do thi moi Van Phu, P. Phu La, Q. Ha Dong, Tp Ha Noi"
@@ -135,14 +135,14 @@ def test_addresses_printed_without_tone_marks_are_left_as_printed():
 
 def test_identifying_marks_take_the_marks_of_their_set_wording():
     from app.extraction.doctypes import DOCUMENT_TYPES
-    from app.extraction.extractor import _restore_place_names
+    from app.extraction.extractor import _restore_tone_marks
     from app.extraction.fields import FieldResult
 
     spec = next(s for s in DOCUMENT_TYPES["cccd_back"].fields if s.key == "personal_identification")
     assert spec.lexicon == "identifying_marks"
     ocr = OcrResult((line("Đặc điểm nhân dạng", 0, 0),), 100, 100, 0, 0)
     results = {spec.key: FieldResult("Nốt ruổi C: 1cm dưới trước mép phai", None, 0.8, "rule", (0,), True, {})}
-    _restore_place_names([spec], results, ocr)
+    _restore_tone_marks([spec], results, ocr)
     got = results[spec.key]
     assert got.value == "Nốt ruồi C: 1cm dưới trước mép phải"  # "ruổi" (as in "rong ruổi") is no mark's name
     assert got.checks["phrases"] == [{"read": "Nốt ruổi", "restored": "Nốt ruồi"},
