@@ -186,5 +186,6 @@ def _valid(spec: FieldSpec, cand: Candidate) -> bool | None:
         return cand.normalized is not None
     if spec.kind == "id_number":
         digits = "".join(ch for ch in str(cand.value or "") if ch.isdigit())
-        return len(digits) >= 9 if spec.key != "id_number" else len(digits) == 12
+        # Tax codes: 10 or 13 digits in Vietnam, 8-15 with a country prefix elsewhere; citizen IDs: 12.
+        return 8 <= len(digits) <= 15 if spec.key != "id_number" else len(digits) == 12
     return None

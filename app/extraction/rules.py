@@ -60,7 +60,7 @@ _PHONE_OR_META = re.compile(
 _HEADER_NOISE = re.compile(
     r"^(tax ?invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
     r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
-    r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*)$")
+    r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*|facture|factuur|rechnung|faktura( vat)?)$")
 # Words that make a top line look like an address on Vietnamese receipts (folded).
 _VI_ADDRESS_WORD = re.compile(r"\b(to|t|khu|p\.?|phuong|q\.?|quan|tp\.?|thanh pho|duong|xa|huyen|tinh|cho|ch|"
                               r"ngo|thon|so nha|kp|ap|ha noi|ninh|gia lam)\b")
@@ -231,8 +231,11 @@ class RuleReader:
 
     def _text_in(self, text: str, spec: FieldSpec):
         value = normalize_text(text.strip(" :.-/"))
-        if len(value) < 2:
-            return None
+        if len(value) < 2 or _CAPTION_ONLY.fullmatch(fold(value)):
+            return None  # the next caption ("Address"), not the value
+        if not spec.multiline and (parse_date(value) is not None or not re.search(r"[^\W\d_]{2,}", value)
+                                   or any(pattern.search(fold(value)) for pattern, _ in _TOTAL_PRIORITY)):
+            return None  # a name holds a word, and no date or total ("TOTAL AMOUNT DUE ON August 3, 2014")
         if spec.key == "nationality" and similarity(fold(value), "viet nam") >= 0.75:
             return value, "Việt Nam"  # printed "Việt Nam", often read without its tone marks
         return value, value
@@ -445,6 +448,7 @@ class RuleReader:
             return (len(re.sub(r"[^a-z]", "", f)) >= 3 and not _HEADER_NOISE.match(f.strip(" .,:*-"))
                     and not re.match(r"[ .,:*-]*(thank|tq for|counter|welcome|terima kasih)", f)
                     and not _PHONE_OR_META.search(f) and not re.fullmatch(r"[\d\W]+", f)
+                    and not f.rstrip().endswith(":")  # a caption ("Account number:"), not a name
                     and lines[i].text != lines[i].text.lower())  # handwriting/annotations are read lower-case
 
         for i in range(top):
@@ -603,6 +607,12 @@ def _bottom(line: TextLine) -> float:
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
 # (but for a trailing state or country, see _REGION).
 # Item-table header words (folded): the header block ends above them.
+# A value that is only the next caption (folded).
+_CAPTION_ONLY = re.compile(r"(address|name|account( number| no\.?)?|phone|tel|e-?mail|date|dia chi|ho ten|ten|"
+                           r"so dien thoai|adresse|nom|naam|adres|anschrift)\s*:?")
+# A caption in front of the seller's name.
+_SELLER_CAPTION = re.compile(r"^\s*(sold by|seller|vendor|supplier|from|don vi ban( hang)?|nguoi ban|"
+                             r"đơn vị bán( hàng)?|người bán)\s*:\s*", re.I)
 # Captions of the date a payment is due (not the document's date).
 _DUE_DATE = re.compile(r"\b(due date|payment due|pay by|date limite|echeance|vervaldatum|uiterlijk|"
                        r"falligkeit\w*|zahlbar bis|termin platnosci|han thanh toan)\b")
@@ -693,7 +703,9 @@ def _town_before_region(folded: list[str], i: int) -> bool:
 
 
 def _strip_registration(text: str) -> str:
-    """Drop a trailing company registration number: ``"AEON CO. (M) BHD (126926-H)"`` -> ``"AEON CO. (M) BHD"``."""
+    """Drop a trailing company registration number: ``"AEON CO. (M) BHD (126926-H)"`` -> ``"AEON CO. (M) BHD"``,
+    and a leading seller caption: ``"Sold By : WS Retail"`` -> ``"WS Retail"``."""
+    text = _SELLER_CAPTION.sub("", text) or text
     return _REGISTRATION.sub("", text).rstrip(" .,") or text
 
 

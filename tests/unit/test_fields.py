@@ -84,3 +84,11 @@ def test_base_model_answers_rank_below_a_weak_rule_reading():
     for style, winner in (("base", "rule"), ("instruct", "llm")):
         llm = llm_candidate(TEXT, "CỘNG HÒA", OCR, LLM_CONFIDENCE[style])
         assert combine(TEXT, [rule, llm]).source == winner
+
+
+def test_tax_code_of_implausible_length_is_halved():
+    spec = next(s for s in DOCUMENT_TYPES["invoice"].fields if s.key == "seller_tax_code")
+    long = Candidate("seller_tax_code", "1" + "0" * 62, "1" + "0" * 62, 0.6, "llm", (0,))
+    mst = Candidate("seller_tax_code", "0101243150-001", "0101243150001", 0.6, "llm", (0,))
+    assert combine(spec, [long]).confidence == 0.3
+    assert combine(spec, [mst]).confidence == 0.6

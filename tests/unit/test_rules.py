@@ -437,3 +437,15 @@ def test_the_date_payment_is_due_is_not_the_invoice_date():
     assert got["date"].normalized == "2015-07-02"
     got = read(["Invoice date: 01/03/2024", "Due date: 31/03/2024"], doc="invoice")
     assert got["date"].normalized == "2024-03-01"
+
+
+def test_invoice_seller_and_buyer_are_names_not_captions_titles_or_amounts():
+    got = read(["FACTUUR.", "Coolblue B.V", "Weena 664", "3012 CN Rotterdam", "Factuurnummer: 993548900"],
+               doc="invoice")
+    assert got["seller"].value == "Coolblue B.V"  # the title "Factuur" is not the seller
+    got = read(["Sold By : WS Retail Services Pvt. Ltd", "Invoice Number #BLR_WFLD20151000982590"], doc="invoice")
+    assert got["seller"].value == "WS Retail Services Pvt. Ltd"
+    got = read(["Account number:", "296664039561", "Bill to", "Address", "TOTAL AMOUNT DUE ON August 3, 2014",
+                "$4.11"], doc="invoice")
+    assert "seller" not in got or got["seller"].value != "Account number:"
+    assert "buyer" not in got  # "Address" is a caption, the others a total and an amount
