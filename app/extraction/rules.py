@@ -83,6 +83,7 @@ _TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue|ht|hors ta
 _TOTAL_PRIORITY = (
     (re.compile(r"\b(rounded|rounding adj|after round|nett? total|grand total|total amount|amount due|"
                 r"total payable|total due|total rm|total \(rm\)|total sales \(incl|total incl|incl\.? gst|"
+                r"inclusive gst|"
                 r"tong tien phai|tong thanh toan|tong so thanh toan|thanh toan|phai thanh toan|phai tra|"
                 r"tong cong|tong tien|"
                 # invoices in French, Dutch, German, Polish
@@ -385,6 +386,7 @@ class RuleReader:
             text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
             text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
             text = _LEADING_SPECK.sub("", text)  # ".549.885 Đ": a speck before a grouped amount
+            text = _MISREAD_RM.sub("RM", text)  # "RN43.40": ringgit's M misread
             got = amount_in(text, spec)
             if got is None:
                 continue
@@ -775,6 +777,7 @@ def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")
 _LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
+_MISREAD_RM = re.compile(r"\bR[NHW](?=\d{1,3}(?:,\d{3})*\.\d{2}\b)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
 
 

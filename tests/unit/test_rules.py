@@ -449,3 +449,11 @@ def test_invoice_seller_and_buyer_are_names_not_captions_titles_or_amounts():
                 "$4.11"], doc="invoice")
     assert "seller" not in got or got["seller"].value != "Account number:"
     assert "buyer" not in got  # "Address" is a caption, the others a total and an amount
+
+
+def test_total_inclusive_gst_caption_and_a_misread_ringgit_sign():
+    got = read(["BEMED (SP) SDN. BHD.", "Total", "8O-(DERMAPRO OINT) 15G", "SubTotal:", "635.00", "Rounding Adj :",
+                "0.00", "lal Inclusive GST:", "635.00"])
+    assert got["total"].normalized["amount"] == "635.00"  # "Total" above is a column heading
+    got = read(["SHOP SDN BHD", "SUBTOTAL", "RN43.40", "TTL CASH", "RM43.40"])
+    assert got["total"].normalized == {"amount": "43.40", "currency": "MYR"}
