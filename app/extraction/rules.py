@@ -463,6 +463,8 @@ class RuleReader:
                 # The suffix within the line's first two words ("(SEMENYIH) SDN BHD"): the name began above.
                 early_suffix = bool(re.match(r"\S+\s+(sdn|bhd|berhad|s/b)\b", folded[i]))
                 first = i
+                while first > 0 and _split_word(lines, folded, first - 1, first, before=True):
+                    first -= 1  # a word of the same printed line that the detector split off ("FY")
                 while (first > 0 and first > i - 3 and plausible(first - 1) and _same_block(lines, first - 1, i)
                        and (starts_with_suffix or early_suffix or len(folded[first].split()) <= 2)
                        and len(folded[first - 1].split()) <= 4):
@@ -642,6 +644,9 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
     start = last
     while last + 1 < len(lines) and last + 1 < start + 4:
         k = last + 1
+        if _split_word(lines, folded, k, last, before=False):
+            last = k  # a word of the same printed line that the detector split off ("RIA")
+            continue
         if _margin_mark(lines, folded, k, last) and k + 1 < len(lines):
             k += 1  # a mark beside the name ("%"): the name may go on past it; the caller leaves it out
         if not plausible(k):
@@ -660,6 +665,19 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
             break
         last = k
     return last
+
+
+def _split_word(lines, folded, k: int, near: int, before: bool) -> bool:
+    """Line ``k`` is a word of line ``near``'s printed line that the detector boxed
+    apart: on the same row (vertical overlap over half the smaller height), just
+    left of it (``before``) or just right of it, less than one line height away,
+    and made of letters ("PERNIAGAAN RIANG" + "RIA", "FY" + "EAGLE ENTERPRISE")."""
+    a, b = lines[k], lines[near]
+    height = min(_bottom(a) - _top(a), _bottom(b) - _top(b))
+    overlap = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
+    gap = _left(b) - _right(a) if before else _left(a) - _right(b)
+    return (overlap > 0.5 * height and -0.5 * height <= gap <= height
+            and bool(re.fullmatch(r"[^\W\d_]{2,}(?: [^\W\d_]+)*", folded[k].strip(" .,"))))
 
 
 def _name_lines(lines, folded, first: int, last: int, keep: int) -> tuple[int, ...]:

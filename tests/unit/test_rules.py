@@ -457,3 +457,20 @@ def test_total_inclusive_gst_caption_and_a_misread_ringgit_sign():
     assert got["total"].normalized["amount"] == "635.00"  # "Total" above is a column heading
     got = read(["SHOP SDN BHD", "SUBTOTAL", "RN43.40", "TTL CASH", "RM43.40"])
     assert got["total"].normalized == {"amount": "43.40", "currency": "MYR"}
+
+
+def test_a_word_of_the_name_boxed_apart_on_its_row_joins_the_name():
+    got = _read_lines([line("PERNIAGAAN RIANG", 49, 206, w=510, h=45), line("RIA", 556, 199, w=105, h=55),
+                       line("gst:001662431232 1210644T", 158, 250, w=383, h=41),
+                       line("NO7,JLN UERO,SHAH ALAM.", 170, 326, w=355, h=47), line("TOTAL", 50, 500, w=80, h=30),
+                       line("RM 9.00", 300, 500, w=80, h=30)], width=700, height=700)
+    assert got["seller"].value == "PERNIAGAAN RIANG RIA"
+    got = _read_lines([line("FY", 60, 203, w=72, h=28), line("EAGLE ENTERPRISE", 132, 201, w=404, h=31),
+                       line("002065464-X", 226, 229, w=144, h=26), line("NO. 42, JALAN PBS 14/11", 145, 251, w=299, h=31),
+                       line("TOTAL", 50, 500, w=80, h=30), line("RM 9.00", 300, 500, w=80, h=30)],
+                      width=700, height=700)
+    assert got["seller"].value == "FY EAGLE ENTERPRISE"
+    # A mark printed apart in the margin is still no part of it.
+    got = _read_lines([line("CỬA HÀNG NĂM OÁNH", 100, 100, w=300, h=30), line("%", 600, 100, w=20, h=30),
+                       line("Tổng tiền: 50.000", 100, 300, w=200, h=30)], width=700, height=700)
+    assert got["seller"].value == "CỬA HÀNG NĂM OÁNH"
