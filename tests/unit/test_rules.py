@@ -466,7 +466,8 @@ def test_a_word_of_the_name_boxed_apart_on_its_row_joins_the_name():
                        line("RM 9.00", 300, 500, w=80, h=30)], width=700, height=700)
     assert got["seller"].value == "PERNIAGAAN RIANG RIA"
     got = _read_lines([line("FY", 60, 203, w=72, h=28), line("EAGLE ENTERPRISE", 132, 201, w=404, h=31),
-                       line("002065464-X", 226, 229, w=144, h=26), line("NO. 42, JALAN PBS 14/11", 145, 251, w=299, h=31),
+                       line("002065464-X", 226, 229, w=144, h=26),
+                       line("NO. 42, JALAN PBS 14/11", 145, 251, w=299, h=31),
                        line("TOTAL", 50, 500, w=80, h=30), line("RM 9.00", 300, 500, w=80, h=30)],
                       width=700, height=700)
     assert got["seller"].value == "FY EAGLE ENTERPRISE"
