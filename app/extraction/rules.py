@@ -535,7 +535,7 @@ class RuleReader:
                 has_number = (re.match(r"\W*(\d|(so|tang|toa|lo|kiot)\b)", f) if vietnamese
                               else re.search(r"[\d,]", f))
                 if (stop or skip or not (has_number or _VI_ADDRESS_WORD.search(f))
-                        or len(f) < 8 or not re.search(r"[a-z]{3,}|^(no|lot|unit|pt|blk|block)\b", f)):
+                        or len(f) < 8 or not re.search(r"[a-z]{3,}|^(no|lot|unit|pt|blk|block)(\b|(?=\d))", f)):
                     continue
             elif stop or skip:
                 break

@@ -475,3 +475,9 @@ def test_a_word_of_the_name_boxed_apart_on_its_row_joins_the_name():
     got = _read_lines([line("CỬA HÀNG NĂM OÁNH", 100, 100, w=300, h=30), line("%", 600, 100, w=20, h=30),
                        line("Tổng tiền: 50.000", 100, 300, w=200, h=30)], width=700, height=700)
     assert got["seller"].value == "CỬA HÀNG NĂM OÁNH"
+
+
+def test_address_opening_with_a_number_glued_to_no():
+    got = read(["PASAR RAYA MEGA MAJU", "(SEMENYIH) SDN BHD", "(767840-W)", "NO24,25&26,",
+                "JALAN PUSAT PERNIAGAAN BUNGA RAYA 4,", "PUSAT PERNIAGAAN BUNGA RAYA,", "TEL:", "TOTAL", "RM 1.00"])
+    assert got["address"].value.startswith("NO24,25&26, JALAN PUSAT")
