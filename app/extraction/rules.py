@@ -519,7 +519,8 @@ class RuleReader:
                     _left(lines[i]) > _right(lines[picked[-1]]) or _right(lines[i]) < _left(lines[picked[-1]])):
                 continue  # a mark in the margin beside the address ("4", "K"), not part of it
             stop = (_PHONE_OR_META.search(f) or _HEADER_NOISE.match(f) or parse_date(lines[i].text) is not None
-                    or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f))
+                    or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f)
+                    or _priced_row(lines, folded, i))
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
                     or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f))
                     or re.fullmatch(r"\(.*\)", f.strip()))  # "(TONYMOLY SHOP (95874))": the name's aside
@@ -665,6 +666,20 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
             break
         last = k
     return last
+
+
+def _priced_row(lines, folded, i: int) -> bool:
+    """Line ``i`` shares its row with a price ("WS CUT SCISSORS" ... "18.00"): an item of
+    the table, not part of the header."""
+    a = lines[i]
+    for j, b in enumerate(lines):
+        text = folded[j].strip()
+        if j == i or not (_PRICE_ONLY.fullmatch(text) or re.fullmatch(r"-?\d+[.,]\d{2}", text)):
+            continue
+        overlap = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
+        if overlap > 0.5 * min(_bottom(a) - _top(a), _bottom(b) - _top(b)):
+            return True
+    return False
 
 
 def _split_word(lines, folded, k: int, near: int, before: bool) -> bool:

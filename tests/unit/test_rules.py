@@ -481,3 +481,13 @@ def test_address_opening_with_a_number_glued_to_no():
     got = read(["PASAR RAYA MEGA MAJU", "(SEMENYIH) SDN BHD", "(767840-W)", "NO24,25&26,",
                 "JALAN PUSAT PERNIAGAAN BUNGA RAYA 4,", "PUSAT PERNIAGAAN BUNGA RAYA,", "TEL:", "TOTAL", "RM 1.00"])
     assert got["address"].value.startswith("NO24,25&26, JALAN PUSAT")
+
+
+def test_an_item_row_beside_its_price_ends_the_address():
+    got = _read_lines([line("Watson's Personal Care Stores Sdn Bhd", 69, 198, w=400, h=25),
+                       line("Company Reg No. :289892V", 151, 227, w=250, h=25),
+                       line("USJ Summit, Subang (SS)", 151, 279, w=250, h=25),
+                       line("22241", 59, 335, w=60, h=25), line("WS CUT SCISSORS", 139, 335, w=200, h=25),
+                       line("18.00", 425, 336, w=60, h=25), line("TOTAL", 60, 420, w=80, h=25),
+                       line("18.00", 425, 420, w=60, h=25)], width=600, height=600)
+    assert got["address"].value == "USJ Summit, Subang (SS)"
