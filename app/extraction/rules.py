@@ -387,6 +387,7 @@ class RuleReader:
             text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
             text = _LEADING_SPECK.sub("", text)  # ".549.885 Đ": a speck before a grouped amount
             text = _MISREAD_RM.sub("RM", text)  # "RN43.40": ringgit's M misread
+            text = _MISREAD_VND.sub("VND ", text)  # "UND402,766": VND's V misread, glued to the amount
             got = amount_in(text, spec)
             if got is None:
                 continue
@@ -810,6 +811,7 @@ def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")
 _LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
+_MISREAD_VND = re.compile(r"(?<![^\W\d_])[UV][NH][DĐ](?=\d{1,3}(?:[.,]\d{3})+\b)")
 _MISREAD_RM = re.compile(r"\bR[NHW](?=\d{1,3}(?:,\d{3})*\.\d{2}\b)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
 

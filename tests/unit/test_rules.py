@@ -491,3 +491,9 @@ def test_an_item_row_beside_its_price_ends_the_address():
                        line("18.00", 425, 336, w=60, h=25), line("TOTAL", 60, 420, w=80, h=25),
                        line("18.00", 425, 420, w=60, h=25)], width=600, height=600)
     assert got["address"].value == "USJ Summit, Subang (SS)"
+
+
+def test_a_misread_vnd_glued_to_the_total():
+    # MC-OCR 145014bpeci, a card payment slip: "TỔNG CỘNG:" over "UND402,766".
+    got = read(["Vietcombank", "THANH TOÁN", "S0 L0:", "000110", "TÔNG CỘNG:", "UND402,766", "APP: Visa Credit"])
+    assert got["total"].normalized == {"amount": "402766", "currency": "VND"}
