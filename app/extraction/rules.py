@@ -125,7 +125,8 @@ class RuleReader:
         lines = _upright(ocr)
         folded = [fold(line.text) for line in lines]
         # Per call, not on self: one reader serves concurrent requests.
-        currency = self.default_currency or _currency_context(lines, folded)
+        vietnamese = looks_vietnamese([line.text for line in lines])
+        currency = self.default_currency or _currency_context(lines, folded, vietnamese)
         amount_in = functools.partial(self._amount_in, currency=currency)
         # The text slope around each line, once per page, for the same-row tests of captions and values.
         rows = functools.partial(_next_lines, slopes=[math.tan(a) for a in local_text_angles(lines)])
@@ -151,7 +152,7 @@ class RuleReader:
             elif document_type in ("receipt", "invoice") and spec.key == "seller":
                 cand = self._seller(lines, folded)
             elif document_type == "receipt" and spec.key == "address":
-                cand = self._address(lines, folded, out)
+                cand = self._address(lines, folded, out, vietnamese)
             elif spec.anchors:
                 cand = self._anchored(lines, folded, spec, self._text_in, rows)
             if cand is not None:
@@ -485,7 +486,7 @@ class RuleReader:
                                        _strip_registration)
         return None
 
-    def _address(self, lines, folded, found):
+    def _address(self, lines, folded, found, vietnamese: bool):
         # Vietnamese receipts: a captioned line "ĐC: ..." / "Địa chỉ: ...".
         for i, f in enumerate(folded[:15]):
             if any(re.search(r"\b(khach hang|nguoi mua|ten khach|buyer|customer)\b", folded[k])
@@ -512,7 +513,7 @@ class RuleReader:
             return beside
         # Otherwise the lines right after the seller name, up to phone/tax/date lines.
         start = (max(seller.line_indices) + 1) if seller else 1
-        vietnamese = looks_vietnamese([line.text for line in lines])
+        prices = _price_lines(folded)
         picked = []
         for i in range(start, min(len(lines), start + 12)):
             f = folded[i]
@@ -521,7 +522,7 @@ class RuleReader:
                 continue  # a mark in the margin beside the address ("4", "K"), not part of it
             stop = (_PHONE_OR_META.search(f) or _HEADER_NOISE.match(f) or parse_date(lines[i].text) is not None
                     or re.search(r"\d[.,]\d{2}\s*$", f) or re.fullmatch(r"[a-z]{0,3}[\d\s\-+()/.,:]{7,}", f)
-                    or _priced_row(lines, folded, i))
+                    or _priced_row(lines, i, prices))
             skip = (_REGISTRATION_LINE.search(f) or re.fullmatch(r"[\w\-() .]*\d+-[a-z]\)?", f)
                     or (_COMPANY_SUFFIX.search(f) and not re.search(r"\d", f))
                     or re.fullmatch(r"\(.*\)", f.strip()))  # "(TONYMOLY SHOP (95874))": the name's aside
@@ -597,9 +598,13 @@ def _same_block(lines, i, j) -> bool:
     vertically (words of one row the detector split), i.e. not side by side in
     two columns of a header."""
     a, b = lines[i], lines[j]
-    across = min(_right(a), _right(b)) - max(_left(a), _left(b))
+    return min(_right(a), _right(b)) - max(_left(a), _left(b)) > 0 or _same_row(a, b)
+
+
+def _same_row(a: TextLine, b: TextLine) -> bool:
+    """The two boxes' vertical extents overlap by more than half the smaller height."""
     down = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
-    return across > 0 or down > 0.5 * min(_bottom(a) - _top(a), _bottom(b) - _top(b))
+    return down > 0.5 * min(_bottom(a) - _top(a), _bottom(b) - _top(b))
 
 
 def _top(line: TextLine) -> float:
@@ -669,18 +674,16 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
     return last
 
 
-def _priced_row(lines, folded, i: int) -> bool:
-    """Line ``i`` shares its row with a price ("WS CUT SCISSORS" ... "18.00"): an item of
-    the table, not part of the header."""
-    a = lines[i]
-    for j, b in enumerate(lines):
-        text = folded[j].strip()
-        if j == i or not (_PRICE_ONLY.fullmatch(text) or re.fullmatch(r"-?\d+[.,]\d{2}", text)):
-            continue
-        overlap = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
-        if overlap > 0.5 * min(_bottom(a) - _top(a), _bottom(b) - _top(b)):
-            return True
-    return False
+def _price_lines(folded: list[str]) -> list[int]:
+    """Indices of the lines that are only a price ("43 000", "18.00")."""
+    return [j for j, f in enumerate(folded)
+            if _PRICE_ONLY.fullmatch(f.strip()) or re.fullmatch(r"-?\d+[.,]\d{2}", f.strip())]
+
+
+def _priced_row(lines, i: int, prices: list[int]) -> bool:
+    """Line ``i`` shares its row with a price (``prices``: :func:`_price_lines`;
+    "WS CUT SCISSORS" ... "18.00"): an item of the table, not part of the header."""
+    return any(j != i and _same_row(lines[i], lines[j]) for j in prices)
 
 
 def _split_word(lines, folded, k: int, near: int, before: bool) -> bool:
@@ -690,9 +693,8 @@ def _split_word(lines, folded, k: int, near: int, before: bool) -> bool:
     and made of letters ("PERNIAGAAN RIANG" + "RIA", "FY" + "EAGLE ENTERPRISE")."""
     a, b = lines[k], lines[near]
     height = min(_bottom(a) - _top(a), _bottom(b) - _top(b))
-    overlap = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
     gap = _left(b) - _right(a) if before else _left(a) - _right(b)
-    return (overlap > 0.5 * height and -0.5 * height <= gap <= height
+    return (_same_row(a, b) and -0.5 * height <= gap <= height
             and bool(re.fullmatch(r"[^\W\d_]{2,}(?: [^\W\d_]+)*", folded[k].strip(" .,"))))
 
 
@@ -795,15 +797,15 @@ def _text_candidate(key, lines, indices, confidence, clean=None):
                      {"anchor": False})
 
 
-def _currency_context(lines: list[TextLine], folded: list[str]) -> str | None:
+def _currency_context(lines: list[TextLine], folded: list[str], vietnamese: bool) -> str | None:
     """Currency for amounts printed without one: MYR when the document prints RM,
-    VND for đ/VND or Vietnamese text, else the currency most lines name (``$``,
-    ``EUR``, ``€``, ``Rs``, ... by :func:`app.extraction.normalize.detect_currency`),
-    else None."""
+    VND for đ/VND or Vietnamese text (``vietnamese``: :func:`app.ocr.hybrid.looks_vietnamese`),
+    else the currency most lines name (``$``, ``EUR``, ``€``, ``Rs``, ... by
+    :func:`app.extraction.normalize.detect_currency`), else None."""
     text = " ".join(folded)
     if re.search(r"\brm\s*\d|\bmyr\b|\brm\b", text):
         return "MYR"
-    if re.search(r"\bvnd\b|\d\s*d\b|\bvnđ\b", text) or looks_vietnamese([ln.text for ln in lines]):
+    if re.search(r"\bvnd\b|\d\s*d\b|\bvnđ\b", text) or vietnamese:
         return "VND"
     named = Counter(code for code in (detect_currency(ln.text) for ln in lines) if code)
     return named.most_common(1)[0][0] if named else None
