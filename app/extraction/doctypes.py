@@ -14,6 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 KINDS = ("text", "date", "amount", "id_number", "enum")
+#: Fields holding a document's number (invoice, order): one token with a digit, read by
+#: :meth:`app.extraction.rules.RuleReader._number_in` and validated by it in ``fields``.
+DOCUMENT_NUMBER_KEYS = ("invoice_number", "order_number")
 
 
 @dataclass(frozen=True)

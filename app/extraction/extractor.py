@@ -235,9 +235,12 @@ def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
     wanted = [s for s in specs if s.lexicon and results[s.key].value and results[s.key].source in ("rule", "llm")]
     if not wanted:
         return
+    vietnamese = None  # the page's language, decided once when a place field needs it
     for spec in wanted:
         if spec.lexicon == "places":
-            if not looks_vietnamese([line.text for line in ocr.lines]):
+            if vietnamese is None:
+                vietnamese = looks_vietnamese([line.text for line in ocr.lines])
+            if not vietnamese:
                 continue
             names, check = place_names(), "place_names"
         else:

@@ -24,7 +24,7 @@ import re
 from dataclasses import dataclass, field
 
 from app.domain import Candidate, OcrResult
-from app.extraction.doctypes import FieldSpec
+from app.extraction.doctypes import DOCUMENT_NUMBER_KEYS, FieldSpec
 from app.extraction.normalize import fold, normalize_value, similarity
 
 SOURCE_RANK = {"qr": 3, "mrz": 2, "rule": 1, "llm": 0}
@@ -180,7 +180,7 @@ def _agree(spec: FieldSpec, a: Candidate, b: Candidate) -> bool:
 
 
 def _valid(spec: FieldSpec, cand: Candidate) -> bool | None:
-    if spec.key in ("invoice_number", "order_number"):
+    if spec.key in DOCUMENT_NUMBER_KEYS:
         return bool(re.search(r"\d", str(cand.value or "")))  # document numbers hold a digit
     if spec.kind in ("date", "amount"):
         return cand.normalized is not None

@@ -25,7 +25,7 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine, local_text_angles
-from app.extraction.doctypes import FieldSpec
+from app.extraction.doctypes import DOCUMENT_NUMBER_KEYS, FieldSpec
 from app.extraction.normalize import (
     MONTH_NAMES,
     detect_currency,
@@ -138,14 +138,16 @@ class RuleReader:
             elif spec.kind == "amount":
                 cand = self._anchored(lines, folded, spec, amount_in, rows)
             elif spec.kind == "date":
-                cand = self._anchored(lines, folded, spec, self._date_in, rows)
+                # The document's date, not the date its payment is due.
+                skip = _DUE_DATE if spec.key == "date" else None
+                cand = self._anchored(lines, folded, spec, self._date_in, rows, skip=skip)
                 if cand is None and sum(s.kind == "date" for s in specs) == 1:
                     cand = self._first(lines, spec, self._date_in, confidence=0.7)
             elif spec.kind == "id_number":
                 cand = self._anchored(lines, folded, spec, self._id_in, rows)
                 if cand is None and spec.key == "id_number":
                     cand = self._first(lines, spec, self._id_in, confidence=0.75)
-            elif spec.key in _DOCUMENT_NUMBERS:
+            elif spec.key in DOCUMENT_NUMBER_KEYS:
                 cand = self._anchored(lines, folded, spec, self._number_in, rows, specific_first=True)
             elif spec.kind == "enum" and spec.key == "sex":
                 cand = self._anchored(lines, folded, spec, self._sex_in, rows)
@@ -257,14 +259,14 @@ class RuleReader:
         return hits
 
     def _anchored(self, lines: list[TextLine], folded: list[str], spec: FieldSpec, parse, rows, confidence=0.9,
-                  specific_first: bool = False):
+                  specific_first: bool = False, skip: re.Pattern | None = None):
         """The first value ``parse`` reads after a caption of ``spec``: on the caption's line,
         then on its row and the next lines (``rows``). Captions are tried top to bottom, or,
         with ``specific_first``, longest caption first ("Invoice Number:" before a title's
-        "Invoice")."""
+        "Invoice"); caption lines that ``skip`` matches (folded) are passed over."""
         hits = self._hits(folded, spec)
-        if spec.key == "date":  # the document's date, not the date payment is due
-            hits = [h for h in hits if not _DUE_DATE.search(folded[h.index])]
+        if skip is not None:
+            hits = [h for h in hits if not skip.search(folded[h.index])]
         if specific_first:
             hits.sort(key=lambda h: -len(h.anchor))
         for hit in hits:
@@ -622,13 +624,10 @@ def _bottom(line: TextLine) -> float:
 _CAPTION_ONLY = re.compile(r"(address|name|account( number| no\.?)?|phone|tel|e-?mail|date|dia chi|ho ten|ten|"
                            r"so dien thoai|adresse|nom|naam|adres|anschrift)\s*:?")
 # A caption in front of the seller's name.
-_SELLER_CAPTION = re.compile(r"^\s*(sold by|seller|vendor|supplier|from|don vi ban( hang)?|nguoi ban|"
-                             r"đơn vị bán( hàng)?|người bán)\s*:\s*", re.I)
+_SELLER_CAPTION = re.compile(r"^\s*(sold by|seller|vendor|supplier|from|don vi ban( hang)?|nguoi ban)\s*:\s*")  # folded
 # Captions of the date a payment is due (not the document's date).
 _DUE_DATE = re.compile(r"\b(due date|payment due|pay by|date limite|echeance|vervaldatum|uiterlijk|"
                        r"falligkeit\w*|zahlbar bis|termin platnosci|han thanh toan)\b")
-# Fields holding a document's number, read as one token with a digit (:meth:`RuleReader._number_in`).
-_DOCUMENT_NUMBERS = ("invoice_number", "order_number")
 # A line that is only a price ("43 000", "22.000d", "-3.000"): the item table has begun.
 _PRICE_ONLY = re.compile(r"-?\d{1,3}(?:[ .,]\d{3})+\s*(?:d|vnd)?")
 _TABLE_START = re.compile(r"\b(ten hang|don gia|thanh tien|so luong|mat hang|description|qty)\b")
@@ -743,7 +742,8 @@ def _town_before_region(folded: list[str], i: int) -> bool:
 def _strip_registration(text: str) -> str:
     """Drop a trailing company registration number: ``"AEON CO. (M) BHD (126926-H)"`` -> ``"AEON CO. (M) BHD"``,
     and a leading seller caption: ``"Sold By : WS Retail"`` -> ``"WS Retail"``."""
-    text = _SELLER_CAPTION.sub("", text) or text
+    caption = _SELLER_CAPTION.match(fold(text))  # fold() keeps one character per character
+    text = text[caption.end():] if caption and caption.end() < len(text) else text
     return _REGISTRATION.sub("", text).rstrip(" .,") or text
 
 
