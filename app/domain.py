@@ -168,18 +168,20 @@ def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[floa
 
     if not lines:
         return []
-    page = text_angle(lines)
-    centres, wide = [], []
+    centres, heights, wide = [], [], []  # wide: (centre y, angle) of the boxes text_angle counts
     for line in lines:
         (dx, dy), height = _edges(line.box)
         centres.append(sum(y for _, y in line.box) / 4)
+        heights.append(height)
         angle = math.atan2(dy, dx)
-        is_wide = math.hypot(dx, dy) / 2 >= 2 * max(height, 1.0) and abs(angle) < math.pi / 4
-        wide.append((centres[-1], angle) if is_wide else None)
-    reach = rows * statistics.median(_edges(line.box)[1] for line in lines)
+        if math.hypot(dx, dy) / 2 >= 2 * max(height, 1.0) and abs(angle) < math.pi / 4:
+            wide.append((centres[-1], angle))
+    everywhere = sorted(angle for _, angle in wide)
+    page = everywhere[len(everywhere) // 2] if everywhere else 0.0  # = text_angle(lines)
+    reach = rows * statistics.median(heights)
     out = []
     for centre in centres:
-        near = sorted(angle for y, angle in filter(None, wide) if abs(y - centre) <= reach)
+        near = sorted(angle for y, angle in wide if abs(y - centre) <= reach)
         out.append(near[len(near) // 2] if len(near) >= 3 else page)
     return out
 
