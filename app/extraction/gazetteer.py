@@ -131,6 +131,7 @@ class PlaceNames:
         for key in self._forms:
             for variant in _deletions(" ".join(key)):
                 self._deletions[variant].add(key)
+        self._one_letter_off = functools.lru_cache(maxsize=8192)(self._one_letter_off)
 
     @staticmethod
     def _address_word(word: str) -> str | None:
@@ -345,15 +346,17 @@ class PlaceNames:
             return []
         return list(outcomes.pop())
 
-    def _one_letter_off(self, bare: tuple[str, ...]) -> list[tuple[str, ...]]:
+    def _one_letter_off(self, bare: tuple[str, ...]) -> tuple[tuple[str, ...], ...]:
         """Unmarked spellings in the lexicon one letter edit away from ``bare`` (as many
-        words, the edit inside one of them, at least :data:`NEAR_MIN_LETTERS` letters)."""
+        words, the edit inside one of them, at least :data:`NEAR_MIN_LETTERS` letters),
+        sorted. Memoised per lexicon (see ``__init__``): :meth:`_chain` and :meth:`_near`
+        ask for the same runs of an address."""
         if sum(len(w) for w in bare) < NEAR_MIN_LETTERS:
-            return []
+            return ()
         joined = " ".join(bare)
         keys = {k for v in _deletions(joined) for k in self._deletions.get(v, ())}
-        return [k for k in keys if len(k) == len(bare) and Levenshtein.distance(" ".join(k), joined) == 1
-                and [a != b for a, b in zip(k, bare)].count(True) == 1]
+        return tuple(sorted(k for k in keys if len(k) == len(bare) and Levenshtein.distance(" ".join(k), joined) == 1
+                            and [a != b for a, b in zip(k, bare)].count(True) == 1))
 
     def _restore_word(self, match: re.Match, out: list[str], changes: list) -> None:
         word = match.group(0)
