@@ -235,12 +235,13 @@ class RuleReader:
 
     def _text_in(self, text: str, spec: FieldSpec):
         value = normalize_text(text.strip(" :.-/"))
-        if len(value) < 2 or _CAPTION_ONLY.fullmatch(fold(value)):
+        folded = fold(value)
+        if len(value) < 2 or _CAPTION_ONLY.fullmatch(folded):
             return None  # the next caption ("Address"), not the value
         if not spec.multiline and (parse_date(value) is not None or not re.search(r"[^\W\d_]{2,}", value)
-                                   or any(pattern.search(fold(value)) for pattern, _ in _TOTAL_PRIORITY)):
+                                   or any(pattern.search(folded) for pattern, _ in _TOTAL_PRIORITY)):
             return None  # a name holds a word, and no date or total ("TOTAL AMOUNT DUE ON August 3, 2014")
-        if spec.key == "nationality" and similarity(fold(value), "viet nam") >= 0.75:
+        if spec.key == "nationality" and similarity(folded, "viet nam") >= 0.75:
             return value, "Việt Nam"  # printed "Việt Nam", often read without its tone marks
         return value, value
 
