@@ -95,6 +95,12 @@ class Settings:
     llm_max_tokens: int = 64
     extract_default_mode: str = "auto"
 
+    # --- Entry point (run.py): where the API listens, dev-server debug, LLM wait ---
+    host: str = "0.0.0.0"
+    port: int = 8000
+    debug: bool = False
+    llm_wait_timeout: float = 900.0
+
     @property
     def auth_enabled(self) -> bool:
         """True when requests must carry ``HARD_TOKEN``."""
@@ -191,6 +197,10 @@ class Settings:
             extract_default_mode=_choice(
                 "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "auto"), DEFAULT_MODE_CHOICES
             ),
+            host=get("HOST", "0.0.0.0").strip(),
+            port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
+            debug=_bool("DEBUG", get("DEBUG", "false")),
+            llm_wait_timeout=_number("LLM_WAIT_TIMEOUT", get("LLM_WAIT_TIMEOUT", "900"), float, 0),
         )
 
 
