@@ -192,7 +192,7 @@ class FieldExtractor:
         for key, value, error in outcomes:
             values[key] = value
             if error is not None:
-                errors[key] = FieldError(error.code, error.message)
+                errors[key] = FieldError(error.code, error.message, error.retry_after)
                 if isinstance(error, LLMUnavailable):
                     log.warning("field %s: %s", key, error.message)
         return values, errors
@@ -206,7 +206,7 @@ class FieldExtractor:
             raw = self.llm.chat(self.prompts.schema_messages(document, info), max_tokens=max_tokens,
                                 json_schema=schema, timeout=options.llm_timeout, deadline=options.deadline)
         except LLMError as e:
-            return {k: None for k in keys}, {k: FieldError(e.code, e.message) for k in keys}
+            return {k: None for k in keys}, {k: FieldError(e.code, e.message, e.retry_after) for k in keys}
         try:
             return parse_json_object(raw, keys), {}
         except ValueError as e:
@@ -221,9 +221,10 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
     """Raise the service error shared by all failed fields, if they share one."""
     codes = {e.code for e in errors.values()}
     message = next(iter(errors.values())).message
+    waits = [e.retry_after for e in errors.values() if e.retry_after is not None]
     for cls in (LLMUnavailable, LLMTimeout, LLMRejected):
         if codes == {cls.code}:
-            raise cls(message)
+            raise cls(message, retry_after=max(waits) if waits else None)
 
 
 def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:

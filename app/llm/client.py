@@ -241,7 +241,9 @@ class LLMClient:
                 raise LLMUnavailable(f"LLM server error {e.status_code}") from e
             # Status only: a server's validation error may quote the request, i.e. the document's text.
             log.warning("LLM server rejected a request with status %s", e.status_code)
-            raise LLMRejected(f"LLM server rejected the request ({e.status_code}): {_short(e.message)}") from e
+            # The server's own words go to the caller (in details), never to the log: they may quote the prompt.
+            raise LLMRejected(f"LLM server rejected the request ({e.status_code})",
+                              details={"llm_message": _short(e.message)}) from e
 
 
 def _short(text: str, limit: int = 200) -> str:
