@@ -35,7 +35,7 @@ SECURITY_HEADERS = {
 
 # Third-party loggers that log request bodies (the prompt, i.e. document text) at DEBUG:
 # kept at INFO even when LOG_LEVEL=debug (docs/security.md).
-_BODY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "urllib3")
+_BODY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3")
 
 
 @dataclass(frozen=True)

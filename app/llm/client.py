@@ -208,9 +208,11 @@ class LLMClient:
                                      retry_after=math.ceil(e.retry_after)) from None
         try:
             result = self._translated(method, timeout, **kwargs)
-        except LLMUnavailable:
+        except LLMUnavailable as e:
             if breaker is not None:
                 breaker.record_failure()
+                if breaker.state == "open" and e.retry_after is None:
+                    e.retry_after = math.ceil(breaker.reset_timeout)  # this failure opened it: say when to retry
             raise
         except LLMTimeout:
             if breaker is not None:
