@@ -293,8 +293,8 @@ def test_open_circuit_answers_503_with_retry_after():
                  llm_breaker_failures=1, llm_breaker_reset_timeout=30)
     app = create_app(s, ocr_engine=FakeOcrEngine())
     client = app.test_client()
-    first = _post(client)
-    assert first.status_code == 503 and "Retry-After" not in first.headers
+    first = _post(client)  # a real connection failure, which opens the circuit: retry after the reset time
+    assert first.status_code == 503 and first.headers["Retry-After"] == "30"
     second = _post(client)
     assert second.status_code == 503 and second.get_json()["error_code"] == "LLM_UNAVAILABLE"
     assert 1 <= int(second.headers["Retry-After"]) <= 30
