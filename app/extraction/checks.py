@@ -36,6 +36,9 @@ VN_VAT_RATES = (Decimal(0), Decimal(5), Decimal(8), Decimal(10))
 _RATE_CAPTIONS = ("thue suat", "vat rate", "tax rate", "vat", "gtgt", "tva", "btw", "mwst", "ust", "tax")
 _DISCOUNT_CAPTIONS = ("chiet khau", "giam gia", "discount", "remise", "korting", "rabatt", "rabat")
 _ROUNDING_CAPTIONS = ("lam tron", "rounding", "arrondi", "afronding", "rundung")
+_SUBTOTAL_CAPTIONS = ("cong tien hang", "tong tien hang", "subtotal", "sub total", "sub-total", "total net",
+                      "net amount", "sous-total", "total ht", "subtotaal", "zwischensumme", "razem netto")
+_TAX_CAPTIONS = ("tien thue gtgt", "tien thue", "thue gtgt", "vat", "tax", "tva", "btw", "mwst", "ust", "vat amount")
 _PERCENT = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
 
 
@@ -61,15 +64,22 @@ def _amount(details: dict, key: str) -> Decimal | None:
 
 
 def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str | None) -> Decimal | None:
+    """The amount printed after (or on the same row as, to the right of) the first
+    line that starts with one of ``captions``; percentages are not amounts."""
     for line in ocr.lines:
-        folded = fold(line.text)
-        if any(folded.startswith(c) for c in captions):
-            parsed = parse_amount(line.text[len(captions[0]) // 2:], currency)
-            if parsed is None:
-                row = [o for o in ocr.lines if o is not line and _same_row(o, line) and _x(o) > _x(line)]
-                parsed = parse_amount(row[0].text, currency) if row else None
-            if parsed is not None:
-                return abs(parsed[0])
+        folded = " ".join(fold(line.text).split())
+        caption = next((c for c in captions if folded.startswith(c)), None)
+        if caption is None:
+            continue
+        rest = _PERCENT.sub(" ", line.text[len(caption):])
+        parsed = parse_amount(rest, currency) if re.search(r"\d", rest) else None
+        if parsed is None:
+            row = sorted((o for o in ocr.lines if o is not line and _same_row(o, line) and _x(o) > _x(line)), key=_x)
+            for other in reversed(row):
+                if "%" not in other.text and (parsed := parse_amount(other.text, currency)) is not None:
+                    break
+        if parsed is not None:
+            return abs(parsed[0])
     return None
 
 
@@ -131,6 +141,11 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
     subtotal, tax, total = _amount(details, "subtotal"), _amount(details, "tax_amount"), _amount(details, "total")
     currency = next((r.normalized.get("currency") for k in ("total", "subtotal") if (r := details.get(k)) is not None
                      and isinstance(r.normalized, dict)), None)
+    # Types without subtotal/tax fields (orders, receipts): the printed captions.
+    if "subtotal" not in details:
+        subtotal = _captioned_amount(ocr, _SUBTOTAL_CAPTIONS, currency)
+    if "tax_amount" not in details:
+        tax = _captioned_amount(ocr, _TAX_CAPTIONS, currency)
     covered: dict[str, list[bool]] = {}
     amounts = [i.amount for i in items if i.amount is not None]
     if amounts:

@@ -167,17 +167,49 @@ def _starts_with(text: str, captions: tuple[str, ...]) -> bool:
     return any(folded == c or folded.startswith(c + " ") or folded.startswith(c + "(") for c in captions)
 
 
+def caption_segments(text: str) -> list[tuple[str, float, float]]:
+    """Column captions in one header cell's text, in order, with the fraction of
+    the text's width each spans: ``"STT Tên hàng hóa, dịch vụ"`` ->
+    ``[("index", 0.0, 0.12), ("description", 0.12, 1.0)]`` (a detector or a text
+    layer often joins neighbouring captions into one line). Longest caption first
+    at each word; words that start no caption are skipped."""
+    folded = fold(text)
+    n = max(len(folded), 1)
+    words = [m.start() for m in re.finditer(r"\S+", folded)]
+    out: list[tuple[str, int, int]] = []
+    k = 0
+    while k < len(words):
+        start = words[k]
+        rest = " ".join(_CAPTION_TEXT.sub(" ", folded[start:]).split())
+        best = None
+        for key, captions in COLUMN_CAPTIONS.items():
+            for caption in captions:
+                if (rest == caption or rest.startswith(caption + " ") or rest.startswith(caption + ",")
+                        or rest.startswith(caption + "/")) and (best is None or len(caption) > len(best[1])):
+                    best = (key, caption)
+        if best is None:
+            k += 1
+            continue
+        span = len(best[1].split())
+        end_word = min(k + span, len(words))
+        end = words[end_word] if end_word < len(words) else len(folded)
+        out.append((best[0], start, end))
+        k = end_word
+    if len(out) == 1:  # one caption: the cell is its column (a bilingual cell's second half is no column)
+        return [(out[0][0], 0.0, 1.0)]
+    return [(key, a / n, b / n) for key, a, b in out]
+
+
 def _header(lines, row: list[int]) -> list[_Column] | None:
     columns: dict[str, _Column] = {}
     for i in row:
-        key = caption_key(lines[i].text)
-        if key is None:
-            continue
         x0, _, x1, _ = _box(lines[i])
-        if key in columns:
-            columns[key].x0, columns[key].x1 = min(columns[key].x0, x0), max(columns[key].x1, x1)
-        else:
-            columns[key] = _Column(key, x0, x1)
+        for key, a, b in caption_segments(lines[i].text):
+            sx0, sx1 = x0 + (x1 - x0) * a, x0 + (x1 - x0) * b
+            if key in columns:
+                columns[key].x0, columns[key].x1 = min(columns[key].x0, sx0), max(columns[key].x1, sx1)
+            else:
+                columns[key] = _Column(key, sx0, sx1)
     if len(columns) >= 3 and "description" in columns and ("amount" in columns or "unit_price" in columns):
         return sorted(columns.values(), key=lambda c: c.x0)
     return None
