@@ -258,7 +258,7 @@ class DocumentPipeline:
             entry["page"], entry["box"] = document.page_box(r.line_indices)
             fields[key] = entry
         result.update({
-            "extracted_fields": {k: r.value for k, r in details.items()} if tables else extraction.fields,
+            "extracted_fields": {k: r.value for k, r in details.items()},
             "fields": fields,
         })
         if tables is not None:

@@ -690,8 +690,8 @@ def main(argv=None) -> int:
             response = client.post("/extract", headers=headers, content_type="multipart/form-data", data={
                 "image_file": (io.BytesIO(payload), doc["filename"]),
                 # A synthetic document names its own type (invoice / purchase_order) unless --config is given.
-                "config": json.dumps(doc["config"] if "config" in doc and not args.config else config,
-                                     ensure_ascii=False)})
+                "config": json.dumps({**config, **doc["config"]} if "config" in doc and not args.config
+                                     else config, ensure_ascii=False)})
             seconds = time.perf_counter() - t0
             body = response.get_json(silent=True) or {}
             result, error_code = None, None

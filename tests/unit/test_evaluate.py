@@ -214,6 +214,10 @@ def test_line_item_scoring(ev):
 
 def test_synthetic_invoices_are_rendered_with_labels(ev):
     pytest.importorskip("reportlab")
+    from tests.synthetic.invoices import SANS
+
+    if not SANS.exists():
+        pytest.skip(f"{SANS} missing (apt-get install fonts-dejavu-core)")
     docs, skipped = ev.load_documents("invoices_synthetic")
     assert len(docs) == 9 and not skipped
     assert {d["config"]["document_type"] for d in docs} == {"invoice", "purchase_order"}
