@@ -49,6 +49,7 @@ import io
 import json
 import socket
 import statistics
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -725,7 +726,11 @@ def main(argv=None) -> int:
     finally:
         if started:
             started.terminate()
-            started.wait(timeout=20)
+            try:
+                started.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a busy machine: do not lose the run's results over it
+                started.kill()
+                started.wait(timeout=20)
 
     summary = summarise(args.dataset, documents)
     summary["line_items"] = line_item_figures([d["line_items"] for d in documents if d.get("line_items")])

@@ -223,3 +223,15 @@ def test_pdfs_read_from_several_threads():
     with ThreadPoolExecutor(4) as pool:
         results = list(pool.map(read, range(8)))
     assert all(r == results[0] for r in results) and len(results[0]) == 8
+
+
+def test_born_digital_id_card_page_is_still_rendered_for_the_qr_reader():
+    from app.config import Settings
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    pipeline = DocumentPipeline(Settings(pdf_dpi=72), FakeOcrEngine(), extractor=None)
+    data = text_pdf()
+    assert pipeline.read_document(Upload("a.pdf", data)).first_image is None
+    image = pipeline.read_document(Upload("a.pdf", data), render_first=True).first_image
+    assert image.shape == (842, 595, 3)
