@@ -105,7 +105,8 @@ class DocumentPipeline:
                       with_box: bool = False, document_type: str | None = None) -> BatchResult:
         """OCR then extract the fields of ``document_type`` and/or ``info``.
 
-        Result per file: ``filename``, ``extracted_fields`` (key -> value or
+        Result per file: ``filename``, ``document_type`` and ``classification``
+        (``{type, confidence, source}``: given or detected), ``extracted_fields`` (key -> value or
         None, the plain map existing clients read), ``fields`` (key ->
         ``{value, normalized, confidence, source, grounded, box, checks?}``),
         ``ocr_data`` when ``with_box``, ``processing_time`` (``ocr_ms``,
@@ -125,6 +126,8 @@ class DocumentPipeline:
             result = {
                 "filename": upload.filename,
                 "success": True,
+                "document_type": extraction.document_type,
+                "classification": extraction.classification,
                 "extracted_fields": extraction.fields,
                 "fields": {k: r.to_dict(ocr) for k, r in extraction.details.items()},
                 "processing_time": {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1),
