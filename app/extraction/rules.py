@@ -78,6 +78,9 @@ _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|s
                             r"phuong thuc|hinh thuc|"
                             r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?|tong ket)\b)")
+# A footnote stating the tax a total includes, with its rate ("TOTAL INCLUDED GST @ 6%", "GST INCLUDED 6%").
+_TAX_INCLUDED_NOTE = re.compile(r"\b(included|inclusive of)\b.*\b(gst|vat|tax|sst)\b\s*@?\s*\d+(\.\d+)?\s*%"
+                                r"|\b(gst|vat|tax|sst)\b\s*@?\s*\d+(\.\d+)?\s*%?\s*\bincluded\b")
 # Tax words exclude a line unless it is the tax-inclusive total.
 _TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue|ht|hors taxes?|tva|btw|mwst|ust|netto)\b")
 _TOTAL_PRIORITY = (
@@ -89,7 +92,7 @@ _TOTAL_PRIORITY = (
                 # invoices in French, Dutch, German, Polish
                 r"total ttc|montant ttc|total facture|net a payer|a payer|factuur totaal|te betalen|"
                 r"gesamtbetrag|rechnungsbetrag|zu zahlen|do zaplaty)\b"), 0.9),
-    (re.compile(r"\b(total|tong|cong tien hang|totaal|razem|summe)\b"), 0.8),
+    (re.compile(r"\b(total|tong|cong tien hang|totaal|razem|summe)\b|^\W*due\b(?!\s*(date|on|by))"), 0.8),
 )
 
 
@@ -307,6 +310,8 @@ class RuleReader:
                 continue  # "Tổng số: 24": the number of items
             if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl|inkl|ttc|gom|bao gom", f):
                 continue
+            if _TAX_INCLUDED_NOTE.search(f):
+                continue  # "(TOTAL INCLUDED GST @ 6% : 1.42)": the tax the total holds, not the total
             weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
             if weight is None and summary and re.match(r"\W*tai quay\b", f):
                 weight = 0.7  # a payment terminal's daily summary: the sum taken "at the counter"
@@ -638,7 +643,9 @@ _REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca
                      r"darul [a-z]+|wilayah persekutuan|viet ?nam)\b[a-z .,]*)")
 _REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br no|gst ?id|gst reg|sst|licensee|"
                                 r"business reg)\b")
-_REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?\s*$", re.I)
+# A registration number after a name, with the branch code some chains print after it ("273500-U (KSB)").
+_REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?"
+                           r"(?:\s*\([A-Z0-9]{2,6}\))?\s*$", re.I)
 
 
 def _name_continues(lines, folded, first, last, plausible) -> int:
@@ -646,7 +653,7 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
     reached ``last``: below it may come a bare legal suffix ("SDN BHD"), the
     rest of a name cut inside parentheses ("ENTERPRISE (SETIA" / "ALAM)SDN"),
     the company behind a shop's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN
-    BHD"), the chain's name again ("Saigon Co.op" / "Co.op Food HN THE
+    BHD"), the rest of a name cut after "&" ("HOME MASTER HARDWARE &" / "ELECTRICAL"), the chain's name again ("Saigon Co.op" / "Co.op Food HN THE
     K-PARK"), or one word wrapped onto the next line ("... - CẨM" / "PHẢ")."""
     start = last
     while last + 1 < len(lines) and last + 1 < start + 4:
@@ -663,6 +670,7 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
         words = nxt.split()
         if not (_SUFFIX_ONLY.fullmatch(nxt)
                 or (folded[last].count("(") > folded[last].count(")") and len(words) <= 3)
+                or (re.search(r"(&|\band)\s*$", folded[last]) and len(words) <= 3 and not re.search(r"\d", nxt))
                 or (not _LEGAL_SUFFIX.search(name) and _LEGAL_SUFFIX.search(nxt) and len(words) <= 4
                     and not re.search(r"\d", nxt))
                 or (_BRAND_RE.search(name) and _BRAND_RE.search(nxt) and not re.search(r"\d", nxt))
@@ -771,6 +779,7 @@ def _fix_name_digits(text: str) -> str:
     text = re.sub(r"\b[A-Z0-9]+\b", word, text)
     text = re.sub(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\b)", "I", text)  # "MR. D.1.Y."
     text = re.sub(r"(?<=[A-Z] )[S5]/[B8]$", "S/B", text)  # "99 SPEED MART 5/8": Sdn Bhd, abbreviated
+    text = re.sub(r"(?<=\bSDN )B[NM]D\b|(?<=\bSDN\. )B[NM]D\b", "BHD", text)  # "SDN BND": H misread
     return re.sub(r"\bS[I1lL]N(?=\.? ?BHD\b)", "SDN", text)
 
 
