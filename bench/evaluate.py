@@ -21,6 +21,7 @@ Usage::
     .venv/bin/python bench/evaluate.py --dataset sroie --info-preset naive --limit 30
     .venv/bin/python bench/evaluate.py --dataset mcocr --config '{"document_type": "receipt"}'
     .venv/bin/python bench/evaluate.py --dataset invoice2data --out bench/results/eval-inv.json
+    .venv/bin/python bench/evaluate.py --dataset sroie --split new --info-preset plain --ocr-cache
     .venv/bin/python bench/evaluate.py --describe-normalisation
 
 Data (read in place, never written): ``../shared/data/{sroie,mcocr2021,invoice2data}``.
@@ -613,7 +614,7 @@ def build_config(args) -> dict:
             raise SystemExit(f"--config is not JSON: {e}") from None
     elif args.dataset in DEFAULT_CONFIG and not args.info_preset:
         config = dict(DEFAULT_CONFIG[args.dataset])
-    elif args.info_preset == "plain":
+    elif getattr(args, "info_preset", None) == "plain":
         config = {"info": plain_info(args.dataset)[0]}
     else:
         config = {"info": dict(NAIVE_INFO[args.dataset])}
@@ -632,6 +633,10 @@ def main(argv=None) -> int:
                             "(the hold-out descriptions of PLAIN_INFO under opaque keys)")
     group.add_argument("--config", help="the /extract config JSON to send as is")
     parser.add_argument("--llm-timeout", type=float, help="add llm_timeout (seconds per LLM call) to the config")
+    parser.add_argument("--split", choices=["all", "old", "new"], default="all",
+                        help="SROIE: the first 100 images (old), the 150 added (new) or all")
+    parser.add_argument("--ocr-cache", nargs="?", const="bench/results/ocr-cache", metavar="DIR",
+                        help="answer OCR from bench/ocr_cache.py's cache (a miss runs OCR and is stored)")
     parser.add_argument("--out", help="JSON file for every prediction (default bench/results/eval-DATASET.json)")
     parser.add_argument("--describe-normalisation", action="store_true", help="print the comparison rules and exit")
     parser.add_argument("--rescore", metavar="JSON", help="score the predictions saved in an earlier --out file "
@@ -653,6 +658,7 @@ def main(argv=None) -> int:
     config = build_config(args)
     back = plain_info(args.dataset)[1] if args.info_preset == "plain" and not args.config else {}
     docs, skipped_docs = load_documents(args.dataset)
+    docs = select_split(args.dataset, docs, args.split)
     if args.limit:
         docs = docs[: args.limit]
     if not docs:
@@ -667,7 +673,15 @@ def main(argv=None) -> int:
     headers = {"X-API-Token": settings.hard_token} if settings.auth_enabled else {}
     documents = []
     try:
-        app = create_app(settings)
+        engine = None
+        if args.ocr_cache:
+            from app.ocr.base import create_engine
+
+            cache = importlib.util.spec_from_file_location("docextract_ocr_cache", Path(__file__).with_name("ocr_cache.py"))
+            module = importlib.util.module_from_spec(cache)
+            cache.loader.exec_module(module)
+            engine = module.CachingOcrEngine(create_engine(settings), ROOT / args.ocr_cache)
+        app = create_app(settings, ocr_engine=engine)
         client = app.test_client()
         for i, doc in enumerate(docs, 1):
             payload = doc["load"]()

@@ -193,3 +193,26 @@ def test_summary_counts_fields_by_the_reader_that_gave_them(ev):
     assert summary["by_source"] == {"rule": {"scored": 2, "exact": 1}, "llm": {"scored": 1, "exact": 1},
                                     "none": {"scored": 1, "exact": 0}}
     assert "by reader (scored fields: exact / predicted): rule 1/2, llm 1/1, none 0/1" in ev.format_table(summary)
+
+
+def test_plain_preset_sends_opaque_keys_and_renames_them_back(ev):
+    class Args:
+        dataset = "mcocr"
+        config = None
+        llm_timeout = None
+        info_preset = "plain"
+
+    info = ev.build_config(Args)["info"]
+    assert list(info) == ["q1", "q2", "q3", "q4"] and set(info.values()) == set(ev.PLAIN_INFO["mcocr"].values())
+    _, back = ev.plain_info("mcocr")
+    result = {"extracted_fields": {"q4": "10.000"}, "fields": {"q4": {"value": "10.000"}}}
+    assert ev.rename_result(result, back)["extracted_fields"] == {"total_cost": "10.000"}
+
+
+def test_sroie_split_follows_the_manifest(ev):
+    from tests.conftest import shared_path
+
+    shared_path("sroie")
+    docs, _ = ev.load_documents("sroie")
+    old, new = ev.select_split("sroie", docs, "old"), ev.select_split("sroie", docs, "new")
+    assert (len(old), len(new)) == (100, 150) and not {d["id"] for d in old} & {d["id"] for d in new}
