@@ -121,8 +121,10 @@ def transcript_documents(half: str = "all", unseen: bool = False) -> list[dict]:
     return docs
 
 
-def cached_documents(dataset: str, split: str = "all", limit: int | None = None) -> list[dict]:
-    """A dataset's documents with OCR from the cache (a miss runs the configured engine)."""
+def cached_documents(dataset: str, split: str = "all", limit: int | None = None,
+                     cached_only: bool = False) -> list[dict]:
+    """A dataset's documents with OCR from the cache (a miss runs the configured
+    engine, or, with ``cached_only``, skips the document)."""
     from app.config import Settings
     from app.documents import decode_image
     from app.ocr.base import create_engine
@@ -135,6 +137,8 @@ def cached_documents(dataset: str, split: str = "all", limit: int | None = None)
     out = []
     for doc in docs:
         image = decode_image(doc["load"](), max_bytes=settings.max_file_bytes, max_pixels=settings.max_image_pixels)
+        if cached_only and not (engine.dir / f"{engine.key(image)}.json").exists():
+            continue
         out.append({"id": doc["id"], "label": doc["label"], "ocr": engine.recognize(image), "image": image})
     return out
 
@@ -190,13 +194,14 @@ def run(dataset: str, docs: list[dict], config: dict, back: dict) -> tuple[dict,
     return ev.summarise(dataset, rows), rows
 
 
-def confusion(datasets: list[str], split: str, limit: int | None) -> int:
+def confusion(datasets: list[str], split: str, limit: int | None, cached_only: bool = False) -> int:
     from app.classify import TYPES, classify
 
     table: dict[str, dict[str, int]] = {}
     times, wrong = [], []
     for dataset in datasets:
-        docs = transcript_documents() if dataset == "transcripts" else cached_documents(dataset, split, limit)
+        docs = (transcript_documents() if dataset == "transcripts"
+                else cached_documents(dataset, split, limit, cached_only))
         truth = TRUE_TYPE.get(dataset, "receipt")
         row = table.setdefault(dataset, {t: 0 for t in TYPES})
         for doc in docs:
@@ -231,6 +236,7 @@ def main(argv=None) -> int:
     parser.add_argument("--half", choices=["all", "tune", "report"], default="all", help="transcripts")
     parser.add_argument("--unseen", action="store_true", help="transcripts whose images are not in the dev set")
     parser.add_argument("--limit", type=int)
+    parser.add_argument("--cached-only", action="store_true", help="skip documents whose OCR is not cached")
     group = parser.add_mutually_exclusive_group()
     group.add_argument("--document-type", help="config.document_type to send (default: the dataset's)")
     group.add_argument("--info-preset", choices=["naive", "plain"], help="send info only (no document_type)")
@@ -240,14 +246,14 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     if args.classify:
-        return confusion(args.dataset or ["transcripts"], args.split, args.limit)
+        return confusion(args.dataset or ["transcripts"], args.split, args.limit, args.cached_only)
     if args.source == "transcripts":
         dataset, docs = "sroie", transcript_documents(args.half, args.unseen)[: args.limit]
     else:
         if not args.dataset or len(args.dataset) != 1:
             parser.error("--source cache needs one --dataset")
         dataset = args.dataset[0]
-        docs = cached_documents(dataset, args.split, args.limit)
+        docs = cached_documents(dataset, args.split, args.limit, args.cached_only)
     back: dict = {}
     if args.info_preset == "plain":
         info, back = ev.plain_info(dataset)

@@ -164,6 +164,8 @@ class RuleReader:
                 if currency == "MYR" and spec.kind == "text" and isinstance(cand.value, str):
                     # Malay and English use no diacritics: "JAYÀ", "CHÉRAS" are specks read as accents.
                     plain = _strip_latin_accents(cand.value)
+                    if spec.key == "address":
+                        plain = fix_malaysian_address(plain)
                     cand = dataclasses.replace(cand, value=plain, normalized=plain) if plain != cand.value else cand
                 out.append(cand)
         return out
@@ -826,6 +828,57 @@ _LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
 _MISREAD_VND = re.compile(r"(?<![^\W\d_])[UV][NH][DĐ](?=\d{1,3}(?:[.,]\d{3})+\b)")
 _MISREAD_RM = re.compile(r"\bR[NHW](?=\d{1,3}(?:,\d{3})*\.\d{2}\b)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
+
+
+#: Words of Malaysian addresses (Malay street and area words, states, large towns), upper case.
+_MY_ADDRESS_WORDS = frozenset("""
+JALAN TAMAN LORONG KAMPUNG BANDAR PERSIARAN KAWASAN PERINDUSTRIAN PERUSAHAAN SEKSYEN MEDAN PUSAT BANGUNAN
+WISMA MENARA PLAZA KOMPLEKS DESA INDAH UTAMA BARU BESAR PERMAI SENTOSA SETIA ALAM JAYA RAYA SELATAN UTARA
+TIMUR BARAT TENGAH SELANGOR JOHOR KEDAH KELANTAN MELAKA PAHANG PERAK PERLIS PENANG PINANG SABAH SARAWAK
+TERENGGANU LUMPUR KUALA DARUL EHSAN TAKZIM AMAN PUTRAJAYA LABUAN PETALING DAMANSARA SUBANG PUCHONG KAJANG
+CHERAS KLANG SHAH BAHRU AMPANG KEPONG SETAPAK SEMENYIH SERDANG KOTA BATU GOMBAK RAWANG SEREMBAN IPOH
+""".split())
+#: Malaysian address abbreviations that OCR reads with I, 1 or | for L ("JIN", "J1n", "BIk").
+_MY_ABBREVIATIONS = {"JLN": re.compile(r"\bJ[I1|l]N\b", re.I), "BLK": re.compile(r"\bB[I1|l]K\b", re.I)}
+
+
+#: Letter pairs that text recognition confuses on receipts (either way round).
+_CONFUSABLE = frozenset({frozenset(p) for p in ("MN", "IL", "OD", "KR", "EF", "UV", "CG", "HN", "BE", "RP")})
+
+
+def _one_confusion(a: str, b: str) -> bool:
+    """``a`` and ``b`` (same length) differ in one letter, a pair of :data:`_CONFUSABLE`."""
+    diff = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(diff) == 1 and frozenset(diff[0]) in _CONFUSABLE
+
+
+def fix_malaysian_address(text: str) -> str:
+    """OCR misreadings in a Malaysian address: ``JIn``/``J1n`` -> ``Jln``,
+    ``BIk`` -> ``Blk``, a digit inside a word (``8ESAR`` -> ``BESAR``), and an
+    address word one letter off by a letter pair OCR confuses (``TANAN`` ->
+    ``TAMAN``; :data:`_CONFUSABLE`; words of 5+ letters against
+    :data:`_MY_ADDRESS_WORDS`), the printed case kept."""
+    for right, pattern in _MY_ABBREVIATIONS.items():
+        text = pattern.sub(lambda m: right if m.group(0).isupper() else right.capitalize(), text)
+
+    def word(m):
+        w = m.group(0)
+        upper = w.upper()
+        if upper in _MY_ADDRESS_WORDS or len(w) < 5:
+            return w
+        fixed = upper.translate(_NAME_DIGITS) if sum(c.isdigit() for c in w) == 1 else upper
+        if fixed in _MY_ADDRESS_WORDS:
+            best = fixed
+        elif not fixed.isalpha():
+            return w
+        else:
+            near = [a for a in _MY_ADDRESS_WORDS if len(a) == len(fixed) and _one_confusion(a, fixed)]
+            if len(near) != 1:
+                return w
+            best = near[0]
+        return best if w.isupper() or not w.isalpha() else best.capitalize()
+
+    return re.sub(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b", word, text)
 
 
 def _strip_latin_accents(text: str) -> str:

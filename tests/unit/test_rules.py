@@ -514,3 +514,15 @@ def test_a_name_cut_after_an_ampersand_continues_and_a_misread_bhd_is_fixed():
     assert got["seller"].value == "HOME MASTER HARDWARE & ELECTRICAL"
     assert read(["BOOK TA .K(TAMAN DAYA) SDN BND", "NO.5, JALAN DAYA 1", "81100 JOHOR BAHRU"])[
         "seller"].value == "BOOK TA .K(TAMAN DAYA) SDN BHD"
+
+
+@pytest.mark.parametrize("read_as,fixed", [
+    ("No: G3, BIk G, JIn PJU 1A/3, Ara Damansara", "No: G3, Blk G, Jln PJU 1A/3, Ara Damansara"),
+    ("NO. 53, JALAN 8ESAR, 45600", "NO. 53, JALAN BESAR, 45600"),
+    ("LOT P.T. 2811, JALAN ANGSA, TANAN BERKELEY", "LOT P.T. 2811, JALAN ANGSA, TAMAN BERKELEY"),
+    ("NO.59 JALAN PERMAS 9/5 BANDAR BARU PERMAS JAYA", "NO.59 JALAN PERMAS 9/5 BANDAR BARU PERMAS JAYA"),  # a place
+])
+def test_malaysian_address_misreadings(read_as, fixed):
+    from app.extraction.rules import fix_malaysian_address
+
+    assert fix_malaysian_address(read_as) == fixed
