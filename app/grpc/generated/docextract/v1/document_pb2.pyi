@@ -1,0 +1,87 @@
+from google.protobuf import struct_pb2 as _struct_pb2
+from google.protobuf.internal import containers as _containers
+from google.protobuf import descriptor as _descriptor
+from google.protobuf import message as _message
+from collections.abc import Iterable as _Iterable, Mapping as _Mapping
+from typing import ClassVar as _ClassVar, Optional as _Optional, Union as _Union
+
+DESCRIPTOR: _descriptor.FileDescriptor
+
+class Point(_message.Message):
+    __slots__ = ("x", "y")
+    X_FIELD_NUMBER: _ClassVar[int]
+    Y_FIELD_NUMBER: _ClassVar[int]
+    x: float
+    y: float
+    def __init__(self, x: _Optional[float] = ..., y: _Optional[float] = ...) -> None: ...
+
+class Box(_message.Message):
+    __slots__ = ("points",)
+    POINTS_FIELD_NUMBER: _ClassVar[int]
+    points: _containers.RepeatedCompositeFieldContainer[Point]
+    def __init__(self, points: _Optional[_Iterable[_Union[Point, _Mapping]]] = ...) -> None: ...
+
+class TextLine(_message.Message):
+    __slots__ = ("text", "confidence", "box", "page")
+    TEXT_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    text: str
+    confidence: float
+    box: Box
+    page: int
+    def __init__(self, text: _Optional[str] = ..., confidence: _Optional[float] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., page: _Optional[int] = ...) -> None: ...
+
+class Field(_message.Message):
+    __slots__ = ("key", "value", "normalized", "confidence", "source", "grounded", "box", "page", "checks")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    VALUE_FIELD_NUMBER: _ClassVar[int]
+    NORMALIZED_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    GROUNDED_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    value: str
+    normalized: _struct_pb2.Value
+    confidence: float
+    source: str
+    grounded: bool
+    box: Box
+    page: int
+    checks: _struct_pb2.Struct
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., normalized: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., confidence: _Optional[float] = ..., source: _Optional[str] = ..., grounded: _Optional[bool] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., page: _Optional[int] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+
+class FieldError(_message.Message):
+    __slots__ = ("key", "error_code", "message")
+    KEY_FIELD_NUMBER: _ClassVar[int]
+    ERROR_CODE_FIELD_NUMBER: _ClassVar[int]
+    MESSAGE_FIELD_NUMBER: _ClassVar[int]
+    key: str
+    error_code: str
+    message: str
+    def __init__(self, key: _Optional[str] = ..., error_code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
+
+class Timings(_message.Message):
+    __slots__ = ("ocr_ms", "detection_ms", "recognition_ms", "extraction_ms", "stages_ms")
+    class StagesMsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: float
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[float] = ...) -> None: ...
+    OCR_MS_FIELD_NUMBER: _ClassVar[int]
+    DETECTION_MS_FIELD_NUMBER: _ClassVar[int]
+    RECOGNITION_MS_FIELD_NUMBER: _ClassVar[int]
+    EXTRACTION_MS_FIELD_NUMBER: _ClassVar[int]
+    STAGES_MS_FIELD_NUMBER: _ClassVar[int]
+    ocr_ms: float
+    detection_ms: float
+    recognition_ms: float
+    extraction_ms: float
+    stages_ms: _containers.ScalarMap[str, float]
+    def __init__(self, ocr_ms: _Optional[float] = ..., detection_ms: _Optional[float] = ..., recognition_ms: _Optional[float] = ..., extraction_ms: _Optional[float] = ..., stages_ms: _Optional[_Mapping[str, float]] = ...) -> None: ...
