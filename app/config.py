@@ -71,6 +71,12 @@ class Settings:
     max_image_pixels: int = 80_000_000
     log_level: str = "INFO"
 
+    # --- Documents (PDF, multi-page TIFF, HEIC; app/documents) ---
+    max_pages: int = 50
+    pdf_dpi: int = 200
+    pdf_text_min_chars: int = 16
+    heic_enabled: bool = True
+
     # --- OCR ---
     ocr_engine: str = "hybrid"
     ocr_recogniser: str = "aster"
@@ -180,6 +186,10 @@ class Settings:
             max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
             max_files_per_request=_number("MAX_FILES_PER_REQUEST", get("MAX_FILES_PER_REQUEST", "20"), int, 1),
             max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
+            max_pages=_number("MAX_PAGES", get("MAX_PAGES", "50"), int, 1),
+            pdf_dpi=_number("PDF_DPI", get("PDF_DPI", "200"), int, 72, 600),
+            pdf_text_min_chars=_number("PDF_TEXT_MIN_CHARS", get("PDF_TEXT_MIN_CHARS", "16"), int, 0),
+            heic_enabled=_bool("HEIC_ENABLED", get("HEIC_ENABLED", "true")),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
             ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
             ocr_recogniser=_choice("OCR_RECOGNISER", get("OCR_RECOGNISER", "aster"),

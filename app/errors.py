@@ -95,9 +95,27 @@ class InvalidImage(BadRequest):
     code, default_message = "INVALID_IMAGE", "The file is not a decodable image"
 
 
+class InvalidDocument(BadRequest):
+    """A PDF (or other multi-page file) that cannot be parsed."""
+
+    code, default_message = "INVALID_DOCUMENT", "The file is not a readable document"
+
+
+class PdfEncrypted(BadRequest):
+    """A PDF that needs a password to open (the service takes none)."""
+
+    code, default_message = "PDF_ENCRYPTED", "The PDF is encrypted with a password; send it unencrypted"
+
+
 class PayloadTooLarge(ServiceError):
     code, http_status, default_message = "PAYLOAD_TOO_LARGE", 413, "Payload too large"
     grpc_status = "RESOURCE_EXHAUSTED"
+
+
+class TooManyPages(PayloadTooLarge):
+    """A document with more pages than ``MAX_PAGES`` (refused before any page is rendered)."""
+
+    code, default_message = "TOO_MANY_PAGES", "The document has too many pages (MAX_PAGES)"
 
 
 class NotFound(ServiceError):
