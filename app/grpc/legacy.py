@@ -4,7 +4,7 @@ Contract (``app/grpc/protos/model.proto``, unchanged): ``UserRequest{bytes
 image, string prompt}`` -> ``ModelResponse{string output}``, where ``output``
 is a JSON object string the ERP client ``json.loads`` into its records.
 
-A call is one :meth:`DocumentPipeline.extract_batch` with the type detected
+A call is one :meth:`DocumentPipeline.process` with the type detected
 (``document_type="auto"``, :mod:`app.classify`):
 
 * a prompt asking for all fields ("Extract all fields into a structured
@@ -33,7 +33,7 @@ from app.errors import MissingFile
 from app.extraction.extractor import ExtractOptions
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.prompt import PromptAsk, parse_prompt
-from app.grpc.servicers import CallRunner, _single
+from app.grpc.servicers import CallRunner
 from app.pipeline import DocumentPipeline, Upload
 
 #: ``document_type`` asking the pipeline to detect the type.
@@ -99,8 +99,8 @@ class LegacyModelServicer(model_pb2_grpc.ModelServiceServicer):
             options = ExtractOptions(mode=self.settings.default_extract_mode, parallel=config.parallel,
                                      batch_size=config.batch_size,
                                      llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)))
-            return _single(self.pipeline.extract_batch([upload], config.info, options,
-                                                       document_type=config.document_type))
+            return self.pipeline.process(upload, info=config.info, options=options,
+                                         document_type=config.document_type)
 
         output = legacy_output(self.runner.run(context, work))
         return model_pb2.ModelResponse(output=json.dumps(output, ensure_ascii=False, allow_nan=False))

@@ -3,7 +3,8 @@
 Each servicer receives the pipeline in its constructor (as the HTTP routes
 fetch it from the app), parses its request into the same arguments as the
 HTTP API (the same validation: :func:`app.api.schemas.parse_extract_config`),
-calls the pipeline once and shapes the response. Errors are raised as
+calls :meth:`DocumentPipeline.process` once (the entry point of every door)
+and shapes its result, the HTTP API's JSON, into messages. Errors are raised as
 :class:`app.errors.ServiceError` and become gRPC statuses in
 :class:`app.grpc.interceptors.ErrorInterceptor`.
 
@@ -30,7 +31,7 @@ from app.errors import DeadlineExceeded, MissingFile
 from app.extraction.extractor import ExtractOptions
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
 from app.grpc.interceptors import current_trace_id
-from app.pipeline import BatchResult, DocumentPipeline, Upload
+from app.pipeline import DocumentPipeline, Upload
 
 T = TypeVar("T")
 
@@ -83,13 +84,6 @@ def _upload(content: bytes, filename: str) -> Upload:
     return Upload(filename=filename or "document", data=content)
 
 
-def _single(batch: BatchResult) -> dict:
-    """The one result of a one-file batch; its error raised when it failed."""
-    if batch.error_count and batch.first_error is not None:
-        raise batch.first_error
-    return batch.results[0]
-
-
 # ----------------------------------------------------------------- dict -> message
 def box_message(points) -> document_pb2.Box | None:
     """``[[x, y] x 4]`` pixels -> Box (None stays None)."""
@@ -111,16 +105,41 @@ def field_message(key: str, field: dict) -> document_pb2.Field:
                                  box=box_message(field.get("box")), page=int(field.get("page") or 0))
     if field.get("value") is not None:
         message.value = str(field["value"])
-    message.normalized.CopyFrom(json_format.ParseDict(field.get("normalized"), struct_pb2.Value()))
+    message.normalized.CopyFrom(json_format.ParseDict(json.loads(json.dumps(field.get("normalized"), default=str)),
+                                                      struct_pb2.Value()))
     if field.get("checks"):
-        message.checks.CopyFrom(json_format.ParseDict(json.loads(json.dumps(field["checks"], default=str)),
-                                                      struct_pb2.Struct()))
+        message.checks.CopyFrom(struct_message(field["checks"]))
+    return message
+
+
+def struct_message(value: dict | None) -> struct_pb2.Struct | None:
+    """A JSON-like dict -> Struct (None stays None; non-JSON values as strings)."""
+    if not value:
+        return None
+    return json_format.ParseDict(json.loads(json.dumps(value, default=str)), struct_pb2.Struct())
+
+
+def page_message(page: dict) -> document_pb2.Page:
+    """A ``pages`` entry of the HTTP result -> Page."""
+    return document_pb2.Page(page=int(page["page"]), width=int(page.get("width") or 0),
+                             height=int(page.get("height") or 0), source=page.get("source") or "",
+                             lines=[text_line_message(line) for line in page.get("ocr_data", [])],
+                             timings=timings_message(page.get("processing_time", {})))
+
+
+def line_item_message(item: dict) -> document_pb2.LineItem:
+    """A ``line_items`` entry of the HTTP result -> LineItem."""
+    message = document_pb2.LineItem(confidence=float(item.get("confidence") or 0.0), page=int(item.get("page") or 0),
+                                     box=box_message(item.get("box")), checks=struct_message(item.get("checks")))
+    for key in ("description", "quantity", "unit", "unit_price", "amount"):
+        if item.get(key) is not None:
+            setattr(message, key, str(item[key]))
     return message
 
 
 def timings_message(processing_time: dict) -> document_pb2.Timings:
     """``processing_time`` of the HTTP result -> Timings (``<stage>_ms`` keys go to ``stages_ms``)."""
-    top = {"ocr_ms", "detection_ms", "recognition_ms", "extraction_ms"}
+    top = {"ocr_ms", "detection_ms", "recognition_ms", "extraction_ms", "text_layer_ms"}
     message = document_pb2.Timings(**{k: float(v) for k, v in processing_time.items() if k in top})
     for key, value in processing_time.items():
         if key not in top and key.endswith("_ms"):
@@ -161,9 +180,8 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             options = ExtractOptions(mode=config.mode or self.settings.default_extract_mode,
                                      parallel=config.parallel, batch_size=config.batch_size,
                                      llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)))
-            return _single(self.pipeline.extract_batch([upload], config.info, options,
-                                                       with_box=config.display_text_box,
-                                                       document_type=config.document_type))
+            return self.pipeline.process(upload, info=config.info, options=options,
+                                         with_box=config.display_text_box, document_type=config.document_type)
 
         result = self.runner.run(context, work)
         response = extraction_service_pb2.ExtractResponse(
@@ -176,15 +194,21 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             ocr_lines=[text_line_message(line) for line in result.get("ocr_data", [])],
             timings=timings_message(result["processing_time"]),
             trace_id=current_trace_id(),
+            page_count=int(result.get("page_count") or 0),
+            pages=[page_message(page) for page in result.get("pages", [])],
+            line_items=[line_item_message(item) for item in result.get("line_items") or []],
+            checks=struct_message(result.get("checks")),
         )
         return response
 
     def Ocr(self, request, context):
         upload = _upload(request.content, request.filename)
-        result = self.runner.run(context, lambda _: _single(self.pipeline.ocr_batch([upload], with_box=True)))
+        result = self.runner.run(context, lambda _: self.pipeline.process(upload, with_box=True, ocr_only=True))
         return extraction_service_pb2.OcrResponse(
             filename=result["filename"],
             lines=[text_line_message(line) for line in result["ocr_data"]],
             timings=timings_message(result["processing_time"]),
             trace_id=current_trace_id(),
+            page_count=int(result.get("page_count") or 0),
+            pages=[page_message(page) for page in result.get("pages", [])],
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import threading
+from decimal import Decimal
 import time
 
 import grpc
@@ -128,6 +129,27 @@ def test_v1_field_without_value_is_absent(make_server):
     response = s.v1.Extract(v1.ExtractRequest(content=png_bytes(), info={"iban": "bank account number"}))
     (field,) = [f for f in response.fields if f.key == "iban"]
     assert not field.HasField("value") and field.normalized.WhichOneof("kind") == "null_value"
+
+
+def test_v1_extract_multi_page_pdf(make_server):
+    """A born-digital two-page invoice: pages from the text layer, fields with their page, line items, checks."""
+    pytest.importorskip("reportlab", reason="reportlab renders the synthetic PDF (requirements-dev.txt)")
+    from tests.synthetic.invoices import make_document, render_pdf
+
+    doc = make_document(7, "en")
+    engine = FakeOcrEngine()
+    s = make_server(engine=engine, responder=lambda kind, kw: "NONE")
+    response = s.v1.Extract(v1.ExtractRequest(content=render_pdf(doc), filename="inv.pdf", document_type="invoice"))
+    assert response.page_count == 2 and [p.page for p in response.pages] == [1, 2]
+    assert {p.source for p in response.pages} == {"pdf_text"} and engine.calls == 0  # no OCR needed
+    fields = {f.key: f for f in response.fields}
+    assert fields["invoice_number"].value == doc.number and fields["invoice_number"].page == 1
+    assert Decimal(fields["total"].normalized.struct_value.fields["amount"].string_value) == doc.total
+    assert len(response.line_items) == len(doc.items)
+    first = response.line_items[0]
+    assert first.description == doc.items[0].description and Decimal(first.amount) == doc.items[0].amount
+    assert {item.page for item in response.line_items} == {1, 2}
+    assert response.checks.fields["ok"].bool_value is True
 
 
 def test_v1_ocr(make_server):

@@ -66,7 +66,7 @@ class FieldError(_message.Message):
     def __init__(self, key: _Optional[str] = ..., error_code: _Optional[str] = ..., message: _Optional[str] = ...) -> None: ...
 
 class Timings(_message.Message):
-    __slots__ = ("ocr_ms", "detection_ms", "recognition_ms", "extraction_ms", "stages_ms")
+    __slots__ = ("ocr_ms", "detection_ms", "recognition_ms", "extraction_ms", "stages_ms", "text_layer_ms")
     class StagesMsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -79,9 +79,49 @@ class Timings(_message.Message):
     RECOGNITION_MS_FIELD_NUMBER: _ClassVar[int]
     EXTRACTION_MS_FIELD_NUMBER: _ClassVar[int]
     STAGES_MS_FIELD_NUMBER: _ClassVar[int]
+    TEXT_LAYER_MS_FIELD_NUMBER: _ClassVar[int]
     ocr_ms: float
     detection_ms: float
     recognition_ms: float
     extraction_ms: float
     stages_ms: _containers.ScalarMap[str, float]
-    def __init__(self, ocr_ms: _Optional[float] = ..., detection_ms: _Optional[float] = ..., recognition_ms: _Optional[float] = ..., extraction_ms: _Optional[float] = ..., stages_ms: _Optional[_Mapping[str, float]] = ...) -> None: ...
+    text_layer_ms: float
+    def __init__(self, ocr_ms: _Optional[float] = ..., detection_ms: _Optional[float] = ..., recognition_ms: _Optional[float] = ..., extraction_ms: _Optional[float] = ..., stages_ms: _Optional[_Mapping[str, float]] = ..., text_layer_ms: _Optional[float] = ...) -> None: ...
+
+class Page(_message.Message):
+    __slots__ = ("page", "width", "height", "source", "lines", "timings")
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    WIDTH_FIELD_NUMBER: _ClassVar[int]
+    HEIGHT_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    LINES_FIELD_NUMBER: _ClassVar[int]
+    TIMINGS_FIELD_NUMBER: _ClassVar[int]
+    page: int
+    width: int
+    height: int
+    source: str
+    lines: _containers.RepeatedCompositeFieldContainer[TextLine]
+    timings: Timings
+    def __init__(self, page: _Optional[int] = ..., width: _Optional[int] = ..., height: _Optional[int] = ..., source: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[TextLine, _Mapping]]] = ..., timings: _Optional[_Union[Timings, _Mapping]] = ...) -> None: ...
+
+class LineItem(_message.Message):
+    __slots__ = ("description", "quantity", "unit", "unit_price", "amount", "confidence", "page", "box", "checks")
+    DESCRIPTION_FIELD_NUMBER: _ClassVar[int]
+    QUANTITY_FIELD_NUMBER: _ClassVar[int]
+    UNIT_FIELD_NUMBER: _ClassVar[int]
+    UNIT_PRICE_FIELD_NUMBER: _ClassVar[int]
+    AMOUNT_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    PAGE_FIELD_NUMBER: _ClassVar[int]
+    BOX_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
+    description: str
+    quantity: str
+    unit: str
+    unit_price: str
+    amount: str
+    confidence: float
+    page: int
+    box: Box
+    checks: _struct_pb2.Struct
+    def __init__(self, description: _Optional[str] = ..., quantity: _Optional[str] = ..., unit: _Optional[str] = ..., unit_price: _Optional[str] = ..., amount: _Optional[str] = ..., confidence: _Optional[float] = ..., page: _Optional[int] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...

@@ -1,4 +1,5 @@
 from app.grpc.generated.docextract.v1 import document_pb2 as _document_pb2
+from google.protobuf import struct_pb2 as _struct_pb2
 from google.protobuf.internal import containers as _containers
 from google.protobuf.internal import enum_type_wrapper as _enum_type_wrapper
 from google.protobuf import descriptor as _descriptor
@@ -47,7 +48,7 @@ class ExtractRequest(_message.Message):
     def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ..., document_type: _Optional[str] = ..., info: _Optional[_Mapping[str, str]] = ..., mode: _Optional[_Union[ExtractionMode, str]] = ..., parallel: _Optional[bool] = ..., batch_size: _Optional[int] = ..., llm_timeout_seconds: _Optional[float] = ..., include_ocr_lines: _Optional[bool] = ...) -> None: ...
 
 class ExtractResponse(_message.Message):
-    __slots__ = ("filename", "document_type", "fields", "field_errors", "warnings", "ocr_lines", "timings", "trace_id")
+    __slots__ = ("filename", "document_type", "fields", "field_errors", "warnings", "ocr_lines", "timings", "trace_id", "page_count", "pages", "line_items", "checks")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
@@ -56,6 +57,10 @@ class ExtractResponse(_message.Message):
     OCR_LINES_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
+    LINE_ITEMS_FIELD_NUMBER: _ClassVar[int]
+    CHECKS_FIELD_NUMBER: _ClassVar[int]
     filename: str
     document_type: str
     fields: _containers.RepeatedCompositeFieldContainer[_document_pb2.Field]
@@ -64,7 +69,11 @@ class ExtractResponse(_message.Message):
     ocr_lines: _containers.RepeatedCompositeFieldContainer[_document_pb2.TextLine]
     timings: _document_pb2.Timings
     trace_id: str
-    def __init__(self, filename: _Optional[str] = ..., document_type: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[_document_pb2.Field, _Mapping]]] = ..., field_errors: _Optional[_Iterable[_Union[_document_pb2.FieldError, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., ocr_lines: _Optional[_Iterable[_Union[_document_pb2.TextLine, _Mapping]]] = ..., timings: _Optional[_Union[_document_pb2.Timings, _Mapping]] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    page_count: int
+    pages: _containers.RepeatedCompositeFieldContainer[_document_pb2.Page]
+    line_items: _containers.RepeatedCompositeFieldContainer[_document_pb2.LineItem]
+    checks: _struct_pb2.Struct
+    def __init__(self, filename: _Optional[str] = ..., document_type: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[_document_pb2.Field, _Mapping]]] = ..., field_errors: _Optional[_Iterable[_Union[_document_pb2.FieldError, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., ocr_lines: _Optional[_Iterable[_Union[_document_pb2.TextLine, _Mapping]]] = ..., timings: _Optional[_Union[_document_pb2.Timings, _Mapping]] = ..., trace_id: _Optional[str] = ..., page_count: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[_document_pb2.Page, _Mapping]]] = ..., line_items: _Optional[_Iterable[_Union[_document_pb2.LineItem, _Mapping]]] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
 
 class OcrRequest(_message.Message):
     __slots__ = ("content", "filename")
@@ -75,13 +84,17 @@ class OcrRequest(_message.Message):
     def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ...) -> None: ...
 
 class OcrResponse(_message.Message):
-    __slots__ = ("filename", "lines", "timings", "trace_id")
+    __slots__ = ("filename", "lines", "timings", "trace_id", "page_count", "pages")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     LINES_FIELD_NUMBER: _ClassVar[int]
     TIMINGS_FIELD_NUMBER: _ClassVar[int]
     TRACE_ID_FIELD_NUMBER: _ClassVar[int]
+    PAGE_COUNT_FIELD_NUMBER: _ClassVar[int]
+    PAGES_FIELD_NUMBER: _ClassVar[int]
     filename: str
     lines: _containers.RepeatedCompositeFieldContainer[_document_pb2.TextLine]
     timings: _document_pb2.Timings
     trace_id: str
-    def __init__(self, filename: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_document_pb2.TextLine, _Mapping]]] = ..., timings: _Optional[_Union[_document_pb2.Timings, _Mapping]] = ..., trace_id: _Optional[str] = ...) -> None: ...
+    page_count: int
+    pages: _containers.RepeatedCompositeFieldContainer[_document_pb2.Page]
+    def __init__(self, filename: _Optional[str] = ..., lines: _Optional[_Iterable[_Union[_document_pb2.TextLine, _Mapping]]] = ..., timings: _Optional[_Union[_document_pb2.Timings, _Mapping]] = ..., trace_id: _Optional[str] = ..., page_count: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[_document_pb2.Page, _Mapping]]] = ...) -> None: ...
