@@ -219,7 +219,8 @@ class DocumentPipeline:
             ``ocr_only``: ``{filename, success, page_count, ocr_data, pages,
             processing_time: {detection_ms, recognition_ms, text_layer_ms}}``;
             ``ocr_data`` holds every page's lines, each with its ``page``.
-            Otherwise: ``{filename, success, page_count, extracted_fields, fields,
+            Otherwise: ``{filename, success, page_count, document_type,
+            classification ({type, confidence, source}: given or detected), extracted_fields, fields,
             pages, processing_time: {ocr_ms, extraction_ms, <reader>_ms...}}``
             plus ``line_items`` and ``checks`` for invoices, receipts and orders,
             ``ocr_data`` when ``with_box``, ``field_errors`` / ``warnings`` when any.
@@ -251,13 +252,16 @@ class DocumentPipeline:
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
         details = dict(extraction.details)
-        tables = self._line_items(document, details, document_type)
+        # The given or detected type (document_type None / "auto": classified, app.classify).
+        tables = self._line_items(document, details, extraction.document_type)
         fields = {}
         for key, r in details.items():
             entry = r.to_dict(stacked)
             entry["page"], entry["box"] = document.page_box(r.line_indices)
             fields[key] = entry
         result.update({
+            "document_type": extraction.document_type,
+            "classification": extraction.classification,
             "extracted_fields": {k: r.value for k, r in details.items()} if tables else extraction.fields,
             "fields": fields,
         })

@@ -138,6 +138,62 @@ NAIVE_INFO: dict[str, dict[str, str]] = {
                   "date_of_issue": "ngày cấp", "personal_identification": "đặc điểm nhân dạng"},
 }
 
+# ``--info-preset plain``: a HOLD-OUT set of plain descriptions, written as a client
+# might phrase them and kept out of every synonym list (app/classify/mapping.py;
+# tests/unit/test_classify.py checks). Sent under opaque keys ("q1", "q2", ...) so only
+# the description says what is wanted, and no document_type: the service must detect
+# the type and map each description onto its fields.
+PLAIN_INFO: dict[str, dict[str, str]] = {
+    "sroie": {
+        "company": "Merchant / business name at the top of the receipt",
+        "date": "Day the purchase was made",
+        "address": "Where the shop is located",
+        "total": "Final amount the customer has to pay",
+    },
+    "mcocr": {
+        "seller": "Tên người bán hoặc tên quán",
+        "address": "Địa chỉ nơi bán",
+        "timestamp": "Thời điểm giao dịch",
+        "total_cost": "Số tiền khách phải trả",
+    },
+    "invoice2data": {
+        "amount": "Amount to pay in total",
+        "date": "Date the invoice was issued",
+        "invoice_number": "Bill reference number",
+        "currency": "Currency code",
+    },
+    "cccd_front": {"id_number": "Mã số trên thẻ căn cước", "full_name": "Tên của người được cấp thẻ",
+                   "date_of_birth": "Ra đời vào ngày nào", "sex": "Là đàn ông hay đàn bà", "nationality": "Công dân nước nào",
+                   "place_of_origin": "Quê gốc", "place_of_residence": "Chỗ ở hiện nay / thường trú",
+                   "date_of_expiry": "Thẻ hết hiệu lực ngày nào"},
+    "cccd_back": {"id_number": "Personal ID number of the holder", "full_name": "Holder's name",
+                  "date_of_birth": "When the holder was born", "sex": "Is the holder a man or a woman",
+                  "nationality": "Citizen of which country", "date_of_expiry": "Card valid until",
+                  "date_of_issue": "When the card was issued",
+                  "personal_identification": "Visible marks such as scars or moles"},
+}
+
+
+def plain_info(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The plain preset's ``info`` under opaque keys, and opaque key -> label key."""
+    info, back = {}, {}
+    for i, (label, description) in enumerate(PLAIN_INFO[dataset].items(), 1):
+        info[f"q{i}"] = description
+        back[f"q{i}"] = label
+    return info, back
+
+
+def rename_result(result: dict | None, back: dict[str, str]) -> dict | None:
+    """A per-file result with the plain preset's opaque keys renamed to the label keys."""
+    if not result or not back:
+        return result
+    out = dict(result)
+    for name in ("extracted_fields", "fields"):
+        if isinstance(result.get(name), dict):
+            out[name] = {back.get(k, k): v for k, v in result[name].items()}
+    return out
+
+
 # Currency assumed for amounts that name none (decides the VND thousands rule).
 DEFAULT_CURRENCY: dict[str, str | None] = {"sroie": "MYR", "mcocr": "VND", "invoice2data": None,
                                            "cccd_front": None, "cccd_back": None, "invoices_synthetic": None,
@@ -521,6 +577,24 @@ def synthetic_invoices(scanned: bool, count: int = SYNTHETIC_INVOICES) -> list[d
     return docs
 
 
+#: SROIE items of the first sample (the first 100 manifest rows, tuned on); the rest were added later.
+SROIE_OLD = 100
+
+
+def select_split(dataset: str, docs: list[dict], split: str = "all", data_dir: Path = DATA) -> list[dict]:
+    """SROIE documents of one split: ``old`` (the first 100 sampled, which the
+    rules were tuned on), ``new`` (the 150 added), ``all``; other datasets are
+    returned whole. The split follows ``manifest.csv`` order (SOURCE.md)."""
+    if dataset != "sroie" or split == "all":
+        return docs
+    import csv
+
+    with open(data_dir / DATASET_DIRS["sroie"] / "manifest.csv", encoding="utf-8") as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    chosen = set(ids[:SROIE_OLD]) if split == "old" else set(ids[SROIE_OLD:])
+    return [d for d in docs if d["id"] in chosen]
+
+
 def synthetic_cards(dataset: str, count: int = SYNTHETIC_CARDS) -> list[dict]:
     """Synthetic CCCD sides with real QR / MRZ encodings, rendered now (seeds 0..count-1;
     odd seeds rotated ±3°, blurred and JPEG-compressed)."""
@@ -633,6 +707,8 @@ def build_config(args) -> dict:
             raise SystemExit(f"--config is not JSON: {e}") from None
     elif args.dataset in DEFAULT_CONFIG and not args.info_preset:
         config = dict(DEFAULT_CONFIG[args.dataset])
+    elif args.info_preset == "plain":
+        config = {"info": plain_info(args.dataset)[0]}
     else:
         config = {"info": dict(NAIVE_INFO[args.dataset])}
     if args.llm_timeout is not None:
@@ -645,7 +721,9 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", choices=sorted(FIELDS))
     parser.add_argument("--limit", type=int, help="first N documents (sorted by id)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--info-preset", choices=["naive"], help="send {\"info\": ...} with plain descriptions")
+    group.add_argument("--info-preset", choices=["naive", "plain"],
+                       help="send {\"info\": ...}: naive (the label keys and plain descriptions) or plain "
+                            "(the hold-out descriptions of PLAIN_INFO under opaque keys)")
     group.add_argument("--config", help="the /extract config JSON to send as is")
     parser.add_argument("--llm-timeout", type=float, help="add llm_timeout (seconds per LLM call) to the config")
     parser.add_argument("--out", help="JSON file for every prediction (default bench/results/eval-DATASET.json)")
@@ -667,6 +745,7 @@ def main(argv=None) -> int:
     from app.config import Settings
 
     config = build_config(args)
+    back = plain_info(args.dataset)[1] if args.info_preset == "plain" and not args.config else {}
     docs, skipped_docs = load_documents(args.dataset)
     if args.limit:
         docs = docs[: args.limit]
@@ -703,6 +782,7 @@ def main(argv=None) -> int:
                     or f"HTTP {response.status_code}"
             if error_code in _REQUEST_ERRORS:  # the same for every document: stop at once
                 raise SystemExit(f"/extract refused the request: {error_code}: {body.get('message')}")
+            result = rename_result(result, back)
             fields = score_document(args.dataset, doc["label"], result)
             timing = (result or {}).get("processing_time") or {}
             gold_items = gold_line_items(doc["label"])

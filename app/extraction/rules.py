@@ -35,7 +35,7 @@ from app.extraction.normalize import (
     parse_date,
     similarity,
 )
-from app.ocr.hybrid import looks_vietnamese
+from app.classify.language import looks_vietnamese
 
 _DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
@@ -800,7 +800,7 @@ def _text_candidate(key, lines, indices, confidence, clean=None):
 
 def _currency_context(lines: list[TextLine], folded: list[str], vietnamese: bool) -> str | None:
     """Currency for amounts printed without one: MYR when the document prints RM,
-    VND for đ/VND or Vietnamese text (``vietnamese``: :func:`app.ocr.hybrid.looks_vietnamese`),
+    VND for đ/VND or Vietnamese text (``vietnamese``: :func:`app.classify.language.looks_vietnamese`),
     else the currency most lines name (``$``, ``EUR``, ``€``, ``Rs``, ... by
     :func:`app.extraction.normalize.detect_currency`), else None."""
     text = " ".join(folded)

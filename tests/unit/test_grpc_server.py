@@ -270,6 +270,24 @@ def test_health_needs_no_token(make_server):
         assert response.status == health_pb2.HealthCheckResponse.SERVING, service
 
 
+def test_legacy_auth_on_by_default(make_server):
+    s = make_server(hard_token=TOKEN)
+    request = model_pb2.UserRequest(image=png_bytes(), prompt="Extract total and date")
+    with pytest.raises(grpc.RpcError) as err:
+        s.legacy.ExtractOCR(request)
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert json.loads(s.legacy.ExtractOCR(request, metadata=(("x-api-token", TOKEN),)).output)
+
+
+def test_legacy_auth_off_leaves_v1_protected(make_server):
+    s = make_server(hard_token=TOKEN, grpc_legacy_auth=False)
+    output = json.loads(s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes(), prompt="total")).output)
+    assert output["total"] == "3.00"
+    with pytest.raises(grpc.RpcError) as err:
+        s.v1.Ocr(v1.OcrRequest(content=png_bytes()))
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+
+
 def test_no_token_configured_means_no_auth(make_server):
     s = make_server(hard_token="")
     assert s.v1.Ocr(v1.OcrRequest(content=png_bytes())).lines
