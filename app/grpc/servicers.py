@@ -102,7 +102,8 @@ def field_message(key: str, field: dict) -> document_pb2.Field:
     """A ``fields`` entry of the HTTP result -> Field."""
     message = document_pb2.Field(key=key, confidence=float(field.get("confidence") or 0.0),
                                  source=field.get("source") or "", grounded=bool(field.get("grounded")),
-                                 box=box_message(field.get("box")), page=int(field.get("page") or 0))
+                                 box=box_message(field.get("box")), page=int(field.get("page") or 0),
+                                 matched_field=field.get("matched_field") or "")
     if field.get("value") is not None:
         message.value = str(field["value"])
     message.normalized.CopyFrom(json_format.ParseDict(json.loads(json.dumps(field.get("normalized"), default=str)),
@@ -137,6 +138,15 @@ def line_item_message(item: dict) -> document_pb2.LineItem:
     return message
 
 
+def classification_message(classification: dict | None) -> document_pb2.Classification | None:
+    """``classification`` of the HTTP result -> Classification."""
+    if not classification:
+        return None
+    return document_pb2.Classification(type=classification.get("type") or "",
+                                       confidence=float(classification.get("confidence") or 0.0),
+                                       source=classification.get("source") or "")
+
+
 def timings_message(processing_time: dict) -> document_pb2.Timings:
     """``processing_time`` of the HTTP result -> Timings (``<stage>_ms`` keys go to ``stages_ms``)."""
     top = {"ocr_ms", "detection_ms", "recognition_ms", "extraction_ms", "text_layer_ms"}
@@ -164,10 +174,10 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
     def Extract(self, request, context):
         upload = _upload(request.content, request.filename)
         config_dict: dict = {"display_text_box": request.include_ocr_lines}
-        if request.document_type:
-            config_dict["document_type"] = request.document_type
         if request.info:
             config_dict["info"] = dict(request.info)
+        if request.document_type or not request.info:
+            config_dict["document_type"] = request.document_type or "auto"
         if request.mode in _MODES:
             config_dict["mode"] = _MODES[request.mode]
         for name, key in (("parallel", "parallel"), ("batch_size", "batch_size"),
@@ -198,6 +208,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             pages=[page_message(page) for page in result.get("pages", [])],
             line_items=[line_item_message(item) for item in result.get("line_items") or []],
             checks=struct_message(result.get("checks")),
+            classification=classification_message(result.get("classification")),
         )
         return response
 

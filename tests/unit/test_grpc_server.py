@@ -24,9 +24,14 @@ from app.grpc.generated.docextract.v1 import extraction_service_pb2 as v1
 from app.grpc.generated.docextract.v1 import extraction_service_pb2_grpc as v1_grpc
 from app.grpc.server import create_server, drain, serve
 from app.llm.client import LLMClient
-from tests.conftest import FakeOcrEngine, FakeOpenAI, answer_by_field, png_bytes
+from tests.conftest import FakeOcrEngine, FakeOpenAI, answer_by_field, line, png_bytes
 
 ANSWERS = {"name of the shop": "MINI MART ABC", "total amount": "3.00"}
+# A receipt the classifier recognises (title, cash/change, thanks) without a document_type.
+TITLED_RECEIPT = (line("MINI MART ABC", 10, 10), line("OFFICIAL RECEIPT", 10, 40), line("Date: 03/02/2020", 10, 70),
+                  line("TOTAL", 10, 100, w=50), line("3.00", 200, 102, w=40), line("CASH", 10, 130, w=50),
+                  line("5.00", 200, 132, w=40), line("CHANGE", 10, 160, w=60), line("2.00", 200, 162, w=40),
+                  line("THANK YOU", 10, 190))
 TOKEN = "s3cret-token"
 
 
@@ -122,6 +127,38 @@ def test_v1_extract_typed_fields(make_server):
     assert [line.text for line in response.ocr_lines][0] == "MINI MART ABC"
     assert response.timings.ocr_ms > 0 and "rules" in response.timings.stages_ms
     assert response.trace_id and _trailing(call)["x-trace-id"] == response.trace_id
+
+
+def test_v1_detects_the_type_and_maps_info(make_server):
+    s = make_server(engine=FakeOcrEngine(lines=TITLED_RECEIPT), responder=lambda kind, kw: "NONE")
+    response = s.v1.Extract(v1.ExtractRequest(content=png_bytes(), info={"amount": "total amount paid"}))
+    assert response.document_type == "receipt" and response.classification.type == "receipt"
+    assert response.classification.source and 0 < response.classification.confidence <= 1
+    (field,) = response.fields
+    assert (field.key, field.matched_field, field.value) == ("amount", "total", "3.00")
+    # No info and no type: the detected type's fields.
+    response = s.v1.Extract(v1.ExtractRequest(content=png_bytes()))
+    assert response.document_type == "receipt"
+    assert [f.key for f in response.fields] == ["seller", "address", "date", "total"]
+
+
+def test_legacy_extract_ocr(make_server):
+    s = make_server(engine=FakeOcrEngine(lines=TITLED_RECEIPT), responder=lambda kind, kw: "NONE")
+    ask = s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes(), prompt="Extract total and date")).output
+    assert json.loads(ask) == {"total": "3.00", "date": "03/02/2020", "document_type": "receipt"}
+    every = json.loads(s.legacy.ExtractOCR(model_pb2.UserRequest(
+        image=png_bytes(), prompt="Extract all fields into a structured JSON.")).output)
+    assert set(every) == {"seller", "address", "date", "total", "document_type"} and every["total"] == "3.00"
+    vi = json.loads(s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes(), prompt="Lấy tổng tiền")).output)
+    assert vi == {"total": "3.00", "document_type": "receipt"}
+
+
+def test_legacy_errors_are_mapped(make_server):
+    s = make_server()
+    for image, reason in ((b"", "MISSING_FILE"), (b"garbage", "INVALID_IMAGE")):
+        with pytest.raises(grpc.RpcError) as err:
+            s.legacy.ExtractOCR(model_pb2.UserRequest(image=image, prompt="total"))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and _error_info(err.value).reason == reason
 
 
 def test_v1_field_without_value_is_absent(make_server):

@@ -34,7 +34,7 @@ class TextLine(_message.Message):
     def __init__(self, text: _Optional[str] = ..., confidence: _Optional[float] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., page: _Optional[int] = ...) -> None: ...
 
 class Field(_message.Message):
-    __slots__ = ("key", "value", "normalized", "confidence", "source", "grounded", "box", "page", "checks")
+    __slots__ = ("key", "value", "normalized", "confidence", "source", "grounded", "box", "page", "checks", "matched_field")
     KEY_FIELD_NUMBER: _ClassVar[int]
     VALUE_FIELD_NUMBER: _ClassVar[int]
     NORMALIZED_FIELD_NUMBER: _ClassVar[int]
@@ -44,6 +44,7 @@ class Field(_message.Message):
     BOX_FIELD_NUMBER: _ClassVar[int]
     PAGE_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
+    MATCHED_FIELD_FIELD_NUMBER: _ClassVar[int]
     key: str
     value: str
     normalized: _struct_pb2.Value
@@ -53,7 +54,18 @@ class Field(_message.Message):
     box: Box
     page: int
     checks: _struct_pb2.Struct
-    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., normalized: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., confidence: _Optional[float] = ..., source: _Optional[str] = ..., grounded: _Optional[bool] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., page: _Optional[int] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    matched_field: str
+    def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ..., normalized: _Optional[_Union[_struct_pb2.Value, _Mapping]] = ..., confidence: _Optional[float] = ..., source: _Optional[str] = ..., grounded: _Optional[bool] = ..., box: _Optional[_Union[Box, _Mapping]] = ..., page: _Optional[int] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., matched_field: _Optional[str] = ...) -> None: ...
+
+class Classification(_message.Message):
+    __slots__ = ("type", "confidence", "source")
+    TYPE_FIELD_NUMBER: _ClassVar[int]
+    CONFIDENCE_FIELD_NUMBER: _ClassVar[int]
+    SOURCE_FIELD_NUMBER: _ClassVar[int]
+    type: str
+    confidence: float
+    source: str
+    def __init__(self, type: _Optional[str] = ..., confidence: _Optional[float] = ..., source: _Optional[str] = ...) -> None: ...
 
 class FieldError(_message.Message):
     __slots__ = ("key", "error_code", "message")

@@ -26,7 +26,7 @@ from app.grpc.generated.docextract.v1 import document_pb2 as docextract_dot_v1_d
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&docextract/v1/extraction_service.proto\x12\rdocextract.v1\x1a\x1c\x64ocextract/v1/document.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xfc\x02\n\x0e\x45xtractRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x15\n\rdocument_type\x18\x03 \x01(\t\x12\x35\n\x04info\x18\x04 \x03(\x0b\x32\'.docextract.v1.ExtractRequest.InfoEntry\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.docextract.v1.ExtractionMode\x12\x15\n\x08parallel\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x17\n\nbatch_size\x18\x07 \x01(\x05H\x01\x88\x01\x01\x12 \n\x13llm_timeout_seconds\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x19\n\x11include_ocr_lines\x18\t \x01(\x08\x1a+\n\tInfoEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_parallelB\r\n\x0b_batch_sizeB\x16\n\x14_llm_timeout_seconds\"\x98\x03\n\x0f\x45xtractResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x15\n\rdocument_type\x18\x02 \x01(\t\x12$\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x14.docextract.v1.Field\x12/\n\x0c\x66ield_errors\x18\x04 \x03(\x0b\x32\x19.docextract.v1.FieldError\x12\x10\n\x08warnings\x18\x05 \x03(\t\x12*\n\tocr_lines\x18\x06 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x07 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x12\n\npage_count\x18\t \x01(\x05\x12\"\n\x05pages\x18\n \x03(\x0b\x32\x13.docextract.v1.Page\x12+\n\nline_items\x18\x0b \x03(\x0b\x32\x17.docextract.v1.LineItem\x12\'\n\x06\x63hecks\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\"/\n\nOcrRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"\xba\x01\n\x0bOcrResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12&\n\x05lines\x18\x02 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x03 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x04 \x01(\t\x12\x12\n\npage_count\x18\x05 \x01(\x05\x12\"\n\x05pages\x18\x06 \x03(\x0b\x32\x13.docextract.v1.Page*l\n\x0e\x45xtractionMode\x12\x1f\n\x1b\x45XTRACTION_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XTRACTION_MODE_PER_FIELD\x10\x01\x12\x1a\n\x16\x45XTRACTION_MODE_SCHEMA\x10\x02\x32\x9b\x01\n\x11\x45xtractionService\x12H\n\x07\x45xtract\x12\x1d.docextract.v1.ExtractRequest\x1a\x1e.docextract.v1.ExtractResponse\x12<\n\x03Ocr\x12\x19.docextract.v1.OcrRequest\x1a\x1a.docextract.v1.OcrResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&docextract/v1/extraction_service.proto\x12\rdocextract.v1\x1a\x1c\x64ocextract/v1/document.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xfc\x02\n\x0e\x45xtractRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x15\n\rdocument_type\x18\x03 \x01(\t\x12\x35\n\x04info\x18\x04 \x03(\x0b\x32\'.docextract.v1.ExtractRequest.InfoEntry\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.docextract.v1.ExtractionMode\x12\x15\n\x08parallel\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x17\n\nbatch_size\x18\x07 \x01(\x05H\x01\x88\x01\x01\x12 \n\x13llm_timeout_seconds\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x19\n\x11include_ocr_lines\x18\t \x01(\x08\x1a+\n\tInfoEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_parallelB\r\n\x0b_batch_sizeB\x16\n\x14_llm_timeout_seconds\"\xcf\x03\n\x0f\x45xtractResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x15\n\rdocument_type\x18\x02 \x01(\t\x12$\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x14.docextract.v1.Field\x12/\n\x0c\x66ield_errors\x18\x04 \x03(\x0b\x32\x19.docextract.v1.FieldError\x12\x10\n\x08warnings\x18\x05 \x03(\t\x12*\n\tocr_lines\x18\x06 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x07 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x12\n\npage_count\x18\t \x01(\x05\x12\"\n\x05pages\x18\n \x03(\x0b\x32\x13.docextract.v1.Page\x12+\n\nline_items\x18\x0b \x03(\x0b\x32\x17.docextract.v1.LineItem\x12\'\n\x06\x63hecks\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x35\n\x0e\x63lassification\x18\r \x01(\x0b\x32\x1d.docextract.v1.Classification\"/\n\nOcrRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"\xba\x01\n\x0bOcrResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12&\n\x05lines\x18\x02 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x03 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x04 \x01(\t\x12\x12\n\npage_count\x18\x05 \x01(\x05\x12\"\n\x05pages\x18\x06 \x03(\x0b\x32\x13.docextract.v1.Page*l\n\x0e\x45xtractionMode\x12\x1f\n\x1b\x45XTRACTION_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XTRACTION_MODE_PER_FIELD\x10\x01\x12\x1a\n\x16\x45XTRACTION_MODE_SCHEMA\x10\x02\x32\x9b\x01\n\x11\x45xtractionService\x12H\n\x07\x45xtract\x12\x1d.docextract.v1.ExtractRequest\x1a\x1e.docextract.v1.ExtractResponse\x12<\n\x03Ocr\x12\x19.docextract.v1.OcrRequest\x1a\x1a.docextract.v1.OcrResponseb\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,18 +35,18 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXTRACTREQUEST_INFOENTRY']._loaded_options = None
   _globals['_EXTRACTREQUEST_INFOENTRY']._serialized_options = b'8\001'
-  _globals['_EXTRACTIONMODE']._serialized_start=1149
-  _globals['_EXTRACTIONMODE']._serialized_end=1257
+  _globals['_EXTRACTIONMODE']._serialized_start=1204
+  _globals['_EXTRACTIONMODE']._serialized_end=1312
   _globals['_EXTRACTREQUEST']._serialized_start=118
   _globals['_EXTRACTREQUEST']._serialized_end=498
   _globals['_EXTRACTREQUEST_INFOENTRY']._serialized_start=403
   _globals['_EXTRACTREQUEST_INFOENTRY']._serialized_end=446
   _globals['_EXTRACTRESPONSE']._serialized_start=501
-  _globals['_EXTRACTRESPONSE']._serialized_end=909
-  _globals['_OCRREQUEST']._serialized_start=911
-  _globals['_OCRREQUEST']._serialized_end=958
-  _globals['_OCRRESPONSE']._serialized_start=961
-  _globals['_OCRRESPONSE']._serialized_end=1147
-  _globals['_EXTRACTIONSERVICE']._serialized_start=1260
-  _globals['_EXTRACTIONSERVICE']._serialized_end=1415
+  _globals['_EXTRACTRESPONSE']._serialized_end=964
+  _globals['_OCRREQUEST']._serialized_start=966
+  _globals['_OCRREQUEST']._serialized_end=1013
+  _globals['_OCRRESPONSE']._serialized_start=1016
+  _globals['_OCRRESPONSE']._serialized_end=1202
+  _globals['_EXTRACTIONSERVICE']._serialized_start=1315
+  _globals['_EXTRACTIONSERVICE']._serialized_end=1470
 # @@protoc_insertion_point(module_scope)

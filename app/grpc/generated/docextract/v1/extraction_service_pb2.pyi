@@ -48,7 +48,7 @@ class ExtractRequest(_message.Message):
     def __init__(self, content: _Optional[bytes] = ..., filename: _Optional[str] = ..., document_type: _Optional[str] = ..., info: _Optional[_Mapping[str, str]] = ..., mode: _Optional[_Union[ExtractionMode, str]] = ..., parallel: _Optional[bool] = ..., batch_size: _Optional[int] = ..., llm_timeout_seconds: _Optional[float] = ..., include_ocr_lines: _Optional[bool] = ...) -> None: ...
 
 class ExtractResponse(_message.Message):
-    __slots__ = ("filename", "document_type", "fields", "field_errors", "warnings", "ocr_lines", "timings", "trace_id", "page_count", "pages", "line_items", "checks")
+    __slots__ = ("filename", "document_type", "fields", "field_errors", "warnings", "ocr_lines", "timings", "trace_id", "page_count", "pages", "line_items", "checks", "classification")
     FILENAME_FIELD_NUMBER: _ClassVar[int]
     DOCUMENT_TYPE_FIELD_NUMBER: _ClassVar[int]
     FIELDS_FIELD_NUMBER: _ClassVar[int]
@@ -61,6 +61,7 @@ class ExtractResponse(_message.Message):
     PAGES_FIELD_NUMBER: _ClassVar[int]
     LINE_ITEMS_FIELD_NUMBER: _ClassVar[int]
     CHECKS_FIELD_NUMBER: _ClassVar[int]
+    CLASSIFICATION_FIELD_NUMBER: _ClassVar[int]
     filename: str
     document_type: str
     fields: _containers.RepeatedCompositeFieldContainer[_document_pb2.Field]
@@ -73,7 +74,8 @@ class ExtractResponse(_message.Message):
     pages: _containers.RepeatedCompositeFieldContainer[_document_pb2.Page]
     line_items: _containers.RepeatedCompositeFieldContainer[_document_pb2.LineItem]
     checks: _struct_pb2.Struct
-    def __init__(self, filename: _Optional[str] = ..., document_type: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[_document_pb2.Field, _Mapping]]] = ..., field_errors: _Optional[_Iterable[_Union[_document_pb2.FieldError, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., ocr_lines: _Optional[_Iterable[_Union[_document_pb2.TextLine, _Mapping]]] = ..., timings: _Optional[_Union[_document_pb2.Timings, _Mapping]] = ..., trace_id: _Optional[str] = ..., page_count: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[_document_pb2.Page, _Mapping]]] = ..., line_items: _Optional[_Iterable[_Union[_document_pb2.LineItem, _Mapping]]] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ...) -> None: ...
+    classification: _document_pb2.Classification
+    def __init__(self, filename: _Optional[str] = ..., document_type: _Optional[str] = ..., fields: _Optional[_Iterable[_Union[_document_pb2.Field, _Mapping]]] = ..., field_errors: _Optional[_Iterable[_Union[_document_pb2.FieldError, _Mapping]]] = ..., warnings: _Optional[_Iterable[str]] = ..., ocr_lines: _Optional[_Iterable[_Union[_document_pb2.TextLine, _Mapping]]] = ..., timings: _Optional[_Union[_document_pb2.Timings, _Mapping]] = ..., trace_id: _Optional[str] = ..., page_count: _Optional[int] = ..., pages: _Optional[_Iterable[_Union[_document_pb2.Page, _Mapping]]] = ..., line_items: _Optional[_Iterable[_Union[_document_pb2.LineItem, _Mapping]]] = ..., checks: _Optional[_Union[_struct_pb2.Struct, _Mapping]] = ..., classification: _Optional[_Union[_document_pb2.Classification, _Mapping]] = ...) -> None: ...
 
 class OcrRequest(_message.Message):
     __slots__ = ("content", "filename")
