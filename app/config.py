@@ -107,6 +107,21 @@ class Settings:
     llm_max_tokens: int = 64
     extract_default_mode: str = "auto"
 
+    # --- Entry point (run.py): where the API listens, dev-server debug, LLM wait ---
+    host: str = "0.0.0.0"
+    port: int = 8000
+    debug: bool = False
+    llm_wait_timeout: float = 900.0
+
+    # --- Reliability (docs/reliability.md): deadlines, LLM circuit breaker, backpressure, slow clients ---
+    request_timeout: float = 120.0
+    llm_breaker_failures: int = 3
+    llm_breaker_reset_timeout: float = 2.0
+    max_active_requests: int = 2
+    max_queued_requests: int = 4
+    queue_timeout: float = 30.0
+    client_read_timeout: float = 15.0
+
     # --- gRPC server (app/grpc; its own process: ./run.sh grpc) ---
     grpc_host: str = "[::]"
     grpc_port: int = 50051
@@ -228,6 +243,20 @@ class Settings:
             extract_default_mode=_choice(
                 "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "auto"), DEFAULT_MODE_CHOICES
             ),
+            host=get("HOST", "0.0.0.0").strip(),
+            port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
+            debug=_bool("DEBUG", get("DEBUG", "false")),
+            llm_wait_timeout=_number("LLM_WAIT_TIMEOUT", get("LLM_WAIT_TIMEOUT", "900"), float, 0),
+            request_timeout=_number("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT", "120"), float, 1),
+            llm_breaker_failures=_number("LLM_BREAKER_FAILURES", get("LLM_BREAKER_FAILURES", "3"), int, 0, 1000),
+            llm_breaker_reset_timeout=_number(
+                "LLM_BREAKER_RESET_TIMEOUT", get("LLM_BREAKER_RESET_TIMEOUT", "2"), float, 0.1, 3600
+            ),
+            max_active_requests=_number("MAX_ACTIVE_REQUESTS", get("MAX_ACTIVE_REQUESTS", "2"), int, 0, 1024),
+            max_queued_requests=_number("MAX_QUEUED_REQUESTS", get("MAX_QUEUED_REQUESTS", "4"), int, 0, 100_000),
+            queue_timeout=_number("QUEUE_TIMEOUT", get("QUEUE_TIMEOUT", "30"), float, 0, 3600),
+            client_read_timeout=_number("CLIENT_READ_TIMEOUT", get("CLIENT_READ_TIMEOUT", "15"), float, 0.1, 3600),
+
             grpc_host=get("GRPC_HOST", "[::]").strip(),
             grpc_port=_number("GRPC_PORT", get("GRPC_PORT", "50051"), int, 0, 65535),
             grpc_max_message_bytes=int(_number("GRPC_MAX_MESSAGE_MB", get("GRPC_MAX_MESSAGE_MB", "32"), float,

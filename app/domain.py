@@ -70,10 +70,16 @@ class OcrResult:
 
 @dataclass(frozen=True)
 class FieldError:
-    """Why one field has no value (the LLM call for it failed)."""
+    """Why one field has no value (the LLM call for it failed).
+
+    ``retry_after``: seconds the LLM stage expects to stay unavailable (an open
+    circuit breaker), passed on as ``Retry-After`` when every field failed; not
+    part of :meth:`to_dict`.
+    """
 
     code: str
     message: str
+    retry_after: int | None = None
 
     def to_dict(self) -> dict:
         return {"error_code": self.code, "message": self.message}

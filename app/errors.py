@@ -24,6 +24,7 @@ GRPC_FOR_HTTP = {
     405: "UNIMPLEMENTED",
     409: "ABORTED",
     410: "NOT_FOUND",
+    408: "DEADLINE_EXCEEDED",
     412: "FAILED_PRECONDITION",
     413: "RESOURCE_EXHAUSTED",
     415: "INVALID_ARGUMENT",
@@ -45,16 +46,21 @@ class ServiceError(Exception):
     #: ``grpc.StatusCode`` name (gRPC status codes: https://grpc.github.io/grpc/core/md_doc_statuscodes.html).
     grpc_status = "INTERNAL"
     default_message = "Internal error"
+    retry_after: int | None = None
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
         if "grpc_status" not in cls.__dict__ and "http_status" in cls.__dict__:
             cls.grpc_status = GRPC_FOR_HTTP.get(cls.http_status, "INTERNAL" if cls.http_status >= 500 else
-                                                cls.grpc_status)
+                                                "INVALID_ARGUMENT")
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None):
+    def __init__(self, message: str | None = None, *, details: dict | None = None, retry_after: int | None = None):
+        """Args: message: safe text for callers; details: extra JSON fields; retry_after: seconds a caller
+        should wait before trying again (sent as the ``Retry-After`` header), None for no header."""
         self.message = message or self.default_message
         self.details = details or {}
+        if retry_after is not None:
+            self.retry_after = retry_after
         super().__init__(self.message)
 
     def to_dict(self) -> dict:
@@ -163,6 +169,20 @@ class LLMRejected(LLMError):
 
     code, http_status, default_message = "LLM_REJECTED", 502, "LLM server rejected the request"
     grpc_status = "INTERNAL"  # our request form was refused: a server-side fault, retrying will not help
+
+
+class Overloaded(ServiceError):
+    """Every worker slot is busy and the bounded queue is full, or the wait for a slot ran out
+    (backpressure, :mod:`app.api.admission`); sent with ``Retry-After``."""
+
+    code, http_status, default_message = "OVERLOADED", 503, "The service is busy; retry later"
+    retry_after = 2
+
+
+class RequestTimeout(ServiceError):
+    """The client did not send its request body within ``CLIENT_READ_TIMEOUT`` (a stalled upload)."""
+
+    code, http_status, default_message = "REQUEST_TIMEOUT", 408, "The request body did not arrive in time"
 
 
 class OcrEngineError(ServiceError):

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import json
 import re
+import time
 
 from app.api.schemas import parse_extract_config
 from app.config import Settings
@@ -98,7 +99,8 @@ class LegacyModelServicer(model_pb2_grpc.ModelServiceServicer):
         def work(seconds_left: float) -> dict:
             options = ExtractOptions(mode=self.settings.default_extract_mode, parallel=config.parallel,
                                      batch_size=config.batch_size,
-                                     llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)))
+                                     llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)),
+                                     deadline=time.monotonic() + seconds_left)
             return self.pipeline.process(upload, info=config.info, options=options,
                                          document_type=config.document_type)
 
