@@ -14,8 +14,8 @@
   grpc answers for an exception left unhandled). The status carries
   ``google.rpc.Status`` details (``grpcio-status``, the gRPC richer error
   model, https://grpc.io/docs/guides/error/): an ``ErrorInfo`` whose
-  ``reason`` is the HTTP API's ``error_code`` and a ``RequestInfo`` with the
-  trace id. Every answer carries the trace id in trailing metadata
+  ``reason`` is the HTTP API's ``error_code``, a ``RequestInfo`` with the
+  trace id, and a ``RetryInfo`` where HTTP would send ``Retry-After``. Every answer carries the trace id in trailing metadata
   ``x-trace-id``; a caller may choose it with ``x-request-id`` metadata.
 
 Interceptor pattern after grpc/grpc ``examples/python/auth`` and
@@ -32,7 +32,7 @@ import uuid
 from typing import Callable
 
 import grpc
-from google.protobuf import any_pb2
+from google.protobuf import any_pb2, duration_pb2
 from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
@@ -97,8 +97,9 @@ def _rejecting_handler(handler: grpc.RpcMethodHandler, status: grpc.Status) -> g
 
 def error_status(error: ServiceError, trace_id: str) -> grpc.Status:
     """The gRPC status of ``error``: code from ``error.grpc_status``, message,
-    and ``google.rpc`` details (``ErrorInfo`` + ``RequestInfo``), plus trailing
-    metadata ``x-trace-id``.
+    and ``google.rpc`` details (``ErrorInfo`` + ``RequestInfo``, and
+    ``RetryInfo`` when the error says when to retry), plus trailing metadata
+    ``x-trace-id``.
 
     Args:
         error: the service error.
@@ -116,8 +117,13 @@ def error_status(error: ServiceError, trace_id: str) -> grpc.Status:
     info.Pack(error_details_pb2.ErrorInfo(reason=error.code, domain=ERROR_DOMAIN, metadata=metadata))
     request = any_pb2.Any()
     request.Pack(error_details_pb2.RequestInfo(request_id=trace_id))
+    details = [info, request]
+    if error.retry_after:  # the HTTP door's Retry-After (overload, open LLM circuit)
+        retry = any_pb2.Any()
+        retry.Pack(error_details_pb2.RetryInfo(retry_delay=duration_pb2.Duration(seconds=int(error.retry_after))))
+        details.append(retry)
     message = error.message if code != grpc.StatusCode.INTERNAL else f"{error.message} (trace id {trace_id})"
-    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=[info, request])
+    status = status_pb2.Status(code=getattr(code_pb2, code.name), message=message, details=details)
     base = rpc_status.to_status(status)
     return _Status(base.code, base.details, (*base.trailing_metadata, (TRACE_HEADER, trace_id)))
 

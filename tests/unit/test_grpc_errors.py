@@ -45,3 +45,23 @@ def test_new_subclass_takes_the_status_of_its_http_status():
         code = "ENCRYPTED_X"
 
     assert Conflict.grpc_status == "ABORTED" and Encrypted.grpc_status == "INVALID_ARGUMENT"
+
+
+def test_status_details():
+    from google.rpc import error_details_pb2, status_pb2
+
+    from app.grpc.interceptors import error_status
+
+    status = error_status(errors.Overloaded(), "t-1")
+    assert status.code == grpc.StatusCode.UNAVAILABLE
+    metadata = dict(status.trailing_metadata)
+    assert metadata["x-trace-id"] == "t-1"
+    details = status_pb2.Status.FromString(metadata["grpc-status-details-bin"]).details
+    info, request, retry = (error_details_pb2.ErrorInfo(), error_details_pb2.RequestInfo(),
+                            error_details_pb2.RetryInfo())
+    assert details[0].Unpack(info) and details[1].Unpack(request) and details[2].Unpack(retry)
+    assert (info.reason, info.domain, info.metadata["trace_id"], info.metadata["http_status"]) == (
+        "OVERLOADED", "docextract", "t-1", "503")
+    assert request.request_id == "t-1" and retry.retry_delay.seconds == 2
+    internal = error_status(errors.SystemFailure(), "t-2")
+    assert internal.code == grpc.StatusCode.INTERNAL and "t-2" in internal.details
