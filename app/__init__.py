@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+import dataclasses
 from dataclasses import dataclass
 
 from flask import Flask, g, request
@@ -72,6 +73,30 @@ class _TraceIdFilter(logging.Filter):
         return True
 
 
+def build_services(settings: Settings, *, ocr_engine=None, llm_client=None) -> Services:
+    """Build the OCR engine, LLM client, extractor and pipeline every door uses
+    (the HTTP app here, the gRPC server in :mod:`app.grpc.server`).
+
+    Args:
+        settings: run-time settings.
+        ocr_engine: an engine to use instead of the one ``settings`` names.
+        llm_client: an LLM client to use instead of one built from ``settings``.
+
+    Raises:
+        EngineUnavailable: the OCR engine cannot load.
+    """
+    from app.extraction.extractor import FieldExtractor
+    from app.llm.client import LLMClient
+    from app.llm.prompts import PromptBuilder
+    from app.ocr.base import create_engine
+    from app.pipeline import DocumentPipeline
+
+    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
+    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
+    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
+    return Services(settings, engine, llm, extractor, DocumentPipeline(settings, engine, extractor))
+
+
 def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=None) -> Flask:
     """Build the Flask app and its services.
 
@@ -94,11 +119,6 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     from app.api.admission import AdmissionControl
     from app.api.errors import register_error_handlers
     from app.api.routes import api, health
-    from app.extraction.extractor import FieldExtractor
-    from app.llm.client import LLMClient
-    from app.llm.prompts import PromptBuilder
-    from app.ocr.base import create_engine
-    from app.pipeline import DocumentPipeline
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level)
@@ -108,12 +128,10 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
 
-    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
-    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
-    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
-    pipeline = DocumentPipeline(settings, engine, extractor)
+    services = build_services(settings, ocr_engine=ocr_engine, llm_client=llm_client)
+    engine = services.ocr_engine
     admission = AdmissionControl(settings.max_active_requests, settings.max_queued_requests, settings.queue_timeout)
-    app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline, admission)
+    app.extensions["docextract"] = dataclasses.replace(services, admission=admission)
 
     @app.before_request
     def _trace_id():
