@@ -70,6 +70,12 @@ class MethodNotAllowed(ServiceError):
     code, http_status, default_message = "METHOD_NOT_ALLOWED", 405, "Method not allowed"
 
 
+class RateLimited(ServiceError):
+    """The client (API key or address) is over ``RATE_LIMIT``; ``Retry-After`` says when to retry."""
+
+    code, http_status, default_message = "RATE_LIMITED", 429, "Too many requests"
+
+
 class LLMError(ServiceError):
     """Base for errors of the LLM stage."""
 

@@ -108,8 +108,9 @@ class DocumentPipeline:
         Result per file: ``filename``, ``extracted_fields`` (key -> value or
         None, the plain map existing clients read), ``fields`` (key ->
         ``{value, normalized, confidence, source, grounded, box, checks?}``),
-        ``ocr_data`` when ``with_box``, ``processing_time`` (``ocr_ms``,
-        ``extraction_ms``), and ``field_errors`` / ``warnings`` when any.
+        ``ocr_data`` when ``with_box``, ``processing_time`` (``ocr_ms`` = decode +
+        detection + recognition, ``decode_ms``, ``detection_ms``, ``recognition_ms``,
+        ``extraction_ms``, one ``<reader>_ms`` per reader that ran, ``llm_ms``), and ``field_errors`` / ``warnings`` when any.
 
         Raises:
             LLMUnavailable, LLMTimeout, LLMRejected: the LLM stage failed for
@@ -119,6 +120,7 @@ class DocumentPipeline:
         def one(upload: Upload) -> dict:
             start = time.perf_counter()
             image = self.decode(upload)
+            decode_ms = (time.perf_counter() - start) * 1000.0
             ocr = self.ocr_engine.recognize(image)
             ocr_ms = (time.perf_counter() - start) * 1000.0
             extraction = self.extractor.extract(ocr, info, options, document_type=document_type, image=image)
@@ -127,7 +129,10 @@ class DocumentPipeline:
                 "success": True,
                 "extracted_fields": extraction.fields,
                 "fields": {k: r.to_dict(ocr) for k, r in extraction.details.items()},
-                "processing_time": {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1),
+                "processing_time": {"ocr_ms": round(ocr_ms, 1), "decode_ms": round(decode_ms, 1),
+                                    "detection_ms": round(ocr.detection_ms, 1),
+                                    "recognition_ms": round(ocr.recognition_ms, 1),
+                                    "extraction_ms": round(extraction.extraction_ms, 1),
                                     **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}},
             }
             if with_box:

@@ -23,6 +23,7 @@ _HTTP_TO_SERVICE = {
     404: errors.NotFound,
     405: errors.MethodNotAllowed,
     413: errors.PayloadTooLarge,
+    429: errors.RateLimited,
 }
 
 
@@ -52,6 +53,8 @@ def register_error_handlers(app: Flask) -> None:
         if cls is errors.PayloadTooLarge:
             limit = app.config.get("MAX_CONTENT_LENGTH") or 0
             return error_response(cls(f"Request body is over the limit of {limit / 1048576:.1f} MB (MAX_REQUEST_MB)"))
+        if cls is errors.RateLimited:
+            return error_response(cls(f"Rate limit exceeded ({e.description}); retry after Retry-After seconds"))
         if cls is None:
             cls = errors.BadRequest if (e.code or 500) < 500 else errors.SystemFailure
         error = cls(e.description if cls is errors.BadRequest else None)

@@ -23,10 +23,11 @@ llama-cpp-python's server (0.3.x) rejects ``json_schema`` and takes
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any, Sequence
 
 from app.config import Settings
-from app.errors import LLMRejected, LLMTimeout, LLMUnavailable
+from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -152,6 +153,22 @@ class LLMClient:
 
     # ------------------------------------------------------------------ errors
     def _call(self, method, timeout: float | None, **kwargs):
+        """Call the server, count it (``docextract_llm_calls_total``) and translate errors."""
+        from app.observability.metrics import observe_llm_call
+
+        call = "chat" if "messages" in kwargs else "completion" if "prompt" in kwargs else "models"
+        start, outcome = time.perf_counter(), "error"
+        try:
+            result = self._translated_call(method, timeout, **kwargs)
+            outcome = "ok"
+            return result
+        except LLMError as e:
+            outcome = e.code.lower()
+            raise
+        finally:
+            observe_llm_call(call, outcome, time.perf_counter() - start)
+
+    def _translated_call(self, method, timeout: float | None, **kwargs):
         import openai
 
         kwargs["timeout"] = self.timeout if timeout is None else timeout
