@@ -142,18 +142,24 @@ class ExtractFileResult(_Open):
 
 
 class OcrData(BaseModel):
+    """Per-file OCR results in upload order, and counts."""
+
     results: list[OcrFileResult | FileError]
     processed_count: int = Field(ge=0)
     error_count: int = Field(ge=0)
 
 
 class ExtractData(BaseModel):
+    """Per-file extraction results in upload order, and counts."""
+
     results: list[ExtractFileResult | FileError]
     processed_count: int = Field(ge=0)
     error_count: int = Field(ge=0)
 
 
 class OcrResponse(_Open):
+    """OCR completed (some files may have failed: see ``data.error_count``)."""
+
     success: Literal[True]
     message: str
     trace_id: str
@@ -161,6 +167,8 @@ class OcrResponse(_Open):
 
 
 class ExtractResponse(_Open):
+    """Extraction completed (some files may have failed: see ``data.error_count``)."""
+
     success: Literal[True]
     message: str
     trace_id: str
@@ -217,11 +225,11 @@ _FILES = {"type": "array", "items": _FILE, "minItems": 1,
 _TOKEN_FIELD = {"type": "string", "description": "the API token, when not sent as header X-API-Token"}
 _BOOL_FIELD = {"type": "string", "enum": ["true", "false", "1", "0", "yes", "no", "on", "off"]}
 _CONFIG_FIELD = {
-    "type": "string", "contentMediaType": "application/json",
-    "contentSchema": {"$ref": "#/components/schemas/ExtractConfig"},
-    "description": "a JSON object (ExtractConfig): info and/or document_type, mode, parallel, batch_size, "
+    # A multipart part whose schema is an object is JSON (OpenAPI 3.1, Encoding Object): the form field
+    # `config` holds the JSON text of an ExtractConfig.
+    "$ref": "#/components/schemas/ExtractConfig",
+    "description": "JSON object (ExtractConfig): info and/or document_type, mode, parallel, batch_size, "
                    "llm_timeout, display_text_box",
-    "examples": ['{"document_type": "receipt"}', '{"info": {"total": "total amount"}}'],
 }
 _API_ERRORS = {400: ErrorResponse, 401: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse}
 _LLM_ERRORS = {502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse}
@@ -268,7 +276,7 @@ def _response(status: int, model: Any) -> dict:
         return {"description": "OK", "content": {"text/html": {"schema": {"type": "string"}}}}
     if model == "json":
         return {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
-    description = (model.__doc__ or "").strip().splitlines()[0] if status < 400 else {
+    description = ((model.__doc__ or "OK").strip().splitlines() or ["OK"])[0] if status < 400 else {
         400: "Bad request (the error code says which input)", 401: "Missing or invalid API token",
         413: "Payload too large", 429: "Rate limited (RATE_LIMIT); see Retry-After",
         500: "Internal or OCR engine error", 502: "LLM server error", 503: "Not ready or LLM unavailable",
@@ -290,8 +298,9 @@ def _operation(op: Operation, operation_id: str) -> dict:
     if op.form:
         out["requestBody"] = {"required": True, "content": {"multipart/form-data": {
             "schema": {"type": "object", "properties": dict(op.form), "required": list(op.required_form)},
-            "encoding": {"image_file": {"contentType": "image/*, application/octet-stream"}}
-            if "image_file" in op.form else {}}}}
+            "encoding": {name: {"contentType": "image/*, application/octet-stream"} if name == "image_file"
+                         else {"contentType": "application/json"} for name in op.form
+                         if name == "image_file" or "$ref" in op.form[name]}}}}
     out["security"] = [{"ApiToken": []}, {}] if op.secured else []
     return out
 
