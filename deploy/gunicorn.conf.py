@@ -161,6 +161,8 @@ if _env("LOG_FORMAT", "text").lower() == "json":
         "formatters": {"json": {"()": "app.observability.logs.JsonFormatter"}},
         "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
                                  "stream": "ext://sys.stderr"}},
+        # The root logger gets no handler here: the app adds its own (with the trace id) in each worker.
+        "root": {"level": loglevel.upper(), "handlers": []},
         "loggers": {"gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False}},
     }
 
