@@ -1,7 +1,7 @@
 """The OpenAPI 3.1 description of the HTTP API, and its docs page.
 
 ``GET /openapi.json`` serves :func:`build_spec`; ``GET /docs`` a small page
-(``app/api/static/docs.html``, no CDN, works offline) that renders it.
+(``app/api/static/docs.html`` + ``docs.js``, no CDN, works offline) that renders it.
 
 Schemas come from pydantic models: the request's ``config`` is
 :class:`app.api.schemas.ExtractConfig`, the very model ``POST /extract``
@@ -32,7 +32,11 @@ from app.api.schemas import ExtractConfig
 #: Prefix under which the original ID-card service's clients call the same routes.
 LEGACY_PREFIX = "/id_card_scan"
 
-docs = Blueprint("docs", __name__)
+docs = Blueprint("docs", __name__, static_folder="static", static_url_path="/docs/static")
+
+#: The docs page loads its script and style from this service only and fetches only ``/openapi.json``.
+DOCS_CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; img-src 'self'; "
+            "frame-ancestors 'none'")
 
 
 # ---------------------------------------------------------------- response models
@@ -231,8 +235,9 @@ _CONFIG_FIELD = {
     "description": "JSON object (ExtractConfig): info and/or document_type, mode, parallel, batch_size, "
                    "llm_timeout, display_text_box",
 }
-_API_ERRORS = {400: ErrorResponse, 401: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse}
-_LLM_ERRORS = {502: ErrorResponse, 503: ErrorResponse, 504: ErrorResponse}
+_API_ERRORS = {400: ErrorResponse, 401: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse,
+               503: ErrorResponse}
+_LLM_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 
 OPERATIONS: list[Operation] = [
     # --- core: OCR and extraction (app/api/routes.py) ---
@@ -349,4 +354,6 @@ def openapi_json():
 @docs.get("/docs")
 def docs_page():
     """A page that renders ``openapi.json`` (plain HTML and JavaScript, no external assets)."""
-    return send_file(Path(__file__).parent / "static" / "docs.html", mimetype="text/html", max_age=0)
+    response = send_file(Path(__file__).parent / "static" / "docs.html", mimetype="text/html", max_age=0)
+    response.headers["Content-Security-Policy"] = DOCS_CSP
+    return response

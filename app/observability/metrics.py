@@ -38,10 +38,10 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
 NAMESPACE = "docextract"
 
 #: Stages timed per document, from the pipeline's ``processing_time`` keys
-#: (``<stage>_ms``). ``readers`` is the sum of the deterministic readers
+#: (``<stage>_ms``; ``text_layer`` = reading a PDF's text layer). ``readers`` is the sum of the deterministic readers
 #: (``qr``, ``mrz``, ``rules``); ``total`` is the whole document.
-STAGES = ("decode", "detection", "recognition", "ocr", "qr", "mrz", "rules", "readers", "llm", "extraction",
-          "total")
+STAGES = ("decode", "detection", "recognition", "text_layer", "ocr", "qr", "mrz", "rules", "readers", "llm",
+          "extraction", "total")
 #: Known field sources (``app.extraction.fields.FieldResult.source``); ``none`` = not found.
 FIELD_SOURCES = ("qr", "mrz", "rule", "llm", "none")
 #: Document types a label may take; anything else is reported as ``other``.
