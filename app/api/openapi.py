@@ -203,6 +203,8 @@ class Operation:
             ``"html"`` or ``"json"`` (any JSON object).
         form: multipart form fields: name -> JSON Schema (the request body).
         required_form: form fields that must be present.
+        json_body: JSON Schema of an ``application/json`` request body (besides or
+            instead of the form).
         parameters: OpenAPI Parameter Objects (path and query parameters).
         secured: needs ``X-API-Token`` when ``HARD_TOKEN`` is set.
         legacy: also served under :data:`LEGACY_PREFIX`.
@@ -217,6 +219,7 @@ class Operation:
     responses: dict[int, Any]
     form: dict[str, dict] = field(default_factory=dict)
     required_form: tuple[str, ...] = ()
+    json_body: dict | None = None
     parameters: tuple[dict, ...] = ()
     secured: bool = True
     legacy: bool = False
@@ -300,12 +303,17 @@ def _operation(op: Operation, operation_id: str) -> dict:
         out["description"] = op.description
     if op.parameters:
         out["parameters"] = list(op.parameters)
+    content: dict[str, Any] = {}
+    if op.json_body is not None:
+        content["application/json"] = {"schema": op.json_body}
     if op.form:
-        out["requestBody"] = {"required": True, "content": {"multipart/form-data": {
+        content["multipart/form-data"] = {
             "schema": {"type": "object", "properties": dict(op.form), "required": list(op.required_form)},
             "encoding": {name: {"contentType": "image/*, application/octet-stream"} if name == "image_file"
                          else {"contentType": "application/json"} for name in op.form
-                         if name == "image_file" or "$ref" in op.form[name]}}}}
+                         if name == "image_file" or "$ref" in op.form[name]}}
+    if content:
+        out["requestBody"] = {"required": True, "content": content}
     out["security"] = [{"ApiToken": []}, {}] if op.secured else []
     return out
 
