@@ -58,6 +58,20 @@ class InvalidImage(BadRequest):
     code, default_message = "INVALID_IMAGE", "The file is not a decodable image"
 
 
+class UnprocessableImage(BadRequest):
+    """A decodable image whose geometry the OCR stage refuses (see ``app/ocr/geometry.py``)."""
+
+    code, http_status, default_message = "UNPROCESSABLE_IMAGE", 422, "The image cannot be read as a document"
+
+
+class ImageTooSmall(UnprocessableImage):
+    code, default_message = "IMAGE_TOO_SMALL", "The image is too small to hold legible text"
+
+
+class UnsupportedGeometry(UnprocessableImage):
+    code, default_message = "UNSUPPORTED_GEOMETRY", "The image's aspect ratio is too extreme to read"
+
+
 class PayloadTooLarge(ServiceError):
     code, http_status, default_message = "PAYLOAD_TOO_LARGE", 413, "Payload too large"
 
@@ -97,7 +111,8 @@ class LLMRejected(LLMError):
 
 
 class OcrEngineError(ServiceError):
-    """The OCR engine failed on an input it accepted."""
+    """The OCR engine failed on an input it accepted (a bug of ours, not the caller's:
+    inputs whose geometry the engine cannot handle are refused before it runs)."""
 
     code, http_status, default_message = "OCR_ERROR", 500, "OCR engine failed"
 

@@ -238,8 +238,8 @@ _CONFIG_FIELD = {
     "description": "JSON object (ExtractConfig): info and/or document_type, mode, parallel, batch_size, "
                    "llm_timeout, display_text_box",
 }
-_API_ERRORS = {400: ErrorResponse, 401: ErrorResponse, 413: ErrorResponse, 429: ErrorResponse,
-               503: ErrorResponse}
+_API_ERRORS = {400: ErrorResponse, 401: ErrorResponse, 413: ErrorResponse, 422: ErrorResponse,
+               429: ErrorResponse, 503: ErrorResponse}
 _LLM_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
 
 OPERATIONS: list[Operation] = [
@@ -286,7 +286,7 @@ def _response(status: int, model: Any) -> dict:
         return {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     description = ((model.__doc__ or "OK").strip().splitlines() or ["OK"])[0] if status < 400 else {
         400: "Bad request (the error code says which input)", 401: "Missing or invalid API token",
-        413: "Payload too large", 429: "Rate limited (RATE_LIMIT); see Retry-After",
+        413: "Payload too large", 422: "Image geometry unsupported (too small, extreme aspect)", 429: "Rate limited (RATE_LIMIT); see Retry-After",
         500: "Internal or OCR engine error", 502: "LLM server error", 503: "Not ready or LLM unavailable",
         504: "LLM timeout"}.get(status, "Error")
     out = {"description": description or "OK",
