@@ -38,7 +38,8 @@ from prometheus_client import (CONTENT_TYPE_LATEST, CollectorRegistry, Counter, 
 NAMESPACE = "docextract"
 
 #: Stages timed per document, from the pipeline's ``processing_time`` keys
-#: (``<stage>_ms``; ``text_layer`` = reading a PDF's text layer). ``readers`` is the sum of the deterministic readers
+#: (``<stage>_ms``; ``text_layer`` = reading a PDF's text layer; ``decode`` = decoding and
+#: rasterising, what ``ocr_ms`` holds beyond detection, recognition and text layer). ``readers`` is the sum of the deterministic readers
 #: (``qr``, ``mrz``, ``rules``); ``total`` is the whole document.
 STAGES = ("decode", "detection", "recognition", "text_layer", "ocr", "qr", "mrz", "rules", "readers", "llm",
           "extraction", "total")
@@ -180,6 +181,10 @@ def observe_results(operation: str, results: list[dict], document_type: str | No
         timings = result.get("processing_time") or {}
         stage_ms = {k[:-3]: float(v) for k, v in timings.items()
                     if k.endswith("_ms") and isinstance(v, (int, float))}
+        if "decode" not in stage_ms and "ocr" in stage_ms and "detection" in stage_ms:
+            # Reading the document's pages = decoding/rasterising + text layer + OCR: the rest is decoding.
+            stage_ms["decode"] = max(0.0, stage_ms["ocr"] - stage_ms["detection"] - stage_ms.get("recognition", 0.0)
+                                     - stage_ms.get("text_layer", 0.0))
         readers = [stage_ms[k] for k in ("qr", "mrz", "rules") if k in stage_ms]
         if readers:
             stage_ms.setdefault("readers", sum(readers))
