@@ -226,7 +226,8 @@ class Operation:
     description: str = ""
 
 
-_FILE = {"type": "string", "format": "binary", "description": "an image (JPEG, PNG, BMP, TIFF, WebP)"}
+_FILE = {"type": "string", "format": "binary",
+         "description": "a document: an image (JPEG, PNG, BMP, WebP), a PDF, a multi-page TIFF or HEIC"}
 _FILES = {"type": "array", "items": _FILE, "minItems": 1,
           "description": "one or more files (repeat the part); at most MAX_FILES_PER_REQUEST"}
 _TOKEN_FIELD = {"type": "string", "description": "the API token, when not sent as header X-API-Token"}

@@ -94,3 +94,23 @@ def test_wrong_token_is_a_failed_file(server, docs, tmp_path):
 def test_usage_errors(argv, message, capsys):
     assert main(argv) == 2
     assert message in capsys.readouterr().err
+
+
+def test_pdf_in_a_folder(server, tmp_path):
+    """PDFs are picked up in folders and go through the pipeline's PDF reader (text layer here)."""
+    canvas = pytest.importorskip("reportlab.pdfgen.canvas", reason="reportlab is not installed")
+    import io
+
+    buf = io.BytesIO()
+    c = canvas.Canvas(buf)
+    c.drawString(72, 720, "MINI MART ABC")
+    c.drawString(72, 700, "TOTAL 3.00")
+    c.save()
+    folder = tmp_path / "pdfs"
+    folder.mkdir()
+    (folder / "receipt.pdf").write_bytes(buf.getvalue())
+    out = tmp_path / "r.jsonl"
+    assert main(["extract", str(folder), "--info", '{"shop": "name of the shop"}', "--out", str(out),
+                 "--url", server, "--token", TOKEN, "--no-progress"]) == 0
+    rec = json.loads(out.read_text())
+    assert rec["success"] is True and rec["page_count"] == 1 and rec["pages"][0]["source"] == "pdf_text"
