@@ -1,6 +1,6 @@
 """Service settings: one immutable object, read once from the environment.
 
-Every variable is documented in ``.env.example`` and the README. Nothing else
+Every variable is documented in ``.env.example`` and docs/configuration.md. Nothing else
 in the package reads ``os.environ``; tests build :class:`Settings` directly.
 """
 
@@ -71,6 +71,12 @@ class Settings:
     max_image_pixels: int = 80_000_000
     log_level: str = "INFO"
 
+    # --- Documents (PDF, multi-page TIFF, HEIC; app/documents) ---
+    max_pages: int = 50
+    pdf_dpi: int = 200
+    pdf_text_min_chars: int = 16
+    heic_enabled: bool = True
+
     # --- OCR ---
     ocr_engine: str = "hybrid"
     ocr_recogniser: str = "aster"
@@ -100,6 +106,21 @@ class Settings:
     llm_prompt_style: str = "auto"
     llm_max_tokens: int = 64
     extract_default_mode: str = "auto"
+
+    # --- Entry point (run.py): where the API listens, dev-server debug, LLM wait ---
+    host: str = "0.0.0.0"
+    port: int = 8000
+    debug: bool = False
+    llm_wait_timeout: float = 900.0
+
+    # --- Reliability (docs/reliability.md): deadlines, LLM circuit breaker, backpressure, slow clients ---
+    request_timeout: float = 120.0
+    llm_breaker_failures: int = 3
+    llm_breaker_reset_timeout: float = 2.0
+    max_active_requests: int = 2
+    max_queued_requests: int = 4
+    queue_timeout: float = 30.0
+    client_read_timeout: float = 15.0
 
     @property
     def auth_enabled(self) -> bool:
@@ -169,6 +190,10 @@ class Settings:
             max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
             max_files_per_request=_number("MAX_FILES_PER_REQUEST", get("MAX_FILES_PER_REQUEST", "20"), int, 1),
             max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
+            max_pages=_number("MAX_PAGES", get("MAX_PAGES", "50"), int, 1),
+            pdf_dpi=_number("PDF_DPI", get("PDF_DPI", "200"), int, 72, 600),
+            pdf_text_min_chars=_number("PDF_TEXT_MIN_CHARS", get("PDF_TEXT_MIN_CHARS", "16"), int, 0),
+            heic_enabled=_bool("HEIC_ENABLED", get("HEIC_ENABLED", "true")),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
             ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
             ocr_recogniser=_choice("OCR_RECOGNISER", get("OCR_RECOGNISER", "aster"),
@@ -201,6 +226,19 @@ class Settings:
             extract_default_mode=_choice(
                 "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "auto"), DEFAULT_MODE_CHOICES
             ),
+            host=get("HOST", "0.0.0.0").strip(),
+            port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
+            debug=_bool("DEBUG", get("DEBUG", "false")),
+            llm_wait_timeout=_number("LLM_WAIT_TIMEOUT", get("LLM_WAIT_TIMEOUT", "900"), float, 0),
+            request_timeout=_number("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT", "120"), float, 1),
+            llm_breaker_failures=_number("LLM_BREAKER_FAILURES", get("LLM_BREAKER_FAILURES", "3"), int, 0, 1000),
+            llm_breaker_reset_timeout=_number(
+                "LLM_BREAKER_RESET_TIMEOUT", get("LLM_BREAKER_RESET_TIMEOUT", "2"), float, 0.1, 3600
+            ),
+            max_active_requests=_number("MAX_ACTIVE_REQUESTS", get("MAX_ACTIVE_REQUESTS", "2"), int, 0, 1024),
+            max_queued_requests=_number("MAX_QUEUED_REQUESTS", get("MAX_QUEUED_REQUESTS", "4"), int, 0, 100_000),
+            queue_timeout=_number("QUEUE_TIMEOUT", get("QUEUE_TIMEOUT", "30"), float, 0, 3600),
+            client_read_timeout=_number("CLIENT_READ_TIMEOUT", get("CLIENT_READ_TIMEOUT", "15"), float, 0.1, 3600),
         )
 
 

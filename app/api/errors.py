@@ -66,7 +66,11 @@ def error_response(error: errors.ServiceError, extra: dict | None = None):
         body["details"] = error.details
     if extra:
         body.update(extra)
-    return jsonify(body), error.http_status
+    response = jsonify(body)
+    response.status_code = error.http_status
+    if error.retry_after is not None:
+        response.headers["Retry-After"] = str(max(1, int(error.retry_after)))
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

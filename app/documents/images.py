@@ -18,6 +18,21 @@ from app.errors import InvalidImage, PayloadTooLarge
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
 
 
+def check_size(data: bytes, max_bytes: int) -> None:
+    """Refuse an empty file or one over ``max_bytes``.
+
+    Raises:
+        InvalidImage: the file is empty.
+        PayloadTooLarge: the file is over ``max_bytes`` (``MAX_FILE_MB``).
+    """
+    if len(data) == 0:
+        raise InvalidImage("The file is empty")
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"File is {len(data) / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.1f} MB (MAX_FILE_MB)"
+        )
+
+
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
     """Decode an uploaded image to a BGR array.
 
@@ -35,12 +50,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
         PayloadTooLarge: the file or its pixel count is over the limit.
         InvalidImage: empty, not an image, an unsupported format, or corrupt.
     """
-    if len(data) == 0:
-        raise InvalidImage("The file is empty")
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(
-            f"File is {len(data) / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.1f} MB (MAX_FILE_MB)"
-        )
+    check_size(data, max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
