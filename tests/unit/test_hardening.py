@@ -246,3 +246,12 @@ def test_geometry_settings_from_env():
     s = Settings.from_env({"OCR_MIN_SIDE": "4", "OCR_MAX_ASPECT_RATIO": "20", "OCR_MAX_DET_PIXELS": "1000000",
                            "OCR_MAX_TEXT_COLUMNS": "5000"}, dotenv=False)
     assert OcrLimits.from_settings(s) == OcrLimits(4, 20.0, 1_000_000, 5000)
+
+
+def test_oversized_config_is_not_echoed_in_the_log(caplog):
+    # The 548 KB answer for 10,000 unknown keys was also one 548 KB log line.
+    config = json.dumps({"document_type": "receipt", **{f"key{i}": i for i in range(10000)}})
+    with caplog.at_level("INFO"):
+        r = post_config(make_client(), config)
+    assert r.status_code == 400
+    assert caplog.records and max(len(rec.getMessage()) for rec in caplog.records) < 1000
