@@ -10,8 +10,9 @@ header:
 * a row with a number in the amount (or unit-price) column is an item (an
   *anchor* row); its other cells are read by column;
 * a row with text only in the description column continues the description of
-  the nearer item (the one above or the one below, within 1.8 line heights:
-  descriptions that wrap below their numbers, and numbers centred in a tall cell);
+  the item above (descriptions wrap below their numbers), or of the item below
+  when that one is clearly nearer (numbers centred in a tall cell); within 1.8
+  line heights;
 * a repeated header row (a table continuing on the next page) is skipped; so
   are subtotal, tax and discount rows; the grand-total row ends the table, until
   another header row starts a new one.
@@ -54,12 +55,15 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
                  "anzahl", "ilosc", "hours", "units"),
     "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
              "jednostka"),
-    "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price", "rate", "prix unitaire",
-                   "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs", "einzelpreis",
-                   "e-preis", "preis", "cena jednostkowa", "cena jedn", "cena netto", "cena"),
-    "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount", "total", "montant ht", "montant",
-               "total ht", "bedrag", "totaal", "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto",
-               "wartosc", "kwota"),
+    "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
+                   "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
+                   "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
+                   "cena jedn", "cena netto", "cena"),
+    # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
+    "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
+               "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
+               "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
+               "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota"),
 }
 
 #: Row captions of the totals under a table: skipped, the table goes on (subtotals,
@@ -77,6 +81,9 @@ TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong con
 _NUMERIC_CELL = re.compile(
     r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
     r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?$", re.IGNORECASE)
+#: A description-only row joins the item below only when it is nearer than this
+#: fraction of its distance to the item above.
+_NEARER = 0.75
 _LEADING_NUMBER = re.compile(r"^\s*(\d[\d.,]*)\s+([^\d\s].{0,15})$")
 _CAPTION_TEXT = re.compile(r"[()\[\]:]")
 
@@ -318,10 +325,12 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
         d_prev = centre - items[prev]["last"] if prev is not None else float("inf")
         d_next = items[nxt]["first"] - centre if nxt is not None else float("inf")
         reach = 1.8 * line_h
-        if d_prev <= d_next and d_prev <= reach:
+        # Descriptions mostly wrap below their numbers: the item below takes the
+        # line only when it is clearly nearer.
+        if d_next >= _NEARER * d_prev and d_prev <= reach:
             items[prev]["extra"].append(("after", cells["description"]))
             items[prev]["last"] = centre
-        elif d_next < d_prev and d_next <= reach:
+        elif d_next < _NEARER * d_prev and d_next <= reach:
             items[nxt]["extra"].append(("before", cells["description"]))
             items[nxt]["first"] = centre
     out = []
