@@ -133,8 +133,8 @@ class _Column:
 
 
 def _box(line: TextLine) -> tuple[float, float, float, float]:
-    xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
-    return min(xs), min(ys), max(xs), max(ys)
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = line.box
+    return min(ax, bx, cx, dx), min(ay, by, cy, dy), max(ax, bx, cx, dx), max(ay, by, cy, dy)
 
 
 def _rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
@@ -159,19 +159,27 @@ def _rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
 
 def caption_key(text: str) -> str | None:
     """The column a header cell names (``"Đơn giá (Unit price)"`` -> ``unit_price``), or None."""
-    folded = " ".join(_CAPTION_TEXT.sub(" ", fold(text)).split())
-    best, best_len = None, 0
-    for key, captions in COLUMN_CAPTIONS.items():
-        for caption in captions:
-            if (folded == caption or folded.startswith(caption + " ") or folded.startswith(caption + ",")
-                    or folded.startswith(caption + "/")) and len(caption) > best_len:
-                best, best_len = key, len(caption)
-    return best
+    segments = caption_segments(text)
+    return segments[0][0] if segments else None
 
 
 def _starts_with(text: str, captions: tuple[str, ...]) -> bool:
     folded = " ".join(fold(text).replace(":", " ").split())
     return any(folded == c or folded.startswith(c + " ") or folded.startswith(c + "(") for c in captions)
+
+
+def _index_captions() -> dict[str, list[tuple[str, str]]]:
+    """First word of each caption -> ``(column, caption)``, longest caption first."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for key, captions in COLUMN_CAPTIONS.items():
+        for caption in captions:
+            index.setdefault(caption.split(" ", 1)[0].rstrip(",/"), []).append((key, caption))
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[1]))
+    return index
+
+
+_BY_FIRST_WORD = _index_captions()
 
 
 def caption_segments(text: str) -> list[tuple[str, float, float]]:
@@ -189,11 +197,11 @@ def caption_segments(text: str) -> list[tuple[str, float, float]]:
         start = words[k]
         rest = " ".join(_CAPTION_TEXT.sub(" ", folded[start:]).split())
         best = None
-        for key, captions in COLUMN_CAPTIONS.items():
-            for caption in captions:
-                if (rest == caption or rest.startswith(caption + " ") or rest.startswith(caption + ",")
-                        or rest.startswith(caption + "/")) and (best is None or len(caption) > len(best[1])):
-                    best = (key, caption)
+        for key, caption in _BY_FIRST_WORD.get(rest.split(" ", 1)[0].rstrip(",/") if rest else "", ()):
+            if rest == caption or rest.startswith(caption + " ") or rest.startswith(caption + ",") \
+                    or rest.startswith(caption + "/"):
+                best = (key, caption)
+                break  # longest first
         if best is None:
             k += 1
             continue
