@@ -15,9 +15,10 @@ Served on one port:
 * server reflection (``grpcio-reflection``) unless ``GRPC_REFLECTION=false``.
 
 Limits: messages up to ``GRPC_MAX_MESSAGE_MB`` (larger: ``RESOURCE_EXHAUSTED``
-from grpc itself), ``GRPC_MAX_WORKERS`` calls run at once and
-``GRPC_MAX_CONCURRENT_RPCS`` are admitted (beyond it grpc answers
-``RESOURCE_EXHAUSTED``), each call under ``GRPC_CALL_TIMEOUT``.
+from grpc itself), ``GRPC_MAX_WORKERS`` documents processed at once and
+``GRPC_MAX_CONCURRENT_RPCS`` calls admitted (beyond it grpc answers
+``RESOURCE_EXHAUSTED``; health checks are answered while documents are being
+processed), each call under ``GRPC_CALL_TIMEOUT`` (time queued included).
 """
 
 from __future__ import annotations
@@ -66,8 +67,12 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
         RuntimeError: the address cannot be bound.
     """
     health_servicer = health_servicer or health.HealthServicer()
+    # Every admitted call gets a thread, so health checks and quick calls are answered while
+    # GRPC_MAX_WORKERS documents are being processed; the work itself is bounded by the
+    # CallRunner's pool below (queued calls wait there, their deadline running).
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc"),
+        ThreadPoolExecutor(max_workers=max(settings.grpc_max_concurrent_rpcs, settings.grpc_max_workers),
+                           thread_name_prefix="grpc"),
         interceptors=[AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth),
                       ErrorInterceptor(tuple(f"/{name}/" for name in SERVICES))],
         options=[("grpc.max_receive_message_length", settings.grpc_max_message_bytes),

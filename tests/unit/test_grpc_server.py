@@ -269,6 +269,16 @@ def test_calls_beyond_max_concurrent_rpcs_are_resource_exhausted(make_server):
     assert first.result(timeout=10).lines
 
 
+def test_health_answers_while_every_worker_is_busy(make_server):
+    s = make_server(engine=SlowOcrEngine(1.5), grpc_max_workers=1, grpc_max_concurrent_rpcs=4)
+    busy = [s.v1.Ocr.future(v1.OcrRequest(content=png_bytes())) for _ in range(2)]  # one runs, one queues
+    time.sleep(0.3)
+    start = time.monotonic()
+    status = s.health_stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2).status
+    assert status == health_pb2.HealthCheckResponse.SERVING and time.monotonic() - start < 0.5
+    assert all(f.result(timeout=10).lines for f in busy)
+
+
 def test_server_side_deadline(make_server):
     s = make_server(engine=SlowOcrEngine(2.0), grpc_call_timeout=0.3)
     start = time.monotonic()
