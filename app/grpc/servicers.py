@@ -70,6 +70,7 @@ class CallRunner:
         if budget <= 0:
             raise DeadlineExceeded()
         future = self.executor.submit(lambda: work(budget - (time.monotonic() - start)))
+        context.add_callback(future.cancel)  # the client went away: drop the work if it has not started
         try:
             return future.result(timeout=budget)
         except FutureTimeout:
