@@ -101,18 +101,6 @@ class InvalidImage(BadRequest):
     code, default_message = "INVALID_IMAGE", "The file is not a decodable image"
 
 
-class InvalidDocument(BadRequest):
-    """A PDF (or other multi-page file) that cannot be parsed."""
-
-    code, default_message = "INVALID_DOCUMENT", "The file is not a readable document"
-
-
-class PdfEncrypted(BadRequest):
-    """A PDF that needs a password to open (the service takes none)."""
-
-    code, default_message = "PDF_ENCRYPTED", "The PDF is encrypted with a password; send it unencrypted"
-
-
 class UnprocessableImage(BadRequest):
     """A decodable image whose geometry the OCR stage refuses (see ``app/ocr/geometry.py``)."""
 
@@ -125,6 +113,18 @@ class ImageTooSmall(UnprocessableImage):
 
 class UnsupportedGeometry(UnprocessableImage):
     code, default_message = "UNSUPPORTED_GEOMETRY", "The image's aspect ratio is too extreme to read"
+
+
+class InvalidDocument(BadRequest):
+    """A PDF (or other multi-page file) that cannot be parsed."""
+
+    code, default_message = "INVALID_DOCUMENT", "The file is not a readable document"
+
+
+class PdfEncrypted(BadRequest):
+    """A PDF that needs a password to open (the service takes none)."""
+
+    code, default_message = "PDF_ENCRYPTED", "The PDF is encrypted with a password; send it unencrypted"
 
 
 class PayloadTooLarge(ServiceError):

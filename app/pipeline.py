@@ -145,6 +145,14 @@ class DocumentRead:
                       [round(x0, 1), round(y1, 1)]]
 
 
+def _needs_pixels(document_type: str | None) -> bool:
+    """Whether a document type's readers look at pixels (the CCCD QR code)."""
+    from app.extraction.doctypes import DOCUMENT_TYPES
+
+    doc = DOCUMENT_TYPES.get(document_type or "")
+    return doc is not None and "qr" in doc.readers
+
+
 # Per-file errors: the file's own fault or the OCR engine failing on it.
 _PER_FILE_ERRORS = (BadRequest, PayloadTooLarge, OcrEngineError)
 
@@ -165,8 +173,13 @@ class DocumentPipeline:
         self.limits = DocumentLimits.from_settings(settings)
 
     # ------------------------------------------------------------------ reading
-    def read_document(self, upload: Upload) -> DocumentRead:
+    def read_document(self, upload: Upload, render_first: bool = False) -> DocumentRead:
         """Open one upload and read the text of every page.
+
+        Args:
+            upload: file name and bytes.
+            render_first: keep page 1's pixels even when it is read from its text
+                layer (the QR reader of ID cards needs them).
 
         Raises:
             InvalidImage, InvalidDocument, PdfEncrypted: bad file (400).
@@ -178,6 +191,8 @@ class DocumentPipeline:
         with open_document(upload.data, self.limits) as document:
             for page in document.pages():
                 if page.text_lines is not None:
+                    if render_first and page.number == 1:
+                        first_image = page.image()
                     lines = tuple(sort_reading_order(page.text_lines))
                     ocr = OcrResult(lines, page.width, page.height, 0.0, 0.0, engine="pdf_text")
                     pages.append(PageRead(page.number, page.width, page.height, "pdf_text", ocr, page.text_ms))
@@ -235,7 +250,7 @@ class DocumentPipeline:
                 every field of a document.
         """
         start = time.perf_counter()
-        document = self.read_document(upload)
+        document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type))
         ocr_ms = (time.perf_counter() - start) * 1000.0
         stacked = document.stacked
         result = {"filename": upload.filename, "success": True, "page_count": len(document.pages)}
@@ -252,7 +267,7 @@ class DocumentPipeline:
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
         details = dict(extraction.details)
-        # The given or detected type (document_type None / "auto": classified, app.classify).
+        # The given or detected type (document_type None / "auto": classified by app.classify).
         tables = self._line_items(document, details, extraction.document_type)
         fields = {}
         for key, r in details.items():
@@ -262,7 +277,7 @@ class DocumentPipeline:
         result.update({
             "document_type": extraction.document_type,
             "classification": extraction.classification,
-            "extracted_fields": {k: r.value for k, r in details.items()} if tables else extraction.fields,
+            "extracted_fields": extraction.fields,
             "fields": fields,
         })
         if tables is not None:

@@ -32,7 +32,6 @@ import re
 from dataclasses import dataclass, field
 
 from app.domain import OcrResult
-from app.extraction.normalize import fold
 
 #: The document types a page is classified into (``other``: none of ours).
 TYPES = ("cccd_front", "cccd_back", "invoice", "receipt", "purchase_order", "sales_order", "other")
@@ -100,7 +99,9 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
          r"phieu tinh tien|hoa don thanh toan|bien lai|hoa don ban hang|phieu xuat kho ban hang|phieu mua hang", 3.0),
         (r"cashier|thu ngan|nhan vien|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
         (r"\bchange\b|tien thua|tien thoi|tra lai|khach dua|tien khach|tien mat|\bcash\b|tendered", 2.5),
-        (r"thank you|thanks|cam on|hen gap lai|terima kasih|please come again|goods sold are not", 2.0),
+        (r"thank you|thanks|cam on|hen gap lai|terima kasih|please come again|goods sold are not|merci|"
+         r"danke|bedankt", 2.0),
+        (r"caissier|kassierer|kassa|ticket|especes|rendu|bar ?geld|wisselgeld", 2.0),  # French, German, Dutch
         (r"rounding|round adj|\bgst\b|\brm\s?\d|\bqty\b|\bsl\b|so luong|don gia|thanh tien|tong tien|tong cong|"
          r"total", 1.0),
         (r"tax invoice|simplified tax invoice", 1.0),
@@ -116,6 +117,8 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"sold to|customer|khach hang|ship to|salesperson|sales rep", 1.5),
     ),
 }
+# Ties go to the more common document.
+_TIE_ORDER = ("receipt", "invoice", "cccd_front", "cccd_back", "purchase_order", "sales_order")
 _COMPILED = {t: tuple((re.compile(r"(?<![a-z])(?:" + p + r")"), w) for p, w in cues) for t, cues in _CUES.items()}
 # A TD1 line as OCR reads it: "IDVNM" + digits and fillers (``<`` read as ``<``, ``K``, ``«``).
 _MRZ_LINE1 = re.compile(r"^I[D0O]VNM[0-9A-Z<«K]{10,}")
@@ -135,12 +138,11 @@ def classify(ocr: OcrResult, image=None) -> Classification:
         The :class:`Classification`; ``other`` with confidence 0 when no cue
         is present.
     """
-    from app.classify.language import page_language
+    from app.classify.language import fold_page, page_language
 
     texts = [line.text for line in ocr.lines]
     language = page_language(texts)
-    folded = [fold(t) for t in texts]
-    page = "\n".join(folded)
+    page = fold_page("\n".join(texts))
 
     if _has_mrz(texts):
         return Classification("cccd_back", 0.99, "mrz", {"cccd_back": 10.0}, language)
@@ -151,7 +153,7 @@ def classify(ocr: OcrResult, image=None) -> Classification:
     layout = _receipt_layout(ocr)
     if layout:
         scores["receipt"] += layout
-    ranked = sorted(scores.items(), key=lambda kv: -kv[1])
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
     (top, top_score), (_, second_score) = ranked[0], ranked[1]
     cardish = top in ("cccd_front", "cccd_back") or top_score < 3.0
     if image is not None and cardish:

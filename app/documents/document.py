@@ -25,7 +25,7 @@ import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from app.documents.images import SUPPORTED_FORMATS, check_size
-from app.documents.pdf import open_pdf, page_pixels, render_page, text_lines, time_ms
+from app.documents.pdf import PDFIUM_LOCK, open_pdf, page_pixels, render_page, text_lines, time_ms
 from app.domain import TextLine
 from app.errors import InvalidDocument, InvalidImage, PayloadTooLarge, TooManyPages
 
@@ -112,7 +112,8 @@ class Document:
         self._pages, self._close = pages, close
 
     def pages(self) -> Iterator[DocumentPage]:
-        """Pages in order, produced one at a time."""
+        """Pages in order, produced one at a time; a PDF page can be rendered
+        (:meth:`DocumentPage.image`) until the next page is asked for."""
         return self._pages()
 
     def close(self) -> None:
@@ -180,18 +181,25 @@ def _check_pixels(number: int, width: int, height: int, limits: DocumentLimits, 
 
 def _open_pdf(data: bytes, limits: DocumentLimits) -> Document:
     pdf = open_pdf(data)
+
+    def close() -> None:
+        with PDFIUM_LOCK:
+            pdf.close()
+
     try:
-        count = len(pdf)
+        with PDFIUM_LOCK:
+            count = len(pdf)
         if count == 0:
             raise InvalidDocument("The PDF has no pages")
         _check_pages(count, limits)
     except BaseException:
-        pdf.close()
+        close()
         raise
 
     def pages() -> Iterator[DocumentPage]:
         for index in range(count):
-            page = pdf[index]
+            with PDFIUM_LOCK:
+                page = pdf[index]
             width, height = page_pixels(page, limits.pdf_dpi)
             _check_pixels(index + 1, width, height, limits, f" at {limits.pdf_dpi} dpi (PDF_DPI)")
             start = time.perf_counter()
@@ -200,8 +208,10 @@ def _open_pdf(data: bytes, limits: DocumentLimits) -> Document:
             lines = tuple(TextLine(ln.text, ln.confidence, ln.box, index + 1) for ln in lines) if usable else None
             yield DocumentPage(index + 1, width, height, lines, time_ms(start),
                                lambda page=page: render_page(page, limits.pdf_dpi))
+            with PDFIUM_LOCK:  # the caller is done with this page (it asked for the next)
+                page.close()
 
-    return Document("pdf", "PDF", count, pages, pdf.close)
+    return Document("pdf", "PDF", count, pages, close)
 
 
 _HEIF_REGISTERED = False

@@ -14,6 +14,7 @@ Sources: PDFium public API (``fpdf_text.h``: ``FPDFText_GetUnicode``,
 from __future__ import annotations
 
 import ctypes
+import threading
 import time
 import unicodedata
 from dataclasses import dataclass
@@ -24,6 +25,10 @@ from app.domain import TextLine
 from app.errors import InvalidDocument, PdfEncrypted
 
 _FPDF_ERR_PASSWORD = 4  # fpdfview.h
+#: PDFium is not thread-safe (pypdfium2 docs: no concurrent calls, even on different
+#: documents): every call into it in this process holds this lock. Threads of one
+#: gunicorn worker take turns per page operation, not per document.
+PDFIUM_LOCK = threading.RLock()
 _REPLACEMENT = 0xFFFD
 
 
@@ -44,7 +49,7 @@ def open_pdf(data: bytes):
         data: the file's bytes.
 
     Returns:
-        A ``pypdfium2.PdfDocument`` (the caller closes it).
+        A ``pypdfium2.PdfDocument`` (the caller closes it, holding :data:`PDFIUM_LOCK`).
 
     Raises:
         PdfEncrypted: the PDF needs a user password.
@@ -53,7 +58,8 @@ def open_pdf(data: bytes):
     import pypdfium2 as pdfium
 
     try:
-        return pdfium.PdfDocument(data)
+        with PDFIUM_LOCK:
+            return pdfium.PdfDocument(data)
     except pdfium.PdfiumError as e:
         if getattr(e, "err_code", None) == _FPDF_ERR_PASSWORD:
             raise PdfEncrypted() from e
@@ -62,7 +68,8 @@ def open_pdf(data: bytes):
 
 def page_pixels(page, dpi: int) -> tuple[int, int]:
     """Size ``(width, height)`` in pixels of ``page`` rendered at ``dpi`` (rotation applied)."""
-    width, height = page.get_size()  # PDF points (1/72 inch), after /Rotate
+    with PDFIUM_LOCK:
+        width, height = page.get_size()  # PDF points (1/72 inch), after /Rotate
     scale = dpi / 72.0
     return max(1, round(width * scale)), max(1, round(height * scale))
 
@@ -79,8 +86,10 @@ def render_page(page, dpi: int) -> np.ndarray:
     import pypdfium2 as pdfium
 
     try:
-        bitmap = page.render(scale=dpi / 72.0)
-        array = bitmap.to_numpy()
+        with PDFIUM_LOCK:
+            bitmap = page.render(scale=dpi / 72.0)
+            array = bitmap.to_numpy().copy()
+            bitmap.close()
     except pdfium.PdfiumError as e:
         raise InvalidDocument(f"A PDF page cannot be rendered: {e}") from e
     if bitmap.mode == "RGB":
@@ -109,9 +118,14 @@ def text_lines(page, dpi: int) -> tuple[tuple[TextLine, ...], int]:
         letters and digits in the layer (0 for a scan), used to decide whether
         the layer is usable.
     """
+    width, height = page_pixels(page, dpi)
+    with PDFIUM_LOCK:
+        return _text_lines(page, width, height)
+
+
+def _text_lines(page, width: int, height: int) -> tuple[tuple[TextLine, ...], int]:
     import pypdfium2.raw as pdfium_c
 
-    width, height = page_pixels(page, dpi)
     textpage = page.get_textpage()
     try:
         count = textpage.count_chars()

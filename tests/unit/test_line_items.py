@@ -16,7 +16,10 @@ from tests.conftest import line
 pytest.importorskip("reportlab")
 pytest.importorskip("pypdfium2")
 
-from tests.synthetic.invoices import make_document, render_pdf  # noqa: E402
+from tests.synthetic.invoices import SANS, make_document, render_pdf  # noqa: E402
+
+if not SANS.exists():
+    pytest.skip(f"{SANS} missing (apt-get install fonts-dejavu-core)", allow_module_level=True)
 from tests.unit.test_api import make_app  # noqa: E402
 
 

@@ -67,10 +67,13 @@ def test_born_digital_page_is_read_from_its_text_layer():
 
 def test_page_without_text_falls_back_to_ocr_per_page():
     data = text_pdf(("First page has text 123", "", "Third page text 456"))
+    sources, images = [], []
     with open_document(data, DocumentLimits(pdf_dpi=72)) as doc:
-        pages = list(doc.pages())
-        assert [p.source for p in pages] == ["pdf_text", "ocr", "pdf_text"]
-        image = pages[1].image()
+        for page in doc.pages():  # a page is rendered while it is the current one
+            sources.append(page.source)
+            images.append(page.image())
+    assert sources == ["pdf_text", "ocr", "pdf_text"]
+    image = images[1]
     assert image.shape == (842, 595, 3) and image.dtype == np.uint8 and image.min() == 255  # white page
 
 
@@ -206,3 +209,29 @@ def test_heic_photo_over_http():
     result = r.get_json()["data"]["results"][0]
     assert result["pages"][0]["source"] == "ocr" and result["fields"]["total"]["page"] == 1
     assert result["line_items"] == [] and result["checks"]["ok"] is None
+
+
+def test_pdfs_read_from_several_threads():
+    from concurrent.futures import ThreadPoolExecutor
+
+    data = text_pdf(tuple(f"Page {i} text line 12345" for i in range(8)))
+
+    def read(_):
+        with open_document(data, DocumentLimits(pdf_dpi=72)) as doc:
+            return [(p.source, p.image().shape) if p.number % 3 == 0 else p.source for p in doc.pages()]
+
+    with ThreadPoolExecutor(4) as pool:
+        results = list(pool.map(read, range(8)))
+    assert all(r == results[0] for r in results) and len(results[0]) == 8
+
+
+def test_born_digital_id_card_page_is_still_rendered_for_the_qr_reader():
+    from app.config import Settings
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    pipeline = DocumentPipeline(Settings(pdf_dpi=72), FakeOcrEngine(), extractor=None)
+    data = text_pdf()
+    assert pipeline.read_document(Upload("a.pdf", data)).first_image is None
+    image = pipeline.read_document(Upload("a.pdf", data), render_first=True).first_image
+    assert image.shape == (842, 595, 3)
