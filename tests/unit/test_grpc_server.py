@@ -406,3 +406,15 @@ def test_serve_runs_until_stopped():
         stop_event.set()
         thread.join(timeout=15)
     assert not thread.is_alive()
+
+
+def test_health_probe_exit_status(make_server, capsys):
+    from app.grpc.health_probe import main as probe
+    from tests.conftest import free_port
+
+    s = make_server()
+    assert probe([f"127.0.0.1:{s.port}"]) == 0 and "SERVING" in capsys.readouterr().out
+    assert probe([f"127.0.0.1:{s.port}", "docextract.v1.ExtractionService"]) == 0
+    s.health.enter_graceful_shutdown()
+    assert probe([f"127.0.0.1:{s.port}"]) == 1 and "NOT_SERVING" in capsys.readouterr().out
+    assert probe([f"127.0.0.1:{free_port()}"]) == 1  # nothing listening
