@@ -51,15 +51,19 @@ class Services:
     admission: object = None
 
 
-def configure_logging(level: str) -> None:
-    """Log lines to stderr with the request's trace id (gunicorn collects them)."""
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log lines to stderr with the request's trace id (gunicorn collects them);
+    one JSON object per line when ``log_format`` is ``json`` (app/observability/logs.py)."""
+    from app.observability.logs import formatter
+
     root = logging.getLogger()
-    if not any(getattr(h, "_docextract", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_docextract", False)), None)
+    if handler is None:
         handler = logging.StreamHandler()
         handler._docextract = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(trace_id)s] %(name)s: %(message)s"))
         handler.addFilter(_TraceIdFilter())
         root.addHandler(handler)
+    handler.setFormatter(formatter(log_format))
     root.setLevel(level)
     for name in _BODY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
@@ -121,7 +125,7 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     from app.api.routes import api, health
 
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
@@ -151,6 +155,14 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
         app.register_blueprint(health, url_prefix=prefix or None, name="health" + suffix)
         app.register_blueprint(api, url_prefix=prefix or None, name="api" + suffix)
     register_error_handlers(app)
+    from app.api import ratelimit
+    from app.api.openapi import docs
+    from app.observability import http as observability
+
+    observability.init_app(app)  # request metrics and log line, /livez, /readyz, /metrics
+    app.register_blueprint(docs)  # /openapi.json, /docs
+    app.extensions["docextract.limiter"] = ratelimit.init_app(app, settings.rate_limit,
+                                                              settings.rate_limit_storage_url)
 
     if not settings.auth_enabled:
         log.warning("HARD_TOKEN is empty: authentication is DISABLED; anyone who can reach the port can use the API")

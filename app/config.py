@@ -49,6 +49,20 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _rate_limit(name: str, raw: str) -> str:
+    """A rate limit in the ``limits`` notation (``60/minute``, ``10/second;500/hour``); empty = none."""
+    value = raw.strip()
+    if not value:
+        return ""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must look like 60/minute or 10/second;500/hour, got {raw!r}") from None
+    return value
+
+
 def _project_path(raw: str) -> Path:
     """A path from the environment; relative ones are taken from the project root."""
     path = Path(raw).expanduser()
@@ -133,6 +147,15 @@ class Settings:
     grpc_legacy_auth: bool = True
     grpc_shutdown_grace: float = 60.0
     grpc_drain_delay: float = 2.0
+
+    # --- Operations (metrics, rate limits, logs; app/observability, app/api/ratelimit.py) ---
+    metrics_enabled: bool = True
+    metrics_token: str = ""
+    metrics_port: int = 0
+    rate_limit: str = ""
+    rate_limit_storage_url: str = ""
+    log_format: str = "text"
+    log_document_text: bool = False
 
     @property
     def auth_enabled(self) -> bool:
@@ -269,6 +292,15 @@ class Settings:
             grpc_legacy_auth=_bool("GRPC_LEGACY_AUTH", get("GRPC_LEGACY_AUTH", "true")),
             grpc_shutdown_grace=_number("GRPC_SHUTDOWN_GRACE", get("GRPC_SHUTDOWN_GRACE", "60"), float, 0.0),
             grpc_drain_delay=_number("GRPC_DRAIN_DELAY", get("GRPC_DRAIN_DELAY", "2"), float, 0.0),
+
+            # --- Operations ---
+            metrics_enabled=_bool("METRICS_ENABLED", get("METRICS_ENABLED", "true")),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            metrics_port=_number("METRICS_PORT", get("METRICS_PORT", "0"), int, 0, 65535),
+            rate_limit=_rate_limit("RATE_LIMIT", get("RATE_LIMIT", "")),
+            rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", get("REDIS_URL", "")),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), ("text", "json")),
+            log_document_text=_bool("LOG_DOCUMENT_TEXT", get("LOG_DOCUMENT_TEXT", "false")),
         )
 
 

@@ -148,6 +148,12 @@ class MethodNotAllowed(ServiceError):
     grpc_status = "UNIMPLEMENTED"
 
 
+class RateLimited(ServiceError):
+    """The client (API key or address) is over ``RATE_LIMIT``; ``Retry-After`` says when to retry."""
+
+    code, http_status, default_message = "RATE_LIMITED", 429, "Too many requests"
+
+
 class LLMError(ServiceError):
     """Base for errors of the LLM stage."""
 

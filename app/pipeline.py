@@ -236,7 +236,8 @@ class DocumentPipeline:
             ``ocr_data`` holds every page's lines, each with its ``page``.
             Otherwise: ``{filename, success, page_count, document_type,
             classification ({type, confidence, source}: given or detected), extracted_fields, fields,
-            pages, processing_time: {ocr_ms, extraction_ms, <reader>_ms...}}``
+            pages, processing_time: {ocr_ms (reading every page), detection_ms, recognition_ms,
+            text_layer_ms, extraction_ms, <reader>_ms...}}``
             plus ``line_items`` and ``checks`` for invoices, receipts and orders,
             ``ocr_data`` when ``with_box``, ``field_errors`` / ``warnings`` when any.
             Each field carries ``page`` and ``box`` in that page's pixels.
@@ -283,7 +284,11 @@ class DocumentPipeline:
         if tables is not None:
             result["line_items"], result["checks"] = tables
         result["pages"] = [p.to_dict(with_box, with_box) for p in document.pages]
-        result["processing_time"] = {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1),
+        result["processing_time"] = {"ocr_ms": round(ocr_ms, 1),
+                                     "detection_ms": round(stacked.detection_ms, 1),
+                                     "recognition_ms": round(stacked.recognition_ms, 1),
+                                     "text_layer_ms": round(sum(p.text_layer_ms for p in document.pages), 1),
+                                     "extraction_ms": round(extraction.extraction_ms, 1),
                                      **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}}
         if with_box:
             result["ocr_data"] = [line.to_dict(True) for line in document.lines]

@@ -82,8 +82,8 @@ def test_extract_contract(client, prefix):
     assert r.status_code == 200, r.get_json()
     result = r.get_json()["data"]["results"][0]
     assert result["extracted_fields"] == {"shop": "MINI MART ABC", "total": "3.00"}
-    assert set(result["processing_time"]) == {"ocr_ms", "extraction_ms", "classify_ms", "mapping_ms", "captions_ms",
-                                              "llm_ms"}
+    assert set(result["processing_time"]) == {"ocr_ms", "detection_ms", "recognition_ms", "text_layer_ms",
+                                              "extraction_ms", "classify_ms", "mapping_ms", "captions_ms", "llm_ms"}
     # Five lines with no title: no type detected; "total amount" read after the printed "TOTAL"
     # by the caption reader, the shop's name (no caption) by the LLM.
     assert result["document_type"] is None and result["classification"]["type"] == "other"
