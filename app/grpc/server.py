@@ -37,7 +37,7 @@ from grpc_reflection.v1alpha import reflection
 from app.config import Settings
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.generated.docextract.v1 import extraction_service_pb2, extraction_service_pb2_grpc
-from app.grpc.interceptors import AuthInterceptor, ErrorInterceptor
+from app.grpc.interceptors import AuthInterceptor, ErrorInterceptor, current_trace_id
 from app.grpc.legacy import LegacyModelServicer
 from app.grpc.servicers import CallRunner, ExtractionServicer
 from app.pipeline import DocumentPipeline
@@ -96,6 +96,16 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
     return server, port
 
 
+class _GrpcTraceIdFilter(logging.Filter):
+    """Log records written while serving a call carry its trace id (as HTTP requests' do)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace_id = current_trace_id()
+        if trace_id:
+            record.trace_id = trace_id
+        return True
+
+
 def drain(server: grpc.Server, health_servicer: health.HealthServicer, delay: float, grace: float) -> None:
     """Graceful shutdown: health NOT_SERVING, then stop taking calls and let in-flight ones finish.
 
@@ -131,7 +141,10 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     from app import build_services, configure_logging
 
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_docextract", False):
+            handler.addFilter(_GrpcTraceIdFilter())
     if pipeline is None:
         pipeline = build_services(settings).pipeline
     health_servicer = health.HealthServicer()

@@ -16,6 +16,7 @@ answered ``DEADLINE_EXCEEDED`` (its work stops at the next LLM timeout).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from concurrent.futures import Executor
@@ -69,7 +70,8 @@ class CallRunner:
         budget = self.budget(context)
         if budget <= 0:
             raise DeadlineExceeded()
-        future = self.executor.submit(lambda: work(budget - (time.monotonic() - start)))
+        # The worker thread sees the call's context (its trace id, for the log).
+        future = self.executor.submit(contextvars.copy_context().run, lambda: work(budget - (time.monotonic() - start)))
         context.add_callback(future.cancel)  # the client went away: drop the work if it has not started
         try:
             return future.result(timeout=budget)

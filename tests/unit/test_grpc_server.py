@@ -227,6 +227,21 @@ def test_v1_llm_down_is_unavailable(make_server):
     assert _error_info(err.value).reason == "LLM_UNAVAILABLE"
 
 
+def test_work_runs_with_the_calls_trace_id(make_server):
+    from app.grpc.interceptors import current_trace_id
+
+    seen = []
+
+    class TraceEngine(FakeOcrEngine):
+        def recognize(self, image):
+            seen.append(current_trace_id())
+            return super().recognize(image)
+
+    s = make_server(engine=TraceEngine())
+    s.v1.Ocr(v1.OcrRequest(content=png_bytes()), metadata=(("x-request-id", "trace-xyz"),))
+    assert seen == ["trace-xyz"]
+
+
 def test_unexpected_error_is_internal_with_trace_id(make_server):
     s = make_server(engine=FakeOcrEngine(error=ZeroDivisionError("boom")))
     with pytest.raises(grpc.RpcError) as err:
