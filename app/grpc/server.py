@@ -14,6 +14,10 @@ Served on one port:
 * ``grpc.health.v1.Health`` (``grpcio-health-checking``; no token needed),
 * server reflection (``grpcio-reflection``) unless ``GRPC_REFLECTION=false``.
 
+Prometheus metrics of this process (``docextract_grpc_calls_total``, the
+pipeline's document and stage metrics) on ``GRPC_METRICS_HOST:GRPC_METRICS_PORT``
+``/metrics`` when that port is set.
+
 Limits: messages up to ``GRPC_MAX_MESSAGE_MB`` (larger: ``RESOURCE_EXHAUSTED``
 from grpc itself), ``GRPC_MAX_WORKERS`` documents processed at once and
 ``GRPC_MAX_CONCURRENT_RPCS`` calls admitted (beyond it grpc answers
@@ -37,7 +41,7 @@ from grpc_reflection.v1alpha import reflection
 from app.config import Settings
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.generated.docextract.v1 import extraction_service_pb2, extraction_service_pb2_grpc
-from app.grpc.interceptors import AuthInterceptor, ErrorInterceptor, current_trace_id
+from app.grpc.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor, current_trace_id
 from app.grpc.legacy import LegacyModelServicer
 from app.grpc.servicers import CallRunner, ExtractionServicer
 from app.pipeline import DocumentPipeline
@@ -47,6 +51,9 @@ log = logging.getLogger(__name__)
 LEGACY_SERVICE = model_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name
 V1_SERVICE = extraction_service_pb2.DESCRIPTOR.services_by_name["ExtractionService"].full_name
 SERVICES = (LEGACY_SERVICE, V1_SERVICE)
+_METHODS = frozenset(f"/{d.full_name}/{m.name}" for d in (model_pb2.DESCRIPTOR.services_by_name["ModelService"],
+                     extraction_service_pb2.DESCRIPTOR.services_by_name["ExtractionService"]) for m in d.methods)
+_METHODS |= {"/grpc.health.v1.Health/Check"}
 
 
 def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, *,
@@ -73,7 +80,8 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
     server = grpc.server(
         ThreadPoolExecutor(max_workers=max(settings.grpc_max_concurrent_rpcs, settings.grpc_max_workers),
                            thread_name_prefix="grpc"),
-        interceptors=[AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth),
+        interceptors=[*([MetricsInterceptor(_METHODS)] if settings.metrics_enabled else []),
+                      AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth),
                       ErrorInterceptor(tuple(f"/{name}/" for name in SERVICES))],
         options=[("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
                  ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
@@ -154,6 +162,15 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, frame: stop_event.set())
     server.start()
+    metrics_server = None
+    if settings.metrics_enabled and settings.grpc_metrics_port:
+        from prometheus_client import start_http_server
+
+        from app.observability import metrics
+
+        metrics_server, _ = start_http_server(settings.grpc_metrics_port, addr=settings.grpc_metrics_host,
+                                              registry=metrics.REGISTRY)
+        log.info("gRPC metrics on http://%s:%d/metrics", settings.grpc_metrics_host, settings.grpc_metrics_port)
     if not settings.auth_enabled:
         log.warning("HARD_TOKEN is empty: gRPC authentication is DISABLED")
     elif not settings.grpc_legacy_auth:
@@ -166,6 +183,8 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     while not stop_event.wait(1.0):
         pass
     drain(server, health_servicer, settings.grpc_drain_delay, settings.grpc_shutdown_grace)
+    if metrics_server is not None:
+        metrics_server.shutdown()
     return 0
 
 

@@ -32,6 +32,7 @@ from app.errors import DeadlineExceeded, MissingFile
 from app.extraction.extractor import ExtractOptions
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
 from app.grpc.interceptors import current_trace_id
+from app.observability.metrics import observe_results
 from app.pipeline import DocumentPipeline, Upload
 
 T = TypeVar("T")
@@ -198,6 +199,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
                                          with_box=config.display_text_box, document_type=config.document_type)
 
         result = self.runner.run(context, work)
+        observe_results("extract", [result], config.document_type)
         response = extraction_service_pb2.ExtractResponse(
             filename=result["filename"],
             document_type=result.get("document_type") or config.document_type or "",
@@ -219,6 +221,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
     def Ocr(self, request, context):
         upload = _upload(request.content, request.filename)
         result = self.runner.run(context, lambda _: self.pipeline.process(upload, with_box=True, ocr_only=True))
+        observe_results("ocr", [result])
         return extraction_service_pb2.OcrResponse(
             filename=result["filename"],
             lines=[text_line_message(line) for line in result["ocr_data"]],

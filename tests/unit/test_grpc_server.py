@@ -409,8 +409,11 @@ def test_graceful_shutdown_drains_in_flight_calls(make_server):
 
 
 def test_serve_runs_until_stopped():
+    from tests.conftest import free_port
+
+    metrics_port = free_port()
     settings = Settings(llm_api_url="http://fake/v1", grpc_host="127.0.0.1", grpc_port=0, grpc_drain_delay=0.0,
-                        grpc_shutdown_grace=5.0)
+                        grpc_shutdown_grace=5.0, grpc_metrics_port=metrics_port)
     stop_event, ports = threading.Event(), []
     thread = threading.Thread(target=serve, kwargs={"settings": settings, "pipeline": _pipeline(settings),
                                                     "stop_event": stop_event, "on_started": ports.append})
@@ -422,6 +425,10 @@ def test_serve_runs_until_stopped():
         with grpc.insecure_channel(f"127.0.0.1:{ports[0]}") as channel:
             response = v1_grpc.ExtractionServiceStub(channel).Ocr(v1.OcrRequest(content=png_bytes()), timeout=5)
             assert response.lines
+        import urllib.request
+
+        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        assert 'docextract_grpc_calls_total{code="OK",method="/docextract.v1.ExtractionService/Ocr"}' in body
     finally:
         stop_event.set()
         thread.join(timeout=15)
@@ -438,3 +445,23 @@ def test_health_probe_exit_status(make_server, capsys):
     s.health.enter_graceful_shutdown()
     assert probe([f"127.0.0.1:{s.port}"]) == 1 and "NOT_SERVING" in capsys.readouterr().out
     assert probe([f"127.0.0.1:{free_port()}"]) == 1  # nothing listening
+
+
+def test_calls_are_counted(make_server):
+    from app.observability import metrics
+
+    def count(method, code):
+        return metrics.REGISTRY.get_sample_value("docextract_grpc_calls_total", {"method": method, "code": code}) or 0
+
+    ocr, unauth = "/docextract.v1.ExtractionService/Ocr", "/model.ModelService/ExtractOCR"
+    before = count(ocr, "OK"), count(ocr, "INVALID_ARGUMENT"), count(unauth, "UNAUTHENTICATED")
+    s = make_server(hard_token=TOKEN)
+    s.v1.Ocr(v1.OcrRequest(content=png_bytes()), metadata=(("x-api-token", TOKEN),))
+    with pytest.raises(grpc.RpcError):
+        s.v1.Ocr(v1.OcrRequest(), metadata=(("x-api-token", TOKEN),))
+    with pytest.raises(grpc.RpcError):
+        s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes()))
+    after = count(ocr, "OK"), count(ocr, "INVALID_ARGUMENT"), count(unauth, "UNAUTHENTICATED")
+    assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
+    assert metrics.REGISTRY.get_sample_value("docextract_documents_total",
+                                             {"operation": "ocr", "document_type": "ocr", "outcome": "ok"}) >= 1
