@@ -70,12 +70,14 @@ def test_scrape_after_requests_shows_stage_histograms():
     assert delta("docextract_stage_duration_seconds_count", stage="detection", document_type="ocr") == 1
     assert delta("docextract_pages_total", document_type="receipt") == 1
     assert delta("docextract_documents_total", operation="ocr", document_type="ocr", outcome="invalid_image") == 1
-    assert delta("docextract_fields_total", document_type="custom", source="llm") == 2
+    # "total amount" is read after the printed TOTAL by the caption reader, the shop's name by the LLM.
+    assert delta("docextract_fields_total", document_type="custom", source="llm") == 1
+    assert delta("docextract_fields_total", document_type="custom", source="rule") == 1
     assert sum(v for (n, labels), v in after.items() if n == "docextract_fields_total"
                and dict(labels)["document_type"] == "receipt") - sum(
         v for (n, labels), v in before.items() if n == "docextract_fields_total"
         and dict(labels)["document_type"] == "receipt") > 0
-    assert delta("docextract_llm_calls_total", call="completion", outcome="ok") >= 2
+    assert delta("docextract_llm_calls_total", call="completion", outcome="ok") >= 1
     assert value(after, "docextract_process_resident_memory_bytes") > 10_000_000
 
 
