@@ -15,8 +15,9 @@
   ``google.rpc.Status`` details (``grpcio-status``, the gRPC richer error
   model, https://grpc.io/docs/guides/error/): an ``ErrorInfo`` whose
   ``reason`` is the HTTP API's ``error_code``, a ``RequestInfo`` with the
-  trace id, and a ``RetryInfo`` where HTTP would send ``Retry-After``. Every answer carries the trace id in trailing metadata
-  ``x-trace-id``; a caller may choose it with ``x-request-id`` metadata.
+  trace id, and a ``RetryInfo`` where HTTP would send ``Retry-After``.
+  Every answer carries the trace id in trailing metadata ``x-trace-id``; a
+  caller may choose it with ``x-request-id`` metadata.
 
 * :class:`MetricsInterceptor` counts every unary call by method and status
   code and times it (:func:`app.observability.metrics.observe_grpc_call`).

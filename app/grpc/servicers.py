@@ -202,7 +202,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
         observe_results("extract", [result], config.document_type)
         response = extraction_service_pb2.ExtractResponse(
             filename=result["filename"],
-            document_type=result.get("document_type") or config.document_type or "",
+            document_type=result.get("document_type") or "",
             fields=[field_message(k, v) for k, v in result["fields"].items()],
             field_errors=[document_pb2.FieldError(key=k, error_code=e["error_code"], message=e["message"])
                           for k, e in result.get("field_errors", {}).items()],

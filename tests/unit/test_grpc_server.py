@@ -144,6 +144,12 @@ def test_v1_detects_the_type_and_maps_info(make_server):
     assert [f.key for f in response.fields] == ["seller", "address", "date", "total"]
 
 
+def test_v1_nothing_detected(make_server):
+    s = make_server(responder=lambda kind, kw: "NONE")  # five untitled lines: no type of ours
+    response = s.v1.Extract(v1.ExtractRequest(content=png_bytes()))
+    assert response.document_type == "" and response.classification.type == "other" and not response.fields
+
+
 def test_legacy_extract_ocr(make_server):
     s = make_server(engine=FakeOcrEngine(lines=TITLED_RECEIPT), responder=lambda kind, kw: "NONE")
     ask = s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes(), prompt="Extract total and date")).output
