@@ -147,6 +147,8 @@ class Settings:
     grpc_legacy_auth: bool = True
     grpc_shutdown_grace: float = 60.0
     grpc_drain_delay: float = 2.0
+    grpc_metrics_host: str = "127.0.0.1"
+    grpc_metrics_port: int = 0
 
     # --- Operations (metrics, rate limits, logs; app/observability, app/api/ratelimit.py) ---
     metrics_enabled: bool = True
@@ -292,6 +294,8 @@ class Settings:
             grpc_legacy_auth=_bool("GRPC_LEGACY_AUTH", get("GRPC_LEGACY_AUTH", "true")),
             grpc_shutdown_grace=_number("GRPC_SHUTDOWN_GRACE", get("GRPC_SHUTDOWN_GRACE", "60"), float, 0.0),
             grpc_drain_delay=_number("GRPC_DRAIN_DELAY", get("GRPC_DRAIN_DELAY", "2"), float, 0.0),
+            grpc_metrics_host=get("GRPC_METRICS_HOST", "127.0.0.1").strip(),
+            grpc_metrics_port=_number("GRPC_METRICS_PORT", get("GRPC_METRICS_PORT", "0"), int, 0, 65535),
 
             # --- Operations ---
             metrics_enabled=_bool("METRICS_ENABLED", get("METRICS_ENABLED", "true")),
