@@ -71,6 +71,7 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
             missing); the message says how to provide them.
     """
     from app.api.errors import register_error_handlers
+    from app.api.jobs import jobs_api
     from app.api.routes import api, health
     from app.extraction.extractor import FieldExtractor
     from app.llm.client import LLMClient
@@ -91,6 +92,10 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
     pipeline = DocumentPipeline(settings, engine, extractor)
     app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline)
+    # Jobs: the same OCR engine and extractor (the same pipeline) behind the job engine.
+    from app.jobs.service import build_jobs
+
+    app.extensions["docextract_jobs"] = build_jobs(settings, lambda: engine, lambda: extractor)
 
     @app.before_request
     def _trace_id():
@@ -105,6 +110,7 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     for prefix, suffix in (("", ""), ("/id_card_scan", "_id_card_scan")):
         app.register_blueprint(health, url_prefix=prefix or None, name="health" + suffix)
         app.register_blueprint(api, url_prefix=prefix or None, name="api" + suffix)
+        app.register_blueprint(jobs_api, url_prefix=prefix or None, name="jobs" + suffix)
     register_error_handlers(app)
 
     if not settings.auth_enabled:

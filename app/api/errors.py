@@ -34,7 +34,12 @@ def error_response(error: errors.ServiceError, extra: dict | None = None):
         body["details"] = error.details
     if extra:
         body.update(extra)
-    return jsonify(body), error.http_status
+    response = jsonify(body)
+    response.status_code = error.http_status
+    retry_after = getattr(error, "retry_after", None)
+    if retry_after:
+        response.headers["Retry-After"] = str(int(retry_after))
+    return response
 
 
 def register_error_handlers(app: Flask) -> None:

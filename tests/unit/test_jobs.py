@@ -1,0 +1,252 @@
+"""Jobs API on the embedded engine (SQLite + threads), fakes injected into the factory."""
+
+from __future__ import annotations
+
+import io
+import json
+import time
+
+import openai
+import pytest
+
+from app import create_app
+from app.config import Settings
+from app.llm.client import LLMClient
+from tests.conftest import FakeOcrEngine, FakeOpenAI, answer_by_field, png_bytes
+
+INFO = {"shop": "name of the shop", "total": "total amount"}
+ANSWERS = {"name of the shop": "MINI MART ABC", "total amount": "3.00"}
+SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+
+
+def make_app(tmp_path, responder=None, engine=None, **overrides):
+    values = dict(hard_token="", llm_api_url="http://fake/v1", storage_dir=tmp_path / "storage", job_workers=2,
+                  job_retry_backoff=0.05, job_retry_backoff_max=0.1, job_watchdog_interval=0.2)
+    values.update(overrides)
+    s = Settings(**values)
+    fake = FakeOpenAI(responder or answer_by_field(ANSWERS))
+    llm = LLMClient(base_url="http://fake/v1", model="m", client=fake, max_retries=0)
+    app = create_app(s, ocr_engine=engine or FakeOcrEngine(), llm_client=llm)
+    app.testing = True
+    app.fake_llm = fake
+    return app
+
+
+@pytest.fixture
+def app(tmp_path):
+    app = make_app(tmp_path)
+    yield app
+    app.extensions["docextract_jobs"].stop()
+
+
+def submit(client, files=2, config=None, headers=None, prefix="", **form):
+    data = {"config": json.dumps(config or {"info": INFO}),
+            "image_file": [(io.BytesIO(png_bytes()), f"p{i}.png") for i in range(files)], **form}
+    return client.post(f"{prefix}/jobs", data=data, content_type="multipart/form-data", headers=headers or {})
+
+
+def wait_done(client, url, timeout=20.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        body = client.get(url + "?wait=2").get_json()
+        if body["status"] in ("succeeded", "failed", "canceled"):
+            return body
+    raise AssertionError(f"job at {url} did not finish: {body['status']}")
+
+
+@pytest.mark.parametrize("prefix", ["", "/id_card_scan"])
+def test_submit_poll_result_in_extract_shape(app, prefix):
+    client = app.test_client()
+    r = submit(client, prefix=prefix)
+    assert r.status_code == 202
+    body = r.get_json()
+    assert body["status"] == "queued" and body["status_url"] == f"{prefix}/jobs/{body['job_id']}"
+    assert r.headers["Location"] == body["status_url"] and int(r.headers["Retry-After"]) > 0
+    job = wait_done(client, body["status_url"])
+    assert job["status"] == "succeeded", job
+    data = job["result"]
+    assert data["processed_count"] == 2 and data["error_count"] == 0
+    first = data["results"][0]
+    assert first["filename"] == "p0.png" and first["extracted_fields"] == {"shop": "MINI MART ABC", "total": "3.00"}
+    assert set(first["fields"]["shop"]) >= {"value", "confidence", "grounded"}
+    assert job["progress"] == {"stage": "done", "done": 2, "total": 2}
+    assert {"ocr_ms", "extraction_ms", "validation_ms"} <= set(job["timings"])
+    assert job["attempts"] == 2  # one claim per step (ocr, extraction)
+    stages = [(h["status"], h["stage"]) for h in job["history"]]
+    assert stages[0] == ("queued", "uploaded") and stages[-1] == ("succeeded", "done")
+    assert ("running", "ocr") in stages and ("running", "extraction") in stages and ("running", "validation") in stages
+    assert job["review_status"] in ("approved", "manual_review") and 0.0 <= job["quality_score"] <= 1.0
+
+
+def test_same_pipeline_as_extract(app):
+    client = app.test_client()
+    r = client.post("/extract", data={"config": json.dumps({"info": INFO}),
+                                      "image_file": [(io.BytesIO(png_bytes()), "p0.png")]},
+                    content_type="multipart/form-data")
+    sync = r.get_json()["data"]["results"][0]
+    job = wait_done(client, submit(client, files=1).get_json()["status_url"])
+    result = job["result"]["results"][0]
+    assert result["extracted_fields"] == sync["extracted_fields"]
+    assert result["fields"] == sync["fields"]
+
+
+def test_ocr_runs_once_per_document(tmp_path):
+    engine = FakeOcrEngine()
+    app = make_app(tmp_path, engine=engine)
+    client = app.test_client()
+    wait_done(client, submit(client, files=3).get_json()["status_url"])
+    assert engine.calls == 3  # the extraction step replays the stored OCR results
+    app.extensions["docextract_jobs"].stop()
+
+
+def test_idempotency_key_returns_same_job(app):
+    client = app.test_client()
+    a = submit(client, headers={"Idempotency-Key": "order-42"})
+    b = submit(client, headers={"Idempotency-Key": "order-42"})
+    assert a.status_code == 202 and b.status_code == 200
+    assert a.get_json()["job_id"] == b.get_json()["job_id"]
+    assert len(client.get("/jobs").get_json()["jobs"]) == 1
+
+
+def test_bad_input_is_4xx(app):
+    client = app.test_client()
+    assert client.post("/jobs", data={"config": "{}"}, content_type="multipart/form-data").get_json()[
+        "error_code"] == "INVALID_CONFIG"
+    r = client.post("/jobs", data={"config": json.dumps({"info": INFO})}, content_type="multipart/form-data")
+    assert r.status_code == 400 and r.get_json()["error_code"] == "MISSING_FILE"
+    r = client.post("/jobs", json={"config": {"info": INFO}})
+    assert r.status_code == 400
+    r = client.get("/jobs/nope")
+    assert r.status_code == 404 and r.get_json()["error_code"] == "JOB_NOT_FOUND"
+    assert client.get("/jobs?status=done").status_code == 400
+    assert client.get("/jobs?limit=0").status_code == 400
+    assert client.get("/jobs?cursor=%%%").status_code == 400
+
+
+def test_undecodable_file_fails_job_with_structured_error(app):
+    client = app.test_client()
+    r = client.post("/jobs", data={"config": json.dumps({"info": INFO}),
+                                   "image_file": [(io.BytesIO(b"not an image"), "x.png")]},
+                    content_type="multipart/form-data")
+    job = wait_done(client, r.get_json()["status_url"])
+    assert job["status"] == "failed" and job["error"]["error_code"] == "INVALID_IMAGE"
+    assert job["result"]["error_count"] == 1
+
+
+def test_llm_unavailable_retries_then_fails(tmp_path):
+    def down(kind, kw):
+        raise openai.APIConnectionError(request=None)
+
+    app = make_app(tmp_path, responder=down, job_max_attempts=3)
+    client = app.test_client()
+    job = wait_done(client, submit(client, files=1).get_json()["status_url"])
+    assert job["status"] == "failed" and job["error"]["error_code"] == "LLM_UNAVAILABLE"
+    retries = [h for h in job["history"] if (h["message"] or "").startswith("retry after LLM_UNAVAILABLE")]
+    assert len(retries) == 2 and job["attempts"] == 4  # ocr once, extraction three times
+    app.extensions["docextract_jobs"].stop()
+
+
+def test_list_filters_and_cursor(app):
+    client = app.test_client()
+    ids = [submit(client, files=1).get_json()["job_id"] for _ in range(3)]
+    for i in ids:
+        wait_done(client, f"/jobs/{i}")
+    page1 = client.get("/jobs?limit=2").get_json()
+    assert len(page1["jobs"]) == 2 and page1["next_cursor"]
+    page2 = client.get(f"/jobs?limit=2&cursor={page1['next_cursor']}").get_json()
+    assert len(page2["jobs"]) == 1 and page2["next_cursor"] is None
+    assert {j["job_id"] for j in page1["jobs"] + page2["jobs"]} == set(ids)
+    assert len(client.get("/jobs?status=succeeded").get_json()["jobs"]) == 3
+    assert client.get("/jobs?status=failed").get_json()["jobs"] == []
+    review = client.get("/jobs?review_status=manual_review").get_json()["jobs"]
+    approved = client.get("/jobs?review_status=approved").get_json()["jobs"]
+    assert len(review) + len(approved) == 3
+
+
+def test_cancel_queued_and_delete(tmp_path):
+    app = make_app(tmp_path, max_queued_jobs=2)
+    jobs = app.extensions["docextract_jobs"]
+    jobs.engine.enqueue = lambda job_id, step, delay=0.0: None  # hold jobs in the queue
+    client = app.test_client()
+    a = submit(client, files=1).get_json()
+    b = submit(client, files=1).get_json()
+    r = submit(client, files=1)
+    assert r.status_code == 429 and r.get_json()["error_code"] == "QUEUE_FULL" and int(r.headers["Retry-After"]) > 0
+    r = client.post(f"/jobs/{a['job_id']}/cancel")
+    assert r.status_code == 202 and r.get_json()["status"] == "canceled"
+    assert client.post(f"/jobs/{a['job_id']}/cancel").status_code == 409
+    folder = jobs.store.job_dir(b["job_id"])
+    assert folder.exists()
+    assert client.delete(f"/jobs/{b['job_id']}").status_code == 200
+    assert not folder.exists() and client.get(f"/jobs/{b['job_id']}").status_code == 404
+    assert client.delete(f"/jobs/{b['job_id']}").status_code == 404
+    jobs.stop()
+
+
+def test_cancel_running_between_stages(tmp_path):
+    app = make_app(tmp_path)
+    jobs = app.extensions["docextract_jobs"]
+    steps = []
+    jobs.engine.enqueue = lambda job_id, step, delay=0.0: steps.append((job_id, step))
+    client = app.test_client()
+    job_id = submit(client, files=1).get_json()["job_id"]
+    outcome = jobs.runner.run_step(job_id, "ocr")  # ocr done, extraction waiting
+    assert outcome.next_step == "extraction"
+    assert client.post(f"/jobs/{job_id}/cancel").get_json()["status"] == "canceled"
+    assert jobs.runner.run_step(job_id, "extraction").next_step is None
+    job = client.get(f"/jobs/{job_id}").get_json()
+    assert job["status"] == "canceled" and job["result"] is None
+    jobs.stop()
+
+
+def test_redelivered_step_is_a_no_op(tmp_path):
+    app = make_app(tmp_path)
+    jobs = app.extensions["docextract_jobs"]
+    jobs.engine.enqueue = lambda job_id, step, delay=0.0: None
+    client = app.test_client()
+    job_id = submit(client, files=1).get_json()["job_id"]
+    jobs.runner.run_step(job_id, "ocr")
+    jobs.runner.run_step(job_id, "extraction")
+    done = jobs.store.get(job_id)
+    assert jobs.runner.run_step(job_id, "ocr").next_step is None
+    assert jobs.runner.run_step(job_id, "extraction").next_step is None
+    assert jobs.store.get(job_id)["result"] == done["result"] and jobs.store.get(job_id)["attempts"] == 2
+    jobs.stop()
+
+
+def test_purge_after_retention(tmp_path):
+    import datetime as dt
+
+    app = make_app(tmp_path, job_retention_days=1)
+    jobs = app.extensions["docextract_jobs"]
+    client = app.test_client()
+    job = wait_done(client, submit(client, files=1).get_json()["status_url"])
+    assert jobs.runner.purge() == 0
+    assert jobs.runner.purge(now=dt.datetime.utcnow() + dt.timedelta(days=2)) == 1
+    assert client.get(job["status_url"]).status_code == 404
+    assert not jobs.store.job_dir(job["job_id"]).exists()
+    jobs.stop()
+
+
+def test_callback_needs_secret_and_public_url(tmp_path):
+    app = make_app(tmp_path)
+    client = app.test_client()
+    r = submit(client, callback_url="https://example.com/hook")
+    assert r.status_code == 400 and r.get_json()["error_code"] == "WEBHOOK_NOT_CONFIGURED"
+    app.extensions["docextract_jobs"].stop()
+    app = make_app(tmp_path, webhook_secret=SECRET)
+    client = app.test_client()
+    for url in ("http://127.0.0.1:8080/hook", "http://169.254.169.254/latest", "http://10.0.0.1/x",
+                "http://[::1]/x", "file:///etc/passwd", "http://user:pw@example.com/"):
+        r = submit(client, callback_url=url)
+        assert r.status_code == 400 and r.get_json()["error_code"] == "UNSAFE_URL", url
+    r = client.post("/jobs", json={"source_url": "http://localhost/x.png", "config": {"info": INFO}})
+    assert r.status_code == 400 and r.get_json()["error_code"] == "UNSAFE_URL"
+    app.extensions["docextract_jobs"].stop()
+
+
+def test_store_unavailable_is_503(tmp_path):
+    app = make_app(tmp_path, database_url="postgresql+pg8000://postgres@127.0.0.1:1/none")
+    r = submit(app.test_client())
+    assert r.status_code == 503 and r.get_json()["error_code"] == "STORE_UNAVAILABLE"
+    assert int(r.headers["Retry-After"]) > 0
