@@ -227,7 +227,7 @@ class JobRunner:
             timings["fetch_ms"] = round((time.perf_counter() - start) * 1000.0, 1)
         if (done := self._canceled(job, worker)) is not None:
             return done
-        if not self.store.progress(job_id, worker, stage="ocr", done=0, total=len(job["files"])):
+        if not self.store.progress(job_id, worker, done=0, total=len(job["files"])):
             return self._canceled(job, worker) or StepOutcome()
         start = time.perf_counter()
         recorder = RecordingOcrEngine(self._ocr_engine())
@@ -252,7 +252,7 @@ class JobRunner:
             return done
         path = self.store.job_dir(job_id) / "ocr.json"
         records = json.loads(path.read_text()) if path.exists() else {}
-        if not self.store.progress(job_id, worker, stage="extraction", done=0):
+        if not self.store.progress(job_id, worker, done=0):
             return self._canceled(job, worker) or StepOutcome()
         start = time.perf_counter()
         pipeline = self._pipeline(ReplayOcrEngine(records, self._ocr_engine))
