@@ -222,7 +222,7 @@ class Settings:
         backend = _choice("LLM_BACKEND", get("LLM_BACKEND", "llamacpp"), LLM_BACKENDS)
         port = _number("LLM_SERVER_PORT", get("LLM_SERVER_PORT", "8001"), int, 1, 65535)
         default_model = "gemma-3-270m" if backend == "llamacpp" else "Qwen/Qwen2.5-7B-Instruct"
-        return cls(
+        settings = cls(
             hard_token=env.get("HARD_TOKEN", "").strip(),
             max_request_bytes=int(_number("MAX_REQUEST_MB", get("MAX_REQUEST_MB", "50"), float, 0.001) * mb),
             max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
@@ -278,6 +278,9 @@ class Settings:
             webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS", "5"), int, 1, 20),
             review_threshold=_number("REVIEW_THRESHOLD", get("REVIEW_THRESHOLD", "0.8"), float, 0.0, 1.0),
         )
+        if settings.jobs_engine == "celery" and not settings.redis_url:
+            raise ConfigError("JOBS_ENGINE=celery needs REDIS_URL (the broker) and DATABASE_URL (the job store)")
+        return settings
 
 
 def setting_names() -> list[str]:
