@@ -190,6 +190,7 @@ class JobStore:
         Raises:
             StoreUnavailable: the database cannot be reached.
         """
+        logging.getLogger("alembic").setLevel(logging.WARNING)  # its INFO lines say nothing an operator needs
         from alembic import command
         from alembic.config import Config
 
@@ -200,7 +201,6 @@ class JobStore:
             path = self.url.split("///", 1)[1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        logging.getLogger("alembic").setLevel(logging.WARNING)
         with self._errors():
             command.upgrade(config, "head")
 
