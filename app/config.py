@@ -1,6 +1,6 @@
 """Service settings: one immutable object, read once from the environment.
 
-Every variable is documented in ``.env.example`` and the README. Nothing else
+Every variable is documented in ``.env.example`` and docs/configuration.md. Nothing else
 in the package reads ``os.environ``; tests build :class:`Settings` directly.
 """
 

@@ -78,7 +78,7 @@ letters; 2 CPU cores; rapidocr 3.10, asterocr 1.0.2, Debian bookworm tesseract
     hybrid --set recogniser=tesseract           13.26%  12.59%     59.0%
     hybrid (fused with AsterNet, the default)   12.09%  11.46%     67.8%
 
-See the README ("Vietnamese text recognition") for the other rows.
+See docs/measurements.md ("Vietnamese text recognition") for the other rows.
 """
 
 from __future__ import annotations
