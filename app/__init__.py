@@ -95,7 +95,8 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     # Jobs: the same OCR engine and extractor (the same pipeline) behind the job engine.
     from app.jobs.service import build_jobs
 
-    app.extensions["docextract_jobs"] = build_jobs(settings, lambda: engine, lambda: extractor)
+    app.extensions["docextract_jobs"] = jobs = build_jobs(settings, lambda: engine, lambda: extractor)
+    jobs.resume()
 
     @app.before_request
     def _trace_id():

@@ -109,6 +109,11 @@ class LocalEngine(JobEngine):
         self._thread: threading.Thread | None = None
         self._stopped = False
 
+    def start(self) -> None:
+        """Start the pool and the scheduler now (otherwise on the first enqueue)."""
+        with self._lock:
+            self._start()
+
     def _start(self) -> None:
         if self._pool is not None:
             return

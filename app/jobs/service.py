@@ -7,6 +7,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import shutil
 import threading
 import time
@@ -54,6 +55,21 @@ class JobService:
             if not self._ready:
                 self.store.migrate()
                 self._ready = True
+
+    def resume(self) -> None:
+        """On the local engine with an existing SQLite store: start the worker
+        threads now, so jobs left queued or running by a previous process are
+        picked up by the first watchdog round (a new store waits for its first job)."""
+        if not isinstance(self.engine, LocalEngine) or not self.store.is_sqlite:
+            return
+        path = self.store.url.split("///", 1)[-1]
+        if path and path != ":memory:" and os.path.exists(path):
+            try:
+                self.ensure_ready()
+            except StoreUnavailable as e:
+                log.warning("jobs not resumed: %s", e.message)
+                return
+            self.engine.start()
 
     # ------------------------------------------------------------------ submit
     def submit(self, *, uploads: list[Upload], request: dict, source_url: str | None, callback_url: str | None,

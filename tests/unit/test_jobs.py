@@ -250,3 +250,15 @@ def test_store_unavailable_is_503(tmp_path):
     r = submit(app.test_client())
     assert r.status_code == 503 and r.get_json()["error_code"] == "STORE_UNAVAILABLE"
     assert int(r.headers["Retry-After"]) > 0
+
+
+def test_restarted_api_resumes_queued_jobs(tmp_path):
+    first = make_app(tmp_path)
+    jobs = first.extensions["docextract_jobs"]
+    jobs.engine.enqueue = lambda job_id, step, delay=0.0: None  # the process "dies" before running it
+    job_id = submit(first.test_client(), files=1).get_json()["job_id"]
+    jobs.stop()
+    second = make_app(tmp_path, job_requeue_after=1.0)  # a new process on the same STORAGE_DIR
+    body = wait_done(second.test_client(), f"/jobs/{job_id}")
+    assert body["status"] == "succeeded"
+    second.extensions["docextract_jobs"].stop()
