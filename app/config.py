@@ -131,6 +131,9 @@ class Settings:
     redis_url: str = ""
     storage_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "storage")
     job_workers: int = 2
+    #: local engine: start its threads at app start when a job store exists, resuming
+    #: jobs a previous process left (from_env: true; Settings() built by tests: false)
+    jobs_resume: bool = False
     max_queued_jobs: int = 1000
     job_retention_days: float = 7.0
     job_time_limit: float = 900.0
@@ -261,6 +264,7 @@ class Settings:
             redis_url=get("REDIS_URL", ""),
             storage_dir=_project_path(get("STORAGE_DIR", "storage")),
             job_workers=_number("JOB_WORKERS", get("JOB_WORKERS", "2"), int, 1, 64),
+            jobs_resume=_bool("JOBS_RESUME", get("JOBS_RESUME", "true")),
             max_queued_jobs=_number("MAX_QUEUED_JOBS", get("MAX_QUEUED_JOBS", "1000"), int, 1),
             job_retention_days=_number("JOB_RETENTION_DAYS", get("JOB_RETENTION_DAYS", "7"), float, 0.0),
             job_time_limit=_number("JOB_TIME_LIMIT", get("JOB_TIME_LIMIT", "900"), float, 1.0),

@@ -60,7 +60,7 @@ class JobService:
         """On the local engine with an existing SQLite store: start the worker
         threads now, so jobs left queued or running by a previous process are
         picked up by the first watchdog round (a new store waits for its first job)."""
-        if not isinstance(self.engine, LocalEngine) or not self.store.is_sqlite:
+        if not self.settings.jobs_resume or not isinstance(self.engine, LocalEngine) or not self.store.is_sqlite:
             return
         path = self.store.url.split("///", 1)[-1]
         if path and path != ":memory:" and os.path.exists(path):

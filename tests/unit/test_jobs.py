@@ -258,7 +258,47 @@ def test_restarted_api_resumes_queued_jobs(tmp_path):
     jobs.engine.enqueue = lambda job_id, step, delay=0.0: None  # the process "dies" before running it
     job_id = submit(first.test_client(), files=1).get_json()["job_id"]
     jobs.stop()
-    second = make_app(tmp_path, job_requeue_after=1.0)  # a new process on the same STORAGE_DIR
+    second = make_app(tmp_path, job_requeue_after=1.0, jobs_resume=True)  # a new process, same STORAGE_DIR
     body = wait_done(second.test_client(), f"/jobs/{job_id}")
     assert body["status"] == "succeeded"
     second.extensions["docextract_jobs"].stop()
+
+
+def test_json_job_with_source_url(tmp_path):
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    image = png_bytes()
+
+    class Files(BaseHTTPRequestHandler):
+        def do_GET(self):  # noqa: N802
+            if self.path == "/scan.png":
+                self.send_response(200)
+                self.send_header("content-length", str(len(image)))
+                self.end_headers()
+                self.wfile.write(image)
+            else:
+                self.send_response(404)
+                self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Files)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    base = f"http://127.0.0.1:{server.server_address[1]}"
+    app = make_app(tmp_path, webhook_allow_private=True)
+    client = app.test_client()
+    try:
+        r = client.post("/jobs", json={"source_url": base + "/scan.png", "config": {"info": INFO}})
+        assert r.status_code == 202, r.get_json()
+        job = wait_done(client, r.get_json()["status_url"])
+        assert job["status"] == "succeeded" and job["files"] == [{"filename": "scan.png", "size": len(image)}]
+        assert job["result"]["results"][0]["extracted_fields"]["shop"] == "MINI MART ABC"
+        assert "fetch_ms" in job["timings"]
+        r = client.post("/jobs", json={"source_url": base + "/missing.png", "config": {"info": INFO}})
+        job = wait_done(client, r.get_json()["status_url"])
+        assert job["status"] == "failed" and job["error"]["error_code"] == "SOURCE_FETCH_FAILED"
+    finally:
+        server.shutdown()
+        app.extensions["docextract_jobs"].stop()
