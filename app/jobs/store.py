@@ -129,12 +129,14 @@ class Claim:
         claimed: this worker now holds the job's step.
         exhausted: the step was claimed ``max_attempts`` times already; the job
             has been marked failed (``JOB_ATTEMPTS_EXHAUSTED``).
+        canceled: a cancel was pending and this call finished the job as canceled.
         job: the row as a dict after the claim (None when the job is gone).
     """
 
     claimed: bool
     exhausted: bool = False
     job: dict | None = None
+    canceled: bool = False
 
 
 def _encode_cursor(created_at: dt.datetime, job_id: str) -> str:
@@ -322,6 +324,14 @@ class JobStore:
         next_cursor = _encode_cursor(rows[-1]["created_at"], rows[-1]["id"]) if more and rows else None
         return rows, next_cursor
 
+    def count_by_status(self) -> dict[str, int]:
+        """``{status: number of jobs}`` for every status (for metrics and dashboards)."""
+        with self.session() as s:
+            rows = s.execute(select(Job.status, func.count()).group_by(Job.status)).all()
+        counts = dict.fromkeys(STATUSES, 0)
+        counts.update({status: n for status, n in rows})
+        return counts
+
     def count_active(self) -> int:
         """Jobs queued or running (for ``MAX_QUEUED_JOBS``)."""
         with self.session() as s:
@@ -353,7 +363,9 @@ class JobStore:
                 job = s.get(Job, job_id)
                 if job is not None and job.cancel_requested and job.status in ACTIVE and (
                         job.worker is None or (job.lease_expires_at and job.lease_expires_at < now)):
-                    self._finish(s, job_id, None, "canceled", stage=job.stage, message="canceled before " + step)
+                    if self._finish(s, job_id, None, "canceled", stage=job.stage, message="canceled before " + step):
+                        s.refresh(job)
+                        return Claim(False, job=row_dict(job), canceled=True)
                 return Claim(False, job=row_dict(job) if job else None)
             job = s.get(Job, job_id)
             s.refresh(job)

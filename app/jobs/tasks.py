@@ -172,7 +172,8 @@ class JobRunner:
         worker = worker or worker_token()
         claim = self.store.claim(job_id, step, worker, self.lease_s, self.settings.job_max_attempts)
         if not claim.claimed:
-            return StepOutcome(webhook=bool(claim.exhausted and claim.job and claim.job["callback_url"]))
+            finished_here = claim.exhausted or claim.canceled
+            return StepOutcome(webhook=bool(finished_here and claim.job and claim.job["callback_url"]))
         job = claim.job
         try:
             if step == "ocr":

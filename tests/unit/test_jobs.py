@@ -302,3 +302,10 @@ def test_json_job_with_source_url(tmp_path):
     finally:
         server.shutdown()
         app.extensions["docextract_jobs"].stop()
+
+
+def test_count_by_status(app):
+    client = app.test_client()
+    wait_done(client, submit(client, files=1).get_json()["status_url"])
+    counts = app.extensions["docextract_jobs"].store.count_by_status()
+    assert counts == {"queued": 0, "running": 0, "succeeded": 1, "failed": 0, "canceled": 0}
