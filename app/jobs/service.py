@@ -174,7 +174,8 @@ class JobService:
         out = {
             "job_id": row["id"], "status": row["status"], "status_url": status_url,
             "stage": row["stage"], "document_type": row["document_type"],
-            "progress": {"stage": row["stage"], "done": row["progress_done"], "total": row["progress_total"]},
+            "progress": {"stage": row["stage"], "done": row["progress_done"], "total": row["progress_total"],
+                         "pages_ocr": row["progress_pages"]},
             "attempts": row["attempts"], "cancel_requested": row["cancel_requested"],
             "review_status": row["review_status"], "quality_score": row["quality_score"],
             "created_at": iso(row["created_at"]), "started_at": iso(row["started_at"]),

@@ -76,6 +76,8 @@ class Job(Base):
     document_type: Mapped[str | None] = mapped_column(String(32))
     progress_done: Mapped[int] = mapped_column(Integer, default=0)
     progress_total: Mapped[int] = mapped_column(Integer, default=0)
+    #: pages read by OCR so far (a multi-page PDF counts each page)
+    progress_pages: Mapped[int] = mapped_column(Integer, default=0)
     timings: Mapped[dict] = mapped_column(JSON, default=dict)
     result: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[dict | None] = mapped_column(JSON)
@@ -259,7 +261,7 @@ class JobStore:
         job = Job(id=job_id, status="queued", stage="uploaded", step="ocr", attempts=0, step_attempts=0,
                   cancel_requested=False, idempotency_key=idempotency_key, request=request, files=files,
                   source_url=source_url, callback_url=callback_url, document_type=request.get("document_type"),
-                  progress_done=0, progress_total=len(files), timings={}, webhook_id=f"msg_{job_id}",
+                  progress_done=0, progress_total=len(files), progress_pages=0, timings={}, webhook_id=f"msg_{job_id}",
                   created_at=now, updated_at=now)
         try:
             with self.session() as s:
@@ -380,7 +382,7 @@ class JobStore:
             return Claim(True, job=row_dict(job))
 
     def progress(self, job_id: str, worker: str, *, stage: str | None = None, done: int | None = None,
-                 total: int | None = None, timings: dict | None = None) -> bool:
+                 total: int | None = None, pages: int | None = None, timings: dict | None = None) -> bool:
         """Record progress while holding the job.
 
         Returns:
@@ -393,6 +395,8 @@ class JobStore:
             values["progress_done"] = done
         if total is not None:
             values["progress_total"] = total
+        if pages is not None:
+            values["progress_pages"] = pages
         if timings is not None:
             values["timings"] = timings
         with self.session() as s:

@@ -82,18 +82,25 @@ def _ocr_from_dict(d: dict) -> OcrResult:
 
 
 class RecordingOcrEngine(OcrEngine):
-    """Runs ``engine`` and keeps each result by :func:`image_key`."""
+    """Runs ``engine`` and keeps each result by :func:`image_key`; calls
+    ``on_page(pages recognised so far)`` after each page."""
 
-    def __init__(self, engine: OcrEngine):
+    def __init__(self, engine: OcrEngine, on_page: Callable[[int], None] | None = None):
         self.engine = engine
         self.name = getattr(engine, "name", "ocr")
         self.records: dict[str, dict] = {}
+        self.pages = 0
+        self.on_page = on_page
         self._lock = threading.Lock()
 
     def recognize(self, image):
         result = self.engine.recognize(image)
         with self._lock:
             self.records[image_key(image)] = _ocr_to_dict(result)
+            self.pages += 1
+            pages = self.pages
+        if self.on_page is not None:
+            self.on_page(pages)
         return result
 
     def describe(self) -> dict:
@@ -231,7 +238,8 @@ class JobRunner:
         if not self.store.progress(job_id, worker, done=0, total=len(job["files"])):
             return self._canceled(job, worker) or StepOutcome()
         start = time.perf_counter()
-        recorder = RecordingOcrEngine(self._ocr_engine())
+        recorder = RecordingOcrEngine(self._ocr_engine(),
+                                      on_page=lambda n: self.store.progress(job_id, worker, pages=n))
         pipeline = self._pipeline(recorder)
         for i, upload in enumerate(self._uploads(job)):
             pipeline.ocr_batch([upload], with_box=False)

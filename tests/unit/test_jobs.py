@@ -69,7 +69,7 @@ def test_submit_poll_result_in_extract_shape(app, prefix):
     first = data["results"][0]
     assert first["filename"] == "p0.png" and first["extracted_fields"] == {"shop": "MINI MART ABC", "total": "3.00"}
     assert set(first["fields"]["shop"]) >= {"value", "confidence", "grounded"}
-    assert job["progress"] == {"stage": "done", "done": 2, "total": 2}
+    assert job["progress"] == {"stage": "done", "done": 2, "total": 2, "pages_ocr": 2}
     assert {"ocr_ms", "extraction_ms", "validation_ms"} <= set(job["timings"])
     assert job["attempts"] == 2  # one claim per step (ocr, extraction)
     stages = [(h["status"], h["stage"]) for h in job["history"]]
@@ -309,3 +309,17 @@ def test_count_by_status(app):
     wait_done(client, submit(client, files=1).get_json()["status_url"])
     counts = app.extensions["docextract_jobs"].store.count_by_status()
     assert counts == {"queued": 0, "running": 0, "succeeded": 1, "failed": 0, "canceled": 0}
+
+
+def test_migrations_match_the_models(tmp_path):
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from app.jobs.store import Base, JobStore
+
+    store = JobStore(f"sqlite:///{tmp_path}/jobs.db", tmp_path)
+    store.migrate()
+    store.migrate()  # idempotent
+    with store.engine.connect() as conn:
+        assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
+    store.dispose()
