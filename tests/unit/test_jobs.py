@@ -323,3 +323,25 @@ def test_migrations_match_the_models(tmp_path):
     with store.engine.connect() as conn:
         assert compare_metadata(MigrationContext.configure(conn), Base.metadata) == []
     store.dispose()
+
+
+def test_multi_page_pdf_job_counts_pages_and_ocrs_each_once(tmp_path):
+    pytest.importorskip("app.documents.pdf", reason="multi-page PDF support (app/documents/pdf.py) not merged")
+    pdfium = pytest.importorskip("pypdfium2")
+    pdf = pdfium.PdfDocument.new()
+    for _ in range(3):
+        pdf.new_page(595, 842)  # no text layer: each page is rendered and OCR'd
+    buf = io.BytesIO()
+    pdf.save(buf)
+    pdf.close()
+    engine = FakeOcrEngine()
+    app = make_app(tmp_path, engine=engine)
+    client = app.test_client()
+    r = client.post("/jobs", data={"config": json.dumps({"info": INFO}),
+                                   "image_file": [(io.BytesIO(buf.getvalue()), "scan.pdf")]},
+                    content_type="multipart/form-data")
+    job = wait_done(client, r.get_json()["status_url"])
+    assert job["status"] == "succeeded", job
+    assert job["progress"]["pages_ocr"] == 3 and engine.calls == 3  # extraction replayed the stored pages
+    assert job["result"]["results"][0]["page_count"] == 3
+    app.extensions["docextract_jobs"].stop()
