@@ -357,7 +357,8 @@ class JobStore:
                 update(Job)
                 .where(Job.id == job_id, Job.step == step, Job.status.in_(ACTIVE), Job.cancel_requested.is_(False),
                        or_(Job.worker.is_(None), Job.lease_expires_at < now))
-                .values(status="running", stage=step, worker=worker, lease_expires_at=now + dt.timedelta(seconds=lease_s),
+                .values(status="running", stage=step, worker=worker,
+                        lease_expires_at=now + dt.timedelta(seconds=lease_s),
                         attempts=Job.attempts + 1, step_attempts=Job.step_attempts + 1, updated_at=now,
                         started_at=func.coalesce(Job.started_at, now))
                 .execution_options(synchronize_session=False))

@@ -345,3 +345,16 @@ def test_multi_page_pdf_job_counts_pages_and_ocrs_each_once(tmp_path):
     assert job["progress"]["pages_ocr"] == 3 and engine.calls == 3  # extraction replayed the stored pages
     assert job["result"]["results"][0]["page_count"] == 3
     app.extensions["docextract_jobs"].stop()
+
+
+def test_jobs_routes_need_the_token(tmp_path):
+    app = make_app(tmp_path, hard_token="s3cret")
+    client = app.test_client()
+    for method, path in (("post", "/jobs"), ("get", "/jobs"), ("get", "/jobs/x"), ("post", "/jobs/x/cancel"),
+                         ("delete", "/jobs/x"), ("get", "/id_card_scan/jobs")):
+        r = getattr(client, method)(path)
+        assert r.status_code == 401 and r.get_json()["error_code"] == "UNAUTHORIZED", path
+    r = submit(client, headers={"X-API-Token": "s3cret"})
+    assert r.status_code == 202
+    assert client.get("/jobs", headers={"X-API-Token": "s3cret"}).status_code == 200
+    app.extensions["docextract_jobs"].stop()
