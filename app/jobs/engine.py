@@ -86,13 +86,35 @@ class JobEngine(ABC):
         if delay is not None:
             self.enqueue_webhook(job_id, delay)
 
+    def queue_sizes(self) -> dict[str, int] | None:
+        """Messages waiting in the broker per step, or None when unknown."""
+        return None
+
     def run_watchdog(self) -> int:
-        """Send again the steps of stuck jobs; returns how many."""
+        """Send again the steps of stuck jobs; returns how many were sent.
+
+        A job whose holder's lease expired is always sent again. A job waiting
+        quietly is sent again only while the broker holds fewer messages for its
+        step than jobs wait for it (some message was lost), so a long backlog is
+        not flooded with duplicates.
+        """
         stuck = self.runner.watchdog()
-        for job_id, step in stuck:
-            log.warning("watchdog: sending %s of job %s again", step, job_id)
+        sizes = self.queue_sizes() if any(reason == "quiet" for _, _, reason in stuck) else None
+        missing = None
+        if sizes is not None:
+            waiting = self.runner.store.count_waiting()
+            missing = {step: max(0, waiting.get(step, 0) - sizes.get(step, 0)) for step in waiting}
+        sent = 0
+        for job_id, step, reason in stuck:
+            if reason == "quiet" and missing is not None:
+                if missing.get(step, 0) <= 0:
+                    continue
+                missing[step] -= 1
+            log.warning("watchdog: sending %s of job %s again (%s)", step, job_id,
+                        "holder's lease expired" if reason == "lease" else "no message seen")
             self.enqueue(job_id, step)
-        return len(stuck)
+            sent += 1
+        return sent
 
 
 class LocalEngine(JobEngine):
@@ -108,6 +130,7 @@ class LocalEngine(JobEngine):
         self._pool: ThreadPoolExecutor | None = None
         self._thread: threading.Thread | None = None
         self._stopped = False
+        self._pending: dict[str, int] = {}
 
     def start(self) -> None:
         """Start the pool and the scheduler now (otherwise on the first enqueue)."""
@@ -160,10 +183,23 @@ class LocalEngine(JobEngine):
                 self._at(self.settings.job_watchdog_interval, self._maintenance)
 
     def enqueue(self, job_id: str, step: str, delay: float = 0.0) -> None:
-        self._at(delay, lambda: self.run_step(job_id, step))
+        with self._lock:
+            self._pending[step] = self._pending.get(step, 0) + 1
+
+        def run():
+            with self._lock:
+                self._pending[step] -= 1
+            self.run_step(job_id, step)
+
+        self._at(delay, run)
 
     def enqueue_webhook(self, job_id: str, delay: float = 0.0) -> None:
         self._at(delay, lambda: self.run_webhook(job_id))
+
+    def queue_sizes(self) -> dict[str, int] | None:
+        """Steps scheduled in this process and not started yet."""
+        with self._lock:
+            return dict(self._pending)
 
     def describe(self) -> dict:
         return {"engine": self.name, "workers": self.settings.job_workers}
@@ -249,6 +285,19 @@ class CeleryEngine(JobEngine):
 
     def describe(self) -> dict:
         return {"engine": self.name, "queues": sorted(set(QUEUES.values()))}
+
+    def queue_sizes(self) -> dict[str, int] | None:
+        # Kombu's Redis transport keeps a queue's ready messages in a list named
+        # after it (tasks here carry no priority, so no priority sub-lists).
+        import redis
+
+        try:
+            client = redis.Redis.from_url(self.settings.redis_url, socket_timeout=5, socket_connect_timeout=5)
+            with client:
+                return {step: int(client.llen(QUEUES[step])) for step in ("ocr", "extraction")}
+        except Exception as e:  # broker down: resend everything quiet (duplicates are harmless)
+            log.warning("watchdog: queue sizes unknown (%s)", type(e).__name__)
+            return None
 
     def stop(self) -> None:
         try:

@@ -534,8 +534,17 @@ class JobStore:
                 if res.rowcount == 1:
                     if job.lease_expires_at is not None and job.lease_expires_at < now:
                         self._event(s, job.id, job.status, job.stage, f"lease of {job.worker} expired; resent")
-                    out.append({"id": job.id, "step": job.step, "cancel_requested": job.cancel_requested})
+                    lease = job.lease_expires_at is not None and job.lease_expires_at < now
+                    out.append({"id": job.id, "step": job.step, "cancel_requested": job.cancel_requested,
+                                "reason": "lease" if lease else "quiet"})
             return out
+
+    def count_waiting(self) -> dict[str, int]:
+        """``{step: active jobs waiting unheld for that step}`` (each should have a broker message)."""
+        with self.session() as s:
+            rows = s.execute(select(Job.step, func.count()).where(Job.status.in_(ACTIVE), Job.worker.is_(None))
+                             .group_by(Job.step)).all()
+        return {step: n for step, n in rows if step}
 
     def record_delivery(self, job_id: str, *, webhook_id: str, event_type: str, attempt: int, url: str,
                         status_code: int | None, error: str | None, duration_ms: float, delivered: bool) -> None:

@@ -335,11 +335,12 @@ class JobRunner:
             log.info("purged %d jobs finished before %s", count, cutoff.isoformat())
         return count
 
-    def watchdog(self, now: dt.datetime | None = None) -> list[tuple[str, str]]:
-        """Jobs to send again: ``[(job_id, step)]`` (dead worker's lease expired,
-        or a waiting job whose broker message was lost)."""
+    def watchdog(self, now: dt.datetime | None = None) -> list[tuple[str, str, str]]:
+        """Jobs to send again: ``[(job_id, step, reason)]``; reason ``lease`` (the
+        holder's lease expired: it died or hung) or ``quiet`` (waiting unheld for
+        ``JOB_REQUEUE_AFTER``: its broker message may have been lost)."""
         stuck = self.store.stuck(now or utcnow(), self.settings.job_requeue_after)
-        return [(j["id"], j["step"]) for j in stuck if j["step"]]
+        return [(j["id"], j["step"], j["reason"]) for j in stuck if j["step"]]
 
 
 def write_uploads(store: JobStore, job_id: str, uploads: list[Upload]) -> list[dict]:

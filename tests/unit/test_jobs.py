@@ -358,3 +358,20 @@ def test_jobs_routes_need_the_token(tmp_path):
     assert r.status_code == 202
     assert client.get("/jobs", headers={"X-API-Token": "s3cret"}).status_code == 200
     app.extensions["docextract_jobs"].stop()
+
+
+def test_watchdog_resends_only_what_the_broker_lacks(tmp_path):
+    app = make_app(tmp_path, job_requeue_after=1.0)
+    jobs = app.extensions["docextract_jobs"]
+    sent = []
+    jobs.engine.enqueue = lambda job_id, step, delay=0.0: sent.append((job_id, step))
+    client = app.test_client()
+    ids = [submit(client, files=1).get_json()["job_id"] for _ in range(3)]
+    sent.clear()
+    time.sleep(1.1)
+    jobs.engine.queue_sizes = lambda: {"ocr": 2, "extraction": 0}  # one message of three was lost
+    assert jobs.engine.run_watchdog() == 1 and len(sent) == 1 and sent[0][0] in ids
+    time.sleep(1.1)
+    jobs.engine.queue_sizes = lambda: None  # unknown: resend all quiet ones
+    assert jobs.engine.run_watchdog() == 3
+    jobs.stop()
