@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
 from dataclasses import dataclass
 
@@ -17,7 +18,24 @@ from app.config import Settings
 
 log = logging.getLogger("app")
 
-_TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# X-Request-ID values taken as the trace id (checked with fullmatch: `$` would let "id\n" through);
+# anything else gets a fresh id, so a client cannot put line breaks or markup in our logs and headers.
+_TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+# Sent with every response unless a view set its own (the review UI sets its own CSP).
+# The API answers JSON only: nothing may be framed, sniffed into HTML, cached or leak a referrer.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+# Third-party loggers that log request bodies (the prompt, i.e. document text) at DEBUG:
+# kept at INFO even when LOG_LEVEL=debug (docs/security.md).
+_BODY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3")
 
 
 @dataclass(frozen=True)
@@ -29,6 +47,7 @@ class Services:
     llm: object
     extractor: object
     pipeline: object
+    admission: object = None
 
 
 def configure_logging(level: str) -> None:
@@ -41,6 +60,8 @@ def configure_logging(level: str) -> None:
         handler.addFilter(_TraceIdFilter())
         root.addHandler(handler)
     root.setLevel(level)
+    for name in _BODY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
 class _TraceIdFilter(logging.Filter):
@@ -70,6 +91,7 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
         EngineUnavailable: the OCR engine cannot load (package or model files
             missing); the message says how to provide them.
     """
+    from app.api.admission import AdmissionControl
     from app.api.errors import register_error_handlers
     from app.api.jobs import jobs_api
     from app.api.routes import api, health
@@ -91,7 +113,8 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
     extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
     pipeline = DocumentPipeline(settings, engine, extractor)
-    app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline)
+    admission = AdmissionControl(settings.max_active_requests, settings.max_queued_requests, settings.queue_timeout)
+    app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline, admission)
     # Jobs: the same OCR engine and extractor (the same pipeline) behind the job engine.
     from app.jobs.service import build_jobs
 
@@ -100,12 +123,16 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
 
     @app.before_request
     def _trace_id():
+        # The request's total deadline (REQUEST_TIMEOUT) counts from here (docs/reliability.md).
+        g.deadline = time.monotonic() + settings.request_timeout
         incoming = request.headers.get("X-Request-ID", "")
-        g.trace_id = incoming if _TRACE_ID.match(incoming) else uuid.uuid4().hex
+        g.trace_id = incoming if _TRACE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
     @app.after_request
-    def _trace_header(response):
+    def _response_headers(response):
         response.headers["X-Trace-Id"] = g.get("trace_id", "")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     for prefix, suffix in (("", ""), ("/id_card_scan", "_id_card_scan")):

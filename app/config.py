@@ -99,6 +99,12 @@ class Settings:
     max_image_pixels: int = 80_000_000
     log_level: str = "INFO"
 
+    # --- Documents (PDF, multi-page TIFF, HEIC; app/documents) ---
+    max_pages: int = 50
+    pdf_dpi: int = 200
+    pdf_text_min_chars: int = 16
+    heic_enabled: bool = True
+
     # --- OCR ---
     ocr_engine: str = "hybrid"
     ocr_recogniser: str = "aster"
@@ -112,6 +118,12 @@ class Settings:
     paddle_det_model_name: str = ""
     paddle_rec_model_name: str = ""
 
+    # --- OCR input budget (app/ocr/geometry.py: what one image may cost) ---
+    ocr_min_side: int = 8
+    ocr_max_aspect_ratio: float = 100.0
+    ocr_max_det_pixels: int = 2048 * 2048
+    ocr_max_text_columns: int = 400_000
+
     # --- LLM ---
     llm_backend: str = "llamacpp"
     llm_api_url: str = "http://127.0.0.1:8001/v1"
@@ -122,6 +134,21 @@ class Settings:
     llm_prompt_style: str = "auto"
     llm_max_tokens: int = 64
     extract_default_mode: str = "auto"
+
+    # --- Entry point (run.py): where the API listens, dev-server debug, LLM wait ---
+    host: str = "0.0.0.0"
+    port: int = 8000
+    debug: bool = False
+    llm_wait_timeout: float = 900.0
+
+    # --- Reliability (docs/reliability.md): deadlines, LLM circuit breaker, backpressure, slow clients ---
+    request_timeout: float = 120.0
+    llm_breaker_failures: int = 3
+    llm_breaker_reset_timeout: float = 2.0
+    max_active_requests: int = 2
+    max_queued_requests: int = 4
+    queue_timeout: float = 30.0
+    client_read_timeout: float = 15.0
 
     # --- Jobs (asynchronous processing, app/jobs/) ---
     # Engine: "local" (SQLite + in-process threads) or "celery" (Redis broker +
@@ -231,6 +258,10 @@ class Settings:
             max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
             max_files_per_request=_number("MAX_FILES_PER_REQUEST", get("MAX_FILES_PER_REQUEST", "20"), int, 1),
             max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
+            max_pages=_number("MAX_PAGES", get("MAX_PAGES", "50"), int, 1),
+            pdf_dpi=_number("PDF_DPI", get("PDF_DPI", "200"), int, 72, 600),
+            pdf_text_min_chars=_number("PDF_TEXT_MIN_CHARS", get("PDF_TEXT_MIN_CHARS", "16"), int, 0),
+            heic_enabled=_bool("HEIC_ENABLED", get("HEIC_ENABLED", "true")),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
             ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
             ocr_recogniser=_choice("OCR_RECOGNISER", get("OCR_RECOGNISER", "aster"),
@@ -248,6 +279,10 @@ class Settings:
             paddle_rec_model_dir=get("PADDLE_REC_MODEL_DIR", "PP-OCRv5_server_rec"),
             paddle_det_model_name=get("PADDLE_DET_MODEL_NAME", ""),
             paddle_rec_model_name=get("PADDLE_REC_MODEL_NAME", ""),
+            ocr_min_side=_number("OCR_MIN_SIDE", get("OCR_MIN_SIDE", "8"), int, 1, 10000),
+            ocr_max_aspect_ratio=_number("OCR_MAX_ASPECT_RATIO", get("OCR_MAX_ASPECT_RATIO", "100"), float, 1.0),
+            ocr_max_det_pixels=_number("OCR_MAX_DET_PIXELS", get("OCR_MAX_DET_PIXELS", "4194304"), int, 32 * 32),
+            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "400000"), int, 320),
             llm_backend=backend,
             llm_api_url=get("LLM_API_URL", f"http://127.0.0.1:{port}/v1"),
             llm_model=get("LLM_MODEL", default_model),
@@ -281,6 +316,19 @@ class Settings:
             webhook_timeout=_number("WEBHOOK_TIMEOUT", get("WEBHOOK_TIMEOUT", "10"), float, 0.1, 120.0),
             webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS", "5"), int, 1, 20),
             review_threshold=_number("REVIEW_THRESHOLD", get("REVIEW_THRESHOLD", "0.8"), float, 0.0, 1.0),
+            host=get("HOST", "0.0.0.0").strip(),
+            port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
+            debug=_bool("DEBUG", get("DEBUG", "false")),
+            llm_wait_timeout=_number("LLM_WAIT_TIMEOUT", get("LLM_WAIT_TIMEOUT", "900"), float, 0),
+            request_timeout=_number("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT", "120"), float, 1),
+            llm_breaker_failures=_number("LLM_BREAKER_FAILURES", get("LLM_BREAKER_FAILURES", "3"), int, 0, 1000),
+            llm_breaker_reset_timeout=_number(
+                "LLM_BREAKER_RESET_TIMEOUT", get("LLM_BREAKER_RESET_TIMEOUT", "2"), float, 0.1, 3600
+            ),
+            max_active_requests=_number("MAX_ACTIVE_REQUESTS", get("MAX_ACTIVE_REQUESTS", "2"), int, 0, 1024),
+            max_queued_requests=_number("MAX_QUEUED_REQUESTS", get("MAX_QUEUED_REQUESTS", "4"), int, 0, 100_000),
+            queue_timeout=_number("QUEUE_TIMEOUT", get("QUEUE_TIMEOUT", "30"), float, 0, 3600),
+            client_read_timeout=_number("CLIENT_READ_TIMEOUT", get("CLIENT_READ_TIMEOUT", "15"), float, 0.1, 3600),
         )
         if settings.jobs_engine == "celery" and not settings.redis_url:
             raise ConfigError("JOBS_ENGINE=celery needs REDIS_URL (the broker) and DATABASE_URL (the job store)")

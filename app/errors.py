@@ -16,10 +16,15 @@ class ServiceError(Exception):
     code = "SYSTEM_ERROR"
     http_status = 500
     default_message = "Internal error"
+    retry_after: int | None = None
 
-    def __init__(self, message: str | None = None, *, details: dict | None = None):
+    def __init__(self, message: str | None = None, *, details: dict | None = None, retry_after: int | None = None):
+        """Args: message: safe text for callers; details: extra JSON fields; retry_after: seconds a caller
+        should wait before trying again (sent as the ``Retry-After`` header), None for no header."""
         self.message = message or self.default_message
         self.details = details or {}
+        if retry_after is not None:
+            self.retry_after = retry_after
         super().__init__(self.message)
 
     def to_dict(self) -> dict:
@@ -58,8 +63,40 @@ class InvalidImage(BadRequest):
     code, default_message = "INVALID_IMAGE", "The file is not a decodable image"
 
 
+class UnprocessableImage(BadRequest):
+    """A decodable image whose geometry the OCR stage refuses (see ``app/ocr/geometry.py``)."""
+
+    code, http_status, default_message = "UNPROCESSABLE_IMAGE", 422, "The image cannot be read as a document"
+
+
+class ImageTooSmall(UnprocessableImage):
+    code, default_message = "IMAGE_TOO_SMALL", "The image is too small to hold legible text"
+
+
+class UnsupportedGeometry(UnprocessableImage):
+    code, default_message = "UNSUPPORTED_GEOMETRY", "The image's aspect ratio is too extreme to read"
+
+
+class InvalidDocument(BadRequest):
+    """A PDF (or other multi-page file) that cannot be parsed."""
+
+    code, default_message = "INVALID_DOCUMENT", "The file is not a readable document"
+
+
+class PdfEncrypted(BadRequest):
+    """A PDF that needs a password to open (the service takes none)."""
+
+    code, default_message = "PDF_ENCRYPTED", "The PDF is encrypted with a password; send it unencrypted"
+
+
 class PayloadTooLarge(ServiceError):
     code, http_status, default_message = "PAYLOAD_TOO_LARGE", 413, "Payload too large"
+
+
+class TooManyPages(PayloadTooLarge):
+    """A document with more pages than ``MAX_PAGES`` (refused before any page is rendered)."""
+
+    code, default_message = "TOO_MANY_PAGES", "The document has too many pages (MAX_PAGES)"
 
 
 class NotFound(ServiceError):
@@ -90,8 +127,23 @@ class LLMRejected(LLMError):
     code, http_status, default_message = "LLM_REJECTED", 502, "LLM server rejected the request"
 
 
+class Overloaded(ServiceError):
+    """Every worker slot is busy and the bounded queue is full, or the wait for a slot ran out
+    (backpressure, :mod:`app.api.admission`); sent with ``Retry-After``."""
+
+    code, http_status, default_message = "OVERLOADED", 503, "The service is busy; retry later"
+    retry_after = 2
+
+
+class RequestTimeout(ServiceError):
+    """The client did not send its request body within ``CLIENT_READ_TIMEOUT`` (a stalled upload)."""
+
+    code, http_status, default_message = "REQUEST_TIMEOUT", 408, "The request body did not arrive in time"
+
+
 class OcrEngineError(ServiceError):
-    """The OCR engine failed on an input it accepted."""
+    """The OCR engine failed on an input it accepted (a bug of ours, not the caller's:
+    inputs whose geometry the engine cannot handle are refused before it runs)."""
 
     code, http_status, default_message = "OCR_ERROR", 500, "OCR engine failed"
 

@@ -13,7 +13,7 @@ variable                    default          meaning
 HOST                        0.0.0.0          address to bind (IPv6 without brackets)
 PORT                        8000             TCP port to bind
 GUNICORN_WORKERS            min(2, CPUs)     worker processes (each loads the OCR models)
-GUNICORN_THREADS            4                request threads per worker (gthread)
+GUNICORN_THREADS            8                request threads per worker (gthread)
 GUNICORN_TIMEOUT            300              seconds; see ``timeout`` below
 GUNICORN_GRACEFUL_TIMEOUT   60               seconds to finish requests on stop/restart
 GUNICORN_KEEPALIVE          5                seconds an idle keep-alive connection is held
@@ -93,8 +93,16 @@ workers = _int("GUNICORN_WORKERS", min(2, _cpu_count()), 1, 64)
 
 # Threads, not processes, for concurrency: an extraction request spends most
 # of its time waiting on the LLM server, which does its own batching.
-worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4, 1, 64)
+# The worker is gunicorn's gthread worker whose client sockets time out after
+# CLIENT_READ_TIMEOUT seconds of silence (app/serving/worker.py): with plain
+# gthread, a client that sends its headers and then stalls holds a thread for
+# as long as it likes (docs/reliability.md, "Slow clients"). Importing it loads
+# Flask in the master (no models, threads or sockets).
+worker_class = "app.serving.worker.TimeoutThreadWorker"
+# 8 threads: MAX_ACTIVE_REQUESTS (2) process, MAX_QUEUED_REQUESTS (4) wait for
+# a slot, and two stay free for /health, /ready and quick 503 OVERLOADED refusals
+# (app/api/admission.py). Keep GUNICORN_THREADS above the sum of those two.
+threads = _int("GUNICORN_THREADS", 8, 1, 64)
 
 # Worst LLM call: LLM_REQUEST_TIMEOUT (60 s) per field, times LLM_MAX_RETRIES + 1
 # attempts. A sync worker is killed when one request outlasts `timeout`; the

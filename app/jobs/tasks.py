@@ -139,9 +139,11 @@ class StepOutcome:
 
 
 def _options(request: dict, settings: Settings) -> ExtractOptions:
+    # The step's LLM calls end by the soft time limit (the local engine has no other).
     return ExtractOptions(mode=request.get("mode") or settings.default_extract_mode,
                           parallel=request.get("parallel", True), batch_size=request.get("batch_size", 3),
-                          llm_timeout=request.get("llm_timeout", 30.0))
+                          llm_timeout=request.get("llm_timeout", 30.0),
+                          deadline=time.monotonic() + settings.job_time_limit * 0.9)
 
 
 class JobRunner:

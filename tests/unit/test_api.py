@@ -64,8 +64,11 @@ def test_ocr_contract(client, prefix):
     first = data["results"][0]
     assert first["filename"] == "a.png"
     assert first["ocr_data"][0] == {"text": "MINI MART ABC", "confidence": 0.99,
-                                    "box": [[10, 10], [110, 10], [110, 30], [10, 30]]}
-    assert set(first["processing_time"]) == {"detection_ms", "recognition_ms"}
+                                    "box": [[10, 10], [110, 10], [110, 30], [10, 30]], "page": 1}
+    assert set(first["processing_time"]) == {"detection_ms", "recognition_ms", "text_layer_ms"}
+    assert first["page_count"] == 1
+    assert first["pages"][0]["page"] == 1 and first["pages"][0]["source"] == "ocr"
+    assert first["pages"][0]["ocr_data"] == first["ocr_data"]
 
 
 def test_ocr_without_boxes(client):
@@ -82,8 +85,9 @@ def test_extract_contract(client, prefix):
     assert set(result["processing_time"]) == {"ocr_ms", "extraction_ms", "llm_ms"}
     field = result["fields"]["total"]
     assert field["value"] == "3.00" and field["source"] == "llm" and field["grounded"] is True
-    assert field["box"] == [[200, 102], [240, 102], [240, 122], [200, 122]]
+    assert field["box"] == [[200, 102], [240, 102], [240, 122], [200, 122]] and field["page"] == 1
     assert "ocr_data" not in result
+    assert [set(p) for p in result["pages"]] == [{"page", "width", "height", "source", "processing_time"}]
 
 
 def test_extract_document_type_uses_rules_first(client):

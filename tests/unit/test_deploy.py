@@ -437,8 +437,8 @@ def test_gunicorn_defaults(load_conf):
     conf = load_conf()
     assert conf["bind"] == ["0.0.0.0:8000"]
     assert conf["workers"] == min(2, _cpus())
-    assert conf["worker_class"] == "gthread"
-    assert conf["threads"] == 4
+    assert conf["worker_class"] == "app.serving.worker.TimeoutThreadWorker"
+    assert conf["threads"] == 8
     assert conf["timeout"] == 300 and conf["timeout"] > 60
     assert conf["graceful_timeout"] == 60
     assert conf["keepalive"] > 0
@@ -523,7 +523,10 @@ def test_gunicorn_accepts_every_setting(load_conf):
     assert unknown == [], f"not gunicorn settings (typo?): {unknown}"
     for name, value in ours.items():
         cfg.set(name, value)  # runs gunicorn's validator; raises on a bad value
-    assert cfg.worker_class_str == "gthread"
+    assert cfg.worker_class_str == "app.serving.worker.TimeoutThreadWorker"
+    from gunicorn.workers.gthread import ThreadWorker
+
+    assert issubclass(cfg.worker_class, ThreadWorker)
     assert cfg.address  # bind parsed
 
 
@@ -663,6 +666,10 @@ def test_nginx_example_settings():
     assert re.search(r"^\s*proxy_read_timeout 300s;", text, re.M)
     assert re.search(r"^\s*server 127\.0\.0\.1:8000;", text, re.M)
     assert re.search(r"^\s*proxy_pass http://docextract_api;", text, re.M)
+    # Slow clients: nginx buffers whole bodies before gunicorn sees them (docs/reliability.md).
+    assert re.search(r"^\s*proxy_request_buffering on;", text, re.M)
+    assert re.search(r"^\s*client_body_timeout 15s;", text, re.M)
+    assert re.search(r"^\s*client_header_timeout 15s;", text, re.M)
 
 
 def test_nginx_example_syntax(tmp_path):
