@@ -226,7 +226,7 @@ def test_job_on_celery_with_verified_webhook(stack_factory):
 
 
 def test_worker_sigkilled_mid_job_completes_after_restart(stack_factory):
-    stack = stack_factory(JOBS_TEST_OCR_DELAY=4, JOB_TIME_LIMIT=6)
+    stack = stack_factory(JOBS_TEST_OCR_DELAY=3, JOB_TIME_LIMIT=10)  # lease 15 s
     stack.start_worker("w1")
     hook = stack.start_receiver()
     job_id = stack.submit(files=1, callback_url=hook)
