@@ -14,8 +14,8 @@ OCR and LLM capacity scale on their own hosts):
 
 Each step starts with a conditional claim (:meth:`JobStore.claim`) and writes
 only while it holds the job, so a redelivered or duplicated task is a no-op.
-Transient failures of the LLM (``LLM_UNAVAILABLE``, ``LLM_TIMEOUT``) retry with
-exponential backoff and full jitter (AWS Architecture Blog, "Exponential
+Transient failures of the LLM (``LLM_UNAVAILABLE``, ``LLM_TIMEOUT``, for the whole
+document or for any of its fields) retry with exponential backoff and full jitter (AWS Architecture Blog, "Exponential
 Backoff And Jitter", 2015); bad input fails at once.
 """
 
@@ -136,6 +136,17 @@ class StepOutcome:
     next_step: str | None = None
     retry_in: float | None = None
     webhook: bool = False
+
+
+def _transient_field_error(results: list[dict]) -> ServiceError | None:
+    """The LLM outage behind any field's error, if one: ``/extract`` answers with
+    what the readers found and per-field errors, a job retries the extraction
+    step instead (and fails with that code when out of attempts)."""
+    codes = {e.get("error_code"): e.get("message") for r in results for e in (r.get("field_errors") or {}).values()}
+    for cls in TRANSIENT:
+        if cls.code in codes:
+            return cls(codes[cls.code])
+    return None
 
 
 def _options(request: dict, settings: Settings) -> ExtractOptions:
@@ -273,6 +284,9 @@ class JobRunner:
             batch = pipeline.extract_batch([upload], request.get("info"), options,
                                            with_box=request.get("display_text_box", False),
                                            document_type=request.get("document_type"))
+            transient = _transient_field_error(batch.results)
+            if transient is not None:
+                raise transient
             results.extend(batch.results)
             first_error = first_error or batch.first_error
             if not self.store.progress(job_id, worker, done=i + 1):
