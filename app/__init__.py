@@ -168,6 +168,7 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     from app.observability import http as observability
 
     observability.init_app(app)  # request metrics and log line, /livez, /readyz, /metrics
+    observability.add_readiness_check(app, "jobs", jobs.readiness)
     app.register_blueprint(docs)  # /openapi.json, /docs
     app.extensions["docextract.limiter"] = ratelimit.init_app(app, settings.rate_limit,
                                                               settings.rate_limit_storage_url)

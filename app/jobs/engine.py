@@ -98,11 +98,15 @@ class JobEngine(ABC):
         step than jobs wait for it (some message was lost), so a long backlog is
         not flooded with duplicates.
         """
+        from app.observability import metrics
+
         stuck = self.runner.watchdog()
+        waiting = self.runner.store.count_waiting()
+        for step in ("ocr", "extraction"):
+            metrics.set_queue_depth(waiting.get(step, 0), QUEUES[step])
         sizes = self.queue_sizes() if any(reason == "quiet" for _, _, reason in stuck) else None
         missing = None
         if sizes is not None:
-            waiting = self.runner.store.count_waiting()
             missing = {step: max(0, waiting.get(step, 0) - sizes.get(step, 0)) for step in waiting}
         sent = 0
         for job_id, step, reason in stuck:

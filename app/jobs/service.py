@@ -20,6 +20,7 @@ from app.jobs.engine import CeleryEngine, JobEngine, LocalEngine
 from app.jobs.store import FINISHED, JobStore, iso
 from app.jobs.tasks import JobRunner, write_uploads
 from app.jobs.webhooks import check_url
+from app.observability import metrics
 from app.pipeline import Upload
 
 log = logging.getLogger(__name__)
@@ -60,16 +61,22 @@ class JobService:
         """On the local engine with an existing SQLite store: start the worker
         threads now, so jobs left queued or running by a previous process are
         picked up by the first watchdog round (a new store waits for its first job)."""
-        if not self.settings.jobs_resume or not isinstance(self.engine, LocalEngine) or not self.store.is_sqlite:
+        if not self.settings.jobs_resume or not isinstance(self.engine, LocalEngine):
             return
-        path = self.store.url.split("///", 1)[-1]
-        if path and path != ":memory:" and os.path.exists(path):
+        path = self._sqlite_path()
+        if path is not None and os.path.exists(path):
             try:
                 self.ensure_ready()
             except StoreUnavailable as e:
                 log.warning("jobs not resumed: %s", e.message)
                 return
             self.engine.start()
+
+    def _sqlite_path(self) -> str | None:
+        if not self.store.is_sqlite:
+            return None
+        path = self.store.url.split("///", 1)[-1]
+        return path if path and path != ":memory:" else None
 
     # ------------------------------------------------------------------ submit
     def submit(self, *, uploads: list[Upload], request: dict, source_url: str | None, callback_url: str | None,
@@ -116,6 +123,7 @@ class JobService:
         except StoreUnavailable:
             self.runner.delete(job_id)
             raise
+        metrics.observe_job_enqueued(self.engine.name)
         return row, True
 
     # ------------------------------------------------------------------ read
@@ -199,6 +207,23 @@ class JobService:
                               "deliveries": self.store.deliveries(row["id"])}
         return out
 
+    def readiness(self) -> dict:
+        """``/readyz`` check: the job store answers (and, for Celery, the broker).
+
+        Raises:
+            StoreUnavailable: either is unreachable.
+        """
+        out = {"engine": self.engine.name}
+        if self._sqlite_path() is not None and not os.path.exists(self._sqlite_path()):
+            return out  # the embedded store is created with the first job: nothing to reach yet
+        self.store.ping()
+        sizes = self.engine.queue_sizes()
+        if self.engine.name == "celery" and sizes is None:
+            raise StoreUnavailable("The job broker (Redis) is unavailable")
+        if sizes is not None:
+            out["queued_messages"] = sizes
+        return out
+
     def stop(self) -> None:
         self.engine.stop()
         self.store.dispose()
@@ -213,6 +238,8 @@ def build_jobs(settings: Settings, ocr_engine: Callable, extractor: Callable, *,
         celery: an existing Celery app (workers pass theirs).
     """
     store = JobStore(settings.jobs_database_url, settings.storage_dir)
+    store.on_finish = lambda status, seconds: metrics.observe_job_finished(
+        "cancelled" if status == "canceled" else status, seconds)
     runner = JobRunner(settings, store, ocr_engine, extractor)
     if settings.jobs_engine_name == "celery":
         engine: JobEngine = CeleryEngine(settings, runner, celery)

@@ -19,7 +19,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 from sqlalchemy import (JSON, Boolean, DateTime, Float, ForeignKey, Integer, String, Text, create_engine, delete,
                         event, func, or_, select, update)
@@ -186,6 +186,9 @@ class JobStore:
             self.engine = create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=5, pool_timeout=5,
                                         connect_args={"timeout": 5} if "pg8000" in url else {})
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        #: called as ``on_finish(status, seconds from start to end)`` once per job that reaches a final
+        #: state (metrics; set by :func:`app.jobs.service.build_jobs`)
+        self.on_finish: Callable[[str, float | None], None] | None = None
 
     # ------------------------------------------------------------------ plumbing
     def migrate(self) -> None:
@@ -474,6 +477,10 @@ class JobStore:
         if res.rowcount == 1:
             err = values.get("error")
             self._event(s, job_id, status, stage, message or (err or {}).get("error_code"))
+            if self.on_finish is not None:
+                started = s.execute(select(func.coalesce(Job.started_at, Job.created_at))
+                                    .where(Job.id == job_id)).scalar()
+                self.on_finish(status, (now - started).total_seconds() if started else None)
         return res.rowcount == 1
 
     # ------------------------------------------------------------------ client actions

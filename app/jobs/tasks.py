@@ -45,6 +45,7 @@ from app.extraction.extractor import ExtractOptions
 from app.jobs.review import review
 from app.jobs.store import FINISHED, JobStore, utcnow
 from app.jobs.webhooks import WebhookSender, fetch_source, payload
+from app.observability import metrics
 from app.ocr.base import OcrEngine
 from app.pipeline import DocumentPipeline, Upload
 
@@ -304,8 +305,8 @@ class JobRunner:
         if processed == 0 and first_error is not None:
             self.store.fail(job_id, worker, {**first_error.to_dict(), "stage": "extraction"}, timings=timings,
                             result=data)
-        else:
-            self.store.complete(job_id, worker, result=data, timings=timings, review=routing)
+        elif self.store.complete(job_id, worker, result=data, timings=timings, review=routing):
+            metrics.observe_review(routing["review_status"])
         return StepOutcome(webhook=bool(job["callback_url"]))
 
     # ------------------------------------------------------------------ webhooks
@@ -328,7 +329,10 @@ class JobRunner:
                                    attempt=attempts + 1, url=job["callback_url"], status_code=outcome.status_code,
                                    error=outcome.error, duration_ms=outcome.duration_ms,
                                    delivered=outcome.delivered)
-        if outcome.retry and attempts + 1 < self.settings.webhook_max_attempts:
+        again = outcome.retry and attempts + 1 < self.settings.webhook_max_attempts
+        metrics.observe_webhook_delivery("delivered" if outcome.delivered else "retrying" if again
+                                         else "refused" if outcome.refused else "failed")
+        if again:
             return backoff(attempts + 1, self.settings.job_retry_backoff, self.settings.job_retry_backoff_max)
         return None
 
@@ -346,7 +350,9 @@ class JobRunner:
         count = 0
         while ids := self.store.expired(cutoff):
             for job_id in ids:
-                count += self.delete(job_id) is not None
+                if self.delete(job_id) is not None:
+                    count += 1
+                    metrics.observe_job_finished("expired")
         if count:
             log.info("purged %d jobs finished before %s", count, cutoff.isoformat())
         return count

@@ -141,6 +141,7 @@ class DeliveryOutcome:
         status_code: the receiver's HTTP status (None on a network error).
         error: short description when not delivered.
         duration_ms: wall time of the attempt.
+        refused: the SSRF guard refused the URL (nothing was sent).
     """
 
     delivered: bool
@@ -148,6 +149,7 @@ class DeliveryOutcome:
     status_code: int | None
     error: str | None
     duration_ms: float
+    refused: bool = False
 
 
 class WebhookSender:
@@ -194,9 +196,9 @@ class WebhookSender:
             return DeliveryOutcome(False, resp.status_code != 410, resp.status_code,
                                    f"HTTP {resp.status_code}", ms)
         except UnsafeUrl as e:
-            return DeliveryOutcome(False, False, None, e.message, (time.perf_counter() - start) * 1000.0)
+            return DeliveryOutcome(False, False, None, e.message, (time.perf_counter() - start) * 1000.0, True)
         except requests.RequestException as e:
             unsafe = type(e).__name__ == "InvalidIPAddress"
             return DeliveryOutcome(False, not unsafe, None,
                                    "refused: non-public address" if unsafe else type(e).__name__,
-                                   (time.perf_counter() - start) * 1000.0)
+                                   (time.perf_counter() - start) * 1000.0, unsafe)

@@ -375,3 +375,25 @@ def test_watchdog_resends_only_what_the_broker_lacks(tmp_path):
     jobs.engine.queue_sizes = lambda: None  # unknown: resend all quiet ones
     assert jobs.engine.run_watchdog() == 3
     jobs.stop()
+
+
+def test_metrics_and_readiness(tmp_path):
+    from app.observability import metrics
+
+    def value(name, **labels):
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = (value("docextract_jobs_enqueued_total", engine="local"),
+              value("docextract_jobs_finished_total", outcome="succeeded"))
+    app = make_app(tmp_path)
+    client = app.test_client()
+    ready = client.get("/readyz").get_json()
+    assert ready["checks"]["jobs"]["ok"] and not (tmp_path / "storage").exists()  # nothing created by a probe
+    wait_done(client, submit(client, files=1).get_json()["status_url"])
+    assert value("docextract_jobs_enqueued_total", engine="local") == before[0] + 1
+    assert value("docextract_jobs_finished_total", outcome="succeeded") == before[1] + 1
+    assert client.get("/readyz").get_json()["checks"]["jobs"]["ok"]
+    app.extensions["docextract_jobs"].stop()
+    down = make_app(tmp_path, database_url="postgresql+pg8000://postgres@127.0.0.1:1/none")
+    r = down.test_client().get("/readyz")
+    assert r.status_code == 503 and r.get_json()["checks"]["jobs"]["ok"] is False
