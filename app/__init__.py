@@ -172,6 +172,9 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     app.register_blueprint(docs)  # /openapi.json, /docs
     app.extensions["docextract.limiter"] = ratelimit.init_app(app, settings.rate_limit,
                                                               settings.rate_limit_storage_url)
+    from app import ui
+
+    ui.init_app(app, settings, jobs)  # the review web page at /ui/ (its own CSP; needs SECRET_KEY)
 
     if not settings.auth_enabled:
         log.warning("HARD_TOKEN is empty: authentication is DISABLED; anyone who can reach the port can use the API")

@@ -214,6 +214,17 @@ class Settings:
     webhook_max_attempts: int = 5
     review_threshold: float = 0.8
 
+    # --- Review UI (app/ui, /ui/): sessions, cookies ---
+    #: signs the session cookie; the UI refuses to start without one unless ui_insecure_dev
+    secret_key: str = ""
+    ui_enabled: bool = True
+    #: development only: run the UI with a random per-process SECRET_KEY (sessions end on restart)
+    ui_insecure_dev: bool = False
+    #: send the session cookie only over HTTPS (set behind TLS)
+    session_cookie_secure: bool = False
+    #: signed-in session lifetime, seconds
+    ui_session_lifetime: float = 8 * 3600.0
+
     @property
     def jobs_engine_name(self) -> str:
         """``local`` or ``celery``: ``auto`` picks celery when ``REDIS_URL`` is set."""
@@ -357,6 +368,11 @@ class Settings:
             webhook_timeout=_number("WEBHOOK_TIMEOUT", get("WEBHOOK_TIMEOUT", "10"), float, 0.1, 120.0),
             webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS", "5"), int, 1, 20),
             review_threshold=_number("REVIEW_THRESHOLD", get("REVIEW_THRESHOLD", "0.8"), float, 0.0, 1.0),
+            secret_key=env.get("SECRET_KEY", "").strip(),
+            ui_enabled=_bool("UI_ENABLED", get("UI_ENABLED", "true")),
+            ui_insecure_dev=_bool("UI_INSECURE_DEV", get("UI_INSECURE_DEV", "false")),
+            session_cookie_secure=_bool("SESSION_COOKIE_SECURE", get("SESSION_COOKIE_SECURE", "false")),
+            ui_session_lifetime=_number("UI_SESSION_LIFETIME", get("UI_SESSION_LIFETIME", "28800"), float, 60.0),
             host=get("HOST", "0.0.0.0").strip(),
             port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
             debug=_bool("DEBUG", get("DEBUG", "false")),

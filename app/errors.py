@@ -76,6 +76,13 @@ class Unauthorized(ServiceError):
     grpc_status = "UNAUTHENTICATED"
 
 
+class Forbidden(ServiceError):
+    """Signed in, but the account's role does not allow the action (the review UI's roles)."""
+
+    code, http_status, default_message = "FORBIDDEN", 403, "Your role does not allow this"
+    grpc_status = "PERMISSION_DENIED"
+
+
 class BadRequest(ServiceError):
     code, http_status, default_message = "BAD_REQUEST", 400, "Bad request"
     grpc_status = "INVALID_ARGUMENT"

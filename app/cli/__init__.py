@@ -192,6 +192,9 @@ def http_backend(config, url: str, token: str, timeout: float) -> Callable[[Path
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m app", description="docextract command line")
     sub = parser.add_subparsers(dest="command", required=True)
+    from app.cli.users import add_parser as add_users_parser
+
+    add_users_parser(sub)
     ex = sub.add_parser("extract", help="extract fields from files and folders of documents",
                         description="Extract fields from every image/PDF under PATH... into JSON lines or CSV.")
     ex.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (searched recursively)")
@@ -327,6 +330,10 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "extract":
             return extract_command(args)
+        if args.command == "users":
+            from app.cli.users import users_command
+
+            return users_command(args)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

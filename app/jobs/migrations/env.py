@@ -9,6 +9,7 @@ from alembic import context
 from sqlalchemy import text
 
 from app.jobs.store import Base
+import app.jobs.review_store  # noqa: F401  (the review UI's tables, same metadata)
 
 _LOCK_ID = 0x646F6378  # "docx"
 
