@@ -13,8 +13,7 @@ import datetime as dt
 import io
 import json
 
-from flask import (Blueprint, Response, abort, current_app, g, jsonify, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
 from app.api.routes import _uploads
 from app.api.schemas import parse_extract_config
@@ -58,6 +57,14 @@ def _reviews():
 
 def _settings():
     return current_app.extensions["docextract"].settings
+
+
+@ui.app_template_filter("shown")
+def _shown(value) -> str:
+    """A value as a person reads it: text as is, anything else as compact JSON ('' for None)."""
+    if value is None:
+        return ""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
 
 
 @ui.context_processor

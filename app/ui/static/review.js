@@ -65,7 +65,8 @@ document.addEventListener("DOMContentLoaded", function () {
       err.textContent = "";
       input.dataset.saved = res.body.value === null ? "" : res.body.value;
       var norm = document.getElementById("norm-" + key);
-      norm.textContent = res.body.normalized === null ? "" : JSON.stringify(res.body.normalized);
+      var n = res.body.normalized;
+      norm.textContent = n === null ? "" : (typeof n === "string" ? n : JSON.stringify(n));
       var row = document.getElementById("row-" + key);
       row.classList.add("corrected");
       row.classList.remove("attention");
