@@ -143,6 +143,10 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     extractor = services.extractor
     app.extensions["docextract_jobs"] = jobs = build_jobs(settings, lambda: engine, lambda: extractor)
     jobs.resume()
+    from app.jobs.review_store import UserStore
+
+    # named API keys (python -m app users create), accepted by the API beside HARD_TOKEN and by the review UI
+    app.extensions["docextract_users"] = UserStore(jobs.store)
 
     @app.before_request
     def _trace_id():

@@ -1,7 +1,9 @@
 """Token authentication for the API routes.
 
 The token comes in header ``X-API-Token`` or form field ``hard_token`` and is
-compared with ``HARD_TOKEN`` in constant time (:func:`tokens_match`).
+compared with ``HARD_TOKEN`` in constant time (:func:`tokens_match`); a named
+key (``dxk_...``, made by ``python -m app users create``, any role) is accepted
+too (:meth:`app.jobs.review_store.UserStore.by_key`).
 An empty ``HARD_TOKEN`` disables auth (``create_app`` logs a warning).
 """
 
@@ -42,5 +44,11 @@ def require_token() -> None:
         given = request.form.get("hard_token")
     if given is None:
         raise Unauthorized("Missing API token: send header X-API-Token or form field hard_token")
-    if not tokens_match(given, expected):
-        raise Unauthorized("Invalid API token")
+    if tokens_match(given, expected):
+        return
+    users = current_app.extensions.get("docextract_users")
+    if users is not None and given.startswith("dxk_"):
+        current_app.extensions["docextract_jobs"].ensure_ready()
+        if users.by_key(given) is not None:
+            return
+    raise Unauthorized("Invalid API token")

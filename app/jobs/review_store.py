@@ -16,7 +16,10 @@ so checking an API key costs one hash, whoever presents it.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import secrets
+import threading
+import time
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, DateTime, ForeignKey, Integer, String, UniqueConstraint, select
@@ -93,8 +96,13 @@ class UserStore:
         store: the job store (its database and sessions).
     """
 
+    #: seconds an API key's check is remembered (a disabled key stops working within this time)
+    CACHE_SECONDS = 30.0
+
     def __init__(self, store: JobStore):
         self.store = store
+        self._cache: dict[bytes, tuple[dict | None, float]] = {}
+        self._lock = threading.Lock()
 
     def create(self, name: str, role: str) -> str:
         """Create a user and return its key (shown once; only its hash is stored).
@@ -134,7 +142,9 @@ class UserStore:
             if user is None:
                 return False
             user.disabled = disabled
-            return True
+        with self._lock:
+            self._cache.clear()  # this process at once; others within CACHE_SECONDS
+        return True
 
     def verify(self, name: str, key: str) -> dict | None:
         """The user when ``name`` and ``key`` match an enabled user, else None.
@@ -145,7 +155,24 @@ class UserStore:
             return _user_dict(user) if ok and user is not None and not user.disabled else None
 
     def by_key(self, key: str) -> dict | None:
-        """The enabled user whose key this is (API tokens), else None."""
+        """The enabled user whose key this is (API tokens), else None.
+
+        The outcome is remembered for :attr:`CACHE_SECONDS` under the key's SHA-256
+        (one scrypt check per key and half minute, not per request)."""
+        digest = hashlib.sha256(key.encode("utf-8", "surrogateescape")).digest()
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(digest)
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        user = self._check_key(key)
+        with self._lock:
+            if len(self._cache) > 1000:
+                self._cache.clear()
+            self._cache[digest] = (user, now + self.CACHE_SECONDS)
+        return user
+
+    def _check_key(self, key: str) -> dict | None:
         key_id = key[len(_KEY_PREFIX):len(_KEY_PREFIX) + 8] if key.startswith(_KEY_PREFIX) else ""
         with self.store.session() as s:
             user = s.scalars(select(UiUser).where(UiUser.key_id == key_id)).first() if key_id else None

@@ -74,7 +74,8 @@ def init_app(app: Flask, settings: Settings, jobs) -> bool:
         WTF_CSRF_SSL_STRICT=True,
     )
     CSRFProtect(app)
-    app.extensions["docextract_ui"] = UiServices(UserStore(jobs.store), ReviewStore(jobs.store))
+    app.extensions["docextract_ui"] = UiServices(app.extensions.get("docextract_users") or UserStore(jobs.store),
+                                                  ReviewStore(jobs.store))
     app.register_blueprint(ui)
     return True
 

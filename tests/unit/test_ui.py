@@ -255,3 +255,15 @@ def test_cli_users(tmp_path, monkeypatch, capsys):
     assert "rita\treviewer\tactive" in capsys.readouterr().out
     assert cli_main(["users", "disable", "rita"]) == 0
     assert cli_main(["users", "disable", "nobody"]) == 2
+
+
+def test_named_keys_work_as_api_tokens(app):
+    key = users(app).create("erp", "client")
+    client = app.test_client()
+    assert client.get("/jobs", headers={"X-API-Token": HARD}).status_code == 200
+    assert client.get("/jobs", headers={"X-API-Token": key}).status_code == 200
+    assert client.get("/jobs", headers={"X-API-Token": key[:-1] + "x"}).status_code == 401
+    assert client.get("/jobs", headers={"X-API-Token": "dxk_nothing"}).status_code == 401
+    users(app).set_disabled("erp")
+    users(app)._cache.clear()  # the check is remembered for CACHE_SECONDS
+    assert client.get("/jobs", headers={"X-API-Token": key}).status_code == 401
