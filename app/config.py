@@ -108,7 +108,7 @@ class Settings:
     ocr_min_side: int = 8
     ocr_max_aspect_ratio: float = 100.0
     ocr_max_det_pixels: int = 2048 * 2048
-    ocr_max_text_columns: int = 400_000
+    ocr_max_text_columns: int = 160_000
 
     # --- LLM ---
     llm_backend: str = "llamacpp"
@@ -256,7 +256,7 @@ class Settings:
             ocr_min_side=_number("OCR_MIN_SIDE", get("OCR_MIN_SIDE", "8"), int, 1, 10000),
             ocr_max_aspect_ratio=_number("OCR_MAX_ASPECT_RATIO", get("OCR_MAX_ASPECT_RATIO", "100"), float, 1.0),
             ocr_max_det_pixels=_number("OCR_MAX_DET_PIXELS", get("OCR_MAX_DET_PIXELS", "4194304"), int, 32 * 32),
-            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "400000"), int, 320),
+            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "160000"), int, 320),
             llm_backend=backend,
             llm_api_url=get("LLM_API_URL", f"http://127.0.0.1:{port}/v1"),
             llm_model=get("LLM_MODEL", default_model),

@@ -84,7 +84,7 @@ def record(path: Path, result: dict, document_type: str | None = None) -> dict:
     total = timings.get("total_ms")
     if total is None and ("ocr_ms" in timings or "extraction_ms" in timings):
         total = round(timings.get("ocr_ms", 0.0) + timings.get("extraction_ms", 0.0), 1)
-    return {"path": str(path), "document_type": result.get("document_type") or document_type, **result,
+    return {"path": str(path), **result, "document_type": result.get("document_type") or document_type,
             "total_ms": total}
 
 
@@ -196,7 +196,7 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Extract fields from every image/PDF under PATH... into JSON lines or CSV.")
     ex.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (searched recursively)")
     ex.add_argument("--type", dest="document_type", help="document type (cccd_front, cccd_back, invoice, "
-                    "receipt, purchase_order, sales_order)")
+                    "receipt, purchase_order, sales_order, or auto: detected per file)")
     ex.add_argument("--info", help='extra fields as JSON: {"key": "description", ...}')
     ex.add_argument("--mode", choices=("per_field", "schema"), help="LLM mode (server default when omitted)")
     ex.add_argument("--out", type=Path, help="output file, .jsonl or .csv (appended to; files in it are skipped); "
@@ -234,9 +234,13 @@ def _config(args):
 
 
 def _field_keys(config) -> list[str]:
-    from app.extraction.doctypes import resolve_fields
+    """CSV field columns: the type's fields and ``info``'s; every type's with ``--type auto``."""
+    from app.extraction.doctypes import DOCUMENT_TYPES, resolve_fields
 
-    return [spec.key for spec in resolve_fields(config.document_type, config.info)[1]]
+    if config.document_type != "auto":
+        return [spec.key for spec in resolve_fields(config.document_type, config.info)[1]]
+    keys = list(dict.fromkeys(spec.key for doc in DOCUMENT_TYPES.values() for spec in doc.fields))
+    return keys + [k for k in (config.info or {}) if k not in keys]
 
 
 def summary_table(records: list[dict], skipped: int, seconds: float, field_keys: list[str]):
@@ -306,7 +310,8 @@ def extract_command(args) -> int:
             with ThreadPoolExecutor(max_workers=args.workers) as pool:
                 futures = {pool.submit(run, path): path for path in todo}
                 for future in as_completed(futures):
-                    rec = record(futures[future], future.result(), config.document_type)
+                    rec = record(futures[future], future.result(),
+                                 None if config.document_type == "auto" else config.document_type)
                     writer.write(rec)
                     records.append(rec)
                     progress.advance(task)

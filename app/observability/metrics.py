@@ -141,9 +141,12 @@ def render() -> tuple[bytes, str]:
 
 
 def document_type_label(value: str | None) -> str:
-    """A bounded label value: a known type, ``custom`` (fields from ``info`` only) or ``other``."""
+    """A bounded label value: a known type, ``custom`` (fields from ``info`` only), ``unknown``
+    (``auto`` asked, no type detected) or ``other``."""
     if not value:
         return "custom"
+    if value == "auto":
+        return "unknown"
     return value if value in DOCUMENT_TYPES else "other"
 
 

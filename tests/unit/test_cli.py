@@ -114,3 +114,11 @@ def test_pdf_in_a_folder(server, tmp_path):
                  "--url", server, "--token", TOKEN, "--no-progress"]) == 0
     rec = json.loads(out.read_text())
     assert rec["success"] is True and rec["page_count"] == 1 and rec["pages"][0]["source"] == "pdf_text"
+
+
+def test_auto_type_gets_every_types_columns(server, docs, tmp_path):
+    out = tmp_path / "auto.csv"
+    main(["extract", str(docs / "a.png"), "--type", "auto", "--out", str(out), "--url", server, "--token", TOKEN,
+          "--no-progress"])
+    header = out.read_text().splitlines()[0].split(",")
+    assert {"id_number", "total", "seller"} <= set(header)
