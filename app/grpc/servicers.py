@@ -8,10 +8,12 @@ and shapes its result, the HTTP API's JSON, into messages. Errors are raised as
 :class:`app.errors.ServiceError` and become gRPC statuses in
 :class:`app.grpc.interceptors.ErrorInterceptor`.
 
-Every call runs in a worker pool under a server-side deadline: the earlier of
-``GRPC_CALL_TIMEOUT`` and the client's own deadline. The LLM calls inside get
-at most the time that remains; a call still running at its deadline is
-answered ``DEADLINE_EXCEEDED`` (its work stops at the next LLM timeout).
+Extract and Ocr run in a worker pool under a server-side deadline: the earlier
+of ``GRPC_CALL_TIMEOUT`` and the client's own deadline. The LLM calls inside
+get at most the time that remains; a call still running at its deadline is
+answered ``DEADLINE_EXCEEDED`` (its work stops at the next LLM timeout). The
+jobs methods call :class:`app.jobs.service.JobService` (the HTTP ``/jobs``
+door's service) and shape its ``public`` form; WatchJob polls the job store.
 """
 
 from __future__ import annotations
