@@ -49,6 +49,20 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _rate_limit(name: str, raw: str) -> str:
+    """A rate limit in the ``limits`` notation (``60/minute``, ``10/second;500/hour``); empty = none."""
+    value = raw.strip()
+    if not value:
+        return ""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must look like 60/minute or 10/second;500/hour, got {raw!r}") from None
+    return value
+
+
 def _project_path(raw: str) -> Path:
     """A path from the environment; relative ones are taken from the project root."""
     path = Path(raw).expanduser()
@@ -122,10 +136,38 @@ class Settings:
     queue_timeout: float = 30.0
     client_read_timeout: float = 15.0
 
+    # --- gRPC server (app/grpc; its own process: ./run.sh grpc) ---
+    grpc_host: str = "[::]"
+    grpc_port: int = 50051
+    grpc_max_message_bytes: int = 32 * 1024 * 1024
+    grpc_max_workers: int = 4
+    grpc_max_concurrent_rpcs: int = 16
+    grpc_call_timeout: float = 300.0
+    grpc_reflection: bool = True
+    grpc_legacy_auth: bool = True
+    grpc_shutdown_grace: float = 60.0
+    grpc_drain_delay: float = 2.0
+    grpc_metrics_host: str = "127.0.0.1"
+    grpc_metrics_port: int = 0
+
+    # --- Operations (metrics, rate limits, logs; app/observability, app/api/ratelimit.py) ---
+    metrics_enabled: bool = True
+    metrics_token: str = ""
+    metrics_port: int = 0
+    rate_limit: str = ""
+    rate_limit_storage_url: str = ""
+    log_format: str = "text"
+    log_document_text: bool = False
+
     @property
     def auth_enabled(self) -> bool:
         """True when requests must carry ``HARD_TOKEN``."""
         return bool(self.hard_token)
+
+    @property
+    def grpc_address(self) -> str:
+        """``host:port`` the gRPC server binds (``[::]:50051`` by default)."""
+        return f"{self.grpc_host}:{self.grpc_port}"
 
     @property
     def prompt_style(self) -> str:
@@ -239,6 +281,30 @@ class Settings:
             max_queued_requests=_number("MAX_QUEUED_REQUESTS", get("MAX_QUEUED_REQUESTS", "4"), int, 0, 100_000),
             queue_timeout=_number("QUEUE_TIMEOUT", get("QUEUE_TIMEOUT", "30"), float, 0, 3600),
             client_read_timeout=_number("CLIENT_READ_TIMEOUT", get("CLIENT_READ_TIMEOUT", "15"), float, 0.1, 3600),
+
+            grpc_host=get("GRPC_HOST", "[::]").strip(),
+            grpc_port=_number("GRPC_PORT", get("GRPC_PORT", "50051"), int, 0, 65535),
+            grpc_max_message_bytes=int(_number("GRPC_MAX_MESSAGE_MB", get("GRPC_MAX_MESSAGE_MB", "32"), float,
+                                               0.001, 2047) * mb),
+            grpc_max_workers=_number("GRPC_MAX_WORKERS", get("GRPC_MAX_WORKERS", "4"), int, 1, 256),
+            grpc_max_concurrent_rpcs=_number("GRPC_MAX_CONCURRENT_RPCS", get("GRPC_MAX_CONCURRENT_RPCS", "16"), int,
+                                             1, 100_000),
+            grpc_call_timeout=_number("GRPC_CALL_TIMEOUT", get("GRPC_CALL_TIMEOUT", "300"), float, 0.1),
+            grpc_reflection=_bool("GRPC_REFLECTION", get("GRPC_REFLECTION", "true")),
+            grpc_legacy_auth=_bool("GRPC_LEGACY_AUTH", get("GRPC_LEGACY_AUTH", "true")),
+            grpc_shutdown_grace=_number("GRPC_SHUTDOWN_GRACE", get("GRPC_SHUTDOWN_GRACE", "60"), float, 0.0),
+            grpc_drain_delay=_number("GRPC_DRAIN_DELAY", get("GRPC_DRAIN_DELAY", "2"), float, 0.0),
+            grpc_metrics_host=get("GRPC_METRICS_HOST", "127.0.0.1").strip(),
+            grpc_metrics_port=_number("GRPC_METRICS_PORT", get("GRPC_METRICS_PORT", "0"), int, 0, 65535),
+
+            # --- Operations ---
+            metrics_enabled=_bool("METRICS_ENABLED", get("METRICS_ENABLED", "true")),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            metrics_port=_number("METRICS_PORT", get("METRICS_PORT", "0"), int, 0, 65535),
+            rate_limit=_rate_limit("RATE_LIMIT", get("RATE_LIMIT", "")),
+            rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", get("REDIS_URL", "")),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), ("text", "json")),
+            log_document_text=_bool("LOG_DOCUMENT_TEXT", get("LOG_DOCUMENT_TEXT", "false")),
         )
 
 

@@ -23,6 +23,7 @@ _HTTP_TO_SERVICE = {
     404: errors.NotFound,
     405: errors.MethodNotAllowed,
     413: errors.PayloadTooLarge,
+    429: errors.RateLimited,
 }
 
 
@@ -90,6 +91,8 @@ def register_error_handlers(app: Flask) -> None:
                                         request.max_form_memory_size, request.max_form_parts)
             log.info("413 PAYLOAD_TOO_LARGE: %s", message)
             return error_response(cls(message))
+        if cls is errors.RateLimited:
+            return error_response(cls(f"Rate limit exceeded ({e.description}); retry after Retry-After seconds"))
         if cls is None:
             cls = errors.BadRequest if (e.code or 500) < 500 else errors.SystemFailure
         error = cls(e.description if cls is errors.BadRequest else None)

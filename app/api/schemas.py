@@ -64,7 +64,8 @@ class ExtractConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=False)
 
     info: dict[str, str] | None = Field(default=None, min_length=1, max_length=50)
-    document_type: Literal["cccd_front", "cccd_back", "invoice", "receipt", "purchase_order", "sales_order"] | None = None
+    document_type: Literal["cccd_front", "cccd_back", "invoice", "receipt", "purchase_order", "sales_order",
+                           "auto"] | None = None
     mode: Literal["per_field", "schema"] | None = None
     parallel: bool = True
     batch_size: int = Field(default=3, ge=1, le=16)

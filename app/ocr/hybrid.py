@@ -62,6 +62,7 @@ from typing import Sequence
 
 import numpy as np
 
+from app.classify.language import looks_vietnamese
 from app.config import Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
@@ -256,31 +257,6 @@ def _makes_syllable(text: str, at: int, inserted: str) -> bool:
         end += 1
     word = strip_marks(text[start:at] + inserted + text[at:end]).lower()
     return bool(SYLLABLE.fullmatch(word))
-
-
-_VI_SPECIFIC = re.compile("[ăđơưĂĐƠƯ]")
-_VI_WORDS = frozenset({"tong", "tien", "thanh", "toan", "ngay", "hoa", "don", "khach", "nhan", "vien", "phuong",
-                       "duong", "huyen", "tinh", "thuong", "tru", "viet", "cong", "cuoc", "cuoc", "dan", "gioi",
-                       "quoc", "tich", "dia", "chi", "hang", "gia", "luong"})
-
-
-def looks_vietnamese(texts: Sequence[str]) -> bool:
-    """Whether a page's PP-OCR lines are Vietnamese text.
-
-    True when at least two lines hold a letter only Vietnamese uses among the
-    languages we see (ă, đ, ơ, ư; PP-OCRv6 reads these), or when at least three
-    distinct common Vietnamese words appear once diacritics are removed
-    ("tong", "tien", "ngay", "thanh", "toan", ...).
-    """
-    specific = sum(1 for t in texts if _VI_SPECIFIC.search(t))
-    if specific >= 2:
-        return True
-    words = set()
-    for t in texts:
-        folded = "".join(c for c in unicodedata.normalize("NFD", t.lower().replace("đ", "d"))
-                         if not unicodedata.combining(c))
-        words.update(w for w in re.findall(r"[a-z]+", folded) if w in _VI_WORDS)
-    return len(words) >= 3
 
 
 def fused_confidence(pp_score: float, agree: float) -> float:
