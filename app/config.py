@@ -49,6 +49,20 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _rate_limit(name: str, raw: str) -> str:
+    """A rate limit in the ``limits`` notation (``60/minute``, ``10/second;500/hour``); empty = none."""
+    value = raw.strip()
+    if not value:
+        return ""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must look like 60/minute or 10/second;500/hour, got {raw!r}") from None
+    return value
+
+
 def _project_path(raw: str) -> Path:
     """A path from the environment; relative ones are taken from the project root."""
     path = Path(raw).expanduser()
@@ -71,6 +85,12 @@ class Settings:
     max_image_pixels: int = 80_000_000
     log_level: str = "INFO"
 
+    # --- Documents (PDF, multi-page TIFF, HEIC; app/documents) ---
+    max_pages: int = 50
+    pdf_dpi: int = 200
+    pdf_text_min_chars: int = 16
+    heic_enabled: bool = True
+
     # --- OCR ---
     ocr_engine: str = "hybrid"
     ocr_recogniser: str = "aster"
@@ -83,6 +103,12 @@ class Settings:
     paddle_rec_model_dir: str = "PP-OCRv5_server_rec"
     paddle_det_model_name: str = ""
     paddle_rec_model_name: str = ""
+
+    # --- OCR input budget (app/ocr/geometry.py: what one image may cost) ---
+    ocr_min_side: int = 8
+    ocr_max_aspect_ratio: float = 100.0
+    ocr_max_det_pixels: int = 2048 * 2048
+    ocr_max_text_columns: int = 160_000
 
     # --- LLM ---
     llm_backend: str = "llamacpp"
@@ -110,10 +136,38 @@ class Settings:
     queue_timeout: float = 30.0
     client_read_timeout: float = 15.0
 
+    # --- gRPC server (app/grpc; its own process: ./run.sh grpc) ---
+    grpc_host: str = "[::]"
+    grpc_port: int = 50051
+    grpc_max_message_bytes: int = 32 * 1024 * 1024
+    grpc_max_workers: int = 4
+    grpc_max_concurrent_rpcs: int = 16
+    grpc_call_timeout: float = 300.0
+    grpc_reflection: bool = True
+    grpc_legacy_auth: bool = True
+    grpc_shutdown_grace: float = 60.0
+    grpc_drain_delay: float = 2.0
+    grpc_metrics_host: str = "127.0.0.1"
+    grpc_metrics_port: int = 0
+
+    # --- Operations (metrics, rate limits, logs; app/observability, app/api/ratelimit.py) ---
+    metrics_enabled: bool = True
+    metrics_token: str = ""
+    metrics_port: int = 0
+    rate_limit: str = ""
+    rate_limit_storage_url: str = ""
+    log_format: str = "text"
+    log_document_text: bool = False
+
     @property
     def auth_enabled(self) -> bool:
         """True when requests must carry ``HARD_TOKEN``."""
         return bool(self.hard_token)
+
+    @property
+    def grpc_address(self) -> str:
+        """``host:port`` the gRPC server binds (``[::]:50051`` by default)."""
+        return f"{self.grpc_host}:{self.grpc_port}"
 
     @property
     def prompt_style(self) -> str:
@@ -178,6 +232,10 @@ class Settings:
             max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
             max_files_per_request=_number("MAX_FILES_PER_REQUEST", get("MAX_FILES_PER_REQUEST", "20"), int, 1),
             max_image_pixels=_number("MAX_IMAGE_PIXELS", get("MAX_IMAGE_PIXELS", "80000000"), int, 1),
+            max_pages=_number("MAX_PAGES", get("MAX_PAGES", "50"), int, 1),
+            pdf_dpi=_number("PDF_DPI", get("PDF_DPI", "200"), int, 72, 600),
+            pdf_text_min_chars=_number("PDF_TEXT_MIN_CHARS", get("PDF_TEXT_MIN_CHARS", "16"), int, 0),
+            heic_enabled=_bool("HEIC_ENABLED", get("HEIC_ENABLED", "true")),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
             ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
             ocr_recogniser=_choice("OCR_RECOGNISER", get("OCR_RECOGNISER", "aster"),
@@ -195,6 +253,10 @@ class Settings:
             paddle_rec_model_dir=get("PADDLE_REC_MODEL_DIR", "PP-OCRv5_server_rec"),
             paddle_det_model_name=get("PADDLE_DET_MODEL_NAME", ""),
             paddle_rec_model_name=get("PADDLE_REC_MODEL_NAME", ""),
+            ocr_min_side=_number("OCR_MIN_SIDE", get("OCR_MIN_SIDE", "8"), int, 1, 10000),
+            ocr_max_aspect_ratio=_number("OCR_MAX_ASPECT_RATIO", get("OCR_MAX_ASPECT_RATIO", "100"), float, 1.0),
+            ocr_max_det_pixels=_number("OCR_MAX_DET_PIXELS", get("OCR_MAX_DET_PIXELS", "4194304"), int, 32 * 32),
+            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "160000"), int, 320),
             llm_backend=backend,
             llm_api_url=get("LLM_API_URL", f"http://127.0.0.1:{port}/v1"),
             llm_model=get("LLM_MODEL", default_model),
@@ -219,6 +281,30 @@ class Settings:
             max_queued_requests=_number("MAX_QUEUED_REQUESTS", get("MAX_QUEUED_REQUESTS", "4"), int, 0, 100_000),
             queue_timeout=_number("QUEUE_TIMEOUT", get("QUEUE_TIMEOUT", "30"), float, 0, 3600),
             client_read_timeout=_number("CLIENT_READ_TIMEOUT", get("CLIENT_READ_TIMEOUT", "15"), float, 0.1, 3600),
+
+            grpc_host=get("GRPC_HOST", "[::]").strip(),
+            grpc_port=_number("GRPC_PORT", get("GRPC_PORT", "50051"), int, 0, 65535),
+            grpc_max_message_bytes=int(_number("GRPC_MAX_MESSAGE_MB", get("GRPC_MAX_MESSAGE_MB", "32"), float,
+                                               0.001, 2047) * mb),
+            grpc_max_workers=_number("GRPC_MAX_WORKERS", get("GRPC_MAX_WORKERS", "4"), int, 1, 256),
+            grpc_max_concurrent_rpcs=_number("GRPC_MAX_CONCURRENT_RPCS", get("GRPC_MAX_CONCURRENT_RPCS", "16"), int,
+                                             1, 100_000),
+            grpc_call_timeout=_number("GRPC_CALL_TIMEOUT", get("GRPC_CALL_TIMEOUT", "300"), float, 0.1),
+            grpc_reflection=_bool("GRPC_REFLECTION", get("GRPC_REFLECTION", "true")),
+            grpc_legacy_auth=_bool("GRPC_LEGACY_AUTH", get("GRPC_LEGACY_AUTH", "true")),
+            grpc_shutdown_grace=_number("GRPC_SHUTDOWN_GRACE", get("GRPC_SHUTDOWN_GRACE", "60"), float, 0.0),
+            grpc_drain_delay=_number("GRPC_DRAIN_DELAY", get("GRPC_DRAIN_DELAY", "2"), float, 0.0),
+            grpc_metrics_host=get("GRPC_METRICS_HOST", "127.0.0.1").strip(),
+            grpc_metrics_port=_number("GRPC_METRICS_PORT", get("GRPC_METRICS_PORT", "0"), int, 0, 65535),
+
+            # --- Operations ---
+            metrics_enabled=_bool("METRICS_ENABLED", get("METRICS_ENABLED", "true")),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            metrics_port=_number("METRICS_PORT", get("METRICS_PORT", "0"), int, 0, 65535),
+            rate_limit=_rate_limit("RATE_LIMIT", get("RATE_LIMIT", "")),
+            rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", get("REDIS_URL", "")),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), ("text", "json")),
+            log_document_text=_bool("LOG_DOCUMENT_TEXT", get("LOG_DOCUMENT_TEXT", "false")),
         )
 
 

@@ -21,16 +21,21 @@ class TextLine:
         text: recognised text (Unicode NFC).
         confidence: recognition confidence in [0, 1].
         box: quadrilateral ``(4, 2)`` in pixels, clockwise from top-left.
+        page: 1-based page of a multi-page document the line is on (None: not
+            assigned; the engines leave it, the pipeline sets it).
     """
 
     text: str
     confidence: float
     box: Box
+    page: int | None = None
 
     def to_dict(self, with_box: bool = True) -> dict:
         out = {"text": self.text, "confidence": round(float(self.confidence), 4)}
         if with_box:
             out["box"] = [[round(float(x), 1), round(float(y), 1)] for x, y in self.box]
+        if self.page is not None:
+            out["page"] = self.page
         return out
 
 
@@ -92,8 +97,13 @@ class Extraction:
         warnings: things the caller should know (e.g. OCR text truncated).
         details: field key -> ``app.extraction.fields.FieldResult`` (value,
             normalized, confidence, source, lines, grounded, checks).
-        stage_ms: time of each reader that ran (``qr``, ``mrz``, ``rules``)
-            and of the LLM stage (``llm``), in milliseconds.
+        stage_ms: time of each reader that ran (``qr``, ``mrz``, ``rules``,
+            ``captions``), of classification and ``info`` mapping
+            (``classify``, ``mapping``) and of the LLM stage (``llm``), in milliseconds.
+        document_type: the type whose fields were read (named by the caller or
+            detected); None when none applies.
+        classification: ``{type, confidence, source}`` (source ``given`` when
+            the caller named the type).
     """
 
     fields: dict[str, str | None]
@@ -103,6 +113,8 @@ class Extraction:
     warnings: tuple[str, ...] = ()
     details: dict = field(default_factory=dict)
     stage_ms: dict = field(default_factory=dict)
+    document_type: str | None = None
+    classification: dict | None = None
 
 
 def _edges(box: Box) -> tuple[tuple[float, float], float]:

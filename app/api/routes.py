@@ -11,8 +11,8 @@ from werkzeug.exceptions import ClientDisconnected
 
 from app.api.auth import require_token
 from app.api.errors import error_response
-from app.api.schemas import parse_bool_param, parse_extract_config
-from app.errors import LLMError, MissingFile, PayloadTooLarge, RequestTimeout, ServiceNotReady
+from app.api.schemas import clip, parse_bool_param, parse_extract_config, single_value
+from app.errors import InvalidConfig, LLMError, MissingFile, PayloadTooLarge, RequestTimeout, ServiceNotReady
 from app.extraction.extractor import ExtractOptions
 from app.pipeline import BatchResult, Upload
 
@@ -62,11 +62,18 @@ def _release(_exc):
 def _uploads() -> list[Upload]:
     files = [f for f in request.files.getlist("image_file")]
     if not files:
+        if "image_file" in request.form:
+            raise MissingFile("Form field 'image_file' came without a filename, so it arrived as text, not as a "
+                              "file: send it as a file part (curl -F image_file=@photo.jpg)")
+        if request.mimetype != "multipart/form-data":
+            raise MissingFile(f"Send multipart/form-data with one or more 'image_file' file parts "
+                              f"(got Content-Type {clip(request.mimetype or 'none', 80)})")
         raise MissingFile()
     limit = _services().settings.max_files_per_request
     if len(files) > limit:
         raise PayloadTooLarge(f"{len(files)} files sent; the limit is {limit} per request (MAX_FILES_PER_REQUEST)")
-    return [Upload(filename=f.filename or f"file{i}", data=f.read()) for i, f in enumerate(files)]
+    # The file name is only echoed back (clipped), never used as a path.
+    return [Upload(filename=(f.filename or f"file{i}")[:255], data=f.read()) for i, f in enumerate(files)]
 
 
 def _batch_response(batch: BatchResult, message: str):
@@ -83,7 +90,7 @@ def _batch_response(batch: BatchResult, message: str):
 def ocr():
     """Text detection + recognition on one or more ``image_file`` parts."""
     uploads = _uploads()
-    with_box = parse_bool_param("display_text_box", request.form.get("display_text_box"), True)
+    with_box = parse_bool_param("display_text_box", single_value(request.form, "display_text_box"), True)
     batch = _services().pipeline.ocr_batch(uploads, with_box=with_box)
     return _batch_response(batch, "OCR completed")
 
@@ -91,7 +98,7 @@ def ocr():
 @api.post("/extract")
 def extract():
     """OCR + LLM field extraction; ``config`` is a JSON string (see ExtractConfig)."""
-    config = parse_extract_config(request.form.get("config"))
+    config = parse_extract_config(single_value(request.form, "config", InvalidConfig))
     uploads = _uploads()
     services = _services()
     options = ExtractOptions(

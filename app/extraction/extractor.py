@@ -19,13 +19,17 @@ from dataclasses import dataclass
 
 from app.domain import Candidate, Extraction, FieldError, OcrResult
 from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
-from app.extraction.doctypes import resolve_fields
+from app.classify.mapping import implied_kind
+from app.extraction.doctypes import DOCUMENT_TYPES, FieldSpec, resolve_fields
 from app.extraction.fields import LLM_CONFIDENCE, combine, llm_candidate
 from app.extraction.rules import RuleReader
 from app.llm.client import LLMClient
 from app.llm.prompts import MAX_VALUE_CHARS, PromptBuilder, clean_value, parse_json_object
 
 log = logging.getLogger(__name__)
+
+#: ``document_type`` value (like None) asking for the type to be detected (:func:`app.classify.classify`).
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -75,6 +79,14 @@ class FieldExtractor:
                 document_type: str | None = None, image=None) -> Extraction:
         """Extract the fields of ``document_type`` and/or ``info``.
 
+        With ``document_type`` None or ``"auto"`` the document is classified
+        first (:func:`app.classify.classify`) and each ``info`` entry mapped
+        onto a field of the detected type (:func:`app.classify.map_info`): the
+        result then has the caller's keys only (``details[key].matched_field``
+        says what each was mapped to), or, without ``info``, the detected
+        type's fields. ``info`` entries that match no known field are read by
+        the generic caption reader (:mod:`app.extraction.readers.caption`).
+
         Deterministic readers run first (document types only): the CCCD QR
         code (needs ``image``), the ICAO 9303 MRZ, and caption/pattern rules.
         The LLM is asked only for fields no reader found with confidence >=
@@ -86,27 +98,41 @@ class FieldExtractor:
             info: field key -> description (Vietnamese or English); merged
                 with the document type's fields (overriding descriptions).
             options: mode, fan-out and timeout of the LLM stage.
-            document_type: a key of :data:`app.extraction.doctypes.DOCUMENT_TYPES`.
+            document_type: a key of :data:`app.extraction.doctypes.DOCUMENT_TYPES`
+                (today's behaviour: that type's fields merged with ``info``),
+                or None / ``"auto"``: detected.
             image: the decoded ``(H, W, 3)`` BGR image (for the QR reader).
 
         Returns:
             Extraction with a value (or None) for every field; ``details``
             holds value, normalized, confidence, source, lines and checks;
-            fields whose LLM call failed are listed in ``errors``.
+            fields whose LLM call failed are listed in ``errors``;
+            ``document_type`` (given or detected; None for ``other``) and
+            ``classification`` (``{type, confidence, source}``).
 
         Raises:
             LLMUnavailable, LLMTimeout, LLMRejected: no reader found anything
                 and every LLM call failed for that reason.
         """
         start = time.perf_counter()
-        doc, specs = resolve_fields(document_type, info)
+        timings: dict[str, float] = {}
+        doc, specs, classification, matches = self._fields(ocr, info, document_type, image, timings)
         warnings: list[str] = []
         candidates: dict[str, list[Candidate]] = {s.key: [] for s in specs}
-        timings: dict[str, float] = {}
         if doc is not None:
             for cand in self._read_deterministic(doc, specs, ocr, image, timings):
                 if cand.key in candidates:
                     candidates[cand.key].append(cand)
+        free = [s for s in specs if s.free]
+        if free:
+            from app.extraction.readers.caption import read_captions
+
+            t = time.perf_counter()
+            kinds = {m.key: m.kind for m in matches.values()}
+            for cand in read_captions(ocr, [(s, kinds.get(s.key) or implied_kind(s.key, s.description_en))
+                                            for s in free]):
+                candidates[cand.key].append(cand)
+            timings["captions"] = _ms(t)
         results = {s.key: combine(s, candidates[s.key]) for s in specs}
 
         ask = [s for s in specs if results[s.key].confidence < self.llm_threshold]
@@ -137,9 +163,51 @@ class FieldExtractor:
             timings["llm"] = _ms(llm_start)
         _restore_tone_marks(specs, results, ocr)
         _check_id_number(results)
+        if matches:  # the caller's keys, in the caller's order, each saying what it was mapped to
+            results = {key: dataclasses.replace(results[m.field or key], matched_field=m.field, mapped=True)
+                       for key, m in matches.items()}
+            errors = {key: errors[m.field or key] for key, m in matches.items() if (m.field or key) in errors}
         return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
-                          stage_ms={k: round(v, 1) for k, v in timings.items()})
+                          stage_ms={k: round(v, 1) for k, v in timings.items()},
+                          document_type=doc.name if doc is not None else None,
+                          classification=classification.to_dict())
+
+    def _fields(self, ocr, info, document_type, image, timings):
+        """The request's fields: the named type's (today's behaviour), or, for
+        ``None`` / ``"auto"``, the detected type's, with ``info`` mapped onto them.
+
+        Returns:
+            ``(doc, specs, classification, matches)``: ``matches`` is caller key ->
+            :class:`app.classify.mapping.FieldMatch` when ``info`` was mapped
+            (the specs then use the known fields' own keys and the caller's key
+            for unmatched entries), else empty.
+        """
+        from app.classify import classify, given, map_info
+
+        if document_type not in (None, AUTO):
+            doc, specs = resolve_fields(document_type, info)
+            return doc, specs, given(document_type), {}
+        t = time.perf_counter()
+        classification = classify(ocr, image)
+        timings["classify"] = _ms(t)
+        detected = classification.type if classification.type in DOCUMENT_TYPES else None
+        if not info:
+            doc, specs = resolve_fields(detected, None)
+            return doc, specs, classification, {}
+        t = time.perf_counter()
+        matches = map_info(info, detected)
+        timings["mapping"] = _ms(t)
+        doc = DOCUMENT_TYPES[detected] if detected else None
+        specs: list[FieldSpec] = []
+        for key, match in matches.items():
+            if match.field is not None:
+                spec = doc.spec(match.field)
+                if spec not in specs:
+                    specs.append(spec)
+            else:
+                specs.append(FieldSpec(key, info[key], info[key], free=True))
+        return doc, specs, classification, matches
 
     def _read_deterministic(self, doc, specs, ocr, image, timings: dict) -> list[Candidate]:
         """Run the document type's readers; their times (ms) go into ``timings``."""
@@ -236,7 +304,7 @@ def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
     are printed by the issuer, not read, and stay; so do values read without a
     single tone mark (:meth:`PlaceNames.restore`)."""
     from app.extraction.gazetteer import identifying_marks, place_names
-    from app.ocr.hybrid import looks_vietnamese
+    from app.classify.language import looks_vietnamese
 
     wanted = [s for s in specs if s.lexicon and results[s.key].value and results[s.key].source in ("rule", "llm")]
     if not wanted:

@@ -39,7 +39,7 @@ from operator import attrgetter
 from typing import Any, Sequence
 
 from app.config import Settings
-from app.errors import LLMRejected, LLMTimeout, LLMUnavailable
+from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
 from app.llm.breaker import CircuitBreaker, CircuitOpen
 
 log = logging.getLogger(__name__)
@@ -198,6 +198,22 @@ class LLMClient:
         return self._guarded(attrgetter(path)(client), timeout, **kwargs)
 
     def _guarded(self, method, timeout: float, check_circuit: bool = True, **kwargs):
+        """:meth:`_breaker_call`, counted in ``docextract_llm_calls_total`` by call and outcome."""
+        from app.observability.metrics import observe_llm_call
+
+        call = "chat" if "messages" in kwargs else "completion" if "prompt" in kwargs else "models"
+        start, outcome = time.perf_counter(), "error"
+        try:
+            result = self._breaker_call(method, timeout, check_circuit, **kwargs)
+            outcome = "ok"
+            return result
+        except LLMError as e:
+            outcome = e.code.lower()
+            raise
+        finally:
+            observe_llm_call(call, outcome, time.perf_counter() - start)
+
+    def _breaker_call(self, method, timeout: float, check_circuit: bool = True, **kwargs):
         """Run ``method`` through the circuit breaker, recording its outcome."""
         breaker = self.breaker
         if breaker is not None and check_circuit:
