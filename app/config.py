@@ -49,6 +49,20 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+def _rate_limit(name: str, raw: str) -> str:
+    """A rate limit in the ``limits`` notation (``60/minute``, ``10/second;500/hour``); empty = none."""
+    value = raw.strip()
+    if not value:
+        return ""
+    from limits import parse_many
+
+    try:
+        parse_many(value)
+    except ValueError:
+        raise ConfigError(f"{name} must look like 60/minute or 10/second;500/hour, got {raw!r}") from None
+    return value
+
+
 def _project_path(raw: str) -> Path:
     """A path from the environment; relative ones are taken from the project root."""
     path = Path(raw).expanduser()
@@ -90,6 +104,12 @@ class Settings:
     paddle_det_model_name: str = ""
     paddle_rec_model_name: str = ""
 
+    # --- OCR input budget (app/ocr/geometry.py: what one image may cost) ---
+    ocr_min_side: int = 8
+    ocr_max_aspect_ratio: float = 100.0
+    ocr_max_det_pixels: int = 2048 * 2048
+    ocr_max_text_columns: int = 160_000
+
     # --- LLM ---
     llm_backend: str = "llamacpp"
     llm_api_url: str = "http://127.0.0.1:8001/v1"
@@ -101,10 +121,53 @@ class Settings:
     llm_max_tokens: int = 64
     extract_default_mode: str = "auto"
 
+    # --- Entry point (run.py): where the API listens, dev-server debug, LLM wait ---
+    host: str = "0.0.0.0"
+    port: int = 8000
+    debug: bool = False
+    llm_wait_timeout: float = 900.0
+
+    # --- Reliability (docs/reliability.md): deadlines, LLM circuit breaker, backpressure, slow clients ---
+    request_timeout: float = 120.0
+    llm_breaker_failures: int = 3
+    llm_breaker_reset_timeout: float = 2.0
+    max_active_requests: int = 2
+    max_queued_requests: int = 4
+    queue_timeout: float = 30.0
+    client_read_timeout: float = 15.0
+
+    # --- gRPC server (app/grpc; its own process: ./run.sh grpc) ---
+    grpc_host: str = "[::]"
+    grpc_port: int = 50051
+    grpc_max_message_bytes: int = 32 * 1024 * 1024
+    grpc_max_workers: int = 4
+    grpc_max_concurrent_rpcs: int = 16
+    grpc_call_timeout: float = 300.0
+    grpc_reflection: bool = True
+    grpc_legacy_auth: bool = True
+    grpc_shutdown_grace: float = 60.0
+    grpc_drain_delay: float = 2.0
+    grpc_metrics_host: str = "127.0.0.1"
+    grpc_metrics_port: int = 0
+
+    # --- Operations (metrics, rate limits, logs; app/observability, app/api/ratelimit.py) ---
+    metrics_enabled: bool = True
+    metrics_token: str = ""
+    metrics_port: int = 0
+    rate_limit: str = ""
+    rate_limit_storage_url: str = ""
+    log_format: str = "text"
+    log_document_text: bool = False
+
     @property
     def auth_enabled(self) -> bool:
         """True when requests must carry ``HARD_TOKEN``."""
         return bool(self.hard_token)
+
+    @property
+    def grpc_address(self) -> str:
+        """``host:port`` the gRPC server binds (``[::]:50051`` by default)."""
+        return f"{self.grpc_host}:{self.grpc_port}"
 
     @property
     def prompt_style(self) -> str:
@@ -190,6 +253,10 @@ class Settings:
             paddle_rec_model_dir=get("PADDLE_REC_MODEL_DIR", "PP-OCRv5_server_rec"),
             paddle_det_model_name=get("PADDLE_DET_MODEL_NAME", ""),
             paddle_rec_model_name=get("PADDLE_REC_MODEL_NAME", ""),
+            ocr_min_side=_number("OCR_MIN_SIDE", get("OCR_MIN_SIDE", "8"), int, 1, 10000),
+            ocr_max_aspect_ratio=_number("OCR_MAX_ASPECT_RATIO", get("OCR_MAX_ASPECT_RATIO", "100"), float, 1.0),
+            ocr_max_det_pixels=_number("OCR_MAX_DET_PIXELS", get("OCR_MAX_DET_PIXELS", "4194304"), int, 32 * 32),
+            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "160000"), int, 320),
             llm_backend=backend,
             llm_api_url=get("LLM_API_URL", f"http://127.0.0.1:{port}/v1"),
             llm_model=get("LLM_MODEL", default_model),
@@ -201,6 +268,43 @@ class Settings:
             extract_default_mode=_choice(
                 "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "auto"), DEFAULT_MODE_CHOICES
             ),
+            host=get("HOST", "0.0.0.0").strip(),
+            port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
+            debug=_bool("DEBUG", get("DEBUG", "false")),
+            llm_wait_timeout=_number("LLM_WAIT_TIMEOUT", get("LLM_WAIT_TIMEOUT", "900"), float, 0),
+            request_timeout=_number("REQUEST_TIMEOUT", get("REQUEST_TIMEOUT", "120"), float, 1),
+            llm_breaker_failures=_number("LLM_BREAKER_FAILURES", get("LLM_BREAKER_FAILURES", "3"), int, 0, 1000),
+            llm_breaker_reset_timeout=_number(
+                "LLM_BREAKER_RESET_TIMEOUT", get("LLM_BREAKER_RESET_TIMEOUT", "2"), float, 0.1, 3600
+            ),
+            max_active_requests=_number("MAX_ACTIVE_REQUESTS", get("MAX_ACTIVE_REQUESTS", "2"), int, 0, 1024),
+            max_queued_requests=_number("MAX_QUEUED_REQUESTS", get("MAX_QUEUED_REQUESTS", "4"), int, 0, 100_000),
+            queue_timeout=_number("QUEUE_TIMEOUT", get("QUEUE_TIMEOUT", "30"), float, 0, 3600),
+            client_read_timeout=_number("CLIENT_READ_TIMEOUT", get("CLIENT_READ_TIMEOUT", "15"), float, 0.1, 3600),
+
+            grpc_host=get("GRPC_HOST", "[::]").strip(),
+            grpc_port=_number("GRPC_PORT", get("GRPC_PORT", "50051"), int, 0, 65535),
+            grpc_max_message_bytes=int(_number("GRPC_MAX_MESSAGE_MB", get("GRPC_MAX_MESSAGE_MB", "32"), float,
+                                               0.001, 2047) * mb),
+            grpc_max_workers=_number("GRPC_MAX_WORKERS", get("GRPC_MAX_WORKERS", "4"), int, 1, 256),
+            grpc_max_concurrent_rpcs=_number("GRPC_MAX_CONCURRENT_RPCS", get("GRPC_MAX_CONCURRENT_RPCS", "16"), int,
+                                             1, 100_000),
+            grpc_call_timeout=_number("GRPC_CALL_TIMEOUT", get("GRPC_CALL_TIMEOUT", "300"), float, 0.1),
+            grpc_reflection=_bool("GRPC_REFLECTION", get("GRPC_REFLECTION", "true")),
+            grpc_legacy_auth=_bool("GRPC_LEGACY_AUTH", get("GRPC_LEGACY_AUTH", "true")),
+            grpc_shutdown_grace=_number("GRPC_SHUTDOWN_GRACE", get("GRPC_SHUTDOWN_GRACE", "60"), float, 0.0),
+            grpc_drain_delay=_number("GRPC_DRAIN_DELAY", get("GRPC_DRAIN_DELAY", "2"), float, 0.0),
+            grpc_metrics_host=get("GRPC_METRICS_HOST", "127.0.0.1").strip(),
+            grpc_metrics_port=_number("GRPC_METRICS_PORT", get("GRPC_METRICS_PORT", "0"), int, 0, 65535),
+
+            # --- Operations ---
+            metrics_enabled=_bool("METRICS_ENABLED", get("METRICS_ENABLED", "true")),
+            metrics_token=env.get("METRICS_TOKEN", "").strip(),
+            metrics_port=_number("METRICS_PORT", get("METRICS_PORT", "0"), int, 0, 65535),
+            rate_limit=_rate_limit("RATE_LIMIT", get("RATE_LIMIT", "")),
+            rate_limit_storage_url=get("RATE_LIMIT_STORAGE_URL", get("REDIS_URL", "")),
+            log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), ("text", "json")),
+            log_document_text=_bool("LOG_DOCUMENT_TEXT", get("LOG_DOCUMENT_TEXT", "false")),
         )
 
 

@@ -70,10 +70,16 @@ class OcrResult:
 
 @dataclass(frozen=True)
 class FieldError:
-    """Why one field has no value (the LLM call for it failed)."""
+    """Why one field has no value (the LLM call for it failed).
+
+    ``retry_after``: seconds the LLM stage expects to stay unavailable (an open
+    circuit breaker), passed on as ``Retry-After`` when every field failed; not
+    part of :meth:`to_dict`.
+    """
 
     code: str
     message: str
+    retry_after: int | None = None
 
     def to_dict(self) -> dict:
         return {"error_code": self.code, "message": self.message}
@@ -91,8 +97,13 @@ class Extraction:
         warnings: things the caller should know (e.g. OCR text truncated).
         details: field key -> ``app.extraction.fields.FieldResult`` (value,
             normalized, confidence, source, lines, grounded, checks).
-        stage_ms: time of each reader that ran (``qr``, ``mrz``, ``rules``)
-            and of the LLM stage (``llm``), in milliseconds.
+        stage_ms: time of each reader that ran (``qr``, ``mrz``, ``rules``,
+            ``captions``), of classification and ``info`` mapping
+            (``classify``, ``mapping``) and of the LLM stage (``llm``), in milliseconds.
+        document_type: the type whose fields were read (named by the caller or
+            detected); None when none applies.
+        classification: ``{type, confidence, source}`` (source ``given`` when
+            the caller named the type).
     """
 
     fields: dict[str, str | None]
@@ -102,6 +113,8 @@ class Extraction:
     warnings: tuple[str, ...] = ()
     details: dict = field(default_factory=dict)
     stage_ms: dict = field(default_factory=dict)
+    document_type: str | None = None
+    classification: dict | None = None
 
 
 def _edges(box: Box) -> tuple[tuple[float, float], float]:

@@ -234,8 +234,10 @@ class DocumentPipeline:
             ``ocr_only``: ``{filename, success, page_count, ocr_data, pages,
             processing_time: {detection_ms, recognition_ms, text_layer_ms}}``;
             ``ocr_data`` holds every page's lines, each with its ``page``.
-            Otherwise: ``{filename, success, page_count, extracted_fields, fields,
-            pages, processing_time: {ocr_ms, extraction_ms, <reader>_ms...}}``
+            Otherwise: ``{filename, success, page_count, document_type,
+            classification ({type, confidence, source}: given or detected), extracted_fields, fields,
+            pages, processing_time: {ocr_ms (reading every page), detection_ms, recognition_ms,
+            text_layer_ms, extraction_ms, <reader>_ms...}}``
             plus ``line_items`` and ``checks`` for invoices, receipts and orders,
             ``ocr_data`` when ``with_box``, ``field_errors`` / ``warnings`` when any.
             Each field carries ``page`` and ``box`` in that page's pixels.
@@ -266,20 +268,27 @@ class DocumentPipeline:
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
         details = dict(extraction.details)
-        tables = self._line_items(document, details, document_type)
+        # The given or detected type (document_type None / "auto": classified by app.classify).
+        tables = self._line_items(document, details, extraction.document_type)
         fields = {}
         for key, r in details.items():
             entry = r.to_dict(stacked)
             entry["page"], entry["box"] = document.page_box(r.line_indices)
             fields[key] = entry
         result.update({
-            "extracted_fields": {k: r.value for k, r in details.items()},
+            "document_type": extraction.document_type,
+            "classification": extraction.classification,
+            "extracted_fields": extraction.fields,
             "fields": fields,
         })
         if tables is not None:
             result["line_items"], result["checks"] = tables
         result["pages"] = [p.to_dict(with_box, with_box) for p in document.pages]
-        result["processing_time"] = {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1),
+        result["processing_time"] = {"ocr_ms": round(ocr_ms, 1),
+                                     "detection_ms": round(stacked.detection_ms, 1),
+                                     "recognition_ms": round(stacked.recognition_ms, 1),
+                                     "text_layer_ms": round(sum(p.text_layer_ms for p in document.pages), 1),
+                                     "extraction_ms": round(extraction.extraction_ms, 1),
                                      **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}}
         if with_box:
             result["ocr_data"] = [line.to_dict(True) for line in document.lines]

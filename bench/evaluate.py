@@ -21,6 +21,7 @@ Usage::
     .venv/bin/python bench/evaluate.py --dataset sroie --info-preset naive --limit 30
     .venv/bin/python bench/evaluate.py --dataset mcocr --config '{"document_type": "receipt"}'
     .venv/bin/python bench/evaluate.py --dataset invoice2data --out bench/results/eval-inv.json
+    .venv/bin/python bench/evaluate.py --dataset sroie --split new --info-preset plain --ocr-cache
     .venv/bin/python bench/evaluate.py --describe-normalisation
 
 Data (read in place, never written): ``../shared/data/{sroie,mcocr2021,invoice2data}``.
@@ -138,6 +139,62 @@ NAIVE_INFO: dict[str, dict[str, str]] = {
                   "sex": "giới tính", "nationality": "quốc tịch", "date_of_expiry": "có giá trị đến",
                   "date_of_issue": "ngày cấp", "personal_identification": "đặc điểm nhân dạng"},
 }
+
+# ``--info-preset plain``: a HOLD-OUT set of plain descriptions, written as a client
+# might phrase them and kept out of every synonym list (app/classify/mapping.py;
+# tests/unit/test_classify.py checks). Sent under opaque keys ("q1", "q2", ...) so only
+# the description says what is wanted, and no document_type: the service must detect
+# the type and map each description onto its fields.
+PLAIN_INFO: dict[str, dict[str, str]] = {
+    "sroie": {
+        "company": "Merchant / business name at the top of the receipt",
+        "date": "Day the purchase was made",
+        "address": "Where the shop is located",
+        "total": "Final amount the customer has to pay",
+    },
+    "mcocr": {
+        "seller": "Tên người bán hoặc tên quán",
+        "address": "Địa chỉ nơi bán",
+        "timestamp": "Thời điểm giao dịch",
+        "total_cost": "Số tiền khách phải trả",
+    },
+    "invoice2data": {
+        "amount": "Amount to pay in total",
+        "date": "Date the invoice was issued",
+        "invoice_number": "Bill reference number",
+        "currency": "Currency code",
+    },
+    "cccd_front": {"id_number": "Mã số trên thẻ căn cước", "full_name": "Tên của người được cấp thẻ",
+                   "date_of_birth": "Ra đời vào ngày nào", "sex": "Là đàn ông hay đàn bà", "nationality": "Công dân nước nào",
+                   "place_of_origin": "Quê gốc", "place_of_residence": "Chỗ ở hiện nay / thường trú",
+                   "date_of_expiry": "Thẻ hết hiệu lực ngày nào"},
+    "cccd_back": {"id_number": "Personal ID number of the holder", "full_name": "Holder's name",
+                  "date_of_birth": "When the holder was born", "sex": "Is the holder a man or a woman",
+                  "nationality": "Citizen of which country", "date_of_expiry": "Card valid until",
+                  "date_of_issue": "When the card was issued",
+                  "personal_identification": "Visible marks such as scars or moles"},
+}
+
+
+def plain_info(dataset: str) -> tuple[dict[str, str], dict[str, str]]:
+    """The plain preset's ``info`` under opaque keys, and opaque key -> label key."""
+    info, back = {}, {}
+    for i, (label, description) in enumerate(PLAIN_INFO[dataset].items(), 1):
+        info[f"q{i}"] = description
+        back[f"q{i}"] = label
+    return info, back
+
+
+def rename_result(result: dict | None, back: dict[str, str]) -> dict | None:
+    """A per-file result with the plain preset's opaque keys renamed to the label keys."""
+    if not result or not back:
+        return result
+    out = dict(result)
+    for name in ("extracted_fields", "fields"):
+        if isinstance(result.get(name), dict):
+            out[name] = {back.get(k, k): v for k, v in result[name].items()}
+    return out
+
 
 # Currency assumed for amounts that name none (decides the VND thousands rule).
 DEFAULT_CURRENCY: dict[str, str | None] = {"sroie": "MYR", "mcocr": "VND", "invoice2data": None,
@@ -522,6 +579,24 @@ def synthetic_invoices(scanned: bool, count: int = SYNTHETIC_INVOICES) -> list[d
     return docs
 
 
+#: SROIE items of the first sample (the first 100 manifest rows, tuned on); the rest were added later.
+SROIE_OLD = 100
+
+
+def select_split(dataset: str, docs: list[dict], split: str = "all", data_dir: Path = DATA) -> list[dict]:
+    """SROIE documents of one split: ``old`` (the first 100 sampled, which the
+    rules were tuned on), ``new`` (the 150 added), ``all``; other datasets are
+    returned whole. The split follows ``manifest.csv`` order (SOURCE.md)."""
+    if dataset != "sroie" or split == "all":
+        return docs
+    import csv
+
+    with open(data_dir / DATASET_DIRS["sroie"] / "manifest.csv", encoding="utf-8") as f:
+        ids = [row["id"] for row in csv.DictReader(f)]
+    chosen = set(ids[:SROIE_OLD]) if split == "old" else set(ids[SROIE_OLD:])
+    return [d for d in docs if d["id"] in chosen]
+
+
 def synthetic_cards(dataset: str, count: int = SYNTHETIC_CARDS) -> list[dict]:
     """Synthetic CCCD sides with real QR / MRZ encodings, rendered now (seeds 0..count-1;
     odd seeds rotated ±3°, blurred and JPEG-compressed)."""
@@ -634,6 +709,8 @@ def build_config(args) -> dict:
             raise SystemExit(f"--config is not JSON: {e}") from None
     elif args.dataset in DEFAULT_CONFIG and not args.info_preset:
         config = dict(DEFAULT_CONFIG[args.dataset])
+    elif getattr(args, "info_preset", None) == "plain":
+        config = {"info": plain_info(args.dataset)[0]}
     else:
         config = {"info": dict(NAIVE_INFO[args.dataset])}
     if args.llm_timeout is not None:
@@ -646,9 +723,15 @@ def main(argv=None) -> int:
     parser.add_argument("--dataset", choices=sorted(FIELDS))
     parser.add_argument("--limit", type=int, help="first N documents (sorted by id)")
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--info-preset", choices=["naive"], help="send {\"info\": ...} with plain descriptions")
+    group.add_argument("--info-preset", choices=["naive", "plain"],
+                       help="send {\"info\": ...}: naive (the label keys and plain descriptions) or plain "
+                            "(the hold-out descriptions of PLAIN_INFO under opaque keys)")
     group.add_argument("--config", help="the /extract config JSON to send as is")
     parser.add_argument("--llm-timeout", type=float, help="add llm_timeout (seconds per LLM call) to the config")
+    parser.add_argument("--split", choices=["all", "old", "new"], default="all",
+                        help="SROIE: the first 100 images (old), the 150 added (new) or all")
+    parser.add_argument("--ocr-cache", nargs="?", const="bench/results/ocr-cache", metavar="DIR",
+                        help="answer OCR from bench/ocr_cache.py's cache (a miss runs OCR and is stored)")
     parser.add_argument("--out", help="JSON file for every prediction (default bench/results/eval-DATASET.json)")
     parser.add_argument("--describe-normalisation", action="store_true", help="print the comparison rules and exit")
     parser.add_argument("--rescore", metavar="JSON", help="score the predictions saved in an earlier --out file "
@@ -668,7 +751,9 @@ def main(argv=None) -> int:
     from app.config import Settings
 
     config = build_config(args)
+    back = plain_info(args.dataset)[1] if args.info_preset == "plain" and not args.config else {}
     docs, skipped_docs = load_documents(args.dataset)
+    docs = select_split(args.dataset, docs, args.split)
     if args.limit:
         docs = docs[: args.limit]
     if not docs:
@@ -683,7 +768,15 @@ def main(argv=None) -> int:
     headers = {"X-API-Token": settings.hard_token} if settings.auth_enabled else {}
     documents = []
     try:
-        app = create_app(settings)
+        engine = None
+        if args.ocr_cache:
+            from app.ocr.base import create_engine
+
+            cache = importlib.util.spec_from_file_location("docextract_ocr_cache", Path(__file__).with_name("ocr_cache.py"))
+            module = importlib.util.module_from_spec(cache)
+            cache.loader.exec_module(module)
+            engine = module.CachingOcrEngine(create_engine(settings), ROOT / args.ocr_cache)
+        app = create_app(settings, ocr_engine=engine)
         client = app.test_client()
         for i, doc in enumerate(docs, 1):
             payload = doc["load"]()
@@ -704,6 +797,7 @@ def main(argv=None) -> int:
                     or f"HTTP {response.status_code}"
             if error_code in _REQUEST_ERRORS:  # the same for every document: stop at once
                 raise SystemExit(f"/extract refused the request: {error_code}: {body.get('message')}")
+            result = rename_result(result, back)
             fields = score_document(args.dataset, doc["label"], result)
             timing = (result or {}).get("processing_time") or {}
             gold_items = gold_line_items(doc["label"])

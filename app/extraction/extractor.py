@@ -19,13 +19,17 @@ from dataclasses import dataclass
 
 from app.domain import Candidate, Extraction, FieldError, OcrResult
 from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
-from app.extraction.doctypes import resolve_fields
+from app.classify.mapping import implied_kind
+from app.extraction.doctypes import DOCUMENT_TYPES, FieldSpec, resolve_fields
 from app.extraction.fields import LLM_CONFIDENCE, combine, llm_candidate
 from app.extraction.rules import RuleReader
 from app.llm.client import LLMClient
 from app.llm.prompts import MAX_VALUE_CHARS, PromptBuilder, clean_value, parse_json_object
 
 log = logging.getLogger(__name__)
+
+#: ``document_type`` value (like None) asking for the type to be detected (:func:`app.classify.classify`).
+AUTO = "auto"
 
 
 @dataclass(frozen=True)
@@ -37,12 +41,16 @@ class ExtractOptions:
         parallel: fan per-field calls out over threads.
         batch_size: most concurrent LLM calls for one document (>= 1).
         llm_timeout: seconds allowed for each LLM call.
+        deadline: ``time.monotonic()`` instant by which the whole request must
+            be answered (``REQUEST_TIMEOUT``); every LLM call ends by then.
+            None for no deadline.
     """
 
     mode: str = "per_field"
     parallel: bool = True
     batch_size: int = 3
     llm_timeout: float = 30.0
+    deadline: float | None = None
 
 
 class FieldExtractor:
@@ -71,6 +79,14 @@ class FieldExtractor:
                 document_type: str | None = None, image=None) -> Extraction:
         """Extract the fields of ``document_type`` and/or ``info``.
 
+        With ``document_type`` None or ``"auto"`` the document is classified
+        first (:func:`app.classify.classify`) and each ``info`` entry mapped
+        onto a field of the detected type (:func:`app.classify.map_info`): the
+        result then has the caller's keys only (``details[key].matched_field``
+        says what each was mapped to), or, without ``info``, the detected
+        type's fields. ``info`` entries that match no known field are read by
+        the generic caption reader (:mod:`app.extraction.readers.caption`).
+
         Deterministic readers run first (document types only): the CCCD QR
         code (needs ``image``), the ICAO 9303 MRZ, and caption/pattern rules.
         The LLM is asked only for fields no reader found with confidence >=
@@ -82,27 +98,41 @@ class FieldExtractor:
             info: field key -> description (Vietnamese or English); merged
                 with the document type's fields (overriding descriptions).
             options: mode, fan-out and timeout of the LLM stage.
-            document_type: a key of :data:`app.extraction.doctypes.DOCUMENT_TYPES`.
+            document_type: a key of :data:`app.extraction.doctypes.DOCUMENT_TYPES`
+                (today's behaviour: that type's fields merged with ``info``),
+                or None / ``"auto"``: detected.
             image: the decoded ``(H, W, 3)`` BGR image (for the QR reader).
 
         Returns:
             Extraction with a value (or None) for every field; ``details``
             holds value, normalized, confidence, source, lines and checks;
-            fields whose LLM call failed are listed in ``errors``.
+            fields whose LLM call failed are listed in ``errors``;
+            ``document_type`` (given or detected; None for ``other``) and
+            ``classification`` (``{type, confidence, source}``).
 
         Raises:
             LLMUnavailable, LLMTimeout, LLMRejected: no reader found anything
                 and every LLM call failed for that reason.
         """
         start = time.perf_counter()
-        doc, specs = resolve_fields(document_type, info)
+        timings: dict[str, float] = {}
+        doc, specs, classification, matches = self._fields(ocr, info, document_type, image, timings)
         warnings: list[str] = []
         candidates: dict[str, list[Candidate]] = {s.key: [] for s in specs}
-        timings: dict[str, float] = {}
         if doc is not None:
             for cand in self._read_deterministic(doc, specs, ocr, image, timings):
                 if cand.key in candidates:
                     candidates[cand.key].append(cand)
+        free = [s for s in specs if s.free]
+        if free:
+            from app.extraction.readers.caption import read_captions
+
+            t = time.perf_counter()
+            kinds = {m.key: m.kind for m in matches.values()}
+            for cand in read_captions(ocr, [(s, kinds.get(s.key) or implied_kind(s.key, s.description_en))
+                                            for s in free]):
+                candidates[cand.key].append(cand)
+            timings["captions"] = _ms(t)
         results = {s.key: combine(s, candidates[s.key]) for s in specs}
 
         ask = [s for s in specs if results[s.key].confidence < self.llm_threshold]
@@ -133,9 +163,51 @@ class FieldExtractor:
             timings["llm"] = _ms(llm_start)
         _restore_tone_marks(specs, results, ocr)
         _check_id_number(results)
+        if matches:  # the caller's keys, in the caller's order, each saying what it was mapped to
+            results = {key: dataclasses.replace(results[m.field or key], matched_field=m.field, mapped=True)
+                       for key, m in matches.items()}
+            errors = {key: errors[m.field or key] for key, m in matches.items() if (m.field or key) in errors}
         return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
-                          stage_ms={k: round(v, 1) for k, v in timings.items()})
+                          stage_ms={k: round(v, 1) for k, v in timings.items()},
+                          document_type=doc.name if doc is not None else None,
+                          classification=classification.to_dict())
+
+    def _fields(self, ocr, info, document_type, image, timings):
+        """The request's fields: the named type's (today's behaviour), or, for
+        ``None`` / ``"auto"``, the detected type's, with ``info`` mapped onto them.
+
+        Returns:
+            ``(doc, specs, classification, matches)``: ``matches`` is caller key ->
+            :class:`app.classify.mapping.FieldMatch` when ``info`` was mapped
+            (the specs then use the known fields' own keys and the caller's key
+            for unmatched entries), else empty.
+        """
+        from app.classify import classify, given, map_info
+
+        if document_type not in (None, AUTO):
+            doc, specs = resolve_fields(document_type, info)
+            return doc, specs, given(document_type), {}
+        t = time.perf_counter()
+        classification = classify(ocr, image)
+        timings["classify"] = _ms(t)
+        detected = classification.type if classification.type in DOCUMENT_TYPES else None
+        if not info:
+            doc, specs = resolve_fields(detected, None)
+            return doc, specs, classification, {}
+        t = time.perf_counter()
+        matches = map_info(info, detected)
+        timings["mapping"] = _ms(t)
+        doc = DOCUMENT_TYPES[detected] if detected else None
+        specs: list[FieldSpec] = []
+        for key, match in matches.items():
+            if match.field is not None:
+                spec = doc.spec(match.field)
+                if spec not in specs:
+                    specs.append(spec)
+            else:
+                specs.append(FieldSpec(key, info[key], info[key], free=True))
+        return doc, specs, classification, matches
 
     def _read_deterministic(self, doc, specs, ocr, image, timings: dict) -> list[Candidate]:
         """Run the document type's readers; their times (ms) go into ``timings``."""
@@ -159,13 +231,13 @@ class FieldExtractor:
         return out
 
     # ----------------------------------------------------------------- modes
-    def _ask_field(self, document: str, description: str, timeout: float) -> str | None:
+    def _ask_field(self, document: str, description: str, timeout: float, deadline: float | None) -> str | None:
         if self.prompts.style == "base":
             raw = self.llm.complete(self.prompts.field_prompt(document, description), max_tokens=self.max_tokens,
-                                    stop=("\n",), timeout=timeout)
+                                    stop=("\n",), timeout=timeout, deadline=deadline)
         else:
             raw = self.llm.chat(self.prompts.field_messages(document, description), max_tokens=self.max_tokens,
-                                timeout=timeout)
+                                timeout=timeout, deadline=deadline)
         return clean_value(raw)
 
     def _extract_per_field(self, document, info, options):
@@ -175,7 +247,7 @@ class FieldExtractor:
 
         def run(key):
             try:
-                return key, self._ask_field(document, info[key], options.llm_timeout), None
+                return key, self._ask_field(document, info[key], options.llm_timeout, options.deadline), None
             except LLMError as e:
                 return key, None, e
 
@@ -188,7 +260,7 @@ class FieldExtractor:
         for key, value, error in outcomes:
             values[key] = value
             if error is not None:
-                errors[key] = FieldError(error.code, error.message)
+                errors[key] = FieldError(error.code, error.message, error.retry_after)
                 if isinstance(error, LLMUnavailable):
                     log.warning("field %s: %s", key, error.message)
         return values, errors
@@ -200,14 +272,15 @@ class FieldExtractor:
         max_tokens = 24 + (MAX_VALUE_CHARS + 16) * len(keys)
         try:
             raw = self.llm.chat(self.prompts.schema_messages(document, info), max_tokens=max_tokens,
-                                json_schema=schema, timeout=options.llm_timeout)
+                                json_schema=schema, timeout=options.llm_timeout, deadline=options.deadline)
         except LLMError as e:
-            return {k: None for k in keys}, {k: FieldError(e.code, e.message) for k in keys}
+            return {k: None for k in keys}, {k: FieldError(e.code, e.message, e.retry_after) for k in keys}
         try:
             return parse_json_object(raw, keys), {}
         except ValueError as e:
             # The server did not honour the schema (e.g. output cut at max_tokens).
-            log.warning("schema mode: unparseable answer (%s): %.200r", e, raw)
+            # The answer holds document text: its length only, never its content (docs/security.md).
+            log.warning("schema mode: unparseable answer of %d characters (%s)", len(raw or ""), e)
             error = FieldError("LLM_BAD_OUTPUT", f"The LLM's answer was not valid JSON: {e}")
             return {k: None for k in keys}, {k: error for k in keys}
 
@@ -216,9 +289,10 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
     """Raise the service error shared by all failed fields, if they share one."""
     codes = {e.code for e in errors.values()}
     message = next(iter(errors.values())).message
+    waits = [e.retry_after for e in errors.values() if e.retry_after is not None]
     for cls in (LLMUnavailable, LLMTimeout, LLMRejected):
         if codes == {cls.code}:
-            raise cls(message)
+            raise cls(message, retry_after=max(waits) if waits else None)
 
 
 def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
@@ -230,7 +304,7 @@ def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
     are printed by the issuer, not read, and stay; so do values read without a
     single tone mark (:meth:`PlaceNames.restore`)."""
     from app.extraction.gazetteer import identifying_marks, place_names
-    from app.ocr.hybrid import looks_vietnamese
+    from app.classify.language import looks_vietnamese
 
     wanted = [s for s in specs if s.lexicon and results[s.key].value and results[s.key].source in ("rule", "llm")]
     if not wanted:

@@ -51,6 +51,11 @@ class FieldResult:
         line_indices: OCR lines the value was read from.
         grounded: the value appears in the OCR text (always true for QR/MRZ/rule).
         checks: validations run and their outcome.
+        matched_field: the known field an ``info`` entry was mapped onto
+            (:func:`app.classify.mapping.map_info`; type detected); None: no
+            known field matched.
+        mapped: the entry went through the mapping (the response then shows
+            ``matched_field``, null included).
     """
 
     value: str | None
@@ -60,6 +65,8 @@ class FieldResult:
     line_indices: tuple[int, ...] = ()
     grounded: bool = False
     checks: dict = field(default_factory=dict)
+    matched_field: str | None = None
+    mapped: bool = False
 
     def to_dict(self, ocr: OcrResult) -> dict:
         """Response form; ``box`` is the axis-aligned quadrilateral around the
@@ -75,6 +82,8 @@ class FieldResult:
                "source": self.source, "grounded": self.grounded, "box": box}
         if self.checks:
             out["checks"] = self.checks
+        if self.mapped:
+            out["matched_field"] = self.matched_field
         return out
 
 

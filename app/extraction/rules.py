@@ -35,7 +35,7 @@ from app.extraction.normalize import (
     parse_date,
     similarity,
 )
-from app.ocr.hybrid import looks_vietnamese
+from app.classify.language import looks_vietnamese
 
 _DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
                         r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
@@ -78,6 +78,9 @@ _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|s
                             r"phuong thuc|hinh thuc|"
                             r"change|tien thua|tra lai|khach dua|tien khach|khach tra|cash|tien mat|savings|tiet kiem|"
                             r"rounding|round adj|adjustment|before|chua|tendered|paid|deposit|points?|tong ket)\b)")
+# A footnote stating the tax a total includes, with its rate ("TOTAL INCLUDED GST @ 6%", "GST INCLUDED 6%").
+_TAX_INCLUDED_NOTE = re.compile(r"\b(included|inclusive of)\b.*\b(gst|vat|tax|sst)\b\s*@?\s*\d+(\.\d+)?\s*%"
+                                r"|\b(gst|vat|tax|sst)\b\s*@?\s*\d+(\.\d+)?\s*%?\s*\bincluded\b")
 # Tax words exclude a line unless it is the tax-inclusive total.
 _TOTAL_TAX_ONLY = re.compile(r"\b(tax|gst|vat|sst|excl|excluding|thue|ht|hors taxes?|tva|btw|mwst|ust|netto)\b")
 _TOTAL_PRIORITY = (
@@ -89,7 +92,7 @@ _TOTAL_PRIORITY = (
                 # invoices in French, Dutch, German, Polish
                 r"total ttc|montant ttc|total facture|net a payer|a payer|factuur totaal|te betalen|"
                 r"gesamtbetrag|rechnungsbetrag|zu zahlen|do zaplaty)\b"), 0.9),
-    (re.compile(r"\b(total|tong|cong tien hang|totaal|razem|summe)\b"), 0.8),
+    (re.compile(r"\b(total|tong|cong tien hang|totaal|razem|summe)\b|^\W*due\b(?!\s*(date|on|by))"), 0.8),
 )
 
 
@@ -161,6 +164,8 @@ class RuleReader:
                 if currency == "MYR" and spec.kind == "text" and isinstance(cand.value, str):
                     # Malay and English use no diacritics: "JAYÀ", "CHÉRAS" are specks read as accents.
                     plain = _strip_latin_accents(cand.value)
+                    if spec.key == "address":
+                        plain = fix_malaysian_address(plain)
                     cand = dataclasses.replace(cand, value=plain, normalized=plain) if plain != cand.value else cand
                 out.append(cand)
         return out
@@ -307,6 +312,8 @@ class RuleReader:
                 continue  # "Tổng số: 24": the number of items
             if _TOTAL_TAX_ONLY.search(f) and not re.search(r"incl|inkl|ttc|gom|bao gom", f):
                 continue
+            if _TAX_INCLUDED_NOTE.search(f):
+                continue  # "(TOTAL INCLUDED GST @ 6% : 1.42)": the tax the total holds, not the total
             weight = next((w for pattern, w in _TOTAL_PRIORITY if pattern.search(f)), None)
             if weight is None and summary and re.match(r"\W*tai quay\b", f):
                 weight = 0.7  # a payment terminal's daily summary: the sum taken "at the counter"
@@ -638,7 +645,9 @@ _REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca
                      r"darul [a-z]+|wilayah persekutuan|viet ?nam)\b[a-z .,]*)")
 _REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br no|gst ?id|gst reg|sst|licensee|"
                                 r"business reg)\b")
-_REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?\s*$", re.I)
+# A registration number after a name, with the branch code some chains print after it ("273500-U (KSB)").
+_REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?"
+                           r"(?:\s*\([A-Z0-9]{2,6}\))?\s*$", re.I)
 
 
 def _name_continues(lines, folded, first, last, plausible) -> int:
@@ -646,7 +655,7 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
     reached ``last``: below it may come a bare legal suffix ("SDN BHD"), the
     rest of a name cut inside parentheses ("ENTERPRISE (SETIA" / "ALAM)SDN"),
     the company behind a shop's name ("LEMON TREE RESTAURANT" / "JTJ FOODS SDN
-    BHD"), the chain's name again ("Saigon Co.op" / "Co.op Food HN THE
+    BHD"), the rest of a name cut after "&" ("HOME MASTER HARDWARE &" / "ELECTRICAL"), the chain's name again ("Saigon Co.op" / "Co.op Food HN THE
     K-PARK"), or one word wrapped onto the next line ("... - CẨM" / "PHẢ")."""
     start = last
     while last + 1 < len(lines) and last + 1 < start + 4:
@@ -663,6 +672,7 @@ def _name_continues(lines, folded, first, last, plausible) -> int:
         words = nxt.split()
         if not (_SUFFIX_ONLY.fullmatch(nxt)
                 or (folded[last].count("(") > folded[last].count(")") and len(words) <= 3)
+                or (re.search(r"(&|\band)\s*$", folded[last]) and len(words) <= 3 and not re.search(r"\d", nxt))
                 or (not _LEGAL_SUFFIX.search(name) and _LEGAL_SUFFIX.search(nxt) and len(words) <= 4
                     and not re.search(r"\d", nxt))
                 or (_BRAND_RE.search(name) and _BRAND_RE.search(nxt) and not re.search(r"\d", nxt))
@@ -771,6 +781,7 @@ def _fix_name_digits(text: str) -> str:
     text = re.sub(r"\b[A-Z0-9]+\b", word, text)
     text = re.sub(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\b)", "I", text)  # "MR. D.1.Y."
     text = re.sub(r"(?<=[A-Z] )[S5]/[B8]$", "S/B", text)  # "99 SPEED MART 5/8": Sdn Bhd, abbreviated
+    text = re.sub(r"(?<=\bSDN )B[NM]D\b|(?<=\bSDN\. )B[NM]D\b", "BHD", text)  # "SDN BND": H misread
     return re.sub(r"\bS[I1lL]N(?=\.? ?BHD\b)", "SDN", text)
 
 
@@ -800,7 +811,7 @@ def _text_candidate(key, lines, indices, confidence, clean=None):
 
 def _currency_context(lines: list[TextLine], folded: list[str], vietnamese: bool) -> str | None:
     """Currency for amounts printed without one: MYR when the document prints RM,
-    VND for đ/VND or Vietnamese text (``vietnamese``: :func:`app.ocr.hybrid.looks_vietnamese`),
+    VND for đ/VND or Vietnamese text (``vietnamese``: :func:`app.classify.language.looks_vietnamese`),
     else the currency most lines name (``$``, ``EUR``, ``€``, ``Rs``, ... by
     :func:`app.extraction.normalize.detect_currency`), else None."""
     text = " ".join(folded)
@@ -817,6 +828,57 @@ _LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
 _MISREAD_VND = re.compile(r"(?<![^\W\d_])[UV][NH][DĐ](?=\d{1,3}(?:[.,]\d{3})+\b)")
 _MISREAD_RM = re.compile(r"\bR[NHW](?=\d{1,3}(?:,\d{3})*\.\d{2}\b)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
+
+
+#: Words of Malaysian addresses (Malay street and area words, states, large towns), upper case.
+_MY_ADDRESS_WORDS = frozenset("""
+JALAN TAMAN LORONG KAMPUNG BANDAR PERSIARAN KAWASAN PERINDUSTRIAN PERUSAHAAN SEKSYEN MEDAN PUSAT BANGUNAN
+WISMA MENARA PLAZA KOMPLEKS DESA INDAH UTAMA BARU BESAR PERMAI SENTOSA SETIA ALAM JAYA RAYA SELATAN UTARA
+TIMUR BARAT TENGAH SELANGOR JOHOR KEDAH KELANTAN MELAKA PAHANG PERAK PERLIS PENANG PINANG SABAH SARAWAK
+TERENGGANU LUMPUR KUALA DARUL EHSAN TAKZIM AMAN PUTRAJAYA LABUAN PETALING DAMANSARA SUBANG PUCHONG KAJANG
+CHERAS KLANG SHAH BAHRU AMPANG KEPONG SETAPAK SEMENYIH SERDANG KOTA BATU GOMBAK RAWANG SEREMBAN IPOH
+""".split())
+#: Malaysian address abbreviations that OCR reads with I, 1 or | for L ("JIN", "J1n", "BIk").
+_MY_ABBREVIATIONS = {"JLN": re.compile(r"\bJ[I1|l]N\b", re.I), "BLK": re.compile(r"\bB[I1|l]K\b", re.I)}
+
+
+#: Letter pairs that text recognition confuses on receipts (either way round).
+_CONFUSABLE = frozenset({frozenset(p) for p in ("MN", "IL", "OD", "KR", "EF", "UV", "CG", "HN", "BE", "RP")})
+
+
+def _one_confusion(a: str, b: str) -> bool:
+    """``a`` and ``b`` (same length) differ in one letter, a pair of :data:`_CONFUSABLE`."""
+    diff = [(x, y) for x, y in zip(a, b) if x != y]
+    return len(diff) == 1 and frozenset(diff[0]) in _CONFUSABLE
+
+
+def fix_malaysian_address(text: str) -> str:
+    """OCR misreadings in a Malaysian address: ``JIn``/``J1n`` -> ``Jln``,
+    ``BIk`` -> ``Blk``, a digit inside a word (``8ESAR`` -> ``BESAR``), and an
+    address word one letter off by a letter pair OCR confuses (``TANAN`` ->
+    ``TAMAN``; :data:`_CONFUSABLE`; words of 5+ letters against
+    :data:`_MY_ADDRESS_WORDS`), the printed case kept."""
+    for right, pattern in _MY_ABBREVIATIONS.items():
+        text = pattern.sub(lambda m: right if m.group(0).isupper() else right.capitalize(), text)
+
+    def word(m):
+        w = m.group(0)
+        upper = w.upper()
+        if upper in _MY_ADDRESS_WORDS or len(w) < 5:
+            return w
+        fixed = upper.translate(_NAME_DIGITS) if sum(c.isdigit() for c in w) == 1 else upper
+        if fixed in _MY_ADDRESS_WORDS:
+            best = fixed
+        elif not fixed.isalpha():
+            return w
+        else:
+            near = [a for a in _MY_ADDRESS_WORDS if len(a) == len(fixed) and _one_confusion(a, fixed)]
+            if len(near) != 1:
+                return w
+            best = near[0]
+        return best if w.isupper() or not w.isalpha() else best.capitalize()
+
+    return re.sub(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b", word, text)
 
 
 def _strip_latin_accents(text: str) -> str:

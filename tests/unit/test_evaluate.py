@@ -149,7 +149,7 @@ def test_load_documents_reads_shared_data_in_place(ev):
 
     shared_path("sroie")
     docs, skipped = ev.load_documents("sroie")
-    assert len(docs) == 100 and not skipped
+    assert len(docs) == 250 and not skipped  # 100 first sampled + 150 added (SOURCE.md)
     assert set(docs[0]["label"]) >= {"company", "date", "address", "total"}
     docs, skipped = ev.load_documents("invoice2data")
     assert any(s["reason"].startswith("no image or PDF") for s in skipped)  # Orlen.txt
@@ -222,3 +222,26 @@ def test_synthetic_invoices_are_rendered_with_labels(ev):
     assert len(docs) == 9 and not skipped
     assert {d["config"]["document_type"] for d in docs} == {"invoice", "purchase_order"}
     assert docs[0]["load"]()[:5] == b"%PDF-" and len(docs[0]["label"]["line_items"]) == 28
+
+
+def test_plain_preset_sends_opaque_keys_and_renames_them_back(ev):
+    class Args:
+        dataset = "mcocr"
+        config = None
+        llm_timeout = None
+        info_preset = "plain"
+
+    info = ev.build_config(Args)["info"]
+    assert list(info) == ["q1", "q2", "q3", "q4"] and set(info.values()) == set(ev.PLAIN_INFO["mcocr"].values())
+    _, back = ev.plain_info("mcocr")
+    result = {"extracted_fields": {"q4": "10.000"}, "fields": {"q4": {"value": "10.000"}}}
+    assert ev.rename_result(result, back)["extracted_fields"] == {"total_cost": "10.000"}
+
+
+def test_sroie_split_follows_the_manifest(ev):
+    from tests.conftest import shared_path
+
+    shared_path("sroie")
+    docs, _ = ev.load_documents("sroie")
+    old, new = ev.select_split("sroie", docs, "old"), ev.select_split("sroie", docs, "new")
+    assert (len(old), len(new)) == (100, 150) and not {d["id"] for d in old} & {d["id"] for d in new}

@@ -497,3 +497,32 @@ def test_a_misread_vnd_glued_to_the_total():
     # MC-OCR 145014bpeci, a card payment slip: "TỔNG CỘNG:" over "UND402,766".
     got = read(["Vietcombank", "THANH TOÁN", "S0 L0:", "000110", "TÔNG CỘNG:", "UND402,766", "APP: Visa Credit"])
     assert got["total"].normalized == {"amount": "402766", "currency": "VND"}
+
+
+def test_tax_included_footnote_is_not_the_total_and_due_is_a_total_caption():
+    # Patterns of the SROIE train transcripts (issue #11): the total printed after "DUE",
+    # the tax it includes in a footnote below it.
+    got = read(["KING'S CONFECTIONERY S/B 273500-U (KSB)", "NO.41, JALAN SERI BINTANG 2", "52100 KUALA LUMPUR.",
+                "QTY 8 25.15", "ROUNDING ADJ - 0.00", "DUE 25.15", "PAY 25.15", "CHANGE 0.00",
+                "(TOTAL INCLUDED GST @ 6% : 1.42)"])
+    assert got["total"].normalized["amount"] == "25.15"
+    assert got["seller"].value == "KING'S CONFECTIONERY S/B"  # registration number and branch code dropped
+
+
+def test_a_name_cut_after_an_ampersand_continues_and_a_misread_bhd_is_fixed():
+    got = read(["HOME MASTER HARDWARE &", "ELECTRICAL", "NO.113G & 115G, JALAN U13/BG", "40170 SETIA ALAM"])
+    assert got["seller"].value == "HOME MASTER HARDWARE & ELECTRICAL"
+    assert read(["BOOK TA .K(TAMAN DAYA) SDN BND", "NO.5, JALAN DAYA 1", "81100 JOHOR BAHRU"])[
+        "seller"].value == "BOOK TA .K(TAMAN DAYA) SDN BHD"
+
+
+@pytest.mark.parametrize("read_as,fixed", [
+    ("No: G3, BIk G, JIn PJU 1A/3, Ara Damansara", "No: G3, Blk G, Jln PJU 1A/3, Ara Damansara"),
+    ("NO. 53, JALAN 8ESAR, 45600", "NO. 53, JALAN BESAR, 45600"),
+    ("LOT P.T. 2811, JALAN ANGSA, TANAN BERKELEY", "LOT P.T. 2811, JALAN ANGSA, TAMAN BERKELEY"),
+    ("NO.59 JALAN PERMAS 9/5 BANDAR BARU PERMAS JAYA", "NO.59 JALAN PERMAS 9/5 BANDAR BARU PERMAS JAYA"),  # a place
+])
+def test_malaysian_address_misreadings(read_as, fixed):
+    from app.extraction.rules import fix_malaysian_address
+
+    assert fix_malaysian_address(read_as) == fixed

@@ -132,11 +132,13 @@ def _texts_per_variant(image_bgr: np.ndarray):
         yield [_text(b) for b in found if b.valid]
 
 
-def read_qr_texts(image_bgr: np.ndarray) -> list[str]:
+def read_qr_texts(image_bgr: np.ndarray, max_variants: int | None = None) -> list[str]:
     """Texts of the QR codes found, from the first image variant that has any.
 
     Args:
         image_bgr: ``(H, W, 3)`` BGR or ``(H, W)`` grayscale uint8 array.
+        max_variants: try at most this many variants (:func:`_variants`;
+            1: the image as given, the cheapest look); None: all.
 
     Returns:
         Decoded texts (UTF-8), empty when no variant shows a QR code.
@@ -145,7 +147,12 @@ def read_qr_texts(image_bgr: np.ndarray) -> list[str]:
         InvalidImage: not a uint8 image array.
         EngineUnavailable: zxing-cpp is not installed.
     """
-    return next((texts for texts in _texts_per_variant(image_bgr) if texts), [])
+    for n, texts in enumerate(_texts_per_variant(image_bgr), 1):
+        if texts:
+            return texts
+        if max_variants is not None and n >= max_variants:
+            break
+    return []
 
 
 def decode_cccd_qr(image_bgr: np.ndarray) -> list[Candidate]:

@@ -1,0 +1,209 @@
+"""Document classification: which of our document types a page is.
+
+Used when a request names no ``document_type`` (or ``"auto"``). The evidence
+is what the readers already see, in this order of strength:
+
+1. **MRZ** (ICAO 9303 TD1, three lines of 30 characters starting ``ID`` +
+   issuing state ``VNM``): the back of a CCCD (source ``mrz``).
+2. **QR payload** (only when an image is given and the printed text leaves
+   the answer open or points to an ID card): a CCCD QR code is on the front
+   (source ``qr``).
+3. **Printed captions and titles** in Vietnamese and English (and the
+   European invoice words that :mod:`app.extraction.doctypes` reads), matched
+   on folded text (lower case, diacritics removed): each type has weighted
+   cue phrases; a title ("HÓA ĐƠN GIÁ TRỊ GIA TĂNG", "PURCHASE ORDER") weighs
+   more than a caption shared with other types ("Total").
+4. **Layout**: a receipt is a long narrow slip (height / width of the text
+   area >= 1.6) with many short priced rows.
+
+Scores per type are summed; the confidence is the top score's share of the
+top two plus a margin (``top / (top + second + 1)``) so one weak cue gives a
+low confidence. No cue at all gives ``other``.
+
+The cue tables are written from the documents' standard wording (Vietnamese
+Circular 78/2021 e-invoice titles, ICAO 9303 for the MRZ, the CCCD's printed
+captions, common English/French/Dutch/German/Polish invoice and order
+captions), not from any one document's text.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+from app.domain import OcrResult
+
+#: The document types a page is classified into (``other``: none of ours).
+TYPES = ("cccd_front", "cccd_back", "invoice", "receipt", "purchase_order", "sales_order", "other")
+
+
+@dataclass(frozen=True)
+class Classification:
+    """The detected type of one document.
+
+    Attributes:
+        type: one of :data:`TYPES`.
+        confidence: 0..1.
+        source: the strongest evidence: ``mrz``, ``qr``, ``text`` (captions and
+            titles), ``layout``, ``given`` (the caller named the type) or
+            ``none`` (no evidence: ``other``).
+        scores: type -> summed cue weight (for logs and the confusion bench).
+        language: ``vi`` or ``other`` (:func:`app.classify.language.page_language`).
+    """
+
+    type: str
+    confidence: float
+    source: str
+    scores: dict = field(default_factory=dict)
+    language: str = "other"
+
+    def to_dict(self) -> dict:
+        """Response form: ``{type, confidence, source}``."""
+        return {"type": self.type, "confidence": round(self.confidence, 3), "source": self.source}
+
+
+def given(document_type: str) -> Classification:
+    """The classification of a document whose type the caller named."""
+    return Classification(document_type, 1.0, "given")
+
+
+# (pattern over the folded page text, weight). Patterns use \b boundaries.
+_CUES: dict[str, tuple[tuple[str, float], ...]] = {
+    "cccd_front": (
+        (r"can cuoc cong dan|citizen identity card|can cuoc\b|identity card", 6.0),
+        (r"ho va ten|full name|ho, chu dem va ten", 1.5),
+        (r"que quan|place of origin", 3.0),
+        (r"noi thuong tru|place of residence|noi cu tru", 3.0),
+        (r"co gia tri den|date of expiry", 2.0),
+        (r"gioi tinh|\bsex\b", 1.5),
+        (r"quoc tich|nationality", 1.5),
+        (r"ngay sinh|date of birth", 1.5),
+        (r"cong hoa xa hoi chu nghia viet nam|socialist republic of viet ?nam", 1.0),
+    ),
+    "cccd_back": (
+        (r"dac diem nhan dang|personal identification", 6.0),
+        (r"ngon tro (trai|phai)|(left|right) index finger", 4.0),
+        (r"cuc truong cuc canh sat|director general of the police|quan ly hanh chinh ve trat tu xa hoi", 4.0),
+        (r"ngay, thang, nam|date, month, year", 2.0),
+    ),
+    "invoice": (
+        (r"hoa don gia tri gia tang|hoa don gtgt|vat invoice|hoa don dien tu|commercial invoice", 6.0),
+        (r"invoice (no|number|#|date|nr)|invoice:|\binvoice\b", 2.5),
+        (r"\b(facture|factuur|rechnung|faktura)\b", 5.0),
+        (r"bill to|billed to|invoice to|payment terms|due date|date due|iban|swift|bank account", 2.0),
+        (r"ky hieu|mau so|ma so thue nguoi mua|don vi mua hang|nguoi mua hang|don vi ban hang", 3.0),
+        (r"subtotal|sub total|amount due|balance due|total due|\bvat\b|tax amount|net amount", 1.0),
+    ),
+    "receipt": (
+        (r"\breceipt\b|cash bill|cash sales?|official receipt|\bbill\b|hoa don ban le|phieu thanh toan|"
+         r"phieu tinh tien|hoa don thanh toan|bien lai|hoa don ban hang|phieu xuat kho ban hang|phieu mua hang", 3.0),
+        (r"cashier|thu ngan|nhan vien|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
+        (r"\bchange\b|tien thua|tien thoi|tra lai|khach dua|tien khach|tien mat|\bcash\b|tendered", 2.5),
+        (r"thank you|thanks|cam on|hen gap lai|terima kasih|please come again|goods sold are not|merci|"
+         r"danke|bedankt", 2.0),
+        (r"caissier|kassierer|kassa|ticket|especes|rendu|bar ?geld|wisselgeld", 2.0),  # French, German, Dutch
+        (r"rounding|round adj|\bgst\b|\brm\s?\d|\bqty\b|\bsl\b|so luong|don gia|thanh tien|tong tien|tong cong|"
+         r"total", 1.0),
+        (r"tax invoice|simplified tax invoice", 1.0),
+    ),
+    "purchase_order": (
+        (r"purchase order|don dat hang|don mua hang|phieu dat hang|\bp\.?o\.? (no|number|#)|bestelling|bestellung|"
+         r"bon de commande|zamowienie", 7.0),
+        (r"supplier|vendor|nha cung cap|ship to|deliver to|delivery date|ngay giao hang|dia diem giao hang", 2.0),
+    ),
+    "sales_order": (
+        (r"sales order|don ban hang|don hang ban|order confirmation|xac nhan don hang|\bs\.?o\.? (no|number|#)|"
+         r"auftragsbestatigung|confirmation de commande", 7.0),
+        (r"sold to|customer|khach hang|ship to|salesperson|sales rep", 1.5),
+    ),
+}
+# Ties go to the more common document.
+_TIE_ORDER = ("receipt", "invoice", "cccd_front", "cccd_back", "purchase_order", "sales_order")
+_COMPILED = {t: tuple((re.compile(r"(?<![a-z])(?:" + p + r")"), w) for p, w in cues) for t, cues in _CUES.items()}
+# A TD1 line as OCR reads it: "IDVNM" + digits and fillers (``<`` read as ``<``, ``K``, ``«``).
+_MRZ_LINE1 = re.compile(r"^I[D0O]VNM[0-9A-Z<«K]{10,}")
+_MRZ_FILLERS = re.compile(r"[<«]{3,}")
+
+
+def classify(ocr: OcrResult, image=None) -> Classification:
+    """Classify one document from its OCR lines (and its image for the QR code).
+
+    Args:
+        ocr: OCR output of the document's page.
+        image: the decoded ``(H, W, 3)`` BGR image; the CCCD QR code is
+            looked for only when the text does not decide (at most one
+            zxing-cpp decode, ~10-40 ms).
+
+    Returns:
+        The :class:`Classification`; ``other`` with confidence 0 when no cue
+        is present.
+    """
+    from app.classify.language import fold_page, page_language
+
+    texts = [line.text for line in ocr.lines]
+    language = page_language(texts)
+    page = fold_page("\n".join(texts))
+
+    if _has_mrz(texts):
+        return Classification("cccd_back", 0.99, "mrz", {"cccd_back": 10.0}, language)
+
+    scores = {t: 0.0 for t in TYPES if t != "other"}
+    for name, cues in _COMPILED.items():
+        scores[name] = sum(w for pattern, w in cues if pattern.search(page))
+    layout = _receipt_layout(ocr)
+    if layout:
+        scores["receipt"] += layout
+    ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
+    (top, top_score), (_, second_score) = ranked[0], ranked[1]
+    cardish = top in ("cccd_front", "cccd_back") or top_score < 3.0
+    if image is not None and cardish:
+        if _has_cccd_qr(image):
+            return Classification("cccd_front", 0.99, "qr", {**scores, "cccd_front": scores["cccd_front"] + 10},
+                                  language)
+    if top_score <= 0:
+        return Classification("other", 0.0, "none", scores, language)
+    confidence = top_score / (top_score + second_score + 1.0)
+    if top_score < 2.0:
+        return Classification("other", round(1 - confidence, 3), "text", scores, language)
+    source = "layout" if top == "receipt" and layout and scores["receipt"] - layout < 2.0 else "text"
+    return Classification(top, confidence, source, scores, language)
+
+
+def _has_mrz(texts: list[str]) -> bool:
+    """A TD1 first line ("IDVNM...") or two lines of MRZ fillers."""
+    compact = [re.sub(r"\s+", "", t).upper() for t in texts]
+    if any(_MRZ_LINE1.match(c) for c in compact):
+        return True
+    return sum(1 for c in compact if len(c) >= 25 and _MRZ_FILLERS.search(c) and re.fullmatch(r"[0-9A-Z<«]+", c)) >= 2
+
+
+def _receipt_layout(ocr: OcrResult) -> float:
+    """Layout weight for a receipt: the text area is a tall narrow column
+    (height >= 1.6 x width) with at least 8 lines; 0 otherwise."""
+    if len(ocr.lines) < 8:
+        return 0.0
+    xs = [x for line in ocr.lines for x, _ in line.box]
+    ys = [y for line in ocr.lines for _, y in line.box]
+    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    if width <= 0:
+        return 0.0
+    return 2.0 if height / width >= 1.6 else 0.0
+
+
+def _has_cccd_qr(image) -> bool:
+    """The image as given (one zxing-cpp pass) holds a QR code whose payload
+    parses as a CCCD payload (:func:`app.extraction.readers.qr.parse_cccd_qr_payload`)."""
+    from app.errors import EngineUnavailable, InvalidImage
+    from app.extraction.readers.qr import parse_cccd_qr_payload, read_qr_texts
+
+    try:
+        texts = read_qr_texts(image, max_variants=1)
+    except (EngineUnavailable, InvalidImage):
+        return False  # zxing-cpp missing or not an image array: no QR evidence
+    for text in texts:
+        try:
+            parse_cccd_qr_payload(text)
+            return True
+        except ValueError:
+            continue
+    return False

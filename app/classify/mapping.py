@@ -1,0 +1,345 @@
+"""``info`` entries mapped onto the known fields of a document type.
+
+A client of the original service sends ``info`` (field key -> description,
+e.g. ``{"so_cccd": "Số căn cước", "ten": "Họ và tên"}``) and no
+``document_type``. Each entry is matched to a field of the (detected) type so
+the deterministic readers answer it, and the response keeps the caller's key.
+
+Matching (no list of example requests; unseen phrasings match):
+
+* the key name (``date_of_birth``, ``dateOfBirth``, ``ngay_sinh``) and the
+  description are split into words, folded (lower case, Vietnamese diacritics
+  removed, ``đ`` -> ``d``) and stripped of function words ("of", "the",
+  "của", "là", ...);
+* each known field has a synonym set: short phrases in Vietnamese (written
+  without diacritics, so "Số căn cước" and "so can cuoc" are the same) and
+  English (:data:`SYNONYMS`);
+* a phrase matches a word list by word-level fuzzy matching (rapidfuzz
+  ``fuzz.ratio`` >= 80 for words of 4+ letters, so "adress" or "totl amout"
+  still match; exact for shorter words); the score is the F1 of the phrase's
+  words found in the request and of the request's words covered by the
+  phrase, so the most specific phrase wins ("ngày sinh" is
+  ``date_of_birth``, not ``date``);
+* a field's score is its best phrase's, over the description and the key
+  name (the key weighted 0.95); the best field is taken when it scores >=
+  :data:`MIN_SCORE`, else the entry matches no field (the generic caption
+  reader and the LLM answer it).
+
+A field's synonyms are general wording for that field, never the wording of a
+benchmark preset (``bench/evaluate.py --info-preset plain`` is a hold-out).
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+
+from app.extraction.normalize import fold
+
+#: Lowest score (0..1) at which an entry is mapped onto a field.
+MIN_SCORE = 0.7
+
+#: Words that say nothing about which field is meant (folded).
+STOPWORDS = frozenset({
+    # English
+    "a", "an", "the", "of", "on", "in", "for", "to", "at", "by", "from", "with", "as", "is", "are", "this", "that",
+    "which", "what", "its", "it", "their", "his", "her", "printed", "shown", "written", "stated", "given", "value",
+    "field", "document", "please", "extract", "get", "find", "read", "return", "and", "or", "e.g", "eg", "was",
+    "were", "be", "been", "has", "have", "had", "do", "does", "did", "such", "how", "there", "these", "those", "into",
+    "than", "then", "also", "any", "all", "if", "will", "would", "should", "must",
+    # Vietnamese (folded)
+    "cua", "la", "tren", "trong", "cho", "duoc", "ghi", "theo", "va", "hoac", "cac", "nhung", "mot", "nay", "do",
+    "tai", "o", "ve", "voi", "thi", "hay", "gi", "nao", "lay", "tim",
+})
+
+#: Known field key -> phrases naming it (folded: no diacritics; Vietnamese and English).
+SYNONYMS: dict[str, tuple[str, ...]] = {
+    "id_number": ("so can cuoc", "so can cuoc cong dan", "can cuoc cong dan", "so cccd", "cccd", "so cmnd", "cmnd",
+                  "so dinh danh", "ma dinh danh", "so the", "id number", "id no", "id", "citizen id",
+                  "identity number", "identification number", "identity card number", "card number",
+                  "national id", "personal number", "document number"),
+    "full_name": ("ho va ten", "ho ten", "ten", "ten day du", "ten khai sinh", "ho chu dem ten", "full name", "name",
+                  "holder name", "surname given names", "ten nguoi", "ten chu the"),
+    "date_of_birth": ("ngay sinh", "ngay thang nam sinh", "sinh ngay", "nam sinh", "date of birth", "birth date",
+                      "birthday", "dob", "born"),
+    "sex": ("gioi tinh", "phai", "sex", "gender", "nam nu", "male female"),
+    "nationality": ("quoc tich", "nationality", "citizenship", "country"),
+    "place_of_origin": ("que quan", "nguyen quan", "que", "noi sinh", "place of origin", "hometown", "home town",
+                        "native place", "origin", "birthplace", "place of birth"),
+    "place_of_residence": ("noi thuong tru", "thuong tru", "noi cu tru", "dia chi thuong tru", "dia chi", "cho o",
+                           "noi o", "place of residence", "residence", "permanent address", "address", "home address",
+                           "domicile"),
+    "date_of_expiry": ("co gia tri den", "gia tri den", "ngay het han", "han su dung", "het han", "date of expiry",
+                       "expiry date", "expiration date", "expiry", "expires", "valid until", "valid to",
+                       "valid through"),
+    "date_of_issue": ("ngay cap", "ngay thang nam cap", "cap ngay", "date of issue", "issue date", "issued on",
+                      "issuance date", "date issued"),
+    "personal_identification": ("dac diem nhan dang", "nhan dang", "dau vet", "not ruoi", "seo", "personal identification",
+                                "identifying marks", "identification marks", "distinguishing marks",
+                                "distinguishing features", "marks"),
+    "seller": ("ten cua hang", "cua hang", "ten cong ty", "cong ty", "don vi ban", "don vi ban hang", "nguoi ban",
+               "ben ban", "ten nguoi ban", "nha hang", "sieu thi", "ten doanh nghiep", "shop name", "shop",
+               "store name", "store", "company name", "company", "seller", "merchant", "vendor", "issuer", "business",
+               "business name", "retailer", "restaurant", "outlet"),
+    "address": ("dia chi", "dia chi cua hang", "dia chi nguoi ban", "dc", "address", "shop address",
+                "store address", "company address", "seller address", "location", "street address"),
+    "date": ("ngay", "ngay ban", "ngay in", "ngay mua", "ngay lap", "ngay hoa don", "thoi gian", "ngay gio",
+             "date", "receipt date", "invoice date", "purchase date", "transaction date", "date time", "datetime",
+             "time", "timestamp", "issue date", "date of issue", "order date", "ngay dat hang", "ngay don hang"),
+    "total": ("tong tien", "tong cong", "tong so tien", "tong thanh toan", "tong tien thanh toan", "thanh toan",
+              "so tien thanh toan", "phai tra", "tong gia tri", "total", "total amount", "grand total", "amount",
+              "amount paid", "amount due", "total due", "total payable", "total cost", "total price", "sum",
+              "net total", "total value", "order total", "invoice total", "balance due", "tong"),
+    "seller_tax_code": ("ma so thue", "mst", "ma so thue nguoi ban", "tax code", "tax id", "tax number", "vat number",
+                        "vat no", "vat id", "seller tax code", "tin", "gst id", "gst no", "tax identification"),
+    "buyer": ("nguoi mua", "nguoi mua hang", "don vi mua", "don vi mua hang", "ben mua", "ten nguoi mua",
+              "khach hang", "buyer", "purchaser", "bill to", "billed to", "customer", "client", "sold to"),
+    "invoice_number": ("so hoa don", "hoa don so", "ma hoa don", "so", "invoice number", "invoice no", "invoice id",
+                       "invoice", "invoice #", "bill number", "bill no", "receipt number", "receipt no",
+                       "document number", "reference", "number", "ref"),
+    "subtotal": ("cong tien hang", "tien hang", "thanh tien truoc thue", "tien truoc thue", "chua thue",
+                 "subtotal", "sub total", "net amount", "amount before tax", "pre tax", "before tax", "excluding tax",
+                 "total excl", "net"),
+    "tax_amount": ("tien thue", "thue", "thue gtgt", "tien thue gtgt", "vat", "tax", "tax amount", "vat amount",
+                   "gst", "gst amount", "sales tax"),
+    "order_number": ("so don hang", "so don dat hang", "ma don hang", "so po", "so", "order number", "order no",
+                     "order id", "po number", "po no", "po", "purchase order number", "sales order number",
+                     "so number", "reference", "number", "ref"),
+    "supplier": ("nha cung cap", "ben ban", "nguoi ban", "don vi cung cap", "supplier", "vendor", "seller",
+                 "provider"),
+    "delivery_date": ("ngay giao hang", "ngay giao", "ngay nhan hang", "han giao hang", "delivery date",
+                      "ship date", "shipping date", "delivery", "deliver by", "date of delivery", "due date"),
+    "customer": ("khach hang", "ten khach hang", "nguoi mua", "ben mua", "customer", "customer name", "client",
+                 "buyer", "sold to", "bill to", "ship to"),
+}
+
+#: Things a caller may ask for that are no known field (phone, currency, cashier, ...): their
+#: words count as informative, so "currency of the amounts" is not taken for ``total``.
+OTHER_ATTRIBUTES: tuple[str, ...] = (
+    "so dien thoai", "dien thoai", "phone", "telephone", "mobile", "fax", "email", "website", "currency", "tien te",
+    "loai tien", "cashier", "thu ngan", "nhan vien", "staff", "table", "ban", "quantity", "so luong", "item",
+    "items", "mat hang", "san pham", "product", "description", "mo ta", "unit price", "don gia", "payment method",
+    "hinh thuc thanh toan", "card", "the", "change", "tien thua", "discount", "giam gia", "chiet khau", "points",
+    "diem", "barcode", "ma vach", "religion", "ton giao", "ethnicity", "dan toc", "photo", "anh", "signature",
+    "chu ky", "bank", "ngan hang", "account", "tai khoan",
+)
+
+# Word-level aliases folded onto one spelling before matching (abbreviations).
+_ALIASES = {"no.": "no", "nr": "no", "num": "number", "#": "no", "amt": "amount", "qty": "quantity",
+            "addr": "address", "tel": "phone", "dt": "date", "yyyy": "", "dd": "", "mm": "", "tp": ""}
+
+
+@dataclass(frozen=True)
+class FieldMatch:
+    """Where one ``info`` entry was mapped.
+
+    Attributes:
+        key: the caller's key.
+        field: the known field key it was mapped to; None when no field matched.
+        score: 0..1 (the F1 of the best phrase; 1.0 when the key is the field's own key).
+        kind: what the description implies the value is, for the generic
+            caption reader: ``date``, ``amount``, ``number`` or ``text``.
+    """
+
+    key: str
+    field: str | None
+    score: float
+    kind: str = "text"
+
+
+def words(text: str, aliases: bool = True) -> list[str]:
+    """Content words of a key name or description, folded: ``"dateOfBirth"`` ->
+    ``["date", "birth"]``; ``"Số căn cước (ID)"`` -> ``["so", "can", "cuoc", "id"]``;
+    abbreviations spelt out (``"amt"`` -> ``"amount"``) unless ``aliases`` is false
+    (the printed form, for caption reading)."""
+    text = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)  # camelCase
+    folded = fold(text).replace("_", " ").replace("-", " ")
+    out = []
+    for w in re.findall(r"[a-z0-9#]+\.?", folded):
+        w = _ALIASES.get(w, w.rstrip(".")) if aliases else w.rstrip(".")
+        if w and w not in STOPWORDS:
+            out.append(w)
+    return out
+
+
+_SUFFIXES = ("ations", "ation", "ions", "ion", "ings", "ing", "ers", "ed", "es", "er", "s", "e", "y")
+
+
+def stem(word: str) -> str:
+    """A crude English stem for words of 5+ letters (``located``/``location`` ->
+    ``locat``, ``issued``/``issue`` -> ``issu``); shorter words (every
+    Vietnamese syllable but a few) are kept."""
+    if len(word) < 5:
+        return word
+    for suffix in _SUFFIXES:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+@functools.lru_cache(maxsize=16384)
+def _same_word(a: str, b: str) -> bool:
+    """Word equality up to a crude stem (:func:`stem`) or a typo (rapidfuzz ratio >= 80, 4+ letters)."""
+    if a == b:
+        return True
+    if min(len(a), len(b)) < 4:
+        return False
+    if stem(a) == stem(b):
+        return True
+    from rapidfuzz import fuzz
+
+    return fuzz.ratio(a, b) >= 80
+
+
+@functools.lru_cache(maxsize=None)
+def _phrases(field: str) -> tuple[tuple[str, ...], ...]:
+    """The field's synonym phrases as word tuples, and its key's words."""
+    out = [tuple(words(p)) for p in SYNONYMS.get(field, ())] + [tuple(words(field))]
+    return tuple(dict.fromkeys(p for p in out if p))
+
+
+@functools.lru_cache(maxsize=None)
+def _field_vocabulary(field: str) -> frozenset[str]:
+    return frozenset(w for p in _phrases(field) for w in p)
+
+
+@functools.lru_cache(maxsize=1)
+def _vocabularies() -> tuple[frozenset[str], ...]:
+    """One word set per known field, and one for :data:`OTHER_ATTRIBUTES`."""
+    other = frozenset(w for p in OTHER_ATTRIBUTES for w in words(p))
+    return tuple(_field_vocabulary(f) for f in SYNONYMS) + (other,)
+
+
+def _in(word: str, vocabulary: frozenset[str]) -> bool:
+    return word in vocabulary or any(_same_word(word, v) for v in vocabulary if len(v) >= 4 and len(word) >= 4)
+
+
+@functools.lru_cache(maxsize=8192)
+def weight(word: str) -> float:
+    """How much a query word says about which field is meant: the inverse
+    document frequency of the word over the fields' vocabularies,
+    ``log(1 + N / df)`` (df: vocabularies holding it, fuzzily); 0 for a word
+    in none ("slip", "located"), low for one in many ("so", "date")."""
+    import math
+
+    vocabularies = _vocabularies()
+    df = sum(1 for v in vocabularies if _in(word, v))
+    return math.log(1 + len(vocabularies) / df) if df else 0.0
+
+
+def phrase_score(phrase: tuple[str, ...], query: tuple[str, ...]) -> float:
+    """Share of a phrase's words found in the query (fuzzy word equality), 0..1."""
+    if not phrase or not query:
+        return 0.0
+    return sum(1 for p in phrase if any(_same_word(p, q) for q in query)) / len(phrase)
+
+
+def _score(field: str, query: tuple[str, ...]) -> float:
+    """F1 of the best phrase's precision (:func:`phrase_score`) and the
+    IDF-weighted recall of the query's words by the field's vocabulary."""
+    if not query:
+        return 0.0
+    precision = max(phrase_score(p, query) for p in _phrases(field))
+    if precision == 0:
+        return 0.0
+    total = sum(weight(q) for q in query)
+    if total == 0:
+        return 0.0
+    vocabulary = _field_vocabulary(field)
+    recall = sum(weight(q) for q in query if _in(q, vocabulary)) / total
+    return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+
+
+def segments(description: str, aliases: bool = True) -> list[tuple[str, ...]]:
+    """The description's word lists: whole, and each part between brackets or
+    after ``/``, ``|``, ``;`` (a bilingual description "Ngày sinh / Date of
+    birth" or "tổng tiền (total amount)" says the same thing twice)."""
+    parts = [description, *re.split(r"[()\[\]/|;]", description)]
+    out = []
+    for part in parts:
+        ws = tuple(words(part, aliases))
+        if ws and ws not in out:
+            out.append(ws)
+    return out
+
+
+#: Question words of a description and the fields they point to ("When was it issued?").
+_QUESTION_CUES = {
+    "when": ("date", "date_of_birth", "date_of_expiry", "date_of_issue", "delivery_date"),
+    "where": ("address", "place_of_origin", "place_of_residence"),
+    "who": ("full_name", "seller", "buyer", "customer", "supplier"),
+    "dau": ("address", "place_of_origin", "place_of_residence"),  # "ở đâu"
+}
+QUESTION_BONUS = 0.15
+
+
+def field_scores(key: str, description: str, fields: tuple[str, ...]) -> dict[str, float]:
+    """Score (0..1) of each of ``fields`` for one ``info`` entry (see module docstring)."""
+    descs, name = segments(description), tuple(words(key))
+    raw = set(re.findall(r"[a-z]+", fold(f"{key} {description}")))
+    cued = {f for cue, targets in _QUESTION_CUES.items() if cue in raw for f in targets}
+    out = {}
+    for field in fields:
+        best = max([0.95 * _score(field, name)] + [_score(field, d) for d in descs])
+        if best > 0 and field in cued:
+            best = min(1.0, best + QUESTION_BONUS)
+        out[field] = best
+    return out
+
+
+def implied_kind(key: str, description: str) -> str:
+    """What a field's description implies its value is: ``date``, ``amount``,
+    ``number`` or ``text`` (for fields that match no known field)."""
+    ws = set(words(key) + words(description))
+    if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when"}:
+        return "date"
+    money = ws & {"amount", "total", "price", "cost", "fee", "tien", "phi", "sum", "paid", "payable", "balance",
+                  "discount", "money", "tong", "subtotal", "cash", "change"}
+    number = ws & {"number", "no", "code", "ma", "id", "phone", "dien", "thoai", "account", "reference", "ref",
+                   "mst", "quantity", "count", "sl", "luong"}
+    if money or (ws & {"tax", "thue", "vat", "gst", "gia"} and not number):
+        return "amount"
+    if number or "so" in ws:
+        return "number"
+    return "text"
+
+
+def map_info(info: dict[str, str] | None, document_type: str | None) -> dict[str, FieldMatch]:
+    """Map each ``info`` entry onto a field of ``document_type``.
+
+    Args:
+        info: caller's field key -> description (Vietnamese with or without
+            diacritics, or English).
+        document_type: a key of :data:`app.extraction.doctypes.DOCUMENT_TYPES`;
+            None or unknown (``other``): nothing is mapped.
+
+    Returns:
+        caller key -> :class:`FieldMatch`, in ``info`` order. A key equal to a
+        field key of the type maps to it with score 1.0; several entries may
+        map onto the same field (each gets its value).
+    """
+    return dict(_map_info(tuple((info or {}).items()), document_type))
+
+
+@functools.lru_cache(maxsize=256)
+def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> tuple[tuple[str, FieldMatch], ...]:
+    """:func:`map_info` on hashable input, memoised (a batch sends the same ``info`` for every file)."""
+    from app.extraction.doctypes import DOCUMENT_TYPES
+
+    info = dict(items)
+    doc = DOCUMENT_TYPES.get(document_type or "")
+    fields = tuple(doc.keys()) if doc else ()
+    out: dict[str, FieldMatch] = {}
+    for key, description in (info or {}).items():
+        kind = implied_kind(key, description)
+        if key in fields:
+            out[key] = FieldMatch(key, key, 1.0, kind)
+            continue
+        scores = field_scores(key, description, fields) if fields else {}
+        best = max(scores, key=lambda f: scores[f], default=None)
+        if best is not None and scores[best] >= MIN_SCORE:
+            out[key] = FieldMatch(key, best, round(scores[best], 3), kind)
+        else:
+            out[key] = FieldMatch(key, None, round(scores[best], 3) if best else 0.0, kind)
+    return tuple(out.items())

@@ -1,0 +1,197 @@
+"""Document classification, info -> field mapping and the generic caption reader (hand-made OCR lines)."""
+
+import json
+
+import pytest
+
+from app.classify import classify, map_info
+from app.classify.mapping import SYNONYMS, implied_kind, words
+from app.domain import OcrResult
+from app.extraction.doctypes import DOCUMENT_TYPES, FieldSpec
+from app.extraction.extractor import ExtractOptions, FieldExtractor
+from app.extraction.readers.caption import read_captions
+from app.llm.client import LLMClient
+from app.llm.prompts import PromptBuilder
+from tests.conftest import FakeOpenAI, line
+
+
+def page(*texts, width=300, step=30):
+    return OcrResult(tuple(line(t, 10, 10 + step * i, w=width - 20) for i, t in enumerate(texts)), width,
+                     10 + step * len(texts) + 10, 0, 0)
+
+
+CCCD_FRONT = page("CỘNG HÒA XÃ HỘI CHỦ NGHĨA VIỆT NAM", "CĂN CƯỚC CÔNG DÂN", "Citizen Identity Card",
+                  "Số / No.: 001099012345", "Họ và tên / Full name:", "NGUYỄN VĂN AN",
+                  "Ngày sinh / Date of birth: 01/02/1999", "Giới tính / Sex: Nam", "Quê quán / Place of origin:",
+                  "Nơi thường trú / Place of residence:", width=900)
+CCCD_BACK = page("Đặc điểm nhân dạng / Personal identification:", "Nốt ruồi C: 1cm dưới trước mép phải",
+                 "Ngày, tháng, năm / Date, month, year: 05/06/2021", "IDVNM0990123456001099012345<<8",
+                 "9902013M3902017VNM<<<<<<<<<<<4", "NGUYEN<<VAN<AN<<<<<<<<<<<<<<<<", width=900)
+RECEIPT = page("99 SPEED MART S/B", "LOT 2, JALAN BAHAGIA", "43000 KAJANG", "CASH BILL", "Cashier: ANNIE",
+               "MILO 1KG 18.90", "SUGAR 2.50", "TOTAL 21.40", "CASH 50.00", "CHANGE 28.60", "THANK YOU",
+               width=300)
+VI_RECEIPT = page("VinCommerce", "Siêu thị VinMart", "ĐC: 12 Trần Phú, Hà Nội", "HÓA ĐƠN BÁN LẺ",
+                  "Ngày bán: 12/08/2020", "Thu ngân: Lan", "Sữa tươi 25.000", "Tổng tiền: 25.000",
+                  "Tiền khách đưa: 50.000", "Cảm ơn quý khách", width=300)
+INVOICE = page("ACME GmbH", "INVOICE", "Invoice number: INV-2023-001", "Invoice date: 03/04/2023",
+               "Bill to: Foo Ltd", "Description Qty Price", "Consulting 1 1,000.00", "Subtotal 1,000.00",
+               "VAT 19% 190.00", "Total due 1,190.00", "IBAN DE00 1234", "Payment terms: 30 days", width=1200,
+               step=40)
+VI_INVOICE = page("HÓA ĐƠN GIÁ TRỊ GIA TĂNG", "Ký hiệu: 1C23TAA", "Số: 0000123", "Đơn vị bán hàng: CÔNG TY ABC",
+                  "Mã số thuế: 0101234567", "Họ tên người mua hàng: Nguyễn An", "Cộng tiền hàng: 100.000",
+                  "Thuế GTGT: 10.000", "Tổng cộng tiền thanh toán: 110.000", width=1200, step=40)
+PURCHASE_ORDER = page("PURCHASE ORDER", "PO Number: PO-7781", "Order date: 2023-03-01", "Supplier: Widget Co",
+                      "Ship to: Plant 2", "Delivery date: 2023-03-20", "Total 5,000.00", width=1200, step=40)
+SALES_ORDER = page("SALES ORDER", "SO Number: SO-1002", "Customer: Foo Ltd", "Order date: 2023-03-01",
+                   "Salesperson: Bob", "Total 700.00", width=1200, step=40)
+OTHER = page("Dear Sir or Madam,", "I am writing to inform you", "Kind regards", width=1200, step=40)
+
+
+@pytest.mark.parametrize("ocr,expected,source", [
+    (CCCD_FRONT, "cccd_front", "text"), (CCCD_BACK, "cccd_back", "mrz"), (RECEIPT, "receipt", "text"),
+    (VI_RECEIPT, "receipt", "text"), (INVOICE, "invoice", "text"), (VI_INVOICE, "invoice", "text"),
+    (PURCHASE_ORDER, "purchase_order", "text"), (SALES_ORDER, "sales_order", "text"), (OTHER, "other", "none"),
+])
+def test_classify_from_titles_captions_and_mrz(ocr, expected, source):
+    got = classify(ocr)
+    assert (got.type, got.source) == (expected, source), got.scores
+    assert 0 <= got.confidence <= 1
+    if expected != "other":
+        assert got.confidence >= 0.5
+
+
+def test_classify_reads_the_cccd_qr_when_the_text_says_nothing():
+    pytest.importorskip("zxingcpp")
+    pytest.importorskip("segno")
+    import numpy as np
+
+    from tests.synthetic.cccd import random_person, render_cccd_front
+
+    image = np.asarray(render_cccd_front(random_person(3)))[:, :, ::-1].copy()
+    got = classify(OcrResult((), image.shape[1], image.shape[0], 0, 0), image=image)
+    assert (got.type, got.source) == ("cccd_front", "qr")
+
+
+def test_classification_language_and_dict():
+    got = classify(VI_RECEIPT)
+    assert got.language == "vi" and classify(RECEIPT).language == "other"
+    assert set(got.to_dict()) == {"type", "confidence", "source"}
+
+
+@pytest.mark.parametrize("doc,key,description,expected", [
+    ("cccd_front", "so_cccd", "Số căn cước", "id_number"),
+    ("cccd_front", "x", "so CCCD", "id_number"),
+    ("cccd_front", "x", "ID number", "id_number"),
+    ("cccd_front", "ten", "Tên đầy đủ", "full_name"),
+    ("cccd_front", "x", "Ho va ten", "full_name"),
+    ("cccd_front", "dateOfBirth", "", "date_of_birth"),
+    ("cccd_front", "x", "ngày tháng năm sinh", "date_of_birth"),
+    ("cccd_front", "x", "Ngày hết hạn", "date_of_expiry"),
+    ("cccd_front", "x", "Gender", "sex"),
+    ("cccd_front", "x", "hometown", "place_of_origin"),
+    ("cccd_back", "x", "ngày cấp", "date_of_issue"),
+    ("cccd_back", "x", "distinguishing marks", "personal_identification"),
+    ("receipt", "x", "tổng tiền thanh toán", "total"),
+    ("receipt", "x", "Total amount", "total"),
+    ("receipt", "x", "grand totl", "total"),  # misspelt
+    ("receipt", "x", "tong so tien phai tra", "total"),
+    ("receipt", "x", "ngày giờ in hóa đơn (date and time)", "date"),
+    ("receipt", "x", "store name", "seller"),
+    ("receipt", "x", "adress of the shop", "address"),
+    ("invoice", "x", "mã số thuế", "seller_tax_code"),
+    ("invoice", "x", "VAT amount", "tax_amount"),
+    ("invoice", "x", "invoice no.", "invoice_number"),
+    ("purchase_order", "x", "PO number", "order_number"),
+    ("purchase_order", "x", "ngày giao hàng", "delivery_date"),
+])
+def test_map_info_matches_phrasings(doc, key, description, expected):
+    match = map_info({key: description or key}, doc)[key]
+    assert match.field == expected, match
+
+
+def test_map_info_keeps_unknown_fields_unmatched_and_types_them():
+    got = map_info({"phone": "số điện thoại", "cashier": "cashier name", "cur": "currency of the amounts",
+                    "paid": "tiền khách đưa", "ship": "shipping method"}, "receipt")
+    assert {k: m.field for k, m in got.items()} == {k: None for k in got}
+    assert {k: m.kind for k, m in got.items()} == {"phone": "number", "cashier": "text", "cur": "text",
+                                                   "paid": "amount", "ship": "text"}
+    assert map_info({"id": "ID"}, None)["id"].field is None  # no type: nothing to map onto
+
+
+def test_a_key_named_as_a_field_maps_to_it():
+    assert map_info({"total": "whatever the caller calls it"}, "receipt")["total"].field == "total"
+
+
+def test_words_fold_split_and_drop_function_words():
+    assert words("dateOfBirth") == ["date", "birth"]
+    assert words("Số căn cước của công dân") == ["so", "can", "cuoc", "cong", "dan"]
+    assert implied_kind("x", "Tên đầy đủ") == "text"  # "đầy" folds to "day"; not a date
+
+
+def test_synonyms_cover_every_known_field():
+    keys = {s.key for doc in DOCUMENT_TYPES.values() for s in doc.fields}
+    assert keys <= set(SYNONYMS)
+
+
+def test_plain_preset_is_a_hold_out():
+    """The harness' plain descriptions are in no synonym list."""
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("ev", Path(__file__).parents[2] / "bench" / "evaluate.py")
+    ev = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(ev)
+    phrases = {" ".join(words(p)) for ps in SYNONYMS.values() for p in ps}
+    for dataset, info in ev.PLAIN_INFO.items():
+        for key, description in info.items():
+            assert " ".join(words(description)) not in phrases, (dataset, key, description)
+
+
+def test_caption_reader_reads_after_fuzzy_captions():
+    ocr = page("99 SPEED MART", "Cashier : ANNIE", "Tel: 03-8736 1234", "Ngay giao: 12/03/2020",
+               "Tien khach dua", "50.000")
+    specs = [(FieldSpec("cashier", "cashier name", "cashier name", free=True), "text"),
+             (FieldSpec("phone", "số điện thoại (tel)", "số điện thoại (tel)", free=True), "number"),
+             (FieldSpec("delivery", "ngày giao", "ngày giao", free=True), "date"),
+             (FieldSpec("paid", "tiền khách đưa", "tiền khách đưa", free=True), "amount"),
+             (FieldSpec("fax", "fax number", "fax number", free=True), "number")]
+    got = {c.key: c for c in read_captions(ocr, specs)}
+    assert got["cashier"].value == "ANNIE"
+    assert got["phone"].value == "03-8736 1234"
+    assert got["delivery"].normalized == "2020-03-12"
+    assert got["paid"].line_indices == (5,) and got["paid"].value == "50.000"
+    assert "fax" not in got
+
+
+def _extractor(fake):
+    return FieldExtractor(LLMClient(base_url="http://x/v1", model="m", backend="llamacpp", client=fake),
+                          PromptBuilder("base"), max_tokens=32)
+
+
+def test_info_only_request_is_classified_mapped_and_keeps_the_callers_keys():
+    fake = FakeOpenAI()
+    info = {"so_cccd": "Số căn cước", "ten": "Họ và tên", "dob": "ngày sinh", "hobby": "sở thích"}
+    out = _extractor(fake).extract(CCCD_FRONT, info, ExtractOptions())
+    assert list(out.fields) == list(info)
+    assert out.fields["so_cccd"] == "001099012345" and out.fields["ten"] == "NGUYỄN VĂN AN"
+    assert out.details["dob"].normalized == "1999-02-01"
+    assert out.document_type == "cccd_front" and out.classification["type"] == "cccd_front"
+    assert {k: out.details[k].to_dict(CCCD_FRONT)["matched_field"] for k in info} == {
+        "so_cccd": "id_number", "ten": "full_name", "dob": "date_of_birth", "hobby": None}
+    # Only the field no reader found went to the LLM, with the caller's description.
+    assert len(fake.requests) == 1 and "sở thích" in fake.requests[0][1]["prompt"]
+    assert {"classify", "mapping", "rules", "captions"} <= set(out.stage_ms)
+
+
+def test_a_named_type_keeps_todays_behaviour():
+    out = _extractor(FakeOpenAI()).extract(RECEIPT, {"total": "tổng"}, ExtractOptions(), document_type="cccd_front")
+    assert out.classification == {"type": "cccd_front", "confidence": 1.0, "source": "given"}
+    assert list(out.fields)[:1] == ["id_number"] and "total" in out.fields
+    assert "matched_field" not in out.details["total"].to_dict(RECEIPT)
+
+
+def test_auto_without_info_returns_the_detected_types_fields():
+    out = _extractor(FakeOpenAI()).extract(RECEIPT, None, ExtractOptions(), document_type="auto")
+    assert list(out.fields) == DOCUMENT_TYPES["receipt"].keys()
+    assert out.fields["total"] == "21.40"
+    json.dumps(out.classification)
