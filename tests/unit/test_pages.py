@@ -235,3 +235,20 @@ def test_born_digital_id_card_page_is_still_rendered_for_the_qr_reader():
     assert pipeline.read_document(Upload("a.pdf", data)).first_image is None
     image = pipeline.read_document(Upload("a.pdf", data), render_first=True).first_image
     assert image.shape == (842, 595, 3)
+
+
+def test_a_passed_deadline_stops_before_the_next_page_is_ocrd():
+    import time as _time
+
+    from app.config import Settings
+    from app.errors import DeadlineExceeded
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    engine = FakeOcrEngine()
+    pipeline = DocumentPipeline(Settings(pdf_dpi=72), engine, extractor=None)
+    data = text_pdf(("Page one text 111", ""))
+    with pytest.raises(DeadlineExceeded, match="page 2 of 2"):
+        pipeline.read_document(Upload("a.pdf", data), deadline=_time.monotonic() - 1)
+    assert engine.calls == 0
+    assert len(pipeline.read_document(Upload("a.pdf", data), deadline=_time.monotonic() + 60).pages) == 2
