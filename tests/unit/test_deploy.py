@@ -32,7 +32,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS_DIR = ROOT / "deploy" / "systemd"
-UNITS = ("docextract-llm.service", "docextract-api.service", "docextract-grpc.service")
+UNITS = ("docextract-llm.service", "docextract-api.service", "docextract-grpc.service", "docextract-worker.service")
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 # --------------------------------------------------------------------------------------
