@@ -108,7 +108,7 @@ class Settings:
     ocr_min_side: int = 8
     ocr_max_aspect_ratio: float = 100.0
     ocr_max_det_pixels: int = 2048 * 2048
-    ocr_max_text_columns: int = 400_000
+    ocr_max_text_columns: int = 160_000
 
     # --- LLM ---
     llm_backend: str = "llamacpp"
@@ -147,6 +147,8 @@ class Settings:
     grpc_legacy_auth: bool = True
     grpc_shutdown_grace: float = 60.0
     grpc_drain_delay: float = 2.0
+    grpc_metrics_host: str = "127.0.0.1"
+    grpc_metrics_port: int = 0
 
     # --- Operations (metrics, rate limits, logs; app/observability, app/api/ratelimit.py) ---
     metrics_enabled: bool = True
@@ -254,7 +256,7 @@ class Settings:
             ocr_min_side=_number("OCR_MIN_SIDE", get("OCR_MIN_SIDE", "8"), int, 1, 10000),
             ocr_max_aspect_ratio=_number("OCR_MAX_ASPECT_RATIO", get("OCR_MAX_ASPECT_RATIO", "100"), float, 1.0),
             ocr_max_det_pixels=_number("OCR_MAX_DET_PIXELS", get("OCR_MAX_DET_PIXELS", "4194304"), int, 32 * 32),
-            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "400000"), int, 320),
+            ocr_max_text_columns=_number("OCR_MAX_TEXT_COLUMNS", get("OCR_MAX_TEXT_COLUMNS", "160000"), int, 320),
             llm_backend=backend,
             llm_api_url=get("LLM_API_URL", f"http://127.0.0.1:{port}/v1"),
             llm_model=get("LLM_MODEL", default_model),
@@ -292,6 +294,8 @@ class Settings:
             grpc_legacy_auth=_bool("GRPC_LEGACY_AUTH", get("GRPC_LEGACY_AUTH", "true")),
             grpc_shutdown_grace=_number("GRPC_SHUTDOWN_GRACE", get("GRPC_SHUTDOWN_GRACE", "60"), float, 0.0),
             grpc_drain_delay=_number("GRPC_DRAIN_DELAY", get("GRPC_DRAIN_DELAY", "2"), float, 0.0),
+            grpc_metrics_host=get("GRPC_METRICS_HOST", "127.0.0.1").strip(),
+            grpc_metrics_port=_number("GRPC_METRICS_PORT", get("GRPC_METRICS_PORT", "0"), int, 0, 65535),
 
             # --- Operations ---
             metrics_enabled=_bool("METRICS_ENABLED", get("METRICS_ENABLED", "true")),

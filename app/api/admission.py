@@ -49,8 +49,12 @@ class AdmissionControl:
     def enabled(self) -> bool:
         return self.max_active > 0
 
-    def acquire(self) -> None:
+    def acquire(self, deadline: float | None = None) -> None:
         """Take a processing slot, waiting in the queue if there is room.
+
+        Args:
+            deadline: ``time.monotonic()`` instant the request must be answered by;
+                the wait ends there too when it comes before ``queue_timeout``.
 
         Raises:
             Overloaded: the queue is full, or no slot came free within ``queue_timeout``.
@@ -67,10 +71,12 @@ class AdmissionControl:
                     f"All {self.max_active} processing slots of this worker are busy and {self.queued} requests "
                     "are waiting; retry later", retry_after=self.retry_after)
             self.queued += 1
-            deadline = time.monotonic() + self.queue_timeout
+            until = time.monotonic() + self.queue_timeout
+            if deadline is not None:
+                until = min(until, deadline)
             try:
                 while self.active >= self.max_active:
-                    left = deadline - time.monotonic()
+                    left = until - time.monotonic()
                     if left <= 0:
                         self.refused += 1
                         raise Overloaded(f"No processing slot came free within {self.queue_timeout:g} s "

@@ -48,8 +48,9 @@ api.before_request(require_token)
 @api.before_request
 def _admit():
     """Backpressure (app/api/admission.py): a processing slot, or 503 OVERLOADED."""
-    _services().admission.acquire()
+    _services().admission.acquire(deadline=g.deadline)
     g.admitted = True
+    request.environ["docextract.admitted"] = True  # counted for worker recycling (app/serving/worker.py)
 
 
 @api.teardown_request

@@ -22,9 +22,9 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterator
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
-from app.documents.images import SUPPORTED_FORMATS, check_size
+from app.documents.images import SUPPORTED_FORMATS, check_size, to_rgb
 from app.documents.pdf import PDFIUM_LOCK, open_pdf, page_pixels, render_page, text_lines, time_ms
 from app.domain import TextLine
 from app.errors import InvalidDocument, InvalidImage, PayloadTooLarge, TooManyPages
@@ -237,7 +237,7 @@ def _open_image(data: bytes, limits: DocumentLimits, kind: str) -> Document:
             img = Image.open(io.BytesIO(data))
     except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
         raise PayloadTooLarge("Image has too many pixels (MAX_IMAGE_PIXELS)") from e
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
+    except Exception as e:  # any decoder failure on the caller's bytes is the file's, not ours
         raise InvalidImage("The file is not a decodable image or PDF "
                            "(JPEG, PNG, WEBP, BMP, TIFF, GIF, HEIC, PDF)") from e
     fmt = img.format or ""
@@ -257,10 +257,10 @@ def _open_image(data: bytes, limits: DocumentLimits, kind: str) -> Document:
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 img.seek(index)
                 img.load()
-                rgb = ImageOps.exif_transpose(img).convert("RGB")
-        except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+                rgb = to_rgb(ImageOps.exif_transpose(img))
+        except (Image.DecompressionBombWarning, Image.DecompressionBombError, MemoryError) as e:
             raise PayloadTooLarge("Image has too many pixels (MAX_IMAGE_PIXELS)") from e
-        except (OSError, ValueError, SyntaxError, EOFError) as e:
+        except Exception as e:  # any decoder failure on the caller's bytes is the file's, not ours
             raise InvalidImage(f"Page {index + 1} of the {fmt} file cannot be decoded") from e
         return np.ascontiguousarray(np.asarray(rgb, dtype=np.uint8)[:, :, ::-1])
 
@@ -268,7 +268,7 @@ def _open_image(data: bytes, limits: DocumentLimits, kind: str) -> Document:
         for index in range(count):
             try:
                 img.seek(index)
-            except (EOFError, OSError) as e:
+            except Exception as e:  # a truncated or corrupt frame
                 raise InvalidImage(f"Page {index + 1} of the {fmt} file cannot be read") from e
             width, height = img.size
             _check_pixels(index + 1, width, height, limits, "")

@@ -10,8 +10,9 @@ header:
 * a row with a number in the amount (or unit-price) column is an item (an
   *anchor* row); its other cells are read by column;
 * a row with text only in the description column continues the description of
-  the nearer item (the one above or the one below, within 1.8 line heights:
-  descriptions that wrap below their numbers, and numbers centred in a tall cell);
+  the item above (descriptions wrap below their numbers), or of the item below
+  when that one is clearly nearer (numbers centred in a tall cell); within 1.8
+  line heights;
 * a repeated header row (a table continuing on the next page) is skipped; so
   are subtotal, tax and discount rows; the grand-total row ends the table, until
   another header row starts a new one.
@@ -54,12 +55,15 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
                  "anzahl", "ilosc", "hours", "units"),
     "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
              "jednostka"),
-    "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price", "rate", "prix unitaire",
-                   "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs", "einzelpreis",
-                   "e-preis", "preis", "cena jednostkowa", "cena jedn", "cena netto", "cena"),
-    "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount", "total", "montant ht", "montant",
-               "total ht", "bedrag", "totaal", "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto",
-               "wartosc", "kwota"),
+    "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
+                   "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
+                   "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
+                   "cena jedn", "cena netto", "cena"),
+    # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
+    "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
+               "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
+               "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
+               "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota"),
 }
 
 #: Row captions of the totals under a table: skipped, the table goes on (subtotals,
@@ -77,6 +81,9 @@ TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong con
 _NUMERIC_CELL = re.compile(
     r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
     r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?$", re.IGNORECASE)
+#: A description-only row joins the item below only when it is nearer than this
+#: fraction of its distance to the item above.
+_NEARER = 0.75
 _LEADING_NUMBER = re.compile(r"^\s*(\d[\d.,]*)\s+([^\d\s].{0,15})$")
 _CAPTION_TEXT = re.compile(r"[()\[\]:]")
 
@@ -126,8 +133,8 @@ class _Column:
 
 
 def _box(line: TextLine) -> tuple[float, float, float, float]:
-    xs, ys = [p[0] for p in line.box], [p[1] for p in line.box]
-    return min(xs), min(ys), max(xs), max(ys)
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = line.box
+    return min(ax, bx, cx, dx), min(ay, by, cy, dy), max(ax, bx, cx, dx), max(ay, by, cy, dy)
 
 
 def _rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
@@ -152,19 +159,27 @@ def _rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
 
 def caption_key(text: str) -> str | None:
     """The column a header cell names (``"Đơn giá (Unit price)"`` -> ``unit_price``), or None."""
-    folded = " ".join(_CAPTION_TEXT.sub(" ", fold(text)).split())
-    best, best_len = None, 0
-    for key, captions in COLUMN_CAPTIONS.items():
-        for caption in captions:
-            if (folded == caption or folded.startswith(caption + " ") or folded.startswith(caption + ",")
-                    or folded.startswith(caption + "/")) and len(caption) > best_len:
-                best, best_len = key, len(caption)
-    return best
+    segments = caption_segments(text)
+    return segments[0][0] if segments else None
 
 
 def _starts_with(text: str, captions: tuple[str, ...]) -> bool:
     folded = " ".join(fold(text).replace(":", " ").split())
     return any(folded == c or folded.startswith(c + " ") or folded.startswith(c + "(") for c in captions)
+
+
+def _index_captions() -> dict[str, list[tuple[str, str]]]:
+    """First word of each caption -> ``(column, caption)``, longest caption first."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for key, captions in COLUMN_CAPTIONS.items():
+        for caption in captions:
+            index.setdefault(caption.split(" ", 1)[0].rstrip(",/"), []).append((key, caption))
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[1]))
+    return index
+
+
+_BY_FIRST_WORD = _index_captions()
 
 
 def caption_segments(text: str) -> list[tuple[str, float, float]]:
@@ -182,11 +197,11 @@ def caption_segments(text: str) -> list[tuple[str, float, float]]:
         start = words[k]
         rest = " ".join(_CAPTION_TEXT.sub(" ", folded[start:]).split())
         best = None
-        for key, captions in COLUMN_CAPTIONS.items():
-            for caption in captions:
-                if (rest == caption or rest.startswith(caption + " ") or rest.startswith(caption + ",")
-                        or rest.startswith(caption + "/")) and (best is None or len(caption) > len(best[1])):
-                    best = (key, caption)
+        for key, caption in _BY_FIRST_WORD.get(rest.split(" ", 1)[0].rstrip(",/") if rest else "", ()):
+            if rest == caption or rest.startswith(caption + " ") or rest.startswith(caption + ",") \
+                    or rest.startswith(caption + "/"):
+                best = (key, caption)
+                break  # longest first
         if best is None:
             k += 1
             continue
@@ -318,10 +333,12 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
         d_prev = centre - items[prev]["last"] if prev is not None else float("inf")
         d_next = items[nxt]["first"] - centre if nxt is not None else float("inf")
         reach = 1.8 * line_h
-        if d_prev <= d_next and d_prev <= reach:
+        # Descriptions mostly wrap below their numbers: the item below takes the
+        # line only when it is clearly nearer.
+        if d_next >= _NEARER * d_prev and d_prev <= reach:
             items[prev]["extra"].append(("after", cells["description"]))
             items[prev]["last"] = centre
-        elif d_next < d_prev and d_next <= reach:
+        elif d_next < _NEARER * d_prev and d_next <= reach:
             items[nxt]["extra"].append(("before", cells["description"]))
             items[nxt]["first"] = centre
     out = []

@@ -15,8 +15,12 @@
   ``google.rpc.Status`` details (``grpcio-status``, the gRPC richer error
   model, https://grpc.io/docs/guides/error/): an ``ErrorInfo`` whose
   ``reason`` is the HTTP API's ``error_code``, a ``RequestInfo`` with the
-  trace id, and a ``RetryInfo`` where HTTP would send ``Retry-After``. Every answer carries the trace id in trailing metadata
-  ``x-trace-id``; a caller may choose it with ``x-request-id`` metadata.
+  trace id, and a ``RetryInfo`` where HTTP would send ``Retry-After``.
+  Every answer carries the trace id in trailing metadata ``x-trace-id``; a
+  caller may choose it with ``x-request-id`` metadata.
+
+* :class:`MetricsInterceptor` counts every unary call by method and status
+  code and times it (:func:`app.observability.metrics.observe_grpc_call`).
 
 Interceptor pattern after grpc/grpc ``examples/python/auth`` and
 ``examples/python/interceptors``.
@@ -28,6 +32,7 @@ import contextvars
 import hmac
 import logging
 import re
+import time
 import uuid
 from typing import Callable
 
@@ -218,3 +223,36 @@ def _mapped(behaviour: Callable, method: str, trace_id: str) -> Callable:
             _current_trace.reset(token)
 
     return call
+
+
+class MetricsInterceptor(grpc.ServerInterceptor):
+    """Count and time the unary-unary calls of ``methods`` (first in the chain, so refused calls count too).
+
+    Args:
+        methods: full method names to label by (others are labelled ``unknown``).
+    """
+
+    def __init__(self, methods: frozenset[str]):
+        self._methods = methods
+
+    def intercept_service(self, continuation, handler_call_details):
+        from app.observability import metrics
+
+        handler = continuation(handler_call_details)
+        if handler is None or handler.request_streaming or handler.response_streaming:
+            return handler
+        method = handler_call_details.method if handler_call_details.method in self._methods else "unknown"
+        behaviour = handler.unary_unary
+
+        def call(request, context):
+            start, code = time.perf_counter(), "OK"
+            try:
+                return behaviour(request, context)
+            except Exception:
+                code = context.code().name if context.code() is not None else "UNKNOWN"
+                raise
+            finally:
+                metrics.observe_grpc_call(method, code, time.perf_counter() - start)
+
+        return grpc.unary_unary_rpc_method_handler(call, request_deserializer=handler.request_deserializer,
+                                                   response_serializer=handler.response_serializer)

@@ -35,6 +35,7 @@ from app.extraction.extractor import ExtractOptions
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.prompt import PromptAsk, parse_prompt
 from app.grpc.servicers import CallRunner
+from app.observability.metrics import observe_results
 from app.pipeline import DocumentPipeline, Upload
 
 #: ``document_type`` asking the pipeline to detect the type.
@@ -104,5 +105,7 @@ class LegacyModelServicer(model_pb2_grpc.ModelServiceServicer):
             return self.pipeline.process(upload, info=config.info, options=options,
                                          document_type=config.document_type)
 
-        output = legacy_output(self.runner.run(context, work))
+        result = self.runner.run(context, work)
+        observe_results("extract", [result], config.document_type)
+        output = legacy_output(result)
         return model_pb2.ModelResponse(output=json.dumps(output, ensure_ascii=False, allow_nan=False))

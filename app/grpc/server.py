@@ -14,10 +14,15 @@ Served on one port:
 * ``grpc.health.v1.Health`` (``grpcio-health-checking``; no token needed),
 * server reflection (``grpcio-reflection``) unless ``GRPC_REFLECTION=false``.
 
+Prometheus metrics of this process (``docextract_grpc_calls_total``, the
+pipeline's document and stage metrics) on ``GRPC_METRICS_HOST:GRPC_METRICS_PORT``
+``/metrics`` when that port is set.
+
 Limits: messages up to ``GRPC_MAX_MESSAGE_MB`` (larger: ``RESOURCE_EXHAUSTED``
-from grpc itself), ``GRPC_MAX_WORKERS`` calls run at once and
-``GRPC_MAX_CONCURRENT_RPCS`` are admitted (beyond it grpc answers
-``RESOURCE_EXHAUSTED``), each call under ``GRPC_CALL_TIMEOUT``.
+from grpc itself), ``GRPC_MAX_WORKERS`` documents processed at once and
+``GRPC_MAX_CONCURRENT_RPCS`` calls admitted (beyond it grpc answers
+``RESOURCE_EXHAUSTED``; health checks are answered while documents are being
+processed), each call under ``GRPC_CALL_TIMEOUT`` (time queued included).
 """
 
 from __future__ import annotations
@@ -36,7 +41,7 @@ from grpc_reflection.v1alpha import reflection
 from app.config import Settings
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.generated.docextract.v1 import extraction_service_pb2, extraction_service_pb2_grpc
-from app.grpc.interceptors import AuthInterceptor, ErrorInterceptor
+from app.grpc.interceptors import AuthInterceptor, ErrorInterceptor, MetricsInterceptor, current_trace_id
 from app.grpc.legacy import LegacyModelServicer
 from app.grpc.servicers import CallRunner, ExtractionServicer
 from app.pipeline import DocumentPipeline
@@ -46,6 +51,9 @@ log = logging.getLogger(__name__)
 LEGACY_SERVICE = model_pb2.DESCRIPTOR.services_by_name["ModelService"].full_name
 V1_SERVICE = extraction_service_pb2.DESCRIPTOR.services_by_name["ExtractionService"].full_name
 SERVICES = (LEGACY_SERVICE, V1_SERVICE)
+_METHODS = frozenset(f"/{d.full_name}/{m.name}" for d in (model_pb2.DESCRIPTOR.services_by_name["ModelService"],
+                     extraction_service_pb2.DESCRIPTOR.services_by_name["ExtractionService"]) for m in d.methods)
+_METHODS |= {"/grpc.health.v1.Health/Check"}
 
 
 def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, *,
@@ -66,9 +74,14 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
         RuntimeError: the address cannot be bound.
     """
     health_servicer = health_servicer or health.HealthServicer()
+    # Every admitted call gets a thread, so health checks and quick calls are answered while
+    # GRPC_MAX_WORKERS documents are being processed; the work itself is bounded by the
+    # CallRunner's pool below (queued calls wait there, their deadline running).
     server = grpc.server(
-        ThreadPoolExecutor(max_workers=settings.grpc_max_workers, thread_name_prefix="grpc"),
-        interceptors=[AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth),
+        ThreadPoolExecutor(max_workers=max(settings.grpc_max_concurrent_rpcs, settings.grpc_max_workers),
+                           thread_name_prefix="grpc"),
+        interceptors=[*([MetricsInterceptor(_METHODS)] if settings.metrics_enabled else []),
+                      AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth),
                       ErrorInterceptor(tuple(f"/{name}/" for name in SERVICES))],
         options=[("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
                  ("grpc.max_send_message_length", settings.grpc_max_message_bytes),
@@ -89,6 +102,16 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
     if not port:
         raise RuntimeError(f"cannot bind the gRPC server to {address}")
     return server, port
+
+
+class _GrpcTraceIdFilter(logging.Filter):
+    """Log records written while serving a call carry its trace id (as HTTP requests' do)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        trace_id = current_trace_id()
+        if trace_id:
+            record.trace_id = trace_id
+        return True
 
 
 def drain(server: grpc.Server, health_servicer: health.HealthServicer, delay: float, grace: float) -> None:
@@ -126,7 +149,10 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     from app import build_services, configure_logging
 
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
+    for handler in logging.getLogger().handlers:
+        if getattr(handler, "_docextract", False):
+            handler.addFilter(_GrpcTraceIdFilter())
     if pipeline is None:
         pipeline = build_services(settings).pipeline
     health_servicer = health.HealthServicer()
@@ -136,6 +162,15 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
         for sig in (signal.SIGTERM, signal.SIGINT):
             signal.signal(sig, lambda signum, frame: stop_event.set())
     server.start()
+    metrics_server = None
+    if settings.metrics_enabled and settings.grpc_metrics_port:
+        from prometheus_client import start_http_server
+
+        from app.observability import metrics
+
+        metrics_server, _ = start_http_server(settings.grpc_metrics_port, addr=settings.grpc_metrics_host,
+                                              registry=metrics.REGISTRY)
+        log.info("gRPC metrics on http://%s:%d/metrics", settings.grpc_metrics_host, settings.grpc_metrics_port)
     if not settings.auth_enabled:
         log.warning("HARD_TOKEN is empty: gRPC authentication is DISABLED")
     elif not settings.grpc_legacy_auth:
@@ -148,6 +183,8 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     while not stop_event.wait(1.0):
         pass
     drain(server, health_servicer, settings.grpc_drain_delay, settings.grpc_shutdown_grace)
+    if metrics_server is not None:
+        metrics_server.shutdown()
     return 0
 
 

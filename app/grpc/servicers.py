@@ -16,6 +16,7 @@ answered ``DEADLINE_EXCEEDED`` (its work stops at the next LLM timeout).
 
 from __future__ import annotations
 
+import contextvars
 import json
 import time
 from concurrent.futures import Executor
@@ -31,6 +32,7 @@ from app.errors import DeadlineExceeded, MissingFile
 from app.extraction.extractor import ExtractOptions
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
 from app.grpc.interceptors import current_trace_id
+from app.observability.metrics import observe_results
 from app.pipeline import DocumentPipeline, Upload
 
 T = TypeVar("T")
@@ -69,7 +71,9 @@ class CallRunner:
         budget = self.budget(context)
         if budget <= 0:
             raise DeadlineExceeded()
-        future = self.executor.submit(lambda: work(budget - (time.monotonic() - start)))
+        # The worker thread sees the call's context (its trace id, for the log).
+        future = self.executor.submit(contextvars.copy_context().run, lambda: work(budget - (time.monotonic() - start)))
+        context.add_callback(future.cancel)  # the client went away: drop the work if it has not started
         try:
             return future.result(timeout=budget)
         except FutureTimeout:
@@ -195,9 +199,10 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
                                          with_box=config.display_text_box, document_type=config.document_type)
 
         result = self.runner.run(context, work)
+        observe_results("extract", [result], config.document_type)
         response = extraction_service_pb2.ExtractResponse(
             filename=result["filename"],
-            document_type=result.get("document_type") or config.document_type or "",
+            document_type=result.get("document_type") or "",
             fields=[field_message(k, v) for k, v in result["fields"].items()],
             field_errors=[document_pb2.FieldError(key=k, error_code=e["error_code"], message=e["message"])
                           for k, e in result.get("field_errors", {}).items()],
@@ -216,6 +221,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
     def Ocr(self, request, context):
         upload = _upload(request.content, request.filename)
         result = self.runner.run(context, lambda _: self.pipeline.process(upload, with_box=True, ocr_only=True))
+        observe_results("ocr", [result])
         return extraction_service_pb2.OcrResponse(
             filename=result["filename"],
             lines=[text_line_message(line) for line in result["ocr_data"]],

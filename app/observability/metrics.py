@@ -9,6 +9,9 @@ below, so a door (HTTP route, job task, CLI) never touches a metric object:
   already returns (``processing_time`` stage timings, ``fields`` sources,
   ``pages``) - one place, no timers inside the stages.
 * LLM: :func:`observe_llm_call` (from ``LLMClient._call``).
+* gRPC: :func:`observe_grpc_call` (one per call, from
+  :class:`app.grpc.interceptors.MetricsInterceptor`); the gRPC servicers record
+  their results with :func:`observe_results` like the HTTP routes.
 * Jobs (for ``app/jobs/``): :func:`observe_job_enqueued`,
   :func:`observe_job_finished`, :func:`set_queue_depth`,
   :func:`observe_webhook_delivery`, :func:`observe_review`.
@@ -102,6 +105,14 @@ REVIEWS = Counter(
 MEMORY = Gauge(
     "process_resident_memory_bytes", "Resident memory of each live service process, in bytes.", [],
     namespace=NAMESPACE, registry=REGISTRY, multiprocess_mode="liveall")
+
+
+GRPC_CALLS = Counter(
+    "grpc_calls", "gRPC calls answered, by full method name and status code.", ["method", "code"],
+    namespace=NAMESPACE, registry=REGISTRY)
+GRPC_DURATION = Histogram(
+    "grpc_call_duration_seconds", "Time to answer a gRPC call, by full method name.", ["method"],
+    namespace=NAMESPACE, registry=REGISTRY, buckets=_LATENCY_BUCKETS)
 
 
 def multiprocess_dir() -> str | None:
@@ -201,6 +212,19 @@ def observe_results(operation: str, results: list[dict], document_type: str | No
         for detail in (result.get("fields") or {}).values():
             source = detail.get("source") if isinstance(detail, dict) else None
             FIELDS.labels(dtype, source if source in FIELD_SOURCES else "none").inc()
+
+
+def observe_grpc_call(method: str, code: str, seconds: float) -> None:
+    """Count one answered gRPC call.
+
+    Args:
+        method: full method name (``/docextract.v1.ExtractionService/Extract``), or ``unknown``
+            for a method no service has (keeps cardinality bounded).
+        code: ``grpc.StatusCode`` name (``OK``, ``INVALID_ARGUMENT``, ...).
+        seconds: time to answer.
+    """
+    GRPC_CALLS.labels(method, code).inc()
+    GRPC_DURATION.labels(method).observe(max(seconds, 0.0))
 
 
 def observe_llm_call(call: str, outcome: str, seconds: float) -> None:

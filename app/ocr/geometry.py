@@ -86,7 +86,7 @@ class OcrLimits:
     min_side: int = 8
     max_aspect_ratio: float = 100.0
     max_det_pixels: int = 2048 * 2048
-    max_text_columns: int = 400_000
+    max_text_columns: int = 160_000
     max_line_aspect: float = 256.0
 
     @classmethod

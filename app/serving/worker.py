@@ -23,8 +23,12 @@ by an ``SSLSocket`` and keeps gunicorn's behaviour; terminate TLS at the proxy.
 from __future__ import annotations
 
 import socket
+import sys
 
 from gunicorn.workers.gthread import ThreadWorker
+
+# Set to True in the WSGI environ by the app for requests that got a processing slot.
+ADMITTED_KEY = "docextract.admitted"
 
 
 class _TimeoutSocket(socket.socket):
@@ -54,6 +58,7 @@ class TimeoutThreadWorker(ThreadWorker):
     """
 
     _busy = 0  # connections handed to the thread pool and not finished yet (main thread only)
+    _processed = 0  # requests that got a processing slot (app/api/admission.py)
 
     def init_process(self):
         from app.config import Settings
@@ -62,6 +67,28 @@ class TimeoutThreadWorker(ThreadWorker):
         self._socket_class = type("TimeoutSocket", (_TimeoutSocket,),
                                   {"__slots__": (), "io_timeout": Settings.from_env().client_read_timeout})
         super().init_process()
+
+    # Recycle after max_requests *processed* requests. Gunicorn counts every request,
+    # and under overload most are cheap 503 OVERLOADED refusals: measured with 50
+    # clients, both workers reached max_requests (1000 + jitter) within 2 minutes and
+    # restarted within 3 s of each other, leaving no worker up for about 30 s while
+    # the new ones loaded their models. The app marks admitted requests in the WSGI
+    # environ; only those count here.
+    def load_wsgi(self):
+        super().load_wsgi()
+        app, self._recycle_after, self.max_requests = self.wsgi, self.max_requests, sys.maxsize
+
+        def counted(environ, start_response):
+            try:
+                return app(environ, start_response)
+            finally:
+                if environ.get(ADMITTED_KEY):
+                    self._processed += 1  # one thread at a time per request; a lost update only delays
+                    if self._processed >= self._recycle_after and self.alive:
+                        self.log.info("Autorestarting worker after %d processed requests", self._processed)
+                        self.alive = False
+
+        self.wsgi = counted
 
     def accept(self, listener):
         # Wrap the listener so that each accepted socket gets the timeout class before gunicorn sees it.

@@ -41,8 +41,10 @@ class SlowOcrEngine(FakeOcrEngine):
     def __init__(self, delay: float, **kw):
         super().__init__(**kw)
         self.delay = delay
+        self.started = threading.Event()
 
     def recognize(self, image):
+        self.started.set()
         time.sleep(self.delay)
         return super().recognize(image)
 
@@ -142,6 +144,12 @@ def test_v1_detects_the_type_and_maps_info(make_server):
     assert [f.key for f in response.fields] == ["seller", "address", "date", "total"]
 
 
+def test_v1_nothing_detected(make_server):
+    s = make_server(responder=lambda kind, kw: "NONE")  # five untitled lines: no type of ours
+    response = s.v1.Extract(v1.ExtractRequest(content=png_bytes()))
+    assert response.document_type == "" and response.classification.type == "other" and not response.fields
+
+
 def test_legacy_extract_ocr(make_server):
     s = make_server(engine=FakeOcrEngine(lines=TITLED_RECEIPT), responder=lambda kind, kw: "NONE")
     ask = s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes(), prompt="Extract total and date")).output
@@ -225,6 +233,21 @@ def test_v1_llm_down_is_unavailable(make_server):
     assert _error_info(err.value).reason == "LLM_UNAVAILABLE"
 
 
+def test_work_runs_with_the_calls_trace_id(make_server):
+    from app.grpc.interceptors import current_trace_id
+
+    seen = []
+
+    class TraceEngine(FakeOcrEngine):
+        def recognize(self, image):
+            seen.append(current_trace_id())
+            return super().recognize(image)
+
+    s = make_server(engine=TraceEngine())
+    s.v1.Ocr(v1.OcrRequest(content=png_bytes()), metadata=(("x-request-id", "trace-xyz"),))
+    assert seen == ["trace-xyz"]
+
+
 def test_unexpected_error_is_internal_with_trace_id(make_server):
     s = make_server(engine=FakeOcrEngine(error=ZeroDivisionError("boom")))
     with pytest.raises(grpc.RpcError) as err:
@@ -260,23 +283,35 @@ def test_file_over_max_file_mb_is_resource_exhausted(make_server):
 
 
 def test_calls_beyond_max_concurrent_rpcs_are_resource_exhausted(make_server):
-    s = make_server(engine=SlowOcrEngine(1.0), grpc_max_concurrent_rpcs=1)
+    engine = SlowOcrEngine(1.0)
+    s = make_server(engine=engine, grpc_max_concurrent_rpcs=1)
     first = s.v1.Ocr.future(v1.OcrRequest(content=png_bytes()))
-    time.sleep(0.3)
+    assert engine.started.wait(10)
     with pytest.raises(grpc.RpcError) as err:
         s.v1.Ocr(v1.OcrRequest(content=png_bytes()))
     assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
     assert first.result(timeout=10).lines
 
 
+def test_health_answers_while_every_worker_is_busy(make_server):
+    engine = SlowOcrEngine(3.0)
+    s = make_server(engine=engine, grpc_max_workers=1, grpc_max_concurrent_rpcs=4)
+    busy = [s.v1.Ocr.future(v1.OcrRequest(content=png_bytes())) for _ in range(2)]  # one runs, one queues
+    assert engine.started.wait(10)
+    start = time.monotonic()
+    status = s.health_stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=5).status
+    assert status == health_pb2.HealthCheckResponse.SERVING and time.monotonic() - start < 1.5
+    assert all(f.result(timeout=10).lines for f in busy)
+
+
 def test_server_side_deadline(make_server):
-    s = make_server(engine=SlowOcrEngine(2.0), grpc_call_timeout=0.3)
+    s = make_server(engine=SlowOcrEngine(5.0), grpc_call_timeout=0.3)
     start = time.monotonic()
     with pytest.raises(grpc.RpcError) as err:
         s.v1.Ocr(v1.OcrRequest(content=png_bytes()))
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
     assert _error_info(err.value).reason == "DEADLINE_EXCEEDED"
-    assert time.monotonic() - start < 1.5
+    assert time.monotonic() - start < 3.0  # answered at the deadline, not when the page is done
 
 
 def test_client_deadline_is_honoured(make_server):
@@ -361,17 +396,18 @@ def test_reflection_can_be_switched_off(make_server):
 
 # ----------------------------------------------------------------------------- shutdown
 def test_graceful_shutdown_drains_in_flight_calls(make_server):
-    s = make_server(engine=SlowOcrEngine(1.0))
+    engine = SlowOcrEngine(3.5)  # still running when stop(grace) begins, 1.5 s into the drain
+    s = make_server(engine=engine)
     in_flight = s.v1.Ocr.future(v1.OcrRequest(content=png_bytes()))
-    time.sleep(0.2)
-    done = threading.Thread(target=drain, args=(s.server, s.health, 0.5, 10.0))
+    assert engine.started.wait(10)
+    done = threading.Thread(target=drain, args=(s.server, s.health, 1.5, 20.0))
     done.start()
     time.sleep(0.1)
     # During the drain delay the server still answers, and says it is going away.
     status = s.health_stub.Check(health_pb2.HealthCheckRequest(service=""), timeout=2).status
     assert status == health_pb2.HealthCheckResponse.NOT_SERVING
-    assert in_flight.result(timeout=10).lines  # the in-flight call finished normally
-    done.join(timeout=15)
+    assert in_flight.result(timeout=20).lines  # the in-flight call finished normally within the grace
+    done.join(timeout=25)
     assert not done.is_alive()
     with pytest.raises(grpc.RpcError) as err:  # stopped: no new calls
         s.v1.Ocr(v1.OcrRequest(content=png_bytes()), timeout=2)
@@ -379,8 +415,11 @@ def test_graceful_shutdown_drains_in_flight_calls(make_server):
 
 
 def test_serve_runs_until_stopped():
+    from tests.conftest import free_port
+
+    metrics_port = free_port()
     settings = Settings(llm_api_url="http://fake/v1", grpc_host="127.0.0.1", grpc_port=0, grpc_drain_delay=0.0,
-                        grpc_shutdown_grace=5.0)
+                        grpc_shutdown_grace=5.0, grpc_metrics_port=metrics_port)
     stop_event, ports = threading.Event(), []
     thread = threading.Thread(target=serve, kwargs={"settings": settings, "pipeline": _pipeline(settings),
                                                     "stop_event": stop_event, "on_started": ports.append})
@@ -392,7 +431,43 @@ def test_serve_runs_until_stopped():
         with grpc.insecure_channel(f"127.0.0.1:{ports[0]}") as channel:
             response = v1_grpc.ExtractionServiceStub(channel).Ocr(v1.OcrRequest(content=png_bytes()), timeout=5)
             assert response.lines
+        import urllib.request
+
+        body = urllib.request.urlopen(f"http://127.0.0.1:{metrics_port}/metrics", timeout=5).read().decode()
+        assert 'docextract_grpc_calls_total{code="OK",method="/docextract.v1.ExtractionService/Ocr"}' in body
     finally:
         stop_event.set()
         thread.join(timeout=15)
     assert not thread.is_alive()
+
+
+def test_health_probe_exit_status(make_server, capsys):
+    from app.grpc.health_probe import main as probe
+    from tests.conftest import free_port
+
+    s = make_server()
+    assert probe([f"127.0.0.1:{s.port}"]) == 0 and "SERVING" in capsys.readouterr().out
+    assert probe([f"127.0.0.1:{s.port}", "docextract.v1.ExtractionService"]) == 0
+    s.health.enter_graceful_shutdown()
+    assert probe([f"127.0.0.1:{s.port}"]) == 1 and "NOT_SERVING" in capsys.readouterr().out
+    assert probe([f"127.0.0.1:{free_port()}"]) == 1  # nothing listening
+
+
+def test_calls_are_counted(make_server):
+    from app.observability import metrics
+
+    def count(method, code):
+        return metrics.REGISTRY.get_sample_value("docextract_grpc_calls_total", {"method": method, "code": code}) or 0
+
+    ocr, unauth = "/docextract.v1.ExtractionService/Ocr", "/model.ModelService/ExtractOCR"
+    before = count(ocr, "OK"), count(ocr, "INVALID_ARGUMENT"), count(unauth, "UNAUTHENTICATED")
+    s = make_server(hard_token=TOKEN)
+    s.v1.Ocr(v1.OcrRequest(content=png_bytes()), metadata=(("x-api-token", TOKEN),))
+    with pytest.raises(grpc.RpcError):
+        s.v1.Ocr(v1.OcrRequest(), metadata=(("x-api-token", TOKEN),))
+    with pytest.raises(grpc.RpcError):
+        s.legacy.ExtractOCR(model_pb2.UserRequest(image=png_bytes()))
+    after = count(ocr, "OK"), count(ocr, "INVALID_ARGUMENT"), count(unauth, "UNAUTHENTICATED")
+    assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
+    assert metrics.REGISTRY.get_sample_value("docextract_documents_total",
+                                             {"operation": "ocr", "document_type": "ocr", "outcome": "ok"}) >= 1

@@ -116,3 +116,20 @@ def test_line_item_shape():
     item = LineItem("Pens", Decimal(2), "box", Decimal("1.5"), Decimal("3.0"), (0,), 0.9)
     assert item.to_dict() == {"description": "Pens", "quantity": "2", "unit": "box", "unit_price": "1.50",
                               "amount": "3", "confidence": 0.9}
+
+
+def test_evenly_spaced_wrapped_lines_stay_with_the_item_above():
+    lines = (
+        line("Pos", 10, 10, w=30), line("Beschreibung", 60, 10), line("Menge", 300, 10, w=40),
+        line("Einzelpreis", 380, 10), line("Zeilenbetrag", 500, 10),
+        line("Hosting Small", 60, 40), line("1", 320, 40, w=20), line("3,89", 400, 40, w=40),
+        line("3,89", 520, 40, w=40),
+        line("Dienst: A", 70, 60), line("01.05.14-31.05.14", 70, 80),
+        line("Hosting Large", 60, 100), line("1", 320, 100, w=20), line("5,39", 400, 100, w=40),
+        line("5,39", 520, 100, w=40),
+        line("Dienst: B", 70, 120), line("01.05.14-31.05.14", 70, 140),
+    )
+    items = read_line_items(OcrResult(lines, 600, 200, 0, 0))
+    assert [i.description for i in items] == ["Hosting Small Dienst: A 01.05.14-31.05.14",
+                                              "Hosting Large Dienst: B 01.05.14-31.05.14"]
+    assert [i.amount for i in items] == [Decimal("3.89"), Decimal("5.39")]
