@@ -244,11 +244,13 @@ def edit_field(job_id: str, index: int):
 @require("reviewer")
 def edit_line_items(job_id: str, index: int):
     """Replace the line-item table: ``{"items": [{description, quantity, unit, unit_price, amount}]}``."""
-    row, result, _ = _document(job_id, index)
+    row, result, review = _document(job_id, index)
     items = docs.validate_line_items((request.get_json(silent=True) or {}).get("items"))
-    _reviews().change(job_id, index, current_user()["name"], line_items=items, original=result,
-                      initial_status=docs.status_of(row, None))
-    return jsonify({"success": True, "items": items})
+    before = docs.effective(result, review).get("line_items")
+    if items != before:  # the model's rows as shown (columns only), or the last correction
+        _reviews().change(job_id, index, current_user()["name"], line_items=items,
+                          original={**result, "line_items": before}, initial_status=docs.status_of(row, None))
+    return jsonify({"success": True, "items": items, "changed": items != before})
 
 
 @ui.post("/doc/<job_id>/<int:index>/decision")

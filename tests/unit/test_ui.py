@@ -267,3 +267,16 @@ def test_named_keys_work_as_api_tokens(app):
     users(app).set_disabled("erp")
     users(app)._cache.clear()  # the check is remembered for CACHE_SECONDS
     assert client.get("/jobs", headers={"X-API-Token": key}).status_code == 401
+
+
+def test_saving_unchanged_line_items_logs_nothing(app):
+    client = reviewer(app)
+    job_id = upload(client)
+    token = csrf(client, f"/ui/doc/{job_id}/0")
+    url = f"/ui/api/doc/{job_id}/0/line_items"
+    shown = app.extensions["docextract_jobs"].store.get(job_id)["result"]["results"][0].get("line_items") or []
+    rows = [{c: r.get(c) for c in ("description", "quantity", "unit", "unit_price", "amount")} for r in shown]
+    assert client.post(url, json={"items": rows}, headers={"X-CSRFToken": token}).get_json()["changed"] is False
+    assert app.extensions["docextract_ui"].reviews.audit(job_id, 0) == []
+    bad = client.post(url, json={"items": "nope"}, headers={"X-CSRFToken": token})
+    assert bad.status_code == 400

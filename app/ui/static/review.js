@@ -154,6 +154,18 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   }
 
+  /* Save: every edited field (and the line items table) without deciding. */
+  var saveAll = document.getElementById("save");
+  if (saveAll) {
+    saveAll.addEventListener("click", function () {
+      var pending = inputs.filter(function (i) { return i.value !== i.dataset.saved; });
+      Promise.all(pending.map(save)).then(function (oks) {
+        if (saveItems && items) { saveItems.click(); }
+        document.getElementById("save-msg").textContent = oks.every(Boolean) ? "Saved" : "Some values are not valid";
+      });
+    });
+  }
+
   /* Raw JSON: copy to the clipboard. */
   var copy = document.getElementById("copy-json");
   if (copy) {
