@@ -1,4 +1,5 @@
-"""Command line: ``python -m app extract PATH... [options]``.
+"""Command line: ``python -m app extract PATH... [options]`` (and ``python -m app users ...``,
+named API keys for the review UI: :mod:`app.cli.users`).
 
 Extracts the fields of every image (and PDF, where the pipeline reads PDFs)
 under the given files and folders, either in this process (the app's own

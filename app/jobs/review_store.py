@@ -222,8 +222,13 @@ class ReviewStore:
         Returns:
             The review row after the change.
         """
+        try:
+            return self._change(job_id, index, user, fields, line_items, status, original or {}, initial_status)
+        except IntegrityError:  # two first edits of one document at once: the other row exists now
+            return self._change(job_id, index, user, fields, line_items, status, original or {}, initial_status)
+
+    def _change(self, job_id, index, user, fields, line_items, status, original, initial_status) -> dict:
         now = utcnow()
-        original = original or {}
         with self.store.session() as s:
             r = s.scalars(select(Review).where(Review.job_id == job_id, Review.file_index == index)
                           .with_for_update()).first()

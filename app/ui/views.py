@@ -44,7 +44,9 @@ def _headers(response):
 
 @ui.before_request
 def _csrf():
-    current_app.extensions["csrf"].protect() if request.method not in ("GET", "HEAD", "OPTIONS") else None
+    """Every state-changing request of the UI needs the session's CSRF token (form field or header)."""
+    if request.method not in ("GET", "HEAD", "OPTIONS"):
+        current_app.extensions["csrf"].protect()
 
 
 def _jobs():
