@@ -50,7 +50,7 @@ def init_app(app: Flask, settings: Settings, jobs) -> bool:
     secret = settings.secret_key
     if not secret:
         if not settings.ui_insecure_dev:
-            log.error("review UI not started: SECRET_KEY is empty (set it, or UI_INSECURE_DEV=true for development)")
+            log.warning("review UI not started: SECRET_KEY is empty (set it, or UI_INSECURE_DEV=true for development)")
             _mount_refusal(app)
             return False
         log.warning("review UI: UI_INSECURE_DEV=true, using a random SECRET_KEY (sessions end on restart)")

@@ -15,9 +15,12 @@ import json
 
 from flask import Blueprint, Response, current_app, jsonify, redirect, render_template, request, session, url_for
 
+from flask_wtf.csrf import CSRFError
+
+from app.api.errors import error_response
 from app.api.routes import _uploads
 from app.api.schemas import parse_extract_config
-from app.errors import InvalidParameter, JobNotFound, NotFound
+from app.errors import BadRequest, InvalidParameter, JobNotFound, NotFound
 from app.extraction.doctypes import DOCUMENT_TYPES
 from app.jobs.review_store import REVIEW_STATUSES
 from app.jobs.store import iso
@@ -47,6 +50,15 @@ def _csrf():
     """Every state-changing request of the UI needs the session's CSRF token (form field or header)."""
     if request.method not in ("GET", "HEAD", "OPTIONS"):
         current_app.extensions["csrf"].protect()
+
+
+@ui.errorhandler(CSRFError)
+def _csrf_error(e: CSRFError):
+    """A post without a valid CSRF token: the sign-in form is shown again (its token may simply have
+    expired); anything else answers 400 ``BAD_REQUEST`` in the API's error shape."""
+    if request.path == url_for("ui.login"):
+        return render_template("login.html", next="", error="The form expired; sign in again"), 400
+    return error_response(BadRequest(f"CSRF check failed: {e.description}"))
 
 
 def _jobs():

@@ -125,11 +125,12 @@ def test_post_without_csrf_token_is_refused(app):
     client = app.test_client()
     client.get("/ui/")
     r = client.post("/ui/login", data={"name": "rita", "key": key})
-    assert r.status_code == 400
-    assert "CSRF" in r.get_data(as_text=True)
+    assert r.status_code == 400 and b"The form expired" in r.data and b'id="login-form"' in r.data
+    assert client.get("/ui/queue").status_code == 302  # not signed in
     signed = reviewer(app, "sam")
     r = signed.post("/ui/logout")
-    assert r.status_code == 400
+    assert r.status_code == 400 and r.get_json()["error_code"] == "BAD_REQUEST" and "CSRF" in r.get_json()["message"]
+    assert signed.get("/ui/queue").status_code == 200  # still signed in
 
 
 def test_hard_token_is_a_client_key_and_roles_are_enforced(app):
