@@ -125,6 +125,10 @@ def upload_and_open(page, base: str, path: Path, document_type: str) -> str:
 def test_review_flow_in_a_real_browser(server, browser, tmp_path):
     base, app, key = server
     page = browser.new_page()
+    problems = []  # CSP violations and script errors: the page must work under its own policy
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    page.on("response", lambda r: problems.append(f"{r.status} {r.url}") if r.status == 404 else None)
     with artefacts(page, "review_flow"):
         # sign-in page: labels, focus order, wrong key refused
         page.goto(f"{base}/ui/")
@@ -209,4 +213,7 @@ def test_review_flow_in_a_real_browser(server, browser, tmp_path):
         assert "rita" in audit and "edit" in audit and "date" in audit and "26/12/2018" in audit
         assert "approve" in audit
         assert "31/02/2024" not in audit  # the refused value was never stored
+        # the only console errors allowed are the failed responses the test provoked (401 sign-in, 400 date)
+        unexpected = [p for p in problems if "status of 401" not in p and "status of 400" not in p]
+        assert unexpected == [], unexpected
     page.close()
