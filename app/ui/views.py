@@ -187,7 +187,9 @@ def document(job_id: str, index: int):
     for page in result.get("pages") or []:
         pages.append({"number": page["page"], "width": page["width"], "height": page["height"],
                       "lines": [ln for ln in page.get("ocr_data") or [] if ln.get("box")],
-                      "fields": [f for f in fields if f["page"] == page["page"] and f["box"]]})
+                      "fields": [f for f in fields if f["page"] == page["page"] and f["box"]],
+                      "item_boxes": [(i, r) for i, r in enumerate(result.get("line_items") or [])
+                                if r.get("page") == page["page"] and r.get("box")]})
     status = docs.status_of(row, review)
     return render_template("doc.html", job=row, index=index, result=result, review=review, status=status,
                            fields=fields, pages=pages, output=out, columns=docs.LINE_ITEM_COLUMNS,

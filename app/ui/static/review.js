@@ -36,6 +36,29 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 
+  /* Line items: focusing a row's cell lights the row's box (rows as the model read them). */
+  function selectRow(n) {
+    document.querySelectorAll(".item-box.selected, .item-row.selected").forEach(function (el) {
+      el.classList.remove("selected");
+    });
+    var row = document.querySelector('.item-row[data-row="' + n + '"]');
+    if (row) { row.classList.add("selected"); }
+    var box = document.querySelector('.item-box[data-row="' + n + '"]');
+    if (box) {
+      box.classList.add("selected");
+      if (box.scrollIntoView) { box.scrollIntoView({ block: "center", inline: "nearest" }); }
+    }
+  }
+  document.querySelectorAll(".item-row").forEach(function (row) {
+    row.addEventListener("focusin", function () { selectRow(row.dataset.row); });
+  });
+  document.querySelectorAll(".item-box").forEach(function (box) {
+    box.addEventListener("click", function () {
+      var cell = document.querySelector('.item-row[data-row="' + box.dataset.row + '"] input');
+      if (cell) { cell.focus(); }
+    });
+  });
+
   /* Zoom: the page column scrolls; boxes scale with the image (SVG viewBox in page pixels). */
   var zoom = 1;
   function applyZoom() {
