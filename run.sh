@@ -190,6 +190,24 @@ serve() {
   exit 1
 }
 
+worker() {
+  # ./run.sh worker: a Celery job worker (docs/jobs.md). Needs REDIS_URL and DATABASE_URL.
+  #   WORKER_QUEUES       queues to consume (default all: ocr,extraction,webhooks,maintenance);
+  #                       e.g. "ocr,maintenance" on OCR hosts, "extraction,webhooks" on LLM hosts
+  #   WORKER_CONCURRENCY  worker processes (default 1: OCR and the LLM use all cores themselves)
+  #   WORKER_BEAT         true (default): also run the periodic watchdog and purge; set false on
+  #                       extra hosts (a second beat only repeats work that is idempotent)
+  [ -n "${REDIS_URL:-}" ] || die "./run.sh worker needs REDIS_URL (and DATABASE_URL); see docs/jobs.md"
+  local args=(-A app.jobs.worker worker -Q "${WORKER_QUEUES:-ocr,extraction,webhooks,maintenance}"
+    -c "${WORKER_CONCURRENCY:-1}" -n "${WORKER_NAME:-docextract}-$$@%h" --without-gossip --without-mingle
+    -l "${LOG_LEVEL:-INFO}")
+  case "${WORKER_BEAT:-true}" in
+    1|true|yes) mkdir -p "${STORAGE_DIR:-$ROOT/storage}"
+      args+=(-B -s "${STORAGE_DIR:-$ROOT/storage}/celerybeat-schedule") ;;
+  esac
+  exec "$VENV/bin/celery" "${args[@]}"
+}
+
 cmd="${1:-serve}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -197,6 +215,7 @@ case "$cmd" in
   serve) serve ;;
   llm) llm ;;
   api) api ;;
+  worker) worker ;;
   grpc) grpc_server ;;
   test)
     setup requirements-dev.txt tests

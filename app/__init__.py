@@ -122,6 +122,7 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     """
     from app.api.admission import AdmissionControl
     from app.api.errors import register_error_handlers
+    from app.api.jobs import jobs_api
     from app.api.routes import api, health
 
     settings = settings or Settings.from_env()
@@ -136,6 +137,12 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     engine = services.ocr_engine
     admission = AdmissionControl(settings.max_active_requests, settings.max_queued_requests, settings.queue_timeout)
     app.extensions["docextract"] = dataclasses.replace(services, admission=admission)
+    # Jobs: the same OCR engine and extractor (the same pipeline) behind the job engine.
+    from app.jobs.service import build_jobs
+
+    extractor = services.extractor
+    app.extensions["docextract_jobs"] = jobs = build_jobs(settings, lambda: engine, lambda: extractor)
+    jobs.resume()
 
     @app.before_request
     def _trace_id():
@@ -154,12 +161,14 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
     for prefix, suffix in (("", ""), ("/id_card_scan", "_id_card_scan")):
         app.register_blueprint(health, url_prefix=prefix or None, name="health" + suffix)
         app.register_blueprint(api, url_prefix=prefix or None, name="api" + suffix)
+        app.register_blueprint(jobs_api, url_prefix=prefix or None, name="jobs" + suffix)
     register_error_handlers(app)
     from app.api import ratelimit
     from app.api.openapi import docs
     from app.observability import http as observability
 
     observability.init_app(app)  # request metrics and log line, /livez, /readyz, /metrics
+    observability.add_readiness_check(app, "jobs", jobs.readiness)
     app.register_blueprint(docs)  # /openapi.json, /docs
     app.extensions["docextract.limiter"] = ratelimit.init_app(app, settings.rate_limit,
                                                               settings.rate_limit_storage_url)

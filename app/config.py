@@ -69,6 +69,34 @@ def _project_path(raw: str) -> Path:
     return path if path.is_absolute() else (PROJECT_ROOT / path).resolve()
 
 
+def _database_url(raw: str) -> str:
+    """``DATABASE_URL`` as SQLAlchemy wants it: ``postgres://`` / ``postgresql://``
+    (the common forms) use the pg8000 driver (BSD; psycopg is LGPL)."""
+    raw = raw.strip()
+    for prefix in ("postgres://", "postgresql://"):
+        if raw.startswith(prefix):
+            return "postgresql+pg8000://" + raw[len(prefix):]
+    return raw
+
+
+def _webhook_secret(raw: str) -> str:
+    """``WEBHOOK_SECRET``: empty (jobs with a callback_url are refused) or ``whsec_`` + base64 (>= 16 bytes)."""
+    if not raw:
+        return ""
+    import base64
+    import binascii
+
+    body = raw.removeprefix("whsec_")
+    try:
+        key = base64.b64decode(body + "==", validate=False)
+    except (binascii.Error, ValueError):
+        key = b""
+    if len(key) < 16:
+        raise ConfigError("WEBHOOK_SECRET must be 'whsec_' + base64 of at least 16 random bytes "
+                          "(make one: python -c \"import base64,os;print('whsec_'+base64.b64encode(os.urandom(32)).decode())\")")
+    return raw
+
+
 @dataclass(frozen=True)
 class Settings:
     """All run-time settings of the service.
@@ -158,6 +186,45 @@ class Settings:
     rate_limit_storage_url: str = ""
     log_format: str = "text"
     log_document_text: bool = False
+    # --- Jobs (asynchronous processing, app/jobs/) ---
+    # Engine: "local" (SQLite + in-process threads) or "celery" (Redis broker +
+    # DATABASE_URL, usually PostgreSQL); "auto" = celery when REDIS_URL is set.
+    jobs_engine: str = "auto"
+    database_url: str = ""
+    redis_url: str = ""
+    storage_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "storage")
+    job_workers: int = 2
+    #: local engine: start its threads at app start when a job store exists, resuming
+    #: jobs a previous process left (from_env: true; Settings() built by tests: false)
+    jobs_resume: bool = False
+    max_queued_jobs: int = 1000
+    job_retention_days: float = 7.0
+    job_time_limit: float = 900.0
+    job_max_attempts: int = 3
+    job_retry_backoff: float = 5.0
+    job_retry_backoff_max: float = 300.0
+    job_max_wait: float = 60.0
+    job_requeue_after: float = 300.0
+    job_watchdog_interval: float = 30.0
+    job_purge_interval: float = 3600.0
+    source_url_max_bytes: int = 50 * 1024 * 1024
+    webhook_secret: str = ""
+    webhook_allow_private: bool = False
+    webhook_timeout: float = 10.0
+    webhook_max_attempts: int = 5
+    review_threshold: float = 0.8
+
+    @property
+    def jobs_engine_name(self) -> str:
+        """``local`` or ``celery``: ``auto`` picks celery when ``REDIS_URL`` is set."""
+        if self.jobs_engine != "auto":
+            return self.jobs_engine
+        return "celery" if self.redis_url else "local"
+
+    @property
+    def jobs_database_url(self) -> str:
+        """``DATABASE_URL``, or a SQLite file under ``STORAGE_DIR`` when empty."""
+        return self.database_url or f"sqlite:///{self.storage_dir / 'jobs.sqlite3'}"
 
     @property
     def auth_enabled(self) -> bool:
@@ -226,7 +293,7 @@ class Settings:
         backend = _choice("LLM_BACKEND", get("LLM_BACKEND", "llamacpp"), LLM_BACKENDS)
         port = _number("LLM_SERVER_PORT", get("LLM_SERVER_PORT", "8001"), int, 1, 65535)
         default_model = "gemma-3-270m" if backend == "llamacpp" else "Qwen/Qwen2.5-7B-Instruct"
-        return cls(
+        settings = cls(
             hard_token=env.get("HARD_TOKEN", "").strip(),
             max_request_bytes=int(_number("MAX_REQUEST_MB", get("MAX_REQUEST_MB", "50"), float, 0.001) * mb),
             max_file_bytes=int(_number("MAX_FILE_MB", get("MAX_FILE_MB", "20"), float, 0.001) * mb),
@@ -268,6 +335,28 @@ class Settings:
             extract_default_mode=_choice(
                 "EXTRACT_DEFAULT_MODE", get("EXTRACT_DEFAULT_MODE", "auto"), DEFAULT_MODE_CHOICES
             ),
+            jobs_engine=_choice("JOBS_ENGINE", get("JOBS_ENGINE", "auto"), ("auto", "local", "celery")),
+            database_url=_database_url(get("DATABASE_URL", "")),
+            redis_url=get("REDIS_URL", ""),
+            storage_dir=_project_path(get("STORAGE_DIR", "storage")),
+            job_workers=_number("JOB_WORKERS", get("JOB_WORKERS", "2"), int, 1, 64),
+            jobs_resume=_bool("JOBS_RESUME", get("JOBS_RESUME", "true")),
+            max_queued_jobs=_number("MAX_QUEUED_JOBS", get("MAX_QUEUED_JOBS", "1000"), int, 1),
+            job_retention_days=_number("JOB_RETENTION_DAYS", get("JOB_RETENTION_DAYS", "7"), float, 0.0),
+            job_time_limit=_number("JOB_TIME_LIMIT", get("JOB_TIME_LIMIT", "900"), float, 1.0),
+            job_max_attempts=_number("JOB_MAX_ATTEMPTS", get("JOB_MAX_ATTEMPTS", "3"), int, 1, 100),
+            job_retry_backoff=_number("JOB_RETRY_BACKOFF", get("JOB_RETRY_BACKOFF", "5"), float, 0.0),
+            job_retry_backoff_max=_number("JOB_RETRY_BACKOFF_MAX", get("JOB_RETRY_BACKOFF_MAX", "300"), float, 0.0),
+            job_max_wait=_number("JOB_MAX_WAIT", get("JOB_MAX_WAIT", "60"), float, 0.0, 600.0),
+            job_requeue_after=_number("JOB_REQUEUE_AFTER", get("JOB_REQUEUE_AFTER", "300"), float, 1.0),
+            job_watchdog_interval=_number("JOB_WATCHDOG_INTERVAL", get("JOB_WATCHDOG_INTERVAL", "30"), float, 0.1),
+            job_purge_interval=_number("JOB_PURGE_INTERVAL", get("JOB_PURGE_INTERVAL", "3600"), float, 1.0),
+            source_url_max_bytes=int(_number("SOURCE_URL_MAX_MB", get("SOURCE_URL_MAX_MB", "50"), float, 0.001) * mb),
+            webhook_secret=_webhook_secret(env.get("WEBHOOK_SECRET", "").strip()),
+            webhook_allow_private=_bool("WEBHOOK_ALLOW_PRIVATE", get("WEBHOOK_ALLOW_PRIVATE", "false")),
+            webhook_timeout=_number("WEBHOOK_TIMEOUT", get("WEBHOOK_TIMEOUT", "10"), float, 0.1, 120.0),
+            webhook_max_attempts=_number("WEBHOOK_MAX_ATTEMPTS", get("WEBHOOK_MAX_ATTEMPTS", "5"), int, 1, 20),
+            review_threshold=_number("REVIEW_THRESHOLD", get("REVIEW_THRESHOLD", "0.8"), float, 0.0, 1.0),
             host=get("HOST", "0.0.0.0").strip(),
             port=_number("PORT", get("PORT", "8000"), int, 1, 65535),
             debug=_bool("DEBUG", get("DEBUG", "false")),
@@ -306,6 +395,9 @@ class Settings:
             log_format=_choice("LOG_FORMAT", get("LOG_FORMAT", "text"), ("text", "json")),
             log_document_text=_bool("LOG_DOCUMENT_TEXT", get("LOG_DOCUMENT_TEXT", "false")),
         )
+        if settings.jobs_engine == "celery" and not settings.redis_url:
+            raise ConfigError("JOBS_ENGINE=celery needs REDIS_URL (the broker) and DATABASE_URL (the job store)")
+        return settings
 
 
 def setting_names() -> list[str]:

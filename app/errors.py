@@ -218,3 +218,54 @@ class ServiceNotReady(ServiceError):
 
 class SystemFailure(ServiceError):
     code, http_status, default_message = "SYSTEM_ERROR", 500, "Internal error"
+
+
+# --- Jobs (app/jobs/) ---------------------------------------------------------------
+
+
+class JobNotFound(NotFound):
+    code, default_message = "JOB_NOT_FOUND", "No such job"
+
+
+class QueueFull(ServiceError):
+    """More than ``MAX_QUEUED_JOBS`` jobs wait; the response carries ``Retry-After``."""
+
+    code, http_status, default_message = "QUEUE_FULL", 429, "Too many queued jobs; retry later"
+    retry_after = 30
+
+
+class JobConflict(ServiceError):
+    """The job's state does not allow the request (e.g. canceling a finished job)."""
+
+    code, http_status, default_message = "JOB_CONFLICT", 409, "The job's state does not allow this"
+
+
+class StoreUnavailable(ServiceError):
+    """The job database or the broker cannot be reached (retry later)."""
+
+    code, http_status, default_message = "STORE_UNAVAILABLE", 503, "The job store is unavailable; retry later"
+    retry_after = 10
+
+
+class UnsafeUrl(BadRequest):
+    """A callback_url / source_url that is not http(s) or resolves to a non-global address."""
+
+    code, default_message = "UNSAFE_URL", "The URL is not allowed"
+
+
+class SourceFetchFailed(BadRequest):
+    """``source_url`` could not be downloaded (or answered non-2xx, or was too large)."""
+
+    code, default_message = "SOURCE_FETCH_FAILED", "The source_url could not be downloaded"
+
+
+class WebhookNotConfigured(BadRequest):
+    code, default_message = "WEBHOOK_NOT_CONFIGURED", "callback_url needs WEBHOOK_SECRET set on the server"
+
+
+class JobTimeLimit(ServiceError):
+    code, http_status, default_message = "JOB_TIME_LIMIT", 500, "The job ran past JOB_TIME_LIMIT"
+
+
+class JobAttemptsExhausted(ServiceError):
+    code, http_status, default_message = "JOB_ATTEMPTS_EXHAUSTED", 500, "The job was started JOB_MAX_ATTEMPTS times without finishing"

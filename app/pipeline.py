@@ -29,7 +29,7 @@ import numpy as np
 from app.config import Settings
 from app.documents import DocumentLimits, open_document
 from app.domain import OcrResult, TextLine, sort_reading_order
-from app.errors import BadRequest, OcrEngineError, PayloadTooLarge, ServiceError
+from app.errors import BadRequest, DeadlineExceeded, OcrEngineError, PayloadTooLarge, ServiceError
 from app.extraction.extractor import ExtractOptions, FieldExtractor
 from app.ocr.base import OcrEngine
 
@@ -173,18 +173,22 @@ class DocumentPipeline:
         self.limits = DocumentLimits.from_settings(settings)
 
     # ------------------------------------------------------------------ reading
-    def read_document(self, upload: Upload, render_first: bool = False) -> DocumentRead:
+    def read_document(self, upload: Upload, render_first: bool = False,
+                      deadline: float | None = None) -> DocumentRead:
         """Open one upload and read the text of every page.
 
         Args:
             upload: file name and bytes.
             render_first: keep page 1's pixels even when it is read from its text
                 layer (the QR reader of ID cards needs them).
+            deadline: ``time.monotonic()`` instant by which the request must end
+                (``ExtractOptions.deadline``); checked before each page is OCR'd.
 
         Raises:
             InvalidImage, InvalidDocument, PdfEncrypted: bad file (400).
             PayloadTooLarge, TooManyPages: over a limit (413).
             OcrEngineError: the engine failed.
+            DeadlineExceeded: the deadline passed before a page was OCR'd.
         """
         pages: list[PageRead] = []
         first_image = None
@@ -197,6 +201,9 @@ class DocumentPipeline:
                     ocr = OcrResult(lines, page.width, page.height, 0.0, 0.0, engine="pdf_text")
                     pages.append(PageRead(page.number, page.width, page.height, "pdf_text", ocr, page.text_ms))
                     continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlineExceeded(f"The request's deadline passed before page {page.number} of "
+                                           f"{document.page_count} was read")
                 image = page.image()
                 ocr = self.ocr_engine.recognize(image)
                 ocr = dataclasses.replace(ocr, lines=tuple(dataclasses.replace(ln, page=page.number)
@@ -251,7 +258,8 @@ class DocumentPipeline:
                 every field of a document.
         """
         start = time.perf_counter()
-        document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type))
+        document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type),
+                                      deadline=options.deadline if options is not None else None)
         ocr_ms = (time.perf_counter() - start) * 1000.0
         stacked = document.stacked
         result = {"filename": upload.filename, "success": True, "page_count": len(document.pages)}

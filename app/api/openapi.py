@@ -179,10 +179,94 @@ class ExtractResponse(_Open):
     data: ExtractData
 
 
+JobStatus = Literal["queued", "running", "succeeded", "failed", "canceled"]
+
+
+class JobAccepted(_Open):
+    """Job queued (202, with ``Location`` and ``Retry-After``), or the job of a repeated ``Idempotency-Key`` (200)."""
+
+    success: Literal[True]
+    message: str
+    trace_id: str
+    job_id: str
+    status: JobStatus
+    status_url: str
+
+
+class JobProgress(_Open):
+    """Documents done in the current stage, of ``total``; pages read by OCR so far."""
+
+    stage: str
+    done: int = Field(ge=0)
+    total: int = Field(ge=0)
+    pages_ocr: int = Field(ge=0)
+
+
+class JobSummary(_Open):
+    """A job: status, stage, progress, attempts, review decision, timings (milliseconds), error when failed."""
+
+    job_id: str
+    status: JobStatus
+    status_url: str
+    stage: str
+    document_type: str | None = None
+    progress: JobProgress
+    attempts: int = Field(ge=0)
+    cancel_requested: bool
+    review_status: Literal["approved", "manual_review"] | None = None
+    quality_score: float | None = None
+    created_at: str | None = None
+    started_at: str | None = None
+    finished_at: str | None = None
+    updated_at: str | None = None
+    timings: dict[str, float]
+    error: dict[str, Any] | None = None
+
+
+class JobDetail(JobSummary):
+    """A job with its result (the ``/extract`` data shape), review reasons, status history and webhook log."""
+
+    success: Literal[True]
+    trace_id: str
+    review_reasons: list[str]
+    files: list[dict[str, Any]]
+    result: dict[str, Any] | None = None
+    history: list[dict[str, Any]]
+    webhook: dict[str, Any] | None = None
+    last_error: dict[str, Any] | None = None
+    source_url: str | None = None
+
+
+class JobCancelResponse(JobSummary):
+    """Cancel requested: ``canceled`` at once when queued, at the next stage boundary when running."""
+
+    success: Literal[True]
+    trace_id: str
+    message: str
+
+
+class JobList(_Open):
+    """Jobs newest first; ``next_cursor`` for the next page (None on the last)."""
+
+    success: Literal[True]
+    trace_id: str
+    next_cursor: str | None = None
+    jobs: list[JobSummary]
+
+
+class JobDeleted(_Open):
+    """The job, its history, webhook log and stored files are gone."""
+
+    success: Literal[True]
+    trace_id: str
+    message: str
+    job_id: str
+
+
 #: Every model referenced from an operation (they land in ``components.schemas``).
 RESPONSE_MODELS: tuple[type[BaseModel], ...] = (
     ErrorResponse, HealthResponse, ReadyResponse, NotReadyResponse, LivenessResponse, OcrResponse,
-    ExtractResponse, ExtractConfig,
+    ExtractResponse, ExtractConfig, JobAccepted, JobDetail, JobCancelResponse, JobList, JobDeleted,
 )
 
 
@@ -239,6 +323,12 @@ _CONFIG_FIELD = {
     "description": "JSON object (ExtractConfig): info and/or document_type, mode, parallel, batch_size, "
                    "llm_timeout, display_text_box",
 }
+_URL_FIELD = {"type": "string", "format": "uri", "maxLength": 2048,
+              "description": "an http(s) URL on a public address (unless WEBHOOK_ALLOW_PRIVATE=true)"}
+_JOB_ID = {"name": "job_id", "in": "path", "required": True, "schema": {"type": "string"}}
+_IDEMPOTENCY_KEY = {"name": "Idempotency-Key", "in": "header", "required": False,
+                    "description": "a repeated key returns the first job instead of queueing another",
+                    "schema": {"type": "string", "maxLength": 255}}
 _API_ERRORS = {400: ErrorResponse, 401: ErrorResponse, 413: ErrorResponse, 422: ErrorResponse,
                429: ErrorResponse, 503: ErrorResponse}
 _LLM_ERRORS = {502: ErrorResponse, 504: ErrorResponse}
@@ -274,7 +364,45 @@ OPERATIONS: list[Operation] = [
               secured=False),
     Operation("get", "/docs", "docs", "The API description as a web page", "operations", {200: "html"},
               secured=False),
-    # --- jobs (app/jobs): add its operations here ---
+    # --- jobs (app/api/jobs.py, app/jobs; docs/jobs.md) ---
+    Operation("post", "/jobs", "submit_job", "Queue documents for asynchronous extraction", "jobs",
+              {202: JobAccepted, 200: JobAccepted, **_API_ERRORS},
+              form={"image_file": _FILES, "config": _CONFIG_FIELD, "callback_url": _URL_FIELD,
+                    "source_url": _URL_FIELD, "hard_token": _TOKEN_FIELD},
+              required_form=("config",),
+              json_body={"type": "object", "required": ["source_url", "config"], "properties": {
+                  "source_url": _URL_FIELD, "config": {"$ref": "#/components/schemas/ExtractConfig"},
+                  "callback_url": _URL_FIELD}},
+              parameters=(_IDEMPOTENCY_KEY,), legacy=True,
+              description="The same files and `config` as `/extract` (or JSON with `source_url`). Poll "
+                          "`status_url`, or give `callback_url` for a signed Standard Webhooks callback. "
+                          "429 `QUEUE_FULL` over MAX_QUEUED_JOBS; 503 `STORE_UNAVAILABLE` when the job "
+                          "database or broker is down; 400 `UNSAFE_URL` for a non-public URL."),
+    Operation("get", "/jobs/{job_id}", "get_job", "A job: status, progress, result, history, webhook log", "jobs",
+              {200: JobDetail, 400: ErrorResponse, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse,
+               503: ErrorResponse},
+              parameters=(_JOB_ID, {"name": "wait", "in": "query", "required": False,
+                                    "description": "long-poll: seconds to wait for the job to finish "
+                                                   "(at most JOB_MAX_WAIT)",
+                                    "schema": {"type": "number", "minimum": 0}}), legacy=True),
+    Operation("get", "/jobs", "list_jobs", "Jobs, newest first (filter by status, review_status)", "jobs",
+              {200: JobList, 400: ErrorResponse, 401: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse},
+              parameters=(
+                  {"name": "status", "in": "query", "required": False,
+                   "schema": {"type": "string", "enum": ["queued", "running", "succeeded", "failed", "canceled"]}},
+                  {"name": "review_status", "in": "query", "required": False,
+                   "schema": {"type": "string", "enum": ["approved", "manual_review"]}},
+                  {"name": "limit", "in": "query", "required": False,
+                   "schema": {"type": "integer", "minimum": 1, "maximum": 200}},
+                  {"name": "cursor", "in": "query", "required": False, "schema": {"type": "string"}}),
+              legacy=True),
+    Operation("post", "/jobs/{job_id}/cancel", "cancel_job", "Cancel a job (between stages)", "jobs",
+              {202: JobCancelResponse, 401: ErrorResponse, 404: ErrorResponse, 409: ErrorResponse,
+               429: ErrorResponse, 503: ErrorResponse},
+              parameters=(_JOB_ID,), legacy=True),
+    Operation("delete", "/jobs/{job_id}", "delete_job", "Delete a job and its stored files", "jobs",
+              {200: JobDeleted, 401: ErrorResponse, 404: ErrorResponse, 429: ErrorResponse, 503: ErrorResponse},
+              parameters=(_JOB_ID,), legacy=True),
 ]
 
 
@@ -287,7 +415,7 @@ def _response(status: int, model: Any) -> dict:
         return {"description": "OK", "content": {"application/json": {"schema": {"type": "object"}}}}
     description = ((model.__doc__ or "OK").strip().splitlines() or ["OK"])[0] if status < 400 else {
         400: "Bad request (the error code says which input)", 401: "Missing or invalid API token",
-        413: "Payload too large", 422: "Image geometry unsupported (too small, extreme aspect)", 429: "Rate limited (RATE_LIMIT); see Retry-After",
+        404: "No such job", 409: "The job's state does not allow this", 413: "Payload too large", 422: "Image geometry unsupported (too small, extreme aspect)", 429: "Rate limited (RATE_LIMIT); see Retry-After",
         500: "Internal or OCR engine error", 502: "LLM server error", 503: "Not ready or LLM unavailable",
         504: "LLM timeout"}.get(status, "Error")
     out = {"description": description or "OK",

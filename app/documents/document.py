@@ -5,7 +5,8 @@ The kind of file is sniffed from its bytes, never from its name: PDF
 with a HEIF brand), otherwise an image Pillow opens (a multi-frame TIFF gives one
 page per frame). Limits are checked before any page is decoded: file size, page
 count (``MAX_PAGES``; a 2,000-page PDF is refused after reading its page tree),
-pixels per page (``MAX_IMAGE_PIXELS``, for a PDF page at ``PDF_DPI``).
+pixels per page (``MAX_IMAGE_PIXELS``; a PDF page at ``PDF_DPI``, checked before it
+is rendered: a page read from its text layer is not rendered and not held to it).
 
 Pages are produced lazily, one at a time, so a long document never holds more
 than one page's pixels: :meth:`Document.pages` yields :class:`DocumentPage`
@@ -201,17 +202,23 @@ def _open_pdf(data: bytes, limits: DocumentLimits) -> Document:
             with PDFIUM_LOCK:
                 page = pdf[index]
             width, height = page_pixels(page, limits.pdf_dpi)
-            _check_pixels(index + 1, width, height, limits, f" at {limits.pdf_dpi} dpi (PDF_DPI)")
             start = time.perf_counter()
             lines, letters = text_lines(page, limits.pdf_dpi)
             usable = letters >= max(limits.pdf_text_min_chars, 1)
             lines = tuple(TextLine(ln.text, ln.confidence, ln.box, index + 1) for ln in lines) if usable else None
             yield DocumentPage(index + 1, width, height, lines, time_ms(start),
-                               lambda page=page: render_page(page, limits.pdf_dpi))
+                               lambda page=page, n=index + 1, w=width, h=height: _render(page, n, w, h, limits))
             with PDFIUM_LOCK:  # the caller is done with this page (it asked for the next)
                 page.close()
 
     return Document("pdf", "PDF", count, pages, close)
+
+
+def _render(page, number: int, width: int, height: int, limits: DocumentLimits) -> np.ndarray:
+    """Rasterise a PDF page once its pixel count is known to be within the limit (a page
+    read from its text layer is never rendered, so only pages to OCR are held to it)."""
+    _check_pixels(number, width, height, limits, f" at {limits.pdf_dpi} dpi (PDF_DPI)")
+    return render_page(page, limits.pdf_dpi)
 
 
 _HEIF_REGISTERED = False

@@ -93,7 +93,7 @@ def test_ocr_two_real_receipts(api):
     texts = [line["text"] for line in first["ocr_data"]]
     assert "INDAH GIFT & HOME DECO" in texts and any("60.30" in t for t in texts)
     for line in first["ocr_data"]:
-        assert set(line) == {"text", "confidence", "box"}
+        assert set(line) == {"text", "confidence", "box", "page"} and line["page"] == 1
         assert len(line["box"]) == 4 and all(len(p) == 2 for p in line["box"])
     assert first["processing_time"]["detection_ms"] > 0 and first["processing_time"]["recognition_ms"] > 0
 

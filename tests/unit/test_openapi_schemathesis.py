@@ -28,9 +28,10 @@ MAX_EXAMPLES = 30
 
 
 @pytest.fixture(scope="module")
-def base_url():
+def base_url(tmp_path_factory):
     s = Settings(hard_token=TOKEN, llm_api_url="http://fake/v1", max_file_bytes=256 * 1024,
-                 max_request_bytes=1024 * 1024, rate_limit="100000/minute")
+                 max_request_bytes=1024 * 1024, rate_limit="100000/minute",
+                 storage_dir=tmp_path_factory.mktemp("jobs"))  # POST /jobs stores its files here
     llm = LLMClient(base_url="http://fake/v1", model="m",
                     client=FakeOpenAI(answer_by_field({"total amount": "3.00"})))
     app = create_app(s, ocr_engine=FakeOcrEngine(), llm_client=llm)
@@ -39,6 +40,7 @@ def base_url():
     thread.start()
     yield f"http://127.0.0.1:{server.server_port}"
     server.shutdown()
+    app.extensions["docextract_jobs"].stop()
     thread.join(timeout=10)
 
 

@@ -88,9 +88,15 @@ def test_too_many_pages_is_refused_before_rendering():
 
 
 def test_page_pixels_over_limit():
-    with open_document(text_pdf(), DocumentLimits(max_pixels=1_000_000, pdf_dpi=200)) as doc:
+    limits = DocumentLimits(max_pixels=1_000_000, pdf_dpi=200)
+    with open_document(text_pdf(), limits) as doc:
+        page = next(doc.pages())
+        assert page.source == "pdf_text"  # read from its text layer: never rendered, no pixel limit
         with pytest.raises(PayloadTooLarge, match="Page 1 .*PDF_DPI"):
-            next(doc.pages())
+            page.image()
+    with open_document(blank_pdf(1), limits) as doc:  # a page to OCR is refused before rendering
+        with pytest.raises(PayloadTooLarge, match="Page 1 is 1653x2339 pixels at 200 dpi"):
+            next(doc.pages()).image()
 
 
 def test_encrypted_pdf():
@@ -235,3 +241,26 @@ def test_born_digital_id_card_page_is_still_rendered_for_the_qr_reader():
     assert pipeline.read_document(Upload("a.pdf", data)).first_image is None
     image = pipeline.read_document(Upload("a.pdf", data), render_first=True).first_image
     assert image.shape == (842, 595, 3)
+
+
+def test_a_passed_deadline_stops_before_the_next_page_is_ocrd():
+    import time as _time
+
+    from app.config import Settings
+    from app.errors import DeadlineExceeded
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    engine = FakeOcrEngine()
+    pipeline = DocumentPipeline(Settings(pdf_dpi=72), engine, extractor=None)
+    data = text_pdf(("Page one text 111", ""))
+    with pytest.raises(DeadlineExceeded, match="page 2 of 2"):
+        pipeline.read_document(Upload("a.pdf", data), deadline=_time.monotonic() - 1)
+    assert engine.calls == 0
+    assert len(pipeline.read_document(Upload("a.pdf", data), deadline=_time.monotonic() + 60).pages) == 2
+
+
+def test_page_over_the_pixel_limit_over_http():
+    r = _post(_client(max_image_pixels=1_000_000), "/ocr", blank_pdf(1))
+    body = r.get_json()
+    assert r.status_code == 413 and body["error_code"] == "PAYLOAD_TOO_LARGE" and "PDF_DPI" in body["message"]
