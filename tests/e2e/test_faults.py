@@ -84,9 +84,8 @@ def extract(base, config, receipt=True, timeout=300):
     return r, time.monotonic() - start
 
 
-# A field that no deterministic reader answers on the note (its DATE and TOTAL lines are read by
-# the caption reader since info fields are mapped onto the readers): only the LLM can answer it.
-LLM_ONLY = {"info": {"customer": "name of the customer"}, "llm_timeout": 300}
+# A field no reader knows (captions, patterns, mapped field names): only the LLM can answer it.
+LLM_ONLY = {"info": {"first_word": "the first word printed on the note"}, "llm_timeout": 300}
 READERS_AND_LLM = {"document_type": "receipt", "info": {"phone": "telephone number of the shop"}, "llm_timeout": 300}
 
 
