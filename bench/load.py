@@ -123,6 +123,7 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=40, help="distinct receipts sent in turn")
     parser.add_argument("--port", type=int, default=18220, help="API port (the LLM server takes port + 1)")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the API (settings)")
+    parser.add_argument("--warmup", type=int, default=8, help="requests sent at once before the run")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -135,9 +136,23 @@ def main() -> None:
         api = start_api(args.port, log_dir, llm.url, **env)
         import requests
 
-        warm = requests.post(api.url + "/extract", headers={"X-API-Token": TOKEN}, timeout=600, data={"config": CONFIG},
-                             files=[("image_file", (images[0].name, images[0].read_bytes(), "image/jpeg"))])
-        print(f"logs in {log_dir}; warm-up request: {warm.status_code}", flush=True)
+        # Warm-up: enough requests at once that every worker processes some (models and ONNX
+        # Runtime arenas allocated), so the start RSS is a loaded worker's, not a fresh one's.
+        from concurrent.futures import ThreadPoolExecutor
+
+        def warm(path):
+            for _ in range(5):
+                r = requests.post(api.url + "/extract", headers={"X-API-Token": TOKEN}, timeout=600,
+                                  data={"config": CONFIG}, files=[("image_file", (path.name, path.read_bytes(),
+                                                                                  "image/jpeg"))])
+                if r.status_code != 503:
+                    return r.status_code
+                time.sleep(float(r.headers.get("Retry-After", 2)))
+            return r.status_code
+
+        with ThreadPoolExecutor(args.warmup) as pool:
+            codes = list(pool.map(warm, images[:args.warmup]))
+        print(f"logs in {log_dir}; warm-up requests: {codes}", flush=True)
         rss_start = {"api": rss_tree(api.proc.pid), "llm": rss_tree(llm.proc.pid)}
 
         records: list[dict] = []

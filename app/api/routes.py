@@ -26,11 +26,15 @@ def _services():
     return current_app.extensions["docextract"]
 
 
+# Order: the token (header; the form field makes it read the body), then the body, then a slot.
+api.before_request(require_token)
+
+
 @api.before_request
 def _read_body():
-    """Read the whole body first: a client that stalls mid-upload is cut off by the
-    socket's read timeout (CLIENT_READ_TIMEOUT, app/serving/worker.py) with 408,
-    before it can hold an authenticated processing slot."""
+    """Read the whole body before taking a processing slot: a client that stalls
+    mid-upload is cut off by the socket's read timeout (CLIENT_READ_TIMEOUT,
+    app/serving/worker.py) with 408 and never holds a slot."""
     try:
         request.form  # noqa: B018 (parses the multipart body: form fields and files)
     except (TimeoutError, ClientDisconnected) as e:
@@ -40,9 +44,6 @@ def _read_body():
             raise
         raise RequestTimeout(f"No request data for {_services().settings.client_read_timeout:g} s "
                              "(CLIENT_READ_TIMEOUT); the upload was abandoned") from None
-
-
-api.before_request(require_token)
 
 
 @api.before_request

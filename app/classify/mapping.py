@@ -39,6 +39,8 @@ from app.extraction.normalize import fold
 
 #: Lowest score (0..1) at which an entry is mapped onto a field.
 MIN_SCORE = 0.7
+#: Score reported for an entry mapped by its value kind alone (the type's only date / amount field).
+KIND_SCORE = 0.5
 
 #: Words that say nothing about which field is meant (folded).
 STOPWORDS = frozenset({
@@ -61,10 +63,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                   "national id", "personal number", "document number"),
     "full_name": ("ho va ten", "ho ten", "ten", "ten day du", "ten khai sinh", "ho chu dem ten", "full name", "name",
                   "holder name", "surname given names", "ten nguoi", "ten chu the"),
-    "date_of_birth": ("ngay sinh", "ngay thang nam sinh", "sinh ngay", "nam sinh", "date of birth", "birth date",
+    "date_of_birth": ("ngay sinh", "ngay thang nam sinh", "sinh ngay", "nam sinh", "sinh", "ra doi", "date of birth",
+                      "birth date", "birth",
                       "birthday", "dob", "born"),
-    "sex": ("gioi tinh", "phai", "sex", "gender", "nam nu", "male female"),
-    "nationality": ("quoc tich", "nationality", "citizenship", "country"),
+    "sex": ("gioi tinh", "phai", "sex", "gender", "nam nu", "male female", "man woman", "men women", "dan ong",
+            "dan ba", "phu nu", "trai gai"),
+    "nationality": ("quoc tich", "nationality", "citizenship", "citizen of", "country", "nuoc", "quoc gia",
+                    "nation"),
     "place_of_origin": ("que quan", "nguyen quan", "que", "noi sinh", "place of origin", "hometown", "home town",
                         "native place", "origin", "birthplace", "place of birth"),
     "place_of_residence": ("noi thuong tru", "thuong tru", "noi cu tru", "dia chi thuong tru", "dia chi", "cho o",
@@ -120,7 +125,8 @@ OTHER_ATTRIBUTES: tuple[str, ...] = (
     "so dien thoai", "dien thoai", "phone", "telephone", "mobile", "fax", "email", "website", "currency", "tien te",
     "loai tien", "cashier", "thu ngan", "nhan vien", "staff", "table", "ban", "quantity", "so luong", "item",
     "items", "mat hang", "san pham", "product", "description", "mo ta", "unit price", "don gia", "payment method",
-    "hinh thuc thanh toan", "card", "the", "change", "tien thua", "discount", "giam gia", "chiet khau", "points",
+    "hinh thuc thanh toan", "card", "the", "change", "tien thua", "tien khach dua", "khach dua", "tien khach tra",
+    "cash tendered", "tendered", "tien mat", "cash", "discount", "giam gia", "chiet khau", "points",
     "diem", "barcode", "ma vach", "religion", "ton giao", "ethnicity", "dan toc", "photo", "anh", "signature",
     "chu ky", "bank", "ngan hang", "account", "tai khoan",
 )
@@ -288,11 +294,18 @@ def field_scores(key: str, description: str, fields: tuple[str, ...]) -> dict[st
     return out
 
 
+def _names_other_attribute(description: str) -> bool:
+    """A phrase of :data:`OTHER_ATTRIBUTES` makes up at least half of the description ("tiền khách đưa")."""
+    phrases = [tuple(words(p)) for p in OTHER_ATTRIBUTES]
+    return any(p and 2 * len(p) >= len(d) and phrase_score(p, d) == 1.0 for p in phrases for d in segments(description))
+
+
 def implied_kind(key: str, description: str) -> str:
     """What a field's description implies its value is: ``date``, ``amount``,
     ``number`` or ``text`` (for fields that match no known field)."""
     ws = set(words(key) + words(description))
-    if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when"}:
+    if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when"} or \
+            re.search(r"\bdays?\b", f"{key} {description}".lower()):  # "day" as written ("đầy" folds to it too)
         return "date"
     money = ws & {"amount", "total", "price", "cost", "fee", "tien", "phi", "sum", "paid", "payable", "balance",
                   "discount", "money", "tong", "subtotal", "cash", "change"}
@@ -340,6 +353,12 @@ def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> 
         best = max(scores, key=lambda f: scores[f], default=None)
         if best is not None and scores[best] >= MIN_SCORE:
             out[key] = FieldMatch(key, best, round(scores[best], 3), kind)
+            continue
+        # No field named: the type's one field of the kind the description implies
+        # ("Final amount the customer has to pay" on a receipt: its one amount, the total).
+        of_kind = [s.key for s in doc.fields if s.kind == kind] if doc and kind in ("date", "amount") else []
+        if len(of_kind) == 1 and not _names_other_attribute(description):
+            out[key] = FieldMatch(key, of_kind[0], KIND_SCORE, kind)
         else:
             out[key] = FieldMatch(key, None, round(scores[best], 3) if best else 0.0, kind)
     return tuple(out.items())

@@ -2,7 +2,7 @@
 
 * :class:`AuthInterceptor` reads ``authorization: Bearer <token>`` or
   ``x-api-token: <token>`` metadata and compares it with ``HARD_TOKEN`` in
-  constant time (:func:`hmac.compare_digest`); a missing or wrong token ends
+  constant time (:func:`app.tokens.tokens_match`); a missing or wrong token ends
   the call with ``UNAUTHENTICATED``. The health service is exempt (probes
   carry no secrets), and so is the legacy ``model.ModelService`` when
   ``GRPC_LEGACY_AUTH=false`` (its known ERP clients send no metadata).
@@ -29,7 +29,6 @@ Interceptor pattern after grpc/grpc ``examples/python/auth`` and
 from __future__ import annotations
 
 import contextvars
-import hmac
 import logging
 import re
 import time
@@ -42,6 +41,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from app.errors import ServiceError, SystemFailure, Unauthorized
+from app.tokens import tokens_match
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
     """
 
     def __init__(self, token: str, legacy_auth: bool = True):
-        self._expected = token.encode("utf-8")
+        self._expected = token
         self._legacy_auth = legacy_auth
 
     def exempt(self, method: str) -> bool:
@@ -164,7 +164,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         given = _token(metadata)
         if given is None:
             error = Unauthorized("Missing API token: send metadata 'authorization: Bearer <token>' or 'x-api-token'")
-        elif not hmac.compare_digest(given.encode("utf-8"), self._expected):
+        elif not tokens_match(given, self._expected):
             error = Unauthorized("Invalid API token")
         else:
             return handler
@@ -179,7 +179,7 @@ def _trace_id(metadata: dict[str, str]) -> str:
 
 
 class ErrorInterceptor(grpc.ServerInterceptor):
-    """Map exceptions of the unary-unary methods under ``prefixes`` to gRPC statuses.
+    """Map exceptions of the unary methods (response-streaming included) under ``prefixes`` to gRPC statuses.
 
     The call's trace id is available to the servicer as :func:`current_trace_id`.
 
@@ -193,15 +193,27 @@ class ErrorInterceptor(grpc.ServerInterceptor):
     def intercept_service(self, continuation, handler_call_details):
         handler = continuation(handler_call_details)
         method = handler_call_details.method
-        if (handler is None or handler.request_streaming or handler.response_streaming
-                or not method.startswith(self._prefixes)):
+        if handler is None or handler.request_streaming or not method.startswith(self._prefixes):
             return handler
         trace_id = _trace_id(_metadata(handler_call_details))
-        return grpc.unary_unary_rpc_method_handler(
-            _mapped(handler.unary_unary, method, trace_id),
-            request_deserializer=handler.request_deserializer,
-            response_serializer=handler.response_serializer,
-        )
+        kwargs = {"request_deserializer": handler.request_deserializer,
+                  "response_serializer": handler.response_serializer}
+        if handler.response_streaming:
+            return grpc.unary_stream_rpc_method_handler(_mapped_stream(handler.unary_stream, method, trace_id),
+                                                        **kwargs)
+        return grpc.unary_unary_rpc_method_handler(_mapped(handler.unary_unary, method, trace_id), **kwargs)
+
+
+def _abort(context: grpc.ServicerContext, error: Exception, method: str, trace_id: str) -> None:
+    """End the call with the status of ``error`` (raises, as ``context.abort`` does)."""
+    if isinstance(error, ServiceError):
+        level = logging.WARNING if error.grpc_status == "INTERNAL" else logging.INFO
+        log.log(level, "%s %s %s: %s (trace_id=%s)", method, error.grpc_status, error.code, error.message, trace_id)
+        context.abort_with_status(error_status(error, trace_id))
+    if context.code() is not None:  # the servicer or grpc already ended the call (context.abort)
+        raise error
+    log.error("%s unhandled error (trace_id=%s)", method, trace_id, exc_info=error)
+    context.abort_with_status(error_status(SystemFailure(), trace_id))
 
 
 def _mapped(behaviour: Callable, method: str, trace_id: str) -> Callable:
@@ -210,17 +222,22 @@ def _mapped(behaviour: Callable, method: str, trace_id: str) -> Callable:
         token = _current_trace.set(trace_id)
         try:
             return behaviour(request, context)
-        except ServiceError as e:
-            level = logging.WARNING if e.grpc_status == "INTERNAL" else logging.INFO
-            log.log(level, "%s %s %s: %s (trace_id=%s)", method, e.grpc_status, e.code, e.message, trace_id)
-            context.abort_with_status(error_status(e, trace_id))
-        except Exception:
-            if context.code() is not None:  # the servicer or grpc already ended the call (context.abort)
-                raise
-            log.exception("%s unhandled error (trace_id=%s)", method, trace_id)
-            context.abort_with_status(error_status(SystemFailure(), trace_id))
+        except Exception as e:
+            _abort(context, e, method, trace_id)
         finally:
             _current_trace.reset(token)
+
+    return call
+
+
+def _mapped_stream(behaviour: Callable, method: str, trace_id: str) -> Callable:
+    def call(request, context: grpc.ServicerContext):
+        context.set_trailing_metadata(((TRACE_HEADER, trace_id),))
+        _current_trace.set(trace_id)  # this handler thread serves this call only
+        try:
+            yield from behaviour(request, context)
+        except Exception as e:
+            _abort(context, e, method, trace_id)
 
     return call
 

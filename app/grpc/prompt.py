@@ -44,7 +44,7 @@ _ALL = re.compile(r"\b(?:all|every|everything|tat ca|toan bo|moi truong|moi thon
 _VERBS = re.compile(
     r"\b(?:please|pls|kindly|can you|could you|hay|vui long|xin|giup toi|giup|extract|extraction|get|read|find|"
     r"return|give me|give|list|pull|output|show|provide|capture|parse|identify|detect|trich xuat|trich|lay ra|lay|"
-    r"doc|tim|xuat|cho toi|cho biet|dua ra|nhan dien)\b"
+    r"doc|tim|xuat|cho toi|cho biet|dua ra|nhan dien|tra ve|ocr|scan)\b"
 )
 _NOUNS = re.compile(
     r"\b(?:fields?|information|info|details?|data|values?|keys?|entries|thong tin|cac truong|truong|cac|gia tri|"
@@ -56,7 +56,7 @@ _NOUNS = re.compile(
 _SOURCE = re.compile(
     r"\b(?:from|in|on|of|tu|trong|tren|cua)\s+(?:(?:the|this|that|my|attached|given|nay|kem theo)\s+)?"
     r"(?:document|image|invoice|receipt|id card|card|file|photo|picture|scan|order|page|pdf|tai lieu|anh|hinh|"
-    r"hoa don|chung tu|the)s?(?:\s+(?:nay|sau|duoi day))?\b(?=\s*(?:[,;\n]|and\b|va\b|$))"
+    r"hoa don|chung tu|the)s?(?:\s+(?:nay|sau|duoi day))?\b(?=\s*(?:[,;:\n]|and\b|va\b|$))"
 )
 # Phrases whose own words would split them: "họ và tên" (full name), "ngày, tháng, năm sinh" (date of birth).
 _COMPOUNDS = ((re.compile(r"\bho\s+va\s+ten\b"), "ho ten"),
@@ -81,8 +81,17 @@ class PromptAsk:
     phrases: tuple[str, ...] = ()
 
 
+# A phrase naming the document itself ("this invoice", "hóa đơn này"), not one of its fields.
+_DETERMINERS = {"this", "the", "that", "my", "attached", "nay"}
+_DOCUMENT_WORDS = {"document", "documents", "image", "images", "invoice", "invoices", "receipt", "receipts", "card",
+                   "id", "file", "photo", "picture", "scan", "order", "page", "pdf", "tai", "lieu", "anh", "hinh",
+                   "hoa", "don", "chung", "tu", "the", "this", "that", "my", "attached", "nay"}
+
+
 def _trim(phrase: str) -> str:
     words = re.findall(r"[a-z0-9#]+", phrase)
+    if words and _DETERMINERS & {words[0], words[-1]} and set(words) <= _DOCUMENT_WORDS:
+        return ""
     while words and words[0] in _EDGE_WORDS:
         words.pop(0)
     while words and words[-1] in _EDGE_WORDS:

@@ -57,7 +57,7 @@ _METHODS |= {"/grpc.health.v1.Health/Check"}
 
 
 def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, *,
-                  health_servicer: health.HealthServicer | None = None) -> tuple[grpc.Server, int]:
+                  health_servicer: health.HealthServicer | None = None, jobs=None) -> tuple[grpc.Server, int]:
     """Build (not start) the gRPC server with every service on ``address``.
 
     Args:
@@ -66,6 +66,8 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
         pipeline: the one extraction path, given to the servicers.
         health_servicer: the health service to register (built when None); keep
             it to turn it NOT_SERVING on shutdown (:func:`drain`).
+        jobs: the jobs capability (:class:`app.jobs.service.JobService`) behind
+            SubmitJob/GetJob/WatchJob; None: those answer ``UNAVAILABLE``.
 
     Returns:
         ``(server, port)``: the server and the port it bound.
@@ -92,7 +94,7 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
                         settings.grpc_call_timeout)
     model_pb2_grpc.add_ModelServiceServicer_to_server(LegacyModelServicer(pipeline, settings, runner), server)
     extraction_service_pb2_grpc.add_ExtractionServiceServicer_to_server(
-        ExtractionServicer(pipeline, settings, runner), server)
+        ExtractionServicer(pipeline, settings, runner, jobs), server)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     for name in ("", *SERVICES):
         health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
@@ -136,7 +138,8 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
 
     Args:
         settings: read from the environment (and ``.env``) when None.
-        pipeline: the pipeline to serve; built by :func:`app.build_services` when None.
+        pipeline: the pipeline to serve; when None, built by :func:`app.build_services`,
+            with the jobs capability (:func:`app.jobs.service.build_jobs`) on the same services.
         stop_event: set it to stop (signals set it too when called in the main thread).
         on_started: called with the bound port once the server is listening.
 
@@ -153,10 +156,17 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     for handler in logging.getLogger().handlers:
         if getattr(handler, "_docextract", False):
             handler.addFilter(_GrpcTraceIdFilter())
+    jobs = None
     if pipeline is None:
-        pipeline = build_services(settings).pipeline
+        from app.jobs.service import build_jobs
+
+        services = build_services(settings)
+        pipeline = services.pipeline
+        jobs = build_jobs(settings, lambda: services.ocr_engine, lambda: services.extractor)
+        jobs.resume()
     health_servicer = health.HealthServicer()
-    server, port = create_server(settings.grpc_address, settings, pipeline, health_servicer=health_servicer)
+    server, port = create_server(settings.grpc_address, settings, pipeline, health_servicer=health_servicer,
+                                 jobs=jobs)
     stop_event = stop_event or threading.Event()
     if threading.current_thread() is threading.main_thread():
         for sig in (signal.SIGTERM, signal.SIGINT):
@@ -183,6 +193,8 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     while not stop_event.wait(1.0):
         pass
     drain(server, health_servicer, settings.grpc_drain_delay, settings.grpc_shutdown_grace)
+    if jobs is not None:
+        jobs.stop()
     if metrics_server is not None:
         metrics_server.shutdown()
     return 0

@@ -8,10 +8,12 @@ and shapes its result, the HTTP API's JSON, into messages. Errors are raised as
 :class:`app.errors.ServiceError` and become gRPC statuses in
 :class:`app.grpc.interceptors.ErrorInterceptor`.
 
-Every call runs in a worker pool under a server-side deadline: the earlier of
-``GRPC_CALL_TIMEOUT`` and the client's own deadline. The LLM calls inside get
-at most the time that remains; a call still running at its deadline is
-answered ``DEADLINE_EXCEEDED`` (its work stops at the next LLM timeout).
+Extract and Ocr run in a worker pool under a server-side deadline: the earlier
+of ``GRPC_CALL_TIMEOUT`` and the client's own deadline. The LLM calls inside
+get at most the time that remains; a call still running at its deadline is
+answered ``DEADLINE_EXCEEDED`` (its work stops at the next LLM timeout). The
+jobs methods call :class:`app.jobs.service.JobService` (the HTTP ``/jobs``
+door's service) and shape its ``public`` form; WatchJob polls the job store.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from google.protobuf import json_format, struct_pb2
 
 from app.api.schemas import parse_extract_config
 from app.config import Settings
-from app.errors import DeadlineExceeded, MissingFile
+from app.errors import DeadlineExceeded, InvalidParameter, MissingFile, PayloadTooLarge, ServiceNotReady
 from app.extraction.extractor import ExtractOptions
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
 from app.grpc.interceptors import current_trace_id
@@ -161,19 +163,81 @@ def timings_message(processing_time: dict) -> document_pb2.Timings:
     return message
 
 
+def extract_response(result: dict, trace_id: str = "") -> extraction_service_pb2.ExtractResponse:
+    """One file's result of :meth:`DocumentPipeline.process` (the ``/extract`` JSON) -> ExtractResponse."""
+    return extraction_service_pb2.ExtractResponse(
+        filename=result["filename"],
+        document_type=result.get("document_type") or "",
+        fields=[field_message(k, v) for k, v in result["fields"].items()],
+        field_errors=[document_pb2.FieldError(key=k, error_code=e["error_code"], message=e["message"])
+                      for k, e in result.get("field_errors", {}).items()],
+        warnings=result.get("warnings", []),
+        ocr_lines=[text_line_message(line) for line in result.get("ocr_data", [])],
+        timings=timings_message(result["processing_time"]),
+        trace_id=trace_id,
+        page_count=int(result.get("page_count") or 0),
+        pages=[page_message(page) for page in result.get("pages", [])],
+        line_items=[line_item_message(item) for item in result.get("line_items") or []],
+        checks=struct_message(result.get("checks")),
+        classification=classification_message(result.get("classification")),
+    )
+
+
+_JOB_STATUS = {name: getattr(extraction_service_pb2, f"JOB_STATUS_{name.upper()}")
+               for name in ("queued", "running", "succeeded", "failed", "canceled")}
+
+
+def job_message(job: dict) -> extraction_service_pb2.Job:
+    """A job in the HTTP API's form (:meth:`app.jobs.service.JobService.public`) -> Job."""
+    progress = job.get("progress") or {}
+    message = extraction_service_pb2.Job(
+        job_id=job["job_id"], status=_JOB_STATUS.get(job["status"], 0), status_url=job.get("status_url") or "",
+        stage=job.get("stage") or "", document_type=job.get("document_type") or "",
+        progress=extraction_service_pb2.JobProgress(stage=progress.get("stage") or "",
+                                                   done=int(progress.get("done") or 0),
+                                                   total=int(progress.get("total") or 0),
+                                                   pages_ocr=int(progress.get("pages_ocr") or 0)),
+        attempts=int(job.get("attempts") or 0), cancel_requested=bool(job.get("cancel_requested")),
+        review_status=job.get("review_status") or "",
+        created_at=job.get("created_at") or "", started_at=job.get("started_at") or "",
+        finished_at=job.get("finished_at") or "", updated_at=job.get("updated_at") or "",
+        timings_ms={k: float(v) for k, v in (job.get("timings") or {}).items() if isinstance(v, (int, float))},
+        error=struct_message(job.get("error") if isinstance(job.get("error"), dict) else None),
+    )
+    if job.get("quality_score") is not None:
+        message.quality_score = float(job["quality_score"])
+    result = job.get("result") or {}
+    for item in result.get("results") or []:
+        if item.get("success", True) and "fields" in item:
+            message.results.append(extract_response(item))
+        else:
+            message.file_errors.append(extraction_service_pb2.JobFileError(
+                filename=item.get("filename") or "", error_code=item.get("error_code") or "",
+                message=item.get("message") or ""))
+    message.processed_count = int(result.get("processed_count") or 0)
+    message.error_count = int(result.get("error_count") or 0)
+    return message
+
+
 class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
-    """``docextract.v1.ExtractionService``: Extract and Ocr.
+    """``docextract.v1.ExtractionService``: Extract, Ocr, and the jobs methods.
 
     Args:
         pipeline: the one extraction path (shared with the HTTP API).
-        settings: the server default extraction mode.
+        settings: the server default extraction mode, file and wait limits.
         runner: worker pool and per-call deadline.
+        jobs: the jobs capability (:func:`app.jobs.service.build_jobs`); None: the
+            jobs methods answer ``UNAVAILABLE``.
     """
 
-    def __init__(self, pipeline: DocumentPipeline, settings: Settings, runner: CallRunner):
+    #: Seconds between two looks at a watched job.
+    watch_interval = 0.25
+
+    def __init__(self, pipeline: DocumentPipeline, settings: Settings, runner: CallRunner, jobs=None):
         self.pipeline = pipeline
         self.settings = settings
         self.runner = runner
+        self.jobs = jobs
 
     def Extract(self, request, context):
         upload = _upload(request.content, request.filename)
@@ -200,23 +264,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
 
         result = self.runner.run(context, work)
         observe_results("extract", [result], config.document_type)
-        response = extraction_service_pb2.ExtractResponse(
-            filename=result["filename"],
-            document_type=result.get("document_type") or "",
-            fields=[field_message(k, v) for k, v in result["fields"].items()],
-            field_errors=[document_pb2.FieldError(key=k, error_code=e["error_code"], message=e["message"])
-                          for k, e in result.get("field_errors", {}).items()],
-            warnings=result.get("warnings", []),
-            ocr_lines=[text_line_message(line) for line in result.get("ocr_data", [])],
-            timings=timings_message(result["processing_time"]),
-            trace_id=current_trace_id(),
-            page_count=int(result.get("page_count") or 0),
-            pages=[page_message(page) for page in result.get("pages", [])],
-            line_items=[line_item_message(item) for item in result.get("line_items") or []],
-            checks=struct_message(result.get("checks")),
-            classification=classification_message(result.get("classification")),
-        )
-        return response
+        return extract_response(result, current_trace_id())
 
     def Ocr(self, request, context):
         upload = _upload(request.content, request.filename)
@@ -230,3 +278,62 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             page_count=int(result.get("page_count") or 0),
             pages=[page_message(page) for page in result.get("pages", [])],
         )
+
+    # ----------------------------------------------------------------- jobs
+    def _jobs(self):
+        if self.jobs is None:
+            raise ServiceNotReady("Jobs are not enabled on this gRPC server")
+        return self.jobs
+
+    def _public(self, row: dict, detail: bool = True) -> dict:
+        return self._jobs().public(row, f"/jobs/{row['id']}", detail=detail)
+
+    def SubmitJob(self, request, context):
+        jobs = self._jobs()
+        if not request.files:
+            raise MissingFile("The request has no files (field 'files' is empty)")
+        limit = self.settings.max_files_per_request
+        if len(request.files) > limit:
+            raise PayloadTooLarge(f"{len(request.files)} files sent; the limit is {limit} per request "
+                                  "(MAX_FILES_PER_REQUEST)")
+        uploads = [_upload(f.content, f.filename or f"file{i}") for i, f in enumerate(request.files)]
+        config_dict: dict = {}
+        if request.info:
+            config_dict["info"] = dict(request.info)
+        if request.document_type or not request.info:
+            config_dict["document_type"] = request.document_type or "auto"
+        if request.mode in _MODES:
+            config_dict["mode"] = _MODES[request.mode]
+        config = parse_extract_config(json.dumps(config_dict))
+        row, created = jobs.submit(uploads=uploads, request=config.model_dump(), source_url=None,
+                                   callback_url=request.callback_url or None,
+                                   idempotency_key=request.idempotency_key or None)
+        return extraction_service_pb2.SubmitJobResponse(job=job_message(self._public(row, detail=False)),
+                                                        created=created)
+
+    def GetJob(self, request, context):
+        jobs = self._jobs()
+        limit = self.settings.job_max_wait
+        if not 0 <= request.wait_seconds <= limit:
+            raise InvalidParameter(f"wait_seconds must be between 0 and {limit:g} (JOB_MAX_WAIT)")
+        wait = min(request.wait_seconds, max(0.0, self.runner.budget(context) - 1.0))
+        return extraction_service_pb2.GetJobResponse(job=job_message(self._public(jobs.get(request.job_id, wait))))
+
+    def WatchJob(self, request, context):
+        from app.jobs.store import FINISHED
+
+        jobs = self._jobs()
+        deadline = time.monotonic() + self.runner.budget(context)
+        last = None
+        while context.is_active():
+            row = jobs.get(request.job_id)
+            state = (row["status"], row["stage"], row["progress_done"], row["progress_total"], row["progress_pages"])
+            finished = row["status"] in FINISHED
+            if state != last:
+                last = state
+                yield extraction_service_pb2.WatchJobResponse(job=job_message(self._public(row, detail=finished)))
+            if finished:
+                return
+            if time.monotonic() >= deadline:
+                raise DeadlineExceeded("The job did not finish before the call's deadline; watch it again")
+            time.sleep(self.watch_interval)

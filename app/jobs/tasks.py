@@ -307,6 +307,7 @@ class JobRunner:
                             result=data)
         elif self.store.complete(job_id, worker, result=data, timings=timings, review=routing):
             metrics.observe_review(routing["review_status"])
+            metrics.observe_results("job", results, request.get("document_type"))  # stages, pages, fields
         return StepOutcome(webhook=bool(job["callback_url"]))
 
     # ------------------------------------------------------------------ webhooks

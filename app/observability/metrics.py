@@ -64,7 +64,7 @@ HTTP_DURATION = Histogram(
     "http_request_duration_seconds", "Time to answer an HTTP request, by route template and method.",
     ["route", "method"], namespace=NAMESPACE, registry=REGISTRY, buckets=_LATENCY_BUCKETS)
 DOCUMENTS = Counter(
-    "documents", "Documents (files) processed, by operation (ocr, extract), document type and outcome "
+    "documents", "Documents (files) processed, by operation (ocr, extract, job), document type and outcome "
     "(ok or the error code).", ["operation", "document_type", "outcome"], namespace=NAMESPACE, registry=REGISTRY)
 STAGE_DURATION = Histogram(
     "stage_duration_seconds", "Time of one pipeline stage for one document, by stage and document type.",
@@ -178,7 +178,7 @@ def observe_results(operation: str, results: list[dict], document_type: str | No
     document had several) and ``document_type`` (when the result names one).
 
     Args:
-        operation: ``ocr`` or ``extract``.
+        operation: ``ocr``, ``extract`` (HTTP, gRPC) or ``job`` (a job's extraction step).
         results: the per-file result dicts (``BatchResult.results``).
         document_type: the type the request asked for (None: ``info`` only).
     """

@@ -84,7 +84,8 @@ def extract(base, config, receipt=True, timeout=300):
     return r, time.monotonic() - start
 
 
-LLM_ONLY = {"info": {"date": "date"}, "llm_timeout": 300}
+# A field no reader knows (captions, patterns, mapped field names): only the LLM can answer it.
+LLM_ONLY = {"info": {"first_word": "the first word printed on the note"}, "llm_timeout": 300}
 READERS_AND_LLM = {"document_type": "receipt", "info": {"phone": "telephone number of the shop"}, "llm_timeout": 300}
 
 

@@ -45,9 +45,12 @@ def check_response(response, case_name: str, max_body: int = 64 * 1024) -> dict:
     * a JSON object; a failure is ``{success: false, message, error_code, trace_id}``
       with a documented ``error_code``; a success has ``data.results``;
     * the body of a failure is at most ``max_body`` bytes (oversized input is
-      never echoed back whole).
+      never echoed back whole);
+    * no traceback or server path in the body.
     """
     assert response.status_code < 500, f"{case_name}: {response.status_code} {response.text[:500]}"
+    for leak in ("Traceback", 'File "/', "site-packages"):
+        assert leak not in response.text, f"{case_name}: the body leaks {leak!r}"
     try:
         body = response.json()
     except ValueError:

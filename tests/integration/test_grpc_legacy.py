@@ -4,7 +4,8 @@ address, with stubs compiled from our ``model.proto`` the way its README says,
 against our server with the real OCR engine and the real llama.cpp server.
 
 Documents: a SROIE receipt (scanned JPEG), an invoice2data invoice (PDF with a
-text layer) and a synthetic CCCD front (rendered here with its QR code).
+text layer), a synthetic CCCD front (rendered here with its QR code), and an
+MC-OCR Vietnamese receipt whose answer is compared with the HTTP API's.
 """
 
 from __future__ import annotations
@@ -117,3 +118,24 @@ def test_cccd_front(stubs, server, tmp_path):
     assert data["document_type"] == "cccd_front"
     assert set(data) == {"id_number", "full_name", "date_of_birth", "document_type"}
     assert data["id_number"] == person.id_number and data["full_name"] == person.full_name
+
+
+def test_same_fields_as_the_http_api(stubs, server, tmp_path, llama_server):
+    """A Vietnamese receipt and prompt: the legacy answer is what POST /extract answers for the same
+    document and the prompt's phrases as ``info`` (one pipeline, two doors)."""
+    from app import create_app
+
+    name = "mcocr_public_145013auohz"
+    path = shared_path("mcocr2021", "images", f"{name}.jpg")
+    data = run_client(stubs, server, path, tmp_path, prompt="Lấy tổng tiền thanh toán và ngày bán")
+    assert data["document_type"] == "receipt" and set(data) == {"total", "date", "document_type"}
+
+    settings = Settings(llm_api_url=llama_server.url, llm_model=llama_server.model)
+    client = create_app(settings).test_client()
+    info = {"tong_tien_thanh_toan": "tổng tiền thanh toán", "ngay_ban": "ngày bán"}
+    r = client.post("/extract", data={"image_file": (path.open("rb"), path.name), "config": json.dumps({"info": info})},
+                    content_type="multipart/form-data")
+    assert r.status_code == 200, r.get_json()
+    result = r.get_json()["data"]["results"][0]
+    http = {result["fields"][k]["matched_field"]: v for k, v in result["extracted_fields"].items()}
+    assert {**http, "document_type": result["document_type"]} == data

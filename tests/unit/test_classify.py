@@ -195,3 +195,11 @@ def test_auto_without_info_returns_the_detected_types_fields():
     assert list(out.fields) == DOCUMENT_TYPES["receipt"].keys()
     assert out.fields["total"] == "21.40"
     json.dumps(out.classification)
+
+
+def test_an_unnamed_field_maps_onto_the_types_only_field_of_its_kind():
+    got = map_info({"a": "how much did it cost", "b": "day of the visit", "c": "tiền khách đưa"}, "receipt")
+    assert (got["a"].field, got["a"].score) == ("total", 0.5)
+    assert got["b"].field == "date"
+    assert got["c"].field is None  # cash handed over: another attribute, not the total
+    assert map_info({"a": "how much did it cost"}, "invoice")["a"].field is None  # three amounts: ambiguous

@@ -146,6 +146,7 @@ def test_grpc_unit(units):
     # SIGTERM drain: GRPC_DRAIN_DELAY (2 s) + GRPC_SHUTDOWN_GRACE (60 s) must fit.
     assert int(_one(unit, "Service", "TimeoutStopSec")) > 62
     assert _one(unit, "Service", "PrivateDevices") == "yes"
+    assert "STORAGE_DIR=/var/lib/docextract/storage" in unit["Service"]["Environment"]
 
 
 def test_run_sh_has_grpc_command():
@@ -346,6 +347,8 @@ def test_compose_grpc_services(compose_model):
     assert grpc_cpu["environment"]["LLM_API_URL"] == "http://127.0.0.1:8001/v1"
     assert grpc_cpu["depends_on"]["embedded"]["condition"] == "service_healthy"
     assert "ports" not in grpc_cpu
+    for service in (grpc_gpu, grpc_cpu):  # jobs: the same store and files as the HTTP API
+        assert [(v["source"], v["target"]) for v in service["volumes"]] == [("job-storage", "/data/storage")]
 
 
 def test_compose_reads_dotenv_but_keeps_wiring(compose, tmp_path):

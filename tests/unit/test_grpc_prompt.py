@@ -14,6 +14,8 @@ from app.grpc.prompt import PromptAsk, parse_prompt
     "Trích xuất tất cả thông tin dạng JSON",
     "Lấy toàn bộ thông tin",
     "Extract to JSON",
+    "OCR this invoice",
+    "Extract data",
     "",
 ])
 def test_all_fields(prompt):
@@ -28,6 +30,11 @@ def test_all_fields(prompt):
     ("Trích xuất số CCCD, họ và tên, ngày, tháng, năm sinh", ("so cccd", "ho ten", "ngay thang nam sinh")),
     ("What is the total?", ("total",)),
     ("Extract the seller tax code and the buyer from this invoice", ("seller tax code", "buyer")),
+    ("Extract the following fields from this invoice: invoice number, invoice date, vendor name, total amount. "
+     "Return JSON.", ("invoice number", "invoice date", "vendor name", "total amount")),
+    ("Trích xuất các trường sau: số hóa đơn, ngày hóa đơn, mã số thuế, tổng tiền. Trả về JSON.",
+     ("so hoa don", "ngay hoa don", "ma so thue", "tong tien")),
+    ("Please extract invoice_number and amount_total as JSON", ("invoice number", "amount total")),
 ])
 def test_named_fields(prompt, phrases):
     assert parse_prompt(prompt) == PromptAsk(False, phrases)

@@ -52,25 +52,37 @@ class SlowOcrEngine(FakeOcrEngine):
 LLM_DOWN = "down"
 
 
-def _pipeline(settings, engine=None, responder=None):
+def _services(settings, engine=None, responder=None):
     if responder == LLM_DOWN:  # a real client, nothing listening: connection refused
         llm = LLMClient(base_url="http://127.0.0.1:9/v1", model="m", max_retries=0, timeout=2.0)
     else:
         llm = LLMClient(base_url="http://fake/v1", model="m", max_retries=0,
                         client=FakeOpenAI(responder or answer_by_field(ANSWERS)))
-    return build_services(settings, ocr_engine=engine or FakeOcrEngine(), llm_client=llm).pipeline
+    return build_services(settings, ocr_engine=engine or FakeOcrEngine(), llm_client=llm)
+
+
+def _pipeline(settings, engine=None, responder=None):
+    return _services(settings, engine, responder).pipeline
 
 
 class Server:
     """A started server on a free port, its channel and stubs."""
 
-    def __init__(self, engine=None, responder=None, **overrides):
+    def __init__(self, engine=None, responder=None, jobs_dir=None, **overrides):
         overrides.setdefault("grpc_drain_delay", 0.0)
+        if jobs_dir is not None:
+            overrides.update(storage_dir=jobs_dir, job_workers=2, job_retry_backoff=0.05, job_retry_backoff_max=0.1,
+                             job_watchdog_interval=0.2)
         self.settings = Settings(llm_api_url="http://fake/v1", **overrides)
         self.health = health.HealthServicer()
-        self.server, self.port = create_server("127.0.0.1:0", self.settings,
-                                               _pipeline(self.settings, engine, responder),
-                                               health_servicer=self.health)
+        services = _services(self.settings, engine, responder)
+        self.jobs = None
+        if jobs_dir is not None:
+            from app.jobs.service import build_jobs
+
+            self.jobs = build_jobs(self.settings, lambda: services.ocr_engine, lambda: services.extractor)
+        self.server, self.port = create_server("127.0.0.1:0", self.settings, services.pipeline,
+                                               health_servicer=self.health, jobs=self.jobs)
         self.server.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{self.port}",
                                              options=[("grpc.max_send_message_length", 64 * 1024 * 1024)])
@@ -81,6 +93,8 @@ class Server:
     def close(self):
         self.channel.close()
         self.server.stop(0).wait()
+        if self.jobs is not None:
+            self.jobs.stop()
 
 
 @pytest.fixture
@@ -471,3 +485,48 @@ def test_calls_are_counted(make_server):
     assert [a - b for a, b in zip(after, before)] == [1, 1, 1]
     assert metrics.REGISTRY.get_sample_value("docextract_documents_total",
                                              {"operation": "ocr", "document_type": "ocr", "outcome": "ok"}) >= 1
+
+
+# ----------------------------------------------------------------------------- jobs
+def test_jobs_submit_watch_get(make_server, tmp_path):
+    s = make_server(jobs_dir=tmp_path / "storage")
+    request = v1.SubmitJobRequest(files=[v1.JobFile(content=png_bytes(), filename=f"p{i}.png") for i in range(2)],
+                                  info={"shop": "name of the shop", "total": "total amount"}, idempotency_key="k-1")
+    submitted = s.v1.SubmitJob(request)
+    assert submitted.created and submitted.job.status == v1.JOB_STATUS_QUEUED
+    job_id = submitted.job.job_id
+    assert submitted.job.status_url == f"/jobs/{job_id}"
+    again = s.v1.SubmitJob(request)  # same Idempotency-Key: the same job
+    assert not again.created and again.job.job_id == job_id
+
+    updates = [u.job for u in s.v1.WatchJob(v1.WatchJobRequest(job_id=job_id), timeout=30)]
+    assert updates[-1].status == v1.JOB_STATUS_SUCCEEDED
+    assert len({(u.status, u.stage, u.progress.done) for u in updates}) == len(updates)  # only changes are sent
+    final = s.v1.GetJob(v1.GetJobRequest(job_id=job_id, wait_seconds=5)).job
+    assert final.status == v1.JOB_STATUS_SUCCEEDED and final.processed_count == 2 and not final.file_errors
+    assert [r.filename for r in final.results] == ["p0.png", "p1.png"]
+    fields = {f.key: f.value for f in final.results[0].fields}
+    assert fields == {"shop": "MINI MART ABC", "total": "3.00"}
+    assert final.progress.done == 2 and final.finished_at and final.timings_ms["ocr_ms"] >= 0
+
+
+def test_jobs_errors(make_server, tmp_path):
+    s = make_server(jobs_dir=tmp_path / "storage")
+    with pytest.raises(grpc.RpcError) as err:
+        s.v1.GetJob(v1.GetJobRequest(job_id="nope"))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND and _error_info(err.value).reason == "JOB_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as err:  # a streaming method's error is mapped too
+        list(s.v1.WatchJob(v1.WatchJobRequest(job_id="nope"), timeout=10))
+    assert err.value.code() == grpc.StatusCode.NOT_FOUND and _error_info(err.value).reason == "JOB_NOT_FOUND"
+    with pytest.raises(grpc.RpcError) as err:
+        s.v1.SubmitJob(v1.SubmitJobRequest())
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT and _error_info(err.value).reason == "MISSING_FILE"
+    with pytest.raises(grpc.RpcError) as err:
+        s.v1.GetJob(v1.GetJobRequest(job_id="x", wait_seconds=10_000))
+    assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+
+
+def test_jobs_not_enabled_is_unavailable(make_server):
+    with pytest.raises(grpc.RpcError) as err:
+        make_server().v1.GetJob(v1.GetJobRequest(job_id="x"))
+    assert err.value.code() == grpc.StatusCode.UNAVAILABLE and _error_info(err.value).reason == "NOT_READY"

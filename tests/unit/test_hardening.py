@@ -255,3 +255,13 @@ def test_oversized_config_is_not_echoed_in_the_log(caplog):
         r = post_config(make_client(), config)
     assert r.status_code == 400
     assert caplog.records and max(len(rec.getMessage()) for rec in caplog.records) < 1000
+
+
+def test_every_error_code_is_documented():
+    from pathlib import Path
+
+    from tests.fuzz.server import documented_codes
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "errors-and-limits.md").read_text(encoding="utf-8")
+    missing = sorted(code for code in documented_codes() if f"`{code}`" not in text)
+    assert not missing, f"add to docs/errors-and-limits.md: {missing}"

@@ -383,8 +383,14 @@ def test_metrics_and_readiness(tmp_path):
     def value(name, **labels):
         return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
 
+    def job_documents():
+        return sum(s.value for family in metrics.REGISTRY.collect() for s in family.samples
+                   if s.name == "docextract_documents_total" and s.labels["operation"] == "job"
+                   and s.labels["outcome"] == "ok")
+
     before = (value("docextract_jobs_enqueued_total", engine="local"),
-              value("docextract_jobs_finished_total", outcome="succeeded"))
+              value("docextract_jobs_finished_total", outcome="succeeded"),
+              job_documents())
     app = make_app(tmp_path)
     client = app.test_client()
     ready = client.get("/readyz").get_json()
@@ -392,6 +398,8 @@ def test_metrics_and_readiness(tmp_path):
     wait_done(client, submit(client, files=1).get_json()["status_url"])
     assert value("docextract_jobs_enqueued_total", engine="local") == before[0] + 1
     assert value("docextract_jobs_finished_total", outcome="succeeded") == before[1] + 1
+    # The job's documents are recorded like /extract's (stage timings, pages, fields).
+    assert job_documents() == before[2] + 1
     assert client.get("/readyz").get_json()["checks"]["jobs"]["ok"]
     app.extensions["docextract_jobs"].stop()
     down = make_app(tmp_path, database_url="postgresql+pg8000://postgres@127.0.0.1:1/none")

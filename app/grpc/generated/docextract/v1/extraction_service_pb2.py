@@ -26,7 +26,7 @@ from app.grpc.generated.docextract.v1 import document_pb2 as docextract_dot_v1_d
 from google.protobuf import struct_pb2 as google_dot_protobuf_dot_struct__pb2
 
 
-DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&docextract/v1/extraction_service.proto\x12\rdocextract.v1\x1a\x1c\x64ocextract/v1/document.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xfc\x02\n\x0e\x45xtractRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x15\n\rdocument_type\x18\x03 \x01(\t\x12\x35\n\x04info\x18\x04 \x03(\x0b\x32\'.docextract.v1.ExtractRequest.InfoEntry\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.docextract.v1.ExtractionMode\x12\x15\n\x08parallel\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x17\n\nbatch_size\x18\x07 \x01(\x05H\x01\x88\x01\x01\x12 \n\x13llm_timeout_seconds\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x19\n\x11include_ocr_lines\x18\t \x01(\x08\x1a+\n\tInfoEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_parallelB\r\n\x0b_batch_sizeB\x16\n\x14_llm_timeout_seconds\"\xcf\x03\n\x0f\x45xtractResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x15\n\rdocument_type\x18\x02 \x01(\t\x12$\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x14.docextract.v1.Field\x12/\n\x0c\x66ield_errors\x18\x04 \x03(\x0b\x32\x19.docextract.v1.FieldError\x12\x10\n\x08warnings\x18\x05 \x03(\t\x12*\n\tocr_lines\x18\x06 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x07 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x12\n\npage_count\x18\t \x01(\x05\x12\"\n\x05pages\x18\n \x03(\x0b\x32\x13.docextract.v1.Page\x12+\n\nline_items\x18\x0b \x03(\x0b\x32\x17.docextract.v1.LineItem\x12\'\n\x06\x63hecks\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x35\n\x0e\x63lassification\x18\r \x01(\x0b\x32\x1d.docextract.v1.Classification\"/\n\nOcrRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"\xba\x01\n\x0bOcrResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12&\n\x05lines\x18\x02 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x03 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x04 \x01(\t\x12\x12\n\npage_count\x18\x05 \x01(\x05\x12\"\n\x05pages\x18\x06 \x03(\x0b\x32\x13.docextract.v1.Page*l\n\x0e\x45xtractionMode\x12\x1f\n\x1b\x45XTRACTION_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XTRACTION_MODE_PER_FIELD\x10\x01\x12\x1a\n\x16\x45XTRACTION_MODE_SCHEMA\x10\x02\x32\x9b\x01\n\x11\x45xtractionService\x12H\n\x07\x45xtract\x12\x1d.docextract.v1.ExtractRequest\x1a\x1e.docextract.v1.ExtractResponse\x12<\n\x03Ocr\x12\x19.docextract.v1.OcrRequest\x1a\x1a.docextract.v1.OcrResponseb\x06proto3')
+DESCRIPTOR = _descriptor_pool.Default().AddSerializedFile(b'\n&docextract/v1/extraction_service.proto\x12\rdocextract.v1\x1a\x1c\x64ocextract/v1/document.proto\x1a\x1cgoogle/protobuf/struct.proto\"\xfc\x02\n\x0e\x45xtractRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\x12\x15\n\rdocument_type\x18\x03 \x01(\t\x12\x35\n\x04info\x18\x04 \x03(\x0b\x32\'.docextract.v1.ExtractRequest.InfoEntry\x12+\n\x04mode\x18\x05 \x01(\x0e\x32\x1d.docextract.v1.ExtractionMode\x12\x15\n\x08parallel\x18\x06 \x01(\x08H\x00\x88\x01\x01\x12\x17\n\nbatch_size\x18\x07 \x01(\x05H\x01\x88\x01\x01\x12 \n\x13llm_timeout_seconds\x18\x08 \x01(\x01H\x02\x88\x01\x01\x12\x19\n\x11include_ocr_lines\x18\t \x01(\x08\x1a+\n\tInfoEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\x42\x0b\n\t_parallelB\r\n\x0b_batch_sizeB\x16\n\x14_llm_timeout_seconds\"\xcf\x03\n\x0f\x45xtractResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x15\n\rdocument_type\x18\x02 \x01(\t\x12$\n\x06\x66ields\x18\x03 \x03(\x0b\x32\x14.docextract.v1.Field\x12/\n\x0c\x66ield_errors\x18\x04 \x03(\x0b\x32\x19.docextract.v1.FieldError\x12\x10\n\x08warnings\x18\x05 \x03(\t\x12*\n\tocr_lines\x18\x06 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x07 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x08 \x01(\t\x12\x12\n\npage_count\x18\t \x01(\x05\x12\"\n\x05pages\x18\n \x03(\x0b\x32\x13.docextract.v1.Page\x12+\n\nline_items\x18\x0b \x03(\x0b\x32\x17.docextract.v1.LineItem\x12\'\n\x06\x63hecks\x18\x0c \x01(\x0b\x32\x17.google.protobuf.Struct\x12\x35\n\x0e\x63lassification\x18\r \x01(\x0b\x32\x1d.docextract.v1.Classification\"/\n\nOcrRequest\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"\xba\x01\n\x0bOcrResponse\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12&\n\x05lines\x18\x02 \x03(\x0b\x32\x17.docextract.v1.TextLine\x12\'\n\x07timings\x18\x03 \x01(\x0b\x32\x16.docextract.v1.Timings\x12\x10\n\x08trace_id\x18\x04 \x01(\t\x12\x12\n\npage_count\x18\x05 \x01(\x05\x12\"\n\x05pages\x18\x06 \x03(\x0b\x32\x13.docextract.v1.Page\"\x92\x02\n\x10SubmitJobRequest\x12%\n\x05\x66iles\x18\x01 \x03(\x0b\x32\x16.docextract.v1.JobFile\x12\x15\n\rdocument_type\x18\x02 \x01(\t\x12\x37\n\x04info\x18\x03 \x03(\x0b\x32).docextract.v1.SubmitJobRequest.InfoEntry\x12+\n\x04mode\x18\x04 \x01(\x0e\x32\x1d.docextract.v1.ExtractionMode\x12\x14\n\x0c\x63\x61llback_url\x18\x05 \x01(\t\x12\x17\n\x0fidempotency_key\x18\x06 \x01(\t\x1a+\n\tInfoEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\t:\x02\x38\x01\"E\n\x11SubmitJobResponse\x12\x1f\n\x03job\x18\x01 \x01(\x0b\x32\x12.docextract.v1.Job\x12\x0f\n\x07\x63reated\x18\x02 \x01(\x08\"5\n\rGetJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12\x14\n\x0cwait_seconds\x18\x02 \x01(\x01\"1\n\x0eGetJobResponse\x12\x1f\n\x03job\x18\x01 \x01(\x0b\x32\x12.docextract.v1.Job\"!\n\x0fWatchJobRequest\x12\x0e\n\x06job_id\x18\x01 \x01(\t\"3\n\x10WatchJobResponse\x12\x1f\n\x03job\x18\x01 \x01(\x0b\x32\x12.docextract.v1.Job\",\n\x07JobFile\x12\x0f\n\x07\x63ontent\x18\x01 \x01(\x0c\x12\x10\n\x08\x66ilename\x18\x02 \x01(\t\"L\n\x0bJobProgress\x12\r\n\x05stage\x18\x01 \x01(\t\x12\x0c\n\x04\x64one\x18\x02 \x01(\x05\x12\r\n\x05total\x18\x03 \x01(\x05\x12\x11\n\tpages_ocr\x18\x04 \x01(\x05\"E\n\x0cJobFileError\x12\x10\n\x08\x66ilename\x18\x01 \x01(\t\x12\x12\n\nerror_code\x18\x02 \x01(\t\x12\x0f\n\x07message\x18\x03 \x01(\t\"\x8b\x05\n\x03Job\x12\x0e\n\x06job_id\x18\x01 \x01(\t\x12(\n\x06status\x18\x02 \x01(\x0e\x32\x18.docextract.v1.JobStatus\x12\x12\n\nstatus_url\x18\x03 \x01(\t\x12\r\n\x05stage\x18\x04 \x01(\t\x12\x15\n\rdocument_type\x18\x05 \x01(\t\x12,\n\x08progress\x18\x06 \x01(\x0b\x32\x1a.docextract.v1.JobProgress\x12\x10\n\x08\x61ttempts\x18\x07 \x01(\x05\x12\x18\n\x10\x63\x61ncel_requested\x18\x08 \x01(\x08\x12\x15\n\rreview_status\x18\t \x01(\t\x12\x1a\n\rquality_score\x18\n \x01(\x01H\x00\x88\x01\x01\x12\x12\n\ncreated_at\x18\x0b \x01(\t\x12\x12\n\nstarted_at\x18\x0c \x01(\t\x12\x13\n\x0b\x66inished_at\x18\r \x01(\t\x12\x12\n\nupdated_at\x18\x0e \x01(\t\x12\x35\n\ntimings_ms\x18\x0f \x03(\x0b\x32!.docextract.v1.Job.TimingsMsEntry\x12&\n\x05\x65rror\x18\x10 \x01(\x0b\x32\x17.google.protobuf.Struct\x12/\n\x07results\x18\x11 \x03(\x0b\x32\x1e.docextract.v1.ExtractResponse\x12\x30\n\x0b\x66ile_errors\x18\x12 \x03(\x0b\x32\x1b.docextract.v1.JobFileError\x12\x17\n\x0fprocessed_count\x18\x13 \x01(\x05\x12\x13\n\x0b\x65rror_count\x18\x14 \x01(\x05\x1a\x30\n\x0eTimingsMsEntry\x12\x0b\n\x03key\x18\x01 \x01(\t\x12\r\n\x05value\x18\x02 \x01(\x01:\x02\x38\x01\x42\x10\n\x0e_quality_score*l\n\x0e\x45xtractionMode\x12\x1f\n\x1b\x45XTRACTION_MODE_UNSPECIFIED\x10\x00\x12\x1d\n\x19\x45XTRACTION_MODE_PER_FIELD\x10\x01\x12\x1a\n\x16\x45XTRACTION_MODE_SCHEMA\x10\x02*\xa0\x01\n\tJobStatus\x12\x1a\n\x16JOB_STATUS_UNSPECIFIED\x10\x00\x12\x15\n\x11JOB_STATUS_QUEUED\x10\x01\x12\x16\n\x12JOB_STATUS_RUNNING\x10\x02\x12\x18\n\x14JOB_STATUS_SUCCEEDED\x10\x03\x12\x15\n\x11JOB_STATUS_FAILED\x10\x04\x12\x17\n\x13JOB_STATUS_CANCELED\x10\x05\x32\x81\x03\n\x11\x45xtractionService\x12H\n\x07\x45xtract\x12\x1d.docextract.v1.ExtractRequest\x1a\x1e.docextract.v1.ExtractResponse\x12<\n\x03Ocr\x12\x19.docextract.v1.OcrRequest\x1a\x1a.docextract.v1.OcrResponse\x12N\n\tSubmitJob\x12\x1f.docextract.v1.SubmitJobRequest\x1a .docextract.v1.SubmitJobResponse\x12\x45\n\x06GetJob\x12\x1c.docextract.v1.GetJobRequest\x1a\x1d.docextract.v1.GetJobResponse\x12M\n\x08WatchJob\x12\x1e.docextract.v1.WatchJobRequest\x1a\x1f.docextract.v1.WatchJobResponse0\x01\x62\x06proto3')
 
 _globals = globals()
 _builder.BuildMessageAndEnumDescriptors(DESCRIPTOR, _globals)
@@ -35,8 +35,14 @@ if not _descriptor._USE_C_DESCRIPTORS:
   DESCRIPTOR._loaded_options = None
   _globals['_EXTRACTREQUEST_INFOENTRY']._loaded_options = None
   _globals['_EXTRACTREQUEST_INFOENTRY']._serialized_options = b'8\001'
-  _globals['_EXTRACTIONMODE']._serialized_start=1204
-  _globals['_EXTRACTIONMODE']._serialized_end=1312
+  _globals['_SUBMITJOBREQUEST_INFOENTRY']._loaded_options = None
+  _globals['_SUBMITJOBREQUEST_INFOENTRY']._serialized_options = b'8\001'
+  _globals['_JOB_TIMINGSMSENTRY']._loaded_options = None
+  _globals['_JOB_TIMINGSMSENTRY']._serialized_options = b'8\001'
+  _globals['_EXTRACTIONMODE']._serialized_start=2595
+  _globals['_EXTRACTIONMODE']._serialized_end=2703
+  _globals['_JOBSTATUS']._serialized_start=2706
+  _globals['_JOBSTATUS']._serialized_end=2866
   _globals['_EXTRACTREQUEST']._serialized_start=118
   _globals['_EXTRACTREQUEST']._serialized_end=498
   _globals['_EXTRACTREQUEST_INFOENTRY']._serialized_start=403
@@ -47,6 +53,30 @@ if not _descriptor._USE_C_DESCRIPTORS:
   _globals['_OCRREQUEST']._serialized_end=1013
   _globals['_OCRRESPONSE']._serialized_start=1016
   _globals['_OCRRESPONSE']._serialized_end=1202
-  _globals['_EXTRACTIONSERVICE']._serialized_start=1315
-  _globals['_EXTRACTIONSERVICE']._serialized_end=1470
+  _globals['_SUBMITJOBREQUEST']._serialized_start=1205
+  _globals['_SUBMITJOBREQUEST']._serialized_end=1479
+  _globals['_SUBMITJOBREQUEST_INFOENTRY']._serialized_start=403
+  _globals['_SUBMITJOBREQUEST_INFOENTRY']._serialized_end=446
+  _globals['_SUBMITJOBRESPONSE']._serialized_start=1481
+  _globals['_SUBMITJOBRESPONSE']._serialized_end=1550
+  _globals['_GETJOBREQUEST']._serialized_start=1552
+  _globals['_GETJOBREQUEST']._serialized_end=1605
+  _globals['_GETJOBRESPONSE']._serialized_start=1607
+  _globals['_GETJOBRESPONSE']._serialized_end=1656
+  _globals['_WATCHJOBREQUEST']._serialized_start=1658
+  _globals['_WATCHJOBREQUEST']._serialized_end=1691
+  _globals['_WATCHJOBRESPONSE']._serialized_start=1693
+  _globals['_WATCHJOBRESPONSE']._serialized_end=1744
+  _globals['_JOBFILE']._serialized_start=1746
+  _globals['_JOBFILE']._serialized_end=1790
+  _globals['_JOBPROGRESS']._serialized_start=1792
+  _globals['_JOBPROGRESS']._serialized_end=1868
+  _globals['_JOBFILEERROR']._serialized_start=1870
+  _globals['_JOBFILEERROR']._serialized_end=1939
+  _globals['_JOB']._serialized_start=1942
+  _globals['_JOB']._serialized_end=2593
+  _globals['_JOB_TIMINGSMSENTRY']._serialized_start=2527
+  _globals['_JOB_TIMINGSMSENTRY']._serialized_end=2575
+  _globals['_EXTRACTIONSERVICE']._serialized_start=2869
+  _globals['_EXTRACTIONSERVICE']._serialized_end=3254
 # @@protoc_insertion_point(module_scope)

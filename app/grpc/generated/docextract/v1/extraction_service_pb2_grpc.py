@@ -45,6 +45,21 @@ class ExtractionServiceStub:
                 request_serializer=docextract_dot_v1_dot_extraction__service__pb2.OcrRequest.SerializeToString,
                 response_deserializer=docextract_dot_v1_dot_extraction__service__pb2.OcrResponse.FromString,
                 _registered_method=True)
+        self.SubmitJob = channel.unary_unary(
+                '/docextract.v1.ExtractionService/SubmitJob',
+                request_serializer=docextract_dot_v1_dot_extraction__service__pb2.SubmitJobRequest.SerializeToString,
+                response_deserializer=docextract_dot_v1_dot_extraction__service__pb2.SubmitJobResponse.FromString,
+                _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/docextract.v1.ExtractionService/GetJob',
+                request_serializer=docextract_dot_v1_dot_extraction__service__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=docextract_dot_v1_dot_extraction__service__pb2.GetJobResponse.FromString,
+                _registered_method=True)
+        self.WatchJob = channel.unary_stream(
+                '/docextract.v1.ExtractionService/WatchJob',
+                request_serializer=docextract_dot_v1_dot_extraction__service__pb2.WatchJobRequest.SerializeToString,
+                response_deserializer=docextract_dot_v1_dot_extraction__service__pb2.WatchJobResponse.FromString,
+                _registered_method=True)
 
 
 class ExtractionServiceServicer:
@@ -65,6 +80,27 @@ class ExtractionServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def SubmitJob(self, request, context):
+        """Queue a job of one or more files (POST /jobs).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def GetJob(self, request, context):
+        """A job's state and, once finished, its results (GET /jobs/{job_id}, optionally long-polling).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def WatchJob(self, request, context):
+        """The job's state now and at every change of status, stage or progress, until it finishes.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ExtractionServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -77,6 +113,21 @@ def add_ExtractionServiceServicer_to_server(servicer, server):
                     servicer.Ocr,
                     request_deserializer=docextract_dot_v1_dot_extraction__service__pb2.OcrRequest.FromString,
                     response_serializer=docextract_dot_v1_dot_extraction__service__pb2.OcrResponse.SerializeToString,
+            ),
+            'SubmitJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.SubmitJob,
+                    request_deserializer=docextract_dot_v1_dot_extraction__service__pb2.SubmitJobRequest.FromString,
+                    response_serializer=docextract_dot_v1_dot_extraction__service__pb2.SubmitJobResponse.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=docextract_dot_v1_dot_extraction__service__pb2.GetJobRequest.FromString,
+                    response_serializer=docextract_dot_v1_dot_extraction__service__pb2.GetJobResponse.SerializeToString,
+            ),
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=docextract_dot_v1_dot_extraction__service__pb2.WatchJobRequest.FromString,
+                    response_serializer=docextract_dot_v1_dot_extraction__service__pb2.WatchJobResponse.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -134,6 +185,87 @@ class ExtractionService:
             '/docextract.v1.ExtractionService/Ocr',
             docextract_dot_v1_dot_extraction__service__pb2.OcrRequest.SerializeToString,
             docextract_dot_v1_dot_extraction__service__pb2.OcrResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def SubmitJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/docextract.v1.ExtractionService/SubmitJob',
+            docextract_dot_v1_dot_extraction__service__pb2.SubmitJobRequest.SerializeToString,
+            docextract_dot_v1_dot_extraction__service__pb2.SubmitJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/docextract.v1.ExtractionService/GetJob',
+            docextract_dot_v1_dot_extraction__service__pb2.GetJobRequest.SerializeToString,
+            docextract_dot_v1_dot_extraction__service__pb2.GetJobResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/docextract.v1.ExtractionService/WatchJob',
+            docextract_dot_v1_dot_extraction__service__pb2.WatchJobRequest.SerializeToString,
+            docextract_dot_v1_dot_extraction__service__pb2.WatchJobResponse.FromString,
             options,
             channel_credentials,
             insecure,
