@@ -38,7 +38,8 @@ from bench.services import ROOT, start_api, start_llm, stop  # noqa: E402
 
 TOKEN = "faults-bench"
 RECEIPT = ROOT.parent / "shared" / "data" / "sroie" / "images" / "X00016469619.jpg"
-LLM_ONLY = {"info": {"date": "date"}, "llm_timeout": 300}
+# A field no reader knows (captions, patterns, mapped field names): only the LLM can answer it.
+LLM_ONLY = {"info": {"first_word": "the first word printed on the note"}, "llm_timeout": 300}
 READERS = {"document_type": "receipt", "info": {"phone": "telephone number of the shop"}, "llm_timeout": 300}
 
 
@@ -116,7 +117,7 @@ def main() -> None:
             if first_ok_s is None:
                 tries += 1
                 r = post(base, LLM_ONLY, False)
-                if r["status"] == 200 and "field_errors" not in r and r["fields"].get("date"):
+                if r["status"] == 200 and "field_errors" not in r:
                     first_ok_s = round(time.monotonic() - back, 2)
                     out["first_ok"] = r
         out["recovery"] = {"ready_after_s": ready_s, "first_correct_extract_after_s": first_ok_s,

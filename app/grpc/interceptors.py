@@ -2,7 +2,7 @@
 
 * :class:`AuthInterceptor` reads ``authorization: Bearer <token>`` or
   ``x-api-token: <token>`` metadata and compares it with ``HARD_TOKEN`` in
-  constant time (:func:`hmac.compare_digest`); a missing or wrong token ends
+  constant time (:func:`app.tokens.tokens_match`); a missing or wrong token ends
   the call with ``UNAUTHENTICATED``. The health service is exempt (probes
   carry no secrets), and so is the legacy ``model.ModelService`` when
   ``GRPC_LEGACY_AUTH=false`` (its known ERP clients send no metadata).
@@ -29,7 +29,6 @@ Interceptor pattern after grpc/grpc ``examples/python/auth`` and
 from __future__ import annotations
 
 import contextvars
-import hmac
 import logging
 import re
 import time
@@ -42,6 +41,7 @@ from google.rpc import code_pb2, error_details_pb2, status_pb2
 from grpc_status import rpc_status
 
 from app.errors import ServiceError, SystemFailure, Unauthorized
+from app.tokens import tokens_match
 
 log = logging.getLogger(__name__)
 
@@ -147,7 +147,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
     """
 
     def __init__(self, token: str, legacy_auth: bool = True):
-        self._expected = token.encode("utf-8")
+        self._expected = token
         self._legacy_auth = legacy_auth
 
     def exempt(self, method: str) -> bool:
@@ -164,7 +164,7 @@ class AuthInterceptor(grpc.ServerInterceptor):
         given = _token(metadata)
         if given is None:
             error = Unauthorized("Missing API token: send metadata 'authorization: Bearer <token>' or 'x-api-token'")
-        elif not hmac.compare_digest(given.encode("utf-8"), self._expected):
+        elif not tokens_match(given, self._expected):
             error = Unauthorized("Invalid API token")
         else:
             return handler

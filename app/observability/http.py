@@ -21,7 +21,6 @@ Probe semantics follow Kubernetes' liveness/readiness probes
 
 from __future__ import annotations
 
-import hmac
 import json
 import logging
 import time
@@ -31,6 +30,7 @@ from flask import Blueprint, Flask, Response, current_app, g, jsonify, request
 
 from app.errors import LLMError, ServiceNotReady, Unauthorized
 from app.observability import metrics
+from app.tokens import tokens_match
 
 log = logging.getLogger("app.request")
 
@@ -181,7 +181,7 @@ def metrics_view():
         given = request.headers.get("X-API-Token", "")
         if not given:
             raise Unauthorized("Missing token: send header X-API-Token (METRICS_TOKEN or HARD_TOKEN)")
-        if not any(hmac.compare_digest(given.encode(), t.encode()) for t in allowed):
+        if not any([tokens_match(given, t) for t in allowed]):  # a list: every token compared
             raise Unauthorized("Invalid metrics token")
     body, content_type = metrics.render()
     return Response(body, content_type=content_type)

@@ -16,7 +16,7 @@ import functools
 
 from flask import current_app, g, redirect, request, session, url_for
 
-from app.api.auth import tokens_match
+from app.tokens import tokens_match
 from app.errors import Forbidden, Unauthorized
 
 ROLE_RANK = {"client": 0, "reviewer": 1, "admin": 2}

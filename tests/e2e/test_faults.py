@@ -5,7 +5,6 @@ killed here), real receipts over HTTP."""
 
 from __future__ import annotations
 
-import io
 import json
 import os
 import signal
@@ -18,6 +17,7 @@ from pathlib import Path
 import pytest
 import requests
 
+from bench.faults import LLM_ONLY, note_png
 from tests.conftest import LLAMA_ALIAS, ROOT, free_port, llama_server_env, shared_path, stop, wait_http
 
 TOKEN = "faults-token"
@@ -58,20 +58,6 @@ def stack(gguf_path, tmp_path_factory):
     stop(state["llm"])
 
 
-def note_png() -> bytes:
-    """A short printed note (two lines, large type): OCR and the LLM's prompt stay small and fast."""
-    from PIL import Image, ImageDraw, ImageFont
-
-    img = Image.new("RGB", (900, 260), "white")
-    draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=48)
-    draw.text((30, 40), "DATE 19/10/2018", fill="black", font=font)
-    draw.text((30, 150), "TOTAL 60.30", fill="black", font=font)
-    buf = io.BytesIO()
-    img.save(buf, format="PNG")
-    return buf.getvalue()
-
-
 def extract(base, config, receipt=True, timeout=300):
     if receipt:
         path = shared_path("sroie", "images", f"{RECEIPT}.jpg")
@@ -84,7 +70,6 @@ def extract(base, config, receipt=True, timeout=300):
     return r, time.monotonic() - start
 
 
-LLM_ONLY = {"info": {"date": "date"}, "llm_timeout": 300}
 READERS_AND_LLM = {"document_type": "receipt", "info": {"phone": "telephone number of the shop"}, "llm_timeout": 300}
 
 

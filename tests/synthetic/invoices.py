@@ -161,7 +161,10 @@ def render_pdf(doc: SyntheticDocument) -> bytes:
     width, height = A4
     vi = doc.layout == "vi"
     fmt = vi_amount if vi else en_amount
-    qty = (lambda q: str(int(q))) if vi else (lambda q: str(int(q)))
+
+    def qty(q: Decimal) -> str:
+        return str(int(q))
+
     if vi:
         cols = [("STT", 40, "c"), ("Tên hàng hóa, dịch vụ", 70, "l"), ("Đơn vị tính", 290, "c"),
                 ("Số lượng", 350, "r"), ("Đơn giá", 410, "r"), ("Thành tiền", 490, "r")]
