@@ -56,6 +56,7 @@ def current_user() -> dict | None:
         if data.get("builtin"):
             user = {"name": HARD_TOKEN_USER, "role": "client"}
         else:
+            current_app.extensions["docextract_jobs"].ensure_ready()  # schema migrated (once per process)
             row = users().get(str(data.get("name")))
             if row is not None and not row["disabled"]:
                 user = {"name": row["name"], "role": row["role"]}
