@@ -196,6 +196,7 @@ def test_review_flow_in_a_real_browser(server, browser, tmp_path):
         assert page.locator("polygon.item-box").count() > 5
         page.focus('.item-row[data-row="2"] input')
         assert "selected" in page.get_attribute('polygon.item-box[data-row="2"]', "class")
+        docs_screenshot(page, "ui-invoice.png")
         assert unlabelled_inputs(page) == []
         page.click("#zoom-in")
         assert page.inner_text("#zoom-level") == "125%"
