@@ -144,11 +144,14 @@ class AuthInterceptor(grpc.ServerInterceptor):
     Args:
         token: the expected token; empty disables the check (the server logs a warning).
         legacy_auth: require the token on ``model.ModelService`` too.
+        named_key: ``key -> bool``, True for an enabled named key (``dxk_...``, made by
+            ``python -m app users create``), as the HTTP API accepts; None: only ``token``.
     """
 
-    def __init__(self, token: str, legacy_auth: bool = True):
+    def __init__(self, token: str, legacy_auth: bool = True, named_key=None):
         self._expected = token
         self._legacy_auth = legacy_auth
+        self._named_key = named_key
 
     def exempt(self, method: str) -> bool:
         """True for methods that need no token."""
@@ -164,10 +167,11 @@ class AuthInterceptor(grpc.ServerInterceptor):
         given = _token(metadata)
         if given is None:
             error = Unauthorized("Missing API token: send metadata 'authorization: Bearer <token>' or 'x-api-token'")
-        elif not tokens_match(given, self._expected):
-            error = Unauthorized("Invalid API token")
-        else:
+        elif tokens_match(given, self._expected) or (
+                self._named_key is not None and given.startswith("dxk_") and self._named_key(given)):
             return handler
+        else:
+            error = Unauthorized("Invalid API token")
         trace_id = _trace_id(metadata)
         log.info("%s UNAUTHENTICATED: %s (trace_id=%s)", handler_call_details.method, error.message, trace_id)
         return _rejecting_handler(handler, error_status(error, trace_id))

@@ -56,6 +56,21 @@ _METHODS = frozenset(f"/{d.full_name}/{m.name}" for d in (model_pb2.DESCRIPTOR.s
 _METHODS |= {"/grpc.health.v1.Health/Check"}
 
 
+def _named_keys(jobs):
+    """``key -> bool`` over the named API keys in the job store (None without jobs)."""
+    if jobs is None:
+        return None
+    from app.jobs.review_store import UserStore
+
+    users = UserStore(jobs.store)
+
+    def check(key: str) -> bool:
+        jobs.ensure_ready()
+        return users.by_key(key) is not None
+
+    return check
+
+
 def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, *,
                   health_servicer: health.HealthServicer | None = None, jobs=None) -> tuple[grpc.Server, int]:
     """Build (not start) the gRPC server with every service on ``address``.
@@ -83,7 +98,7 @@ def create_server(address: str, settings: Settings, pipeline: DocumentPipeline, 
         ThreadPoolExecutor(max_workers=max(settings.grpc_max_concurrent_rpcs, settings.grpc_max_workers),
                            thread_name_prefix="grpc"),
         interceptors=[*([MetricsInterceptor(_METHODS)] if settings.metrics_enabled else []),
-                      AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth),
+                      AuthInterceptor(settings.hard_token, settings.grpc_legacy_auth, _named_keys(jobs)),
                       ErrorInterceptor(tuple(f"/{name}/" for name in SERVICES))],
         options=[("grpc.max_receive_message_length", settings.grpc_max_message_bytes),
                  ("grpc.max_send_message_length", settings.grpc_max_message_bytes),

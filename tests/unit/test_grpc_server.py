@@ -530,3 +530,17 @@ def test_jobs_not_enabled_is_unavailable(make_server):
     with pytest.raises(grpc.RpcError) as err:
         make_server().v1.GetJob(v1.GetJobRequest(job_id="x"))
     assert err.value.code() == grpc.StatusCode.UNAVAILABLE and _error_info(err.value).reason == "NOT_READY"
+
+
+def test_named_api_keys_are_accepted_like_the_http_api(make_server, tmp_path):
+    from app.jobs.review_store import UserStore
+
+    s = make_server(hard_token=TOKEN, jobs_dir=tmp_path)
+    s.jobs.ensure_ready()
+    users = UserStore(s.jobs.store)
+    key = users.create("erp-odoo", "client")
+    request = v1.OcrRequest(content=png_bytes())
+    assert s.v1.Ocr(request, metadata=(("authorization", f"Bearer {key}"),)).lines
+    with pytest.raises(grpc.RpcError) as err:  # a key that is no user's
+        s.v1.Ocr(request, metadata=(("x-api-token", key + "x"),))
+    assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
