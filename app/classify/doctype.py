@@ -87,7 +87,8 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"ngay, thang, nam|date, month, year", 2.0),
     ),
     "invoice": (
-        (r"hoa don gia tri gia tang|hoa don gtgt|vat invoice|hoa don dien tu|commercial invoice", 6.0),
+        # A title: the line starts with it ("Có giá trị xuất hóa đơn GTGT trong ngày" on a receipt is no title).
+        (r"^[^a-z0-9\n]*(?:hoa don gia tri gia tang|hoa don gtgt|vat invoice|hoa don dien tu|commercial invoice)", 6.0),
         (r"invoice (no|number|#|date|nr)|invoice:|\binvoice\b", 2.5),
         (r"\b(facture|factuur|rechnung|faktura)\b", 5.0),
         (r"bill to|billed to|invoice to|payment terms|due date|date due|iban|swift|bank account", 2.0),
@@ -97,7 +98,11 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "receipt": (
         (r"\breceipt\b|cash bill|cash sales?|official receipt|\bbill\b|hoa don ban le|phieu thanh toan|"
          r"phieu tinh tien|hoa don thanh toan|bien lai|hoa don ban hang|phieu xuat kho ban hang|phieu mua hang", 3.0),
-        (r"cashier|thu ngan|nhan vien|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
+        (r"cashier|thu ngan|nhan vien|\bnvbh\b|ten nv|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
+        # Retail chains (their receipts carry the chain's name as a logo word).
+        (r"v[a-z1|]?n ?commerce|v[a-z1|]?nmart|co\.?op ?(mart|food|xtra)|bach hoa xanh|circle k|familymart|"
+         r"ministop|gs25|highlands coffee|lotte mart|big c|aeon|7-eleven|99 speed mart|mr\.? ?d\.?i\.?y", 2.0),
+        (r"thoi gian|\btime\b|gio vao|gio ra", 1.0),
         (r"\bchange\b|tien thua|tien thoi|tra lai|khach dua|tien khach|tien mat|\bcash\b|tendered", 2.5),
         (r"thank you|thanks|cam on|hen gap lai|terima kasih|please come again|goods sold are not|merci|"
          r"danke|bedankt", 2.0),
@@ -112,14 +117,14 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"supplier|vendor|nha cung cap|ship to|deliver to|delivery date|ngay giao hang|dia diem giao hang", 2.0),
     ),
     "sales_order": (
-        (r"sales order|don ban hang|don hang ban|order confirmation|xac nhan don hang|\bs\.?o\.? (no|number|#)|"
-         r"auftragsbestatigung|confirmation de commande", 7.0),
+        (r"sales order|(?<!hoa )don ban hang|don hang ban|order confirmation|xac nhan don hang|"
+         r"\bs\.?o\.? (no|number|#)|auftragsbestatigung|confirmation de commande", 7.0),
         (r"sold to|customer|khach hang|ship to|salesperson|sales rep", 1.5),
     ),
 }
 # Ties go to the more common document.
 _TIE_ORDER = ("receipt", "invoice", "cccd_front", "cccd_back", "purchase_order", "sales_order")
-_COMPILED = {t: tuple((re.compile(r"(?<![a-z])(?:" + p + r")"), w) for p, w in cues) for t, cues in _CUES.items()}
+_COMPILED = {t: tuple((re.compile(r"(?<![a-z])(?:" + p + r")", re.M), w) for p, w in cues) for t, cues in _CUES.items()}
 # A TD1 line as OCR reads it: "IDVNM" + digits and fillers (``<`` read as ``<``, ``K``, ``«``).
 _MRZ_LINE1 = re.compile(r"^I[D0O]VNM[0-9A-Z<«K]{10,}")
 _MRZ_FILLERS = re.compile(r"[<«]{3,}")
