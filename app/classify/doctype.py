@@ -5,9 +5,8 @@ is what the readers already see, in this order of strength:
 
 1. **MRZ** (ICAO 9303 TD1, three lines of 30 characters starting ``ID`` +
    issuing state ``VNM``): the back of a CCCD (source ``mrz``).
-2. **QR payload** (only when an image is given and the printed text leaves
-   the answer open or points to an ID card): a CCCD QR code is on the front
-   (source ``qr``).
+2. **QR payload** (only when an image is given and the printed cues are
+   weak, e.g. a blurred card photo): a CCCD QR code is on the front (source ``qr``).
 3. **Printed captions and titles** in Vietnamese and English (and the
    European invoice words that :mod:`app.extraction.doctypes` reads), matched
    on folded text (lower case, diacritics removed): each type has weighted
@@ -136,8 +135,8 @@ def classify(ocr: OcrResult, image=None) -> Classification:
     Args:
         ocr: OCR output of the document's page.
         image: the decoded ``(H, W, 3)`` BGR image; the CCCD QR code is
-            looked for only when the text does not decide (at most one
-            zxing-cpp decode, ~10-40 ms).
+            looked for only when the printed cues score below 3 (a card
+            photographed too blurred to read; one zxing-cpp pass, ~10-50 ms).
 
     Returns:
         The :class:`Classification`; ``other`` with confidence 0 when no cue
@@ -160,8 +159,7 @@ def classify(ocr: OcrResult, image=None) -> Classification:
         scores["receipt"] += layout
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
     (top, top_score), (_, second_score) = ranked[0], ranked[1]
-    cardish = top in ("cccd_front", "cccd_back") or top_score < 3.0
-    if image is not None and cardish:
+    if image is not None and top_score < 3.0:  # the print says little: a CCCD QR code decides
         if _has_cccd_qr(image):
             return Classification("cccd_front", 0.99, "qr", {**scores, "cccd_front": scores["cccd_front"] + 10},
                                   language)
