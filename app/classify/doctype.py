@@ -88,14 +88,17 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
     "invoice": (
         # A title: the line starts with it ("Có giá trị xuất hóa đơn GTGT trong ngày" on a receipt is no title).
         (r"^[^a-z0-9\n]*(?:hoa don gia tri gia tang|hoa don gtgt|vat invoice|hoa don dien tu|commercial invoice)", 6.0),
-        (r"invoice (no|number|#|date|nr)|invoice:|\binvoice\b", 2.5),
+        (r"invoice (no|number|#|date|nr)|invoice:", 2.5),
+        # A page titled "INVOICE" (not "TAX INVOICE", which Malaysian receipts print).
+        (r"^[^a-z0-9\n]*(?:retail|commercial|sales) invoices?\b", 3.0),
         (r"\b(facture|factuur|rechnung|faktura)\b", 5.0),
-        (r"bill to|billed to|invoice to|payment terms|due date|date due|iban|swift|bank account", 2.0),
+        (r"bill to|billed to|invoice to", 2.0),
+        (r"payment terms|due date|date due|iban|swift|bank account", 2.0),
         (r"ky hieu|mau so|ma so thue nguoi mua|don vi mua hang|nguoi mua hang|don vi ban hang", 3.0),
         (r"subtotal|sub total|amount due|balance due|total due|\bvat\b|tax amount|net amount", 1.0),
     ),
     "receipt": (
-        (r"\breceipt\b|cash bill|cash sales?|official receipt|\bbill\b|hoa don ban le|phieu thanh toan|"
+        (r"\breceipt\b|cash bill|cash sales?|official receipt|hoa don ban le|phieu thanh toan|"
          r"phieu tinh tien|hoa don thanh toan|bien lai|hoa don ban hang|phieu xuat kho ban hang|phieu mua hang", 3.0),
         (r"cashier|thu ngan|nhan vien|\bnvbh\b|ten nv|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
         # Retail chains (their receipts carry the chain's name as a logo word).
@@ -111,13 +114,15 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"tax invoice|simplified tax invoice", 1.0),
     ),
     "purchase_order": (
-        (r"purchase order|don dat hang|don mua hang|phieu dat hang|\bp\.?o\.? (no|number|#)|bestelling|bestellung|"
-         r"bon de commande|zamowienie", 7.0),
+        (r"^[^a-z0-9\n]*(?:purchase order|don dat hang|don mua hang|phieu dat hang|bestelling|bestellung|"
+         r"bon de commande|zamowienie)", 7.0),
+        (r"purchase order|\bp\.?o\.? (no|number|#)", 2.0),  # an invoice names the order it bills
         (r"supplier|vendor|nha cung cap|ship to|deliver to|delivery date|ngay giao hang|dia diem giao hang", 2.0),
     ),
     "sales_order": (
-        (r"sales order|(?<!hoa )don ban hang|don hang ban|order confirmation|xac nhan don hang|"
-         r"\bs\.?o\.? (no|number|#)|auftragsbestatigung|confirmation de commande", 7.0),
+        (r"^[^a-z0-9\n]*(?:sales order|don ban hang|don hang ban|order confirmation|xac nhan don hang|"
+         r"auftragsbestatigung|confirmation de commande)", 7.0),
+        (r"sales order|\bs\.?o\.? (no|number|#)", 2.0),
         (r"sold to|customer|khach hang|ship to|salesperson|sales rep", 1.5),
     ),
 }
