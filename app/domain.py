@@ -21,16 +21,21 @@ class TextLine:
         text: recognised text (Unicode NFC).
         confidence: recognition confidence in [0, 1].
         box: quadrilateral ``(4, 2)`` in pixels, clockwise from top-left.
+        page: 1-based page of a multi-page document the line is on (None: not
+            assigned; the engines leave it, the pipeline sets it).
     """
 
     text: str
     confidence: float
     box: Box
+    page: int | None = None
 
     def to_dict(self, with_box: bool = True) -> dict:
         out = {"text": self.text, "confidence": round(float(self.confidence), 4)}
         if with_box:
             out["box"] = [[round(float(x), 1), round(float(y), 1)] for x, y in self.box]
+        if self.page is not None:
+            out["page"] = self.page
         return out
 
 
@@ -65,10 +70,16 @@ class OcrResult:
 
 @dataclass(frozen=True)
 class FieldError:
-    """Why one field has no value (the LLM call for it failed)."""
+    """Why one field has no value (the LLM call for it failed).
+
+    ``retry_after``: seconds the LLM stage expects to stay unavailable (an open
+    circuit breaker), passed on as ``Retry-After`` when every field failed; not
+    part of :meth:`to_dict`.
+    """
 
     code: str
     message: str
+    retry_after: int | None = None
 
     def to_dict(self) -> dict:
         return {"error_code": self.code, "message": self.message}

@@ -1,23 +1,35 @@
-"""The document pipeline: uploaded bytes -> image -> OCR -> fields.
+"""The document pipeline: uploaded bytes -> pages -> OCR or text layer -> fields.
 
 One :class:`DocumentPipeline` is built per app (per gunicorn worker) in
-``create_app`` and shared by all requests. It processes a batch of uploads and
-isolates per-file failures: an undecodable or oversized file gets its own error
-entry and does not fail the others. Failures of the LLM server are not
+``create_app`` and shared by all requests. Every door (HTTP, jobs, gRPC, CLI)
+calls :meth:`DocumentPipeline.process` for one document, or the batch methods
+:meth:`~DocumentPipeline.ocr_batch` / :meth:`~DocumentPipeline.extract_batch`,
+which isolate per-file failures: an undecodable or oversized file gets its own
+error entry and does not fail the others. Failures of the LLM server are not
 per-file (every file would fail the same way) and propagate.
+
+A document has pages (a PDF's pages, a TIFF's frames, or one image). Each page
+is read from the PDF text layer when it has one (``source: "pdf_text"``), else
+rendered and OCR'd (``source: "ocr"``), one page at a time. Fields are extracted
+once per document from all pages' lines, stacked top to bottom (page 2 below
+page 1) so no reader pairs a caption on one page with a value on another; boxes
+in responses are given in their own page's pixels with the page number.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
+import numpy as np
+
 from app.config import Settings
-from app.documents import decode_image
-from app.domain import OcrResult
-from app.errors import BadRequest, OcrEngineError, PayloadTooLarge, ServiceError
+from app.documents import DocumentLimits, open_document
+from app.domain import OcrResult, TextLine, sort_reading_order
+from app.errors import BadRequest, DeadlineExceeded, OcrEngineError, PayloadTooLarge, ServiceError
 from app.extraction.extractor import ExtractOptions, FieldExtractor
 from app.ocr.base import OcrEngine
 
@@ -50,98 +62,283 @@ class BatchResult:
     first_error: ServiceError | None = None
 
 
+@dataclass(frozen=True)
+class PageRead:
+    """One page's text.
+
+    Attributes:
+        number: 1-based page number.
+        width, height: page size in pixels (PDF pages at ``PDF_DPI``).
+        source: ``pdf_text`` (text layer) or ``ocr``.
+        ocr: the page's lines (``page`` set; boxes in the page's pixels) and the
+            OCR stage times (0 for a text-layer page).
+        text_layer_ms: time reading the text layer, milliseconds.
+    """
+
+    number: int
+    width: int
+    height: int
+    source: str
+    ocr: OcrResult
+    text_layer_ms: float = 0.0
+
+    def timing(self) -> dict:
+        """``processing_time`` of the page, milliseconds."""
+        return {"detection_ms": round(self.ocr.detection_ms, 1), "recognition_ms": round(self.ocr.recognition_ms, 1),
+                "text_layer_ms": round(self.text_layer_ms, 1)}
+
+    def to_dict(self, with_lines: bool, with_box: bool) -> dict:
+        out = {"page": self.number, "width": self.width, "height": self.height, "source": self.source}
+        if with_lines:
+            out["ocr_data"] = [line.to_dict(with_box) for line in self.ocr.lines]
+        out["processing_time"] = self.timing()
+        return out
+
+
+@dataclass
+class DocumentRead:
+    """All pages of one document and the stacked view extraction works on.
+
+    Attributes:
+        pages: the pages in order.
+        first_image: page 1 as a ``(H, W, 3)`` BGR array when it was rendered
+            for OCR (the QR reader needs pixels), else None.
+        stacked: every page's lines in one :class:`OcrResult`, page ``n``'s boxes
+            shifted down by the heights of pages ``1..n-1``; ``page`` set on each line.
+        offsets: page number -> y offset of that page in ``stacked``, pixels.
+    """
+
+    pages: list[PageRead]
+    first_image: np.ndarray | None = None
+    stacked: OcrResult = field(init=False)
+    offsets: dict[int, float] = field(init=False)
+
+    def __post_init__(self):
+        lines: list[TextLine] = []
+        self.offsets, y = {}, 0.0
+        for page in self.pages:
+            self.offsets[page.number] = y
+            lines += [dataclasses.replace(ln, box=tuple((px, py + y) for px, py in ln.box)) for ln in page.ocr.lines]
+            y += page.height
+        width = max((p.width for p in self.pages), default=0)
+        self.stacked = OcrResult(tuple(lines), width, int(y), sum(p.ocr.detection_ms for p in self.pages),
+                                 sum(p.ocr.recognition_ms for p in self.pages),
+                                 "+".join(sorted({p.ocr.engine for p in self.pages if p.ocr.engine})))
+
+    @property
+    def lines(self) -> list[TextLine]:
+        """All lines in page coordinates (each with its ``page``)."""
+        return [ln for p in self.pages for ln in p.ocr.lines]
+
+    def page_box(self, indices) -> tuple[int | None, list | None]:
+        """The page and axis-aligned box ``[[x, y] x 4]`` (page pixels) around
+        stacked lines ``indices``, restricted to the first line's page."""
+        if not indices:
+            return None, None
+        lines = self.stacked.lines
+        page = lines[indices[0]].page
+        offset = self.offsets.get(page, 0.0)
+        pts = [(x, y - offset) for i in indices if lines[i].page == page for x, y in lines[i].box]
+        x0, y0 = min(p[0] for p in pts), min(p[1] for p in pts)
+        x1, y1 = max(p[0] for p in pts), max(p[1] for p in pts)
+        return page, [[round(x0, 1), round(y0, 1)], [round(x1, 1), round(y0, 1)], [round(x1, 1), round(y1, 1)],
+                      [round(x0, 1), round(y1, 1)]]
+
+
+def _needs_pixels(document_type: str | None) -> bool:
+    """Whether a document type's readers look at pixels (the CCCD QR code)."""
+    from app.extraction.doctypes import DOCUMENT_TYPES
+
+    doc = DOCUMENT_TYPES.get(document_type or "")
+    return doc is not None and "qr" in doc.readers
+
+
 # Per-file errors: the file's own fault or the OCR engine failing on it.
 _PER_FILE_ERRORS = (BadRequest, PayloadTooLarge, OcrEngineError)
 
 
 class DocumentPipeline:
-    """Runs OCR and extraction over uploads.
+    """Runs OCR (or reads PDF text layers) and extraction over uploads.
 
     Args:
-        settings: size limits.
+        settings: size, page and PDF limits.
         ocr_engine: text detection + recognition.
-        extractor: LLM field extraction.
+        extractor: field extraction (readers, then the LLM).
     """
 
     def __init__(self, settings: Settings, ocr_engine: OcrEngine, extractor: FieldExtractor):
         self.settings = settings
         self.ocr_engine = ocr_engine
         self.extractor = extractor
+        self.limits = DocumentLimits.from_settings(settings)
 
-    def read(self, upload: Upload) -> OcrResult:
-        """Decode one upload and run OCR on it.
+    # ------------------------------------------------------------------ reading
+    def read_document(self, upload: Upload, render_first: bool = False,
+                      deadline: float | None = None) -> DocumentRead:
+        """Open one upload and read the text of every page.
+
+        Args:
+            upload: file name and bytes.
+            render_first: keep page 1's pixels even when it is read from its text
+                layer (the QR reader of ID cards needs them).
+            deadline: ``time.monotonic()`` instant by which the request must end
+                (``ExtractOptions.deadline``); checked before each page is OCR'd.
 
         Raises:
-            InvalidImage, PayloadTooLarge: bad file.
+            InvalidImage, InvalidDocument, PdfEncrypted: bad file (400).
+            PayloadTooLarge, TooManyPages: over a limit (413).
             OcrEngineError: the engine failed.
+            DeadlineExceeded: the deadline passed before a page was OCR'd.
         """
-        return self.ocr_engine.recognize(self.decode(upload))
+        pages: list[PageRead] = []
+        first_image = None
+        with open_document(upload.data, self.limits) as document:
+            for page in document.pages():
+                if page.text_lines is not None:
+                    if render_first and page.number == 1:
+                        first_image = page.image()
+                    lines = tuple(sort_reading_order(page.text_lines))
+                    ocr = OcrResult(lines, page.width, page.height, 0.0, 0.0, engine="pdf_text")
+                    pages.append(PageRead(page.number, page.width, page.height, "pdf_text", ocr, page.text_ms))
+                    continue
+                if deadline is not None and time.monotonic() >= deadline:
+                    raise DeadlineExceeded(f"The request's deadline passed before page {page.number} of "
+                                           f"{document.page_count} was read")
+                image = page.image()
+                ocr = self.ocr_engine.recognize(image)
+                ocr = dataclasses.replace(ocr, lines=tuple(dataclasses.replace(ln, page=page.number)
+                                                           for ln in ocr.lines))
+                if page.number == 1:
+                    first_image = image
+                height, width = image.shape[:2]
+                pages.append(PageRead(page.number, width, height, "ocr", ocr))
+                del image
+        return DocumentRead(pages, first_image)
 
-    def decode(self, upload: Upload):
-        """Decode one upload to a ``(H, W, 3)`` BGR array (raises InvalidImage / PayloadTooLarge)."""
-        return decode_image(upload.data, max_bytes=self.settings.max_file_bytes,
-                            max_pixels=self.settings.max_image_pixels)
+    def read(self, upload: Upload) -> OcrResult:
+        """All pages' lines of one upload, stacked (see :class:`DocumentRead`).
 
-    def ocr_batch(self, uploads: list[Upload], with_box: bool = True) -> BatchResult:
-        """OCR every upload. Result per file: ``filename``, ``ocr_data``
-        (``text``, ``confidence``, ``box`` when ``with_box``) and
-        ``processing_time`` (``detection_ms``, ``recognition_ms``)."""
+        Raises:
+            As :meth:`read_document`.
+        """
+        return self.read_document(upload).stacked
 
-        def one(upload: Upload) -> dict:
-            ocr = self.read(upload)
-            return {
-                "filename": upload.filename,
-                "success": True,
-                "ocr_data": [line.to_dict(with_box) for line in ocr.lines],
-                "processing_time": {
-                    "detection_ms": round(ocr.detection_ms, 1),
-                    "recognition_ms": round(ocr.recognition_ms, 1),
-                },
+    # --------------------------------------------------------------- one document
+    def process(self, upload: Upload, *, info: dict[str, str] | None = None, options: ExtractOptions | None = None,
+                with_box: bool = False, document_type: str | None = None, ocr_only: bool = False) -> dict:
+        """Process one document; the entry point for every door.
+
+        Args:
+            upload: file name and bytes.
+            info: field key -> description (extraction).
+            options: LLM mode, fan-out and timeouts (extraction).
+            with_box: include OCR lines with boxes (``ocr_data``); for ``ocr_only``
+                lines are always included and this only decides their boxes.
+            document_type: a predefined field set (``invoice``, ...).
+            ocr_only: read text only (the ``/ocr`` door); no fields.
+
+        Returns:
+            ``ocr_only``: ``{filename, success, page_count, ocr_data, pages,
+            processing_time: {detection_ms, recognition_ms, text_layer_ms}}``;
+            ``ocr_data`` holds every page's lines, each with its ``page``.
+            Otherwise: ``{filename, success, page_count, document_type,
+            classification ({type, confidence, source}: given or detected), extracted_fields, fields,
+            pages, processing_time: {ocr_ms (reading every page), detection_ms, recognition_ms,
+            text_layer_ms, extraction_ms, <reader>_ms...}}``
+            plus ``line_items`` and ``checks`` for invoices, receipts and orders,
+            ``ocr_data`` when ``with_box``, ``field_errors`` / ``warnings`` when any.
+            Each field carries ``page`` and ``box`` in that page's pixels.
+            ``pages`` entries: ``{page, width, height, source, ocr_data?,
+            processing_time}``.
+
+        Raises:
+            InvalidImage, InvalidDocument, PdfEncrypted, PayloadTooLarge,
+                TooManyPages, OcrEngineError: this file's fault or the engine's.
+            LLMUnavailable, LLMTimeout, LLMRejected: the LLM stage failed for
+                every field of a document.
+        """
+        start = time.perf_counter()
+        document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type),
+                                      deadline=options.deadline if options is not None else None)
+        ocr_ms = (time.perf_counter() - start) * 1000.0
+        stacked = document.stacked
+        result = {"filename": upload.filename, "success": True, "page_count": len(document.pages)}
+        if ocr_only:
+            result["ocr_data"] = [line.to_dict(with_box) for line in document.lines]
+            result["pages"] = [p.to_dict(True, with_box) for p in document.pages]
+            result["processing_time"] = {
+                "detection_ms": round(stacked.detection_ms, 1),
+                "recognition_ms": round(stacked.recognition_ms, 1),
+                "text_layer_ms": round(sum(p.text_layer_ms for p in document.pages), 1),
             }
+            return result
 
-        return self._batch(uploads, one)
+        extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
+                                            document_type=document_type, image=document.first_image)
+        details = dict(extraction.details)
+        # The given or detected type (document_type None / "auto": classified by app.classify).
+        tables = self._line_items(document, details, extraction.document_type)
+        fields = {}
+        for key, r in details.items():
+            entry = r.to_dict(stacked)
+            entry["page"], entry["box"] = document.page_box(r.line_indices)
+            fields[key] = entry
+        result.update({
+            "document_type": extraction.document_type,
+            "classification": extraction.classification,
+            "extracted_fields": extraction.fields,
+            "fields": fields,
+        })
+        if tables is not None:
+            result["line_items"], result["checks"] = tables
+        result["pages"] = [p.to_dict(with_box, with_box) for p in document.pages]
+        result["processing_time"] = {"ocr_ms": round(ocr_ms, 1),
+                                     "detection_ms": round(stacked.detection_ms, 1),
+                                     "recognition_ms": round(stacked.recognition_ms, 1),
+                                     "text_layer_ms": round(sum(p.text_layer_ms for p in document.pages), 1),
+                                     "extraction_ms": round(extraction.extraction_ms, 1),
+                                     **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}}
+        if with_box:
+            result["ocr_data"] = [line.to_dict(True) for line in document.lines]
+        if extraction.errors:
+            result["field_errors"] = {k: e.to_dict() for k, e in extraction.errors.items()}
+        if extraction.warnings:
+            result["warnings"] = list(extraction.warnings)
+        return result
+
+    def _line_items(self, document: DocumentRead, details: dict, document_type: str | None):
+        """Line items and arithmetic checks of a priced document; updates ``details``'
+        amount confidences from the checks. None for other document types."""
+        from app.extraction.checks import apply_checks
+        from app.extraction.line_items import LINE_ITEM_TYPES, read_line_items
+
+        if document_type not in LINE_ITEM_TYPES:
+            return None
+        items = read_line_items(document.stacked)
+        checks, items = apply_checks(items, details, document.stacked)
+        rows = []
+        for item in items:
+            entry = item.to_dict()
+            entry["page"], entry["box"] = document.page_box(item.line_indices)
+            rows.append(entry)
+        return rows, checks
+
+    # ------------------------------------------------------------------ batches
+    def ocr_batch(self, uploads: list[Upload], with_box: bool = True) -> BatchResult:
+        """OCR every upload (see :meth:`process` with ``ocr_only``)."""
+        return self._batch(uploads, lambda u: self.process(u, with_box=with_box, ocr_only=True))
 
     def extract_batch(self, uploads: list[Upload], info: dict[str, str] | None, options: ExtractOptions,
                       with_box: bool = False, document_type: str | None = None) -> BatchResult:
-        """OCR then extract the fields of ``document_type`` and/or ``info``.
-
-        Result per file: ``filename``, ``document_type`` and ``classification``
-        (``{type, confidence, source}``: given or detected), ``extracted_fields`` (key -> value or
-        None, the plain map existing clients read), ``fields`` (key ->
-        ``{value, normalized, confidence, source, grounded, box, checks?}``),
-        ``ocr_data`` when ``with_box``, ``processing_time`` (``ocr_ms``,
-        ``extraction_ms``), and ``field_errors`` / ``warnings`` when any.
+        """OCR then extract the fields of ``document_type`` and/or ``info`` from
+        every upload (see :meth:`process`).
 
         Raises:
             LLMUnavailable, LLMTimeout, LLMRejected: the LLM stage failed for
                 every field of a document.
         """
-
-        def one(upload: Upload) -> dict:
-            start = time.perf_counter()
-            image = self.decode(upload)
-            ocr = self.ocr_engine.recognize(image)
-            ocr_ms = (time.perf_counter() - start) * 1000.0
-            extraction = self.extractor.extract(ocr, info, options, document_type=document_type, image=image)
-            result = {
-                "filename": upload.filename,
-                "success": True,
-                "document_type": extraction.document_type,
-                "classification": extraction.classification,
-                "extracted_fields": extraction.fields,
-                "fields": {k: r.to_dict(ocr) for k, r in extraction.details.items()},
-                "processing_time": {"ocr_ms": round(ocr_ms, 1), "extraction_ms": round(extraction.extraction_ms, 1),
-                                    **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}},
-            }
-            if with_box:
-                result["ocr_data"] = [line.to_dict(True) for line in ocr.lines]
-            if extraction.errors:
-                result["field_errors"] = {k: e.to_dict() for k, e in extraction.errors.items()}
-            if extraction.warnings:
-                result["warnings"] = list(extraction.warnings)
-            return result
-
-        return self._batch(uploads, one)
+        return self._batch(uploads, lambda u: self.process(u, info=info, options=options, with_box=with_box,
+                                                           document_type=document_type))
 
     @staticmethod
     def _batch(uploads: list[Upload], one: Callable[[Upload], dict]) -> BatchResult:

@@ -25,9 +25,17 @@ Usage::
     .venv/bin/python bench/evaluate.py --describe-normalisation
 
 Data (read in place, never written): ``../shared/data/{sroie,mcocr2021,invoice2data}``.
-invoice2data PDFs are rasterised (first page, 200 dpi) to PNG with ``pypdfium2``
-when it is installed (``.venv/bin/pip install pypdfium2``; bench-only), else only
-the shipped PNGs are used; the plain-text invoice is skipped.
+invoice2data PDFs are sent as PDFs (the service reads every page, from the text
+layer where there is one); the shipped PNGs only where there is no PDF; the
+plain-text invoice is skipped. ``invoices_synthetic`` / ``invoices_synthetic_scan``:
+multi-page Vietnamese VAT invoices and English invoices and purchase orders
+rendered now by ``tests/synthetic/invoices.py``, as born-digital PDFs / as scans
+(image-only PDFs, every other one a multi-page TIFF).
+
+Line items (documents whose label has them: invoice2data ``lines`` /
+``line_items``, the synthetic documents): row-level precision, recall and F1,
+a predicted row matching a labelled one when their amounts are equal (where the
+label has an amount) and their descriptions agree (:func:`line_item_match`).
 
 If no LLM server answers at ``LLM_API_URL`` and ``LLM_BACKEND=llamacpp``, one is
 started for the run (``bench/benchmark.py``'s helper) and stopped afterwards.
@@ -42,6 +50,7 @@ import io
 import json
 import socket
 import statistics
+import subprocess
 import sys
 import time
 import urllib.parse
@@ -63,6 +72,9 @@ FIELDS: dict[str, dict[str, str]] = {
     "mcocr": {"seller": "text", "address": "text", "timestamp": "date", "total_cost": "amount"},
     # issuer/desc are invoice2data template metadata, not printed values: not scored.
     "invoice2data": {"amount": "amount", "date": "date", "invoice_number": "text", "currency": "currency"},
+    # Synthetic multi-page invoices and purchase orders (tests/synthetic/invoices.py).
+    "invoices_synthetic": {"total": "amount", "number": "text"},
+    "invoices_synthetic_scan": {"total": "amount", "number": "text"},
     # Synthetic CCCD cards (tests/synthetic/cccd.py), rendered at run time; every other one degraded.
     "cccd_front": {"id_number": "id_number", "full_name": "text", "date_of_birth": "date", "sex": "text",
                    "nationality": "text", "place_of_origin": "text", "place_of_residence": "text",
@@ -86,6 +98,8 @@ RESPONSE_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
                      "invoice_number": ("invoice_number", "number"),
                      # The invoice type reports the currency inside the total's normalized form.
                      "currency": ("currency", "total.normalized")},
+    "invoices_synthetic": {"total": ("total",), "number": ("invoice_number", "order_number")},
+    "invoices_synthetic_scan": {"total": ("total",), "number": ("invoice_number", "order_number")},
     # "key.normalized": the ``normalized`` form of the rich ``fields`` entry (sex as M/F,
     # nationality "Việt Nam" whether read from the MRZ's VNM or from print).
     # Dates by their normalized form too: the QR and the MRZ encode them as ddmmyyyy / yymmdd.
@@ -116,6 +130,8 @@ NAIVE_INFO: dict[str, dict[str, str]] = {
         "invoice_number": "invoice number",
         "currency": "currency of the amounts",
     },
+    "invoices_synthetic": {"total": "total amount due", "number": "invoice or order number"},
+    "invoices_synthetic_scan": {"total": "total amount due", "number": "invoice or order number"},
     "cccd_front": {"id_number": "số căn cước công dân", "full_name": "họ và tên", "date_of_birth": "ngày sinh",
                    "sex": "giới tính", "nationality": "quốc tịch", "place_of_origin": "quê quán",
                    "place_of_residence": "nơi thường trú", "date_of_expiry": "có giá trị đến"},
@@ -182,11 +198,16 @@ def rename_result(result: dict | None, back: dict[str, str]) -> dict | None:
 
 # Currency assumed for amounts that name none (decides the VND thousands rule).
 DEFAULT_CURRENCY: dict[str, str | None] = {"sroie": "MYR", "mcocr": "VND", "invoice2data": None,
-                                           "cccd_front": None, "cccd_back": None}
+                                           "cccd_front": None, "cccd_back": None, "invoices_synthetic": None,
+                                           "invoices_synthetic_scan": None}
 # Config sent when none is given (--config / --info-preset).
 DEFAULT_CONFIG: dict[str, dict] = {"cccd_front": {"document_type": "cccd_front"},
-                                   "cccd_back": {"document_type": "cccd_back"}}
+                                   "cccd_back": {"document_type": "cccd_back"},
+                                   "invoices_synthetic": {"document_type": "invoice"},
+                                   "invoices_synthetic_scan": {"document_type": "invoice"}}
 SYNTHETIC_CARDS = 20
+#: Synthetic invoices per layout (vi invoice, en invoice, en purchase order).
+SYNTHETIC_INVOICES = 3
 
 DATASET_DIRS = {"sroie": "sroie", "mcocr": "mcocr2021", "invoice2data": "invoice2data"}
 
@@ -426,23 +447,76 @@ def format_table(summary: dict) -> str:
     return "\n".join(lines) + "\n\n" + timing
 
 
-# --------------------------------------------------------------------------- data
+# --------------------------------------------------------------------------- line items (pure)
 
 
-def rasterise_pdf(path: Path, dpi: int = 200) -> bytes | None:
-    """First page of a PDF as PNG bytes (``pypdfium2``), or None when it is not installed."""
-    try:
-        import pypdfium2 as pdfium
-    except ImportError:
+def gold_line_items(label: dict) -> list[dict] | None:
+    """Labelled line items as ``[{"description", "amount" (str or None)}]``, or None
+    when the label has none. invoice2data ``lines`` rows without a name (section
+    headers, notes) are not items; its amount is ``price_subtotal`` (else ``price``)."""
+    rows = label.get("line_items") if isinstance(label.get("line_items"), list) else label.get("lines")
+    if not isinstance(rows, list):
         return None
-    pdf = pdfium.PdfDocument(str(path))
-    try:
-        image = pdf[0].render(scale=dpi / 72).to_pil()
-    finally:
-        pdf.close()
-    buf = io.BytesIO()
-    image.convert("RGB").save(buf, format="PNG")
-    return buf.getvalue()
+    out = []
+    for row in rows:
+        if not isinstance(row, dict):
+            continue
+        desc = row.get("description") or row.get("name") or row.get("desc")
+        if not desc:
+            continue
+        amount = next((row[k] for k in ("amount", "price_subtotal", "price") if row.get(k) is not None), None)
+        out.append({"description": " ".join(str(desc).split()), "amount": None if amount is None else str(amount)})
+    return out or None
+
+
+def line_item_match(gold: dict, predicted: dict) -> bool:
+    """A predicted row is the labelled row when the amounts are equal (Decimal; not
+    compared where the label has none) and the descriptions agree once folded
+    (case, diacritics, whitespace ignored): similarity >= 0.8, or one holds the other."""
+    from decimal import Decimal, InvalidOperation
+
+    from app.extraction.normalize import fold
+
+    if gold.get("amount") is not None:
+        try:
+            if predicted.get("amount") is None or abs(Decimal(str(predicted["amount"]))) != abs(
+                    Decimal(str(gold["amount"]))):
+                return False
+        except InvalidOperation:
+            return False
+    g = " ".join(fold(gold.get("description") or "").split())
+    p = " ".join(fold(predicted.get("description") or "").split())
+    return bool(g and p) and (g in p or p in g or similarity(g, p) >= 0.8)
+
+
+def score_line_items(gold: list[dict], predicted: list[dict]) -> dict:
+    """Row-level counts: one-to-one greedy matching in printed order.
+
+    Returns:
+        ``{"gold", "predicted", "matched"}``.
+    """
+    free = list(range(len(gold)))
+    matched = 0
+    for row in predicted:
+        hit = next((k for k in free if line_item_match(gold[k], row)), None)
+        if hit is not None:
+            free.remove(hit)
+            matched += 1
+    return {"gold": len(gold), "predicted": len(predicted), "matched": matched}
+
+
+def line_item_figures(counts: list[dict]) -> dict | None:
+    """Micro precision, recall and F1 over documents' :func:`score_line_items` counts."""
+    if not counts:
+        return None
+    g, p, m = (sum(c[k] for c in counts) for k in ("gold", "predicted", "matched"))
+    precision, recall = (m / p if p else 0.0), (m / g if g else 0.0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    return {"documents": len(counts), "gold": g, "predicted": p, "matched": m, "precision": round(precision, 4),
+            "recall": round(recall, 4), "f1": round(f1, 4)}
+
+
+# --------------------------------------------------------------------------- data
 
 
 def load_documents(dataset: str, data_dir: Path = DATA) -> tuple[list[dict], list[dict]]:
@@ -454,6 +528,8 @@ def load_documents(dataset: str, data_dir: Path = DATA) -> tuple[list[dict], lis
     """
     if dataset in ("cccd_front", "cccd_back"):
         return synthetic_cards(dataset), []
+    if dataset in ("invoices_synthetic", "invoices_synthetic_scan"):
+        return synthetic_invoices(dataset == "invoices_synthetic_scan"), []
     base = data_dir / DATASET_DIRS[dataset]
     docs, skipped = [], []
     if dataset in ("sroie", "mcocr"):
@@ -471,17 +547,36 @@ def load_documents(dataset: str, data_dir: Path = DATA) -> tuple[list[dict], lis
         label = json.loads(label_path.read_text(encoding="utf-8"))
         label = label[0] if isinstance(label, list) else label
         png, pdf = base / "documents" / f"{stem}.png", base / "documents" / f"{stem}.pdf"
-        if png.exists():
+        if pdf.exists():
+            docs.append({"id": stem, "filename": pdf.name, "path": str(pdf), "label": label, "load": pdf.read_bytes})
+        elif png.exists():
             docs.append({"id": stem, "filename": png.name, "path": str(png), "label": label, "load": png.read_bytes})
-        elif pdf.exists():
-            if importlib.util.find_spec("pypdfium2") is None:
-                skipped.append({"id": stem, "reason": "PDF only and pypdfium2 is not installed"})
-                continue
-            docs.append({"id": stem, "filename": f"{stem}.png", "path": str(pdf), "label": label,
-                         "load": lambda p=pdf: rasterise_pdf(p)})
         else:
             skipped.append({"id": stem, "reason": "no image or PDF (plain-text invoice)"})
     return docs, skipped
+
+
+def synthetic_invoices(scanned: bool, count: int = SYNTHETIC_INVOICES) -> list[dict]:
+    """Synthetic multi-page documents (seeds 0..count-1 per layout): Vietnamese VAT
+    invoices, English invoices and English purchase orders, with their line items
+    and totals as labels; ``scanned``: image-only PDFs (odd seeds multi-page TIFFs)."""
+    from tests.synthetic.invoices import make_document, render_pdf, render_scanned
+
+    docs = []
+    for layout, kind in (("vi", "invoice"), ("en", "invoice"), ("en", "purchase_order")):
+        for seed in range(count):
+            doc = make_document(seed, layout, kind)
+            label = {"total": str(doc.total), "number": doc.number,
+                     "line_items": [{"description": i.description, "amount": str(i.amount)} for i in doc.items]}
+            fmt = "TIFF" if scanned and seed % 2 else "PDF"
+
+            def load(doc=doc, fmt=fmt, seed=seed):
+                return render_scanned(doc, fmt=fmt, seed=seed) if scanned else render_pdf(doc)
+
+            name = f"{layout}-{kind}-{seed}{'-scan' if scanned else ''}"
+            docs.append({"id": name, "filename": f"{name}.{fmt.lower()}", "path": f"synthetic:{name}",
+                         "label": label, "load": load, "config": {"document_type": kind}})
+    return docs
 
 
 #: SROIE items of the first sample (the first 100 manifest rows, tuned on); the rest were added later.
@@ -688,7 +783,9 @@ def main(argv=None) -> int:
             t0 = time.perf_counter()
             response = client.post("/extract", headers=headers, content_type="multipart/form-data", data={
                 "image_file": (io.BytesIO(payload), doc["filename"]),
-                "config": json.dumps(config, ensure_ascii=False)})
+                # A synthetic document names its own type (invoice / purchase_order) unless --config is given.
+                "config": json.dumps({**config, **doc["config"]} if "config" in doc and not args.config
+                                     else config, ensure_ascii=False)})
             seconds = time.perf_counter() - t0
             body = response.get_json(silent=True) or {}
             result, error_code = None, None
@@ -703,13 +800,19 @@ def main(argv=None) -> int:
             result = rename_result(result, back)
             fields = score_document(args.dataset, doc["label"], result)
             timing = (result or {}).get("processing_time") or {}
+            gold_items = gold_line_items(doc["label"])
+            items = score_line_items(gold_items, (result or {}).get("line_items") or []) if gold_items else None
             documents.append({
                 "id": doc["id"], "path": doc["path"], "status": response.status_code, "error_code": error_code,
                 "seconds": round(seconds, 3), "ocr_ms": timing.get("ocr_ms"),
                 "extraction_ms": timing.get("extraction_ms"),
                 "field_errors": (result or {}).get("field_errors"), "warnings": (result or {}).get("warnings"),
                 "extracted_fields": (result or {}).get("extracted_fields"),
-                "response_fields": (result or {}).get("fields"), "fields": fields})
+                "response_fields": (result or {}).get("fields"), "fields": fields,
+                "pages": [{k: p.get(k) for k in ("page", "source", "processing_time")}
+                          for p in (result or {}).get("pages") or []],
+                "line_items": items, "predicted_line_items": (result or {}).get("line_items"),
+                "checks": (result or {}).get("checks")})
             marks = " ".join(f"{k}={'✓' if r.get('match') else ('·' if 'skipped' in r else '✗')}"
                              for k, r in fields.items())
             print(f"[{i}/{len(docs)}] {doc['id'][:28]:28s} {seconds:6.1f} s  {marks}"
@@ -717,13 +820,22 @@ def main(argv=None) -> int:
     finally:
         if started:
             started.terminate()
-            started.wait(timeout=20)
+            try:
+                started.wait(timeout=20)
+            except subprocess.TimeoutExpired:  # a busy machine: do not lose the run's results over it
+                started.kill()
+                started.wait(timeout=20)
 
     summary = summarise(args.dataset, documents)
+    summary["line_items"] = line_item_figures([d["line_items"] for d in documents if d.get("line_items")])
     print(f"\n{args.dataset}: config {json.dumps(config, ensure_ascii=False)}")
     print(f"OCR {settings.ocr_engine}, LLM {settings.llm_model} ({settings.llm_backend}, "
           f"{settings.prompt_style} prompts, default mode {settings.default_extract_mode})\n")
     print(format_table(summary))
+    if summary["line_items"]:
+        li = summary["line_items"]
+        print(f"\nline items: {li['documents']} documents, {li['gold']} labelled rows, {li['predicted']} predicted, "
+              f"{li['matched']} matched: precision {li['precision']:.3f}, recall {li['recall']:.3f}, F1 {li['f1']:.3f}")
     out = Path(args.out) if args.out else ROOT / "bench" / "results" / f"eval-{args.dataset}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps({

@@ -13,7 +13,7 @@ variable                    default          meaning
 HOST                        0.0.0.0          address to bind (IPv6 without brackets)
 PORT                        8000             TCP port to bind
 GUNICORN_WORKERS            min(2, CPUs)     worker processes (each loads the OCR models)
-GUNICORN_THREADS            4                request threads per worker (gthread)
+GUNICORN_THREADS            8                request threads per worker (gthread)
 GUNICORN_TIMEOUT            300              seconds; see ``timeout`` below
 GUNICORN_GRACEFUL_TIMEOUT   60               seconds to finish requests on stop/restart
 GUNICORN_KEEPALIVE          5                seconds an idle keep-alive connection is held
@@ -22,6 +22,11 @@ GUNICORN_MAX_REQUESTS_JITTER 100             random extra requests added per wor
 GUNICORN_CONTROL_SOCKET     (gunicorn's)     path of gunicorn's control socket (>= 25.1)
 FORWARDED_ALLOW_IPS         127.0.0.1,::1    proxies trusted for X-Forwarded-* headers
 LOG_LEVEL                   INFO             shared with the app: debug/info/warning/error
+LOG_FORMAT                  text             shared with the app: json = one JSON object per line
+METRICS_ENABLED             true             shared with the app: Prometheus metrics on or off
+PROMETHEUS_MULTIPROC_DIR    (a new temp dir) where workers write metric samples (wiped at start)
+METRICS_PORT                (none)           serve /metrics on this port from the master instead
+METRICS_HOST                127.0.0.1        address METRICS_PORT binds
 ==========================  ===============  =========================================
 
 Like the app's ``Settings.from_env``, values already in the process environment
@@ -31,6 +36,8 @@ A bad value stops gunicorn at start-up with a message naming the variable.
 """
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
 
 
@@ -93,8 +100,16 @@ workers = _int("GUNICORN_WORKERS", min(2, _cpu_count()), 1, 64)
 
 # Threads, not processes, for concurrency: an extraction request spends most
 # of its time waiting on the LLM server, which does its own batching.
-worker_class = "gthread"
-threads = _int("GUNICORN_THREADS", 4, 1, 64)
+# The worker is gunicorn's gthread worker whose client sockets time out after
+# CLIENT_READ_TIMEOUT seconds of silence (app/serving/worker.py): with plain
+# gthread, a client that sends its headers and then stalls holds a thread for
+# as long as it likes (docs/reliability.md, "Slow clients"). Importing it loads
+# Flask in the master (no models, threads or sockets).
+worker_class = "app.serving.worker.TimeoutThreadWorker"
+# 8 threads: MAX_ACTIVE_REQUESTS (2) process, MAX_QUEUED_REQUESTS (4) wait for
+# a slot, and two stay free for /health, /ready and quick 503 OVERLOADED refusals
+# (app/api/admission.py). Keep GUNICORN_THREADS above the sum of those two.
+threads = _int("GUNICORN_THREADS", 8, 1, 64)
 
 # Worst LLM call: LLM_REQUEST_TIMEOUT (60 s) per field, times LLM_MAX_RETRIES + 1
 # attempts. A sync worker is killed when one request outlasts `timeout`; the
@@ -143,6 +158,21 @@ if loglevel not in ("debug", "info", "warning", "error"):
     raise ConfigError(f"LOG_LEVEL must be one of debug, info, warning, error, got {loglevel!r}")
 # Default combined format plus the request time in milliseconds.
 access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s" %(M)sms'
+if _env("LOG_FORMAT", "text").lower() == "json":
+    # One JSON object per line: the app writes its own request line (trace id, route,
+    # status, duration, document type), so gunicorn's plain access line is off, and
+    # gunicorn's own messages use the app's JSON formatter (app/observability/logs.py).
+    accesslog = None
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "app.observability.logs.JsonFormatter"}},
+        "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "json",
+                                 "stream": "ext://sys.stderr"}},
+        # The root logger gets no handler here: the app adds its own (with the trace id) in each worker.
+        "root": {"level": loglevel.upper(), "handlers": []},
+        "loggers": {"gunicorn.error": {"handlers": ["console"], "level": loglevel.upper(), "propagate": False}},
+    }
 
 # --- Control socket (gunicorn >= 25.1; older versions ignore the name) -------
 # The default lives under $XDG_RUNTIME_DIR or ~/.gunicorn, which does not exist
@@ -150,3 +180,53 @@ access_log_format = '%(h)s %(l)s %(u)s %(t)s "%(r)s" %(s)s %(b)s "%(f)s" "%(a)s"
 # points it at its RuntimeDirectory instead.
 if _env("GUNICORN_CONTROL_SOCKET", ""):
     control_socket = _env("GUNICORN_CONTROL_SOCKET", "")
+
+# --- Prometheus metrics (app/observability/metrics.py) ------------------------
+# Multiprocess mode: each worker writes its samples to memory-mapped files in
+# PROMETHEUS_MULTIPROC_DIR and /metrics merges them. The variable must be set
+# before a worker imports prometheus_client, so it is set here, in the master,
+# and inherited by every forked worker. The directory is wiped when gunicorn
+# starts (stale files would add a previous run's counts) and dead workers'
+# live gauges are dropped in child_exit.
+# Source: https://prometheus.github.io/client_python/multiprocess/
+_metrics_enabled = _env("METRICS_ENABLED", "true").lower() not in ("0", "false", "no", "off")
+_metrics_port = _int("METRICS_PORT", 0, 0, 65535)
+_own_metrics_dir = False
+if _metrics_enabled and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="docextract-metrics-")
+    _own_metrics_dir = True
+
+
+def on_starting(server):
+    """Master start (once, not on reload): an empty multiprocess directory."""
+    if not _metrics_enabled:
+        return
+    path = Path(os.environ["PROMETHEUS_MULTIPROC_DIR"])
+    path.mkdir(parents=True, exist_ok=True)
+    for stale in path.glob("*.db"):
+        stale.unlink()
+
+
+def when_ready(server):
+    """With METRICS_PORT, the master serves the merged metrics on that port."""
+    if _metrics_enabled and _metrics_port:
+        from prometheus_client import CollectorRegistry, multiprocess, start_http_server
+
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)
+        start_http_server(_metrics_port, addr=_env("METRICS_HOST", "127.0.0.1"), registry=registry)
+        server.log.info("metrics on http://%s:%s/metrics", _env("METRICS_HOST", "127.0.0.1"), _metrics_port)
+
+
+def child_exit(server, worker):
+    """A worker died: drop its live gauges (its counters stay in the totals)."""
+    if _metrics_enabled:
+        from prometheus_client import multiprocess
+
+        multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server):
+    """Master exit: remove the multiprocess directory gunicorn created itself."""
+    if _own_metrics_dir:
+        shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)

@@ -7,18 +7,18 @@ from __future__ import annotations
 import logging
 
 from flask import Blueprint, current_app, g, jsonify, request
+from werkzeug.exceptions import ClientDisconnected
 
 from app.api.auth import require_token
 from app.api.errors import error_response
-from app.api.schemas import parse_bool_param, parse_extract_config
-from app.errors import LLMError, MissingFile, PayloadTooLarge, ServiceNotReady
+from app.api.schemas import clip, parse_bool_param, parse_extract_config, single_value
+from app.errors import InvalidConfig, LLMError, MissingFile, PayloadTooLarge, RequestTimeout, ServiceNotReady
 from app.extraction.extractor import ExtractOptions
 from app.pipeline import BatchResult, Upload
 
 log = logging.getLogger(__name__)
 
 api = Blueprint("api", __name__)
-api.before_request(require_token)
 health = Blueprint("health", __name__)
 
 
@@ -26,14 +26,55 @@ def _services():
     return current_app.extensions["docextract"]
 
 
+# Order: the token (header; the form field makes it read the body), then the body, then a slot.
+api.before_request(require_token)
+
+
+@api.before_request
+def _read_body():
+    """Read the whole body before taking a processing slot: a client that stalls
+    mid-upload is cut off by the socket's read timeout (CLIENT_READ_TIMEOUT,
+    app/serving/worker.py) with 408 and never holds a slot."""
+    try:
+        request.form  # noqa: B018 (parses the multipart body: form fields and files)
+    except (TimeoutError, ClientDisconnected) as e:
+        # werkzeug reports a failed body read as ClientDisconnected (400), raised while
+        # handling the socket's TimeoutError: that one is a timeout, not a truncated body.
+        if not isinstance(e, TimeoutError) and not isinstance(e.__context__, TimeoutError):
+            raise
+        raise RequestTimeout(f"No request data for {_services().settings.client_read_timeout:g} s "
+                             "(CLIENT_READ_TIMEOUT); the upload was abandoned") from None
+
+
+@api.before_request
+def _admit():
+    """Backpressure (app/api/admission.py): a processing slot, or 503 OVERLOADED."""
+    _services().admission.acquire(deadline=g.deadline)
+    g.admitted = True
+    request.environ["docextract.admitted"] = True  # counted for worker recycling (app/serving/worker.py)
+
+
+@api.teardown_request
+def _release(_exc):
+    if g.pop("admitted", False):
+        _services().admission.release()
+
+
 def _uploads() -> list[Upload]:
     files = [f for f in request.files.getlist("image_file")]
     if not files:
+        if "image_file" in request.form:
+            raise MissingFile("Form field 'image_file' came without a filename, so it arrived as text, not as a "
+                              "file: send it as a file part (curl -F image_file=@photo.jpg)")
+        if request.mimetype != "multipart/form-data":
+            raise MissingFile(f"Send multipart/form-data with one or more 'image_file' file parts "
+                              f"(got Content-Type {clip(request.mimetype or 'none', 80)})")
         raise MissingFile()
     limit = _services().settings.max_files_per_request
     if len(files) > limit:
         raise PayloadTooLarge(f"{len(files)} files sent; the limit is {limit} per request (MAX_FILES_PER_REQUEST)")
-    return [Upload(filename=f.filename or f"file{i}", data=f.read()) for i, f in enumerate(files)]
+    # The file name is only echoed back (clipped), never used as a path.
+    return [Upload(filename=(f.filename or f"file{i}")[:255], data=f.read()) for i, f in enumerate(files)]
 
 
 def _batch_response(batch: BatchResult, message: str):
@@ -50,7 +91,7 @@ def _batch_response(batch: BatchResult, message: str):
 def ocr():
     """Text detection + recognition on one or more ``image_file`` parts."""
     uploads = _uploads()
-    with_box = parse_bool_param("display_text_box", request.form.get("display_text_box"), True)
+    with_box = parse_bool_param("display_text_box", single_value(request.form, "display_text_box"), True)
     batch = _services().pipeline.ocr_batch(uploads, with_box=with_box)
     return _batch_response(batch, "OCR completed")
 
@@ -58,7 +99,7 @@ def ocr():
 @api.post("/extract")
 def extract():
     """OCR + LLM field extraction; ``config`` is a JSON string (see ExtractConfig)."""
-    config = parse_extract_config(request.form.get("config"))
+    config = parse_extract_config(single_value(request.form, "config", InvalidConfig))
     uploads = _uploads()
     services = _services()
     options = ExtractOptions(
@@ -66,6 +107,7 @@ def extract():
         parallel=config.parallel,
         batch_size=config.batch_size,
         llm_timeout=config.llm_timeout,
+        deadline=g.deadline,
     )
     batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box,
                                             document_type=config.document_type)
@@ -88,6 +130,10 @@ def ready():
         checks["llm"] = {"ok": True, "url": services.llm.base_url, "models": models}
     except LLMError as e:
         checks["llm"] = {"ok": False, "url": services.llm.base_url, "error_code": e.code, "message": e.message}
+    breaker = getattr(services.llm, "breaker", None)
+    if breaker is not None:
+        checks["llm"]["circuit"] = breaker.state
+    checks["admission"] = {"ok": True, **services.admission.snapshot()}
     missing = [name for name, check in checks.items() if not check["ok"]]
     if missing:
         error = ServiceNotReady("Not ready: " + ", ".join(

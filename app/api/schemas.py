@@ -2,6 +2,11 @@
 
 Validation errors become :class:`app.errors.InvalidConfig` /
 :class:`app.errors.InvalidParameter` with a message that names the key.
+Whatever shape the caller sends — any nesting depth, any key or value size,
+``NaN``/``Infinity``, duplicate keys, integers of any length — the answer is
+a 4xx, and what the message quotes of the input is clipped
+(:func:`clip`, at most :data:`MAX_PROBLEMS` problems listed) so that an
+oversized input is never echoed back whole.
 """
 
 from __future__ import annotations
@@ -11,10 +16,33 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from app.errors import InvalidConfig, InvalidParameter, MissingConfig
+from app.errors import InvalidConfig, InvalidParameter, MissingConfig, PayloadTooLarge
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
+
+# Largest accepted config, in characters: 50 fields x (100-character key + 1000-character
+# description) is 55,000 characters, so 256 Ki leaves room for whitespace and escapes.
+MAX_CONFIG_CHARS = 256 * 1024
+MAX_PROBLEMS = 10  # validation problems listed in a message; the rest are counted
+MAX_INT_DIGITS = 30  # no config value is an integer of more digits
+CLIP_CHARS = 60  # characters of a caller's key or value quoted in a message
+
+
+def clip(value: object, limit: int = CLIP_CHARS) -> str:
+    """``repr``-like quote of a caller's value, cut to about ``limit`` characters.
+
+    Args:
+        value: a string (quoted with ``repr``) or anything (``str``).
+        limit: most characters kept of the quoted text.
+
+    Returns:
+        The quote, ending in ``…(N chars)`` when it was cut.
+    """
+    text = repr(value) if isinstance(value, str) else str(value)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}…({len(text)} chars)"
 
 
 class ExtractConfig(BaseModel):
@@ -55,12 +83,60 @@ class ExtractConfig(BaseModel):
     def _check_info(cls, value: dict[str, str] | None) -> dict[str, str] | None:
         for key, desc in (value or {}).items():
             if not key.strip() or len(key) > 100:
-                raise ValueError(f"field key {key!r} must be 1-100 characters")
+                raise ValueError(f"field key {clip(key)} must be 1-100 characters")
             if not desc.strip():
-                raise ValueError(f"description of field {key!r} is empty")
+                raise ValueError(f"description of field {clip(key)} is empty")
             if len(desc) > 1000:
-                raise ValueError(f"description of field {key!r} is over 1000 characters")
+                raise ValueError(f"description of field {clip(key)} is over 1000 characters")
         return value
+
+
+def _no_duplicates(pairs: list[tuple[str, object]]) -> dict:
+    keys = [k for k, _ in pairs]
+    if len(set(keys)) != len(keys):
+        seen, dup = set(), None
+        for k in keys:
+            if k in seen:
+                dup = k
+                break
+            seen.add(k)
+        raise _ConfigShape(f"config has the key {clip(dup)} twice; give each key once")
+    return dict(pairs)
+
+
+def _no_constant(name: str):
+    raise _ConfigShape(f"config holds {name}, which is not a JSON number; send a finite number")
+
+
+def _bounded_int(text: str) -> int:
+    digits = len(text.lstrip("-"))
+    if digits > MAX_INT_DIGITS:
+        raise _ConfigShape(f"config holds an integer of {digits} digits; no config value has more than "
+                           f"{MAX_INT_DIGITS}")
+    return int(text)
+
+
+class _ConfigShape(ValueError):
+    """Raised from inside ``json.loads`` hooks: the message is safe to show."""
+
+
+def _decode_json(raw: str):
+    """``json.loads`` that refuses duplicate keys, NaN/Infinity and huge integers.
+
+    Raises:
+        InvalidConfig: not JSON, or one of the above; nested too deeply.
+    """
+    try:
+        return json.loads(raw, object_pairs_hook=_no_duplicates, parse_constant=_no_constant,
+                          parse_int=_bounded_int)
+    except _ConfigShape as e:
+        raise InvalidConfig(str(e)) from None
+    except json.JSONDecodeError as e:
+        raise InvalidConfig(f"config is not valid JSON: {e.msg} at position {e.pos}") from None
+    except RecursionError:
+        raise InvalidConfig("config is nested too deeply; it is a flat JSON object") from None
+    except ValueError as e:  # e.g. a float literal the decoder cannot convert
+        raise InvalidConfig(f"config is not valid JSON ({clip(str(e))})") from None
 
 
 def parse_extract_config(raw: str | None) -> ExtractConfig:
@@ -68,30 +144,52 @@ def parse_extract_config(raw: str | None) -> ExtractConfig:
 
     Raises:
         MissingConfig: absent or blank.
-        InvalidConfig: not JSON, not an object, or a key with a bad value
-            (the message names the key and the reason).
+        PayloadTooLarge: over :data:`MAX_CONFIG_CHARS` characters (413).
+        InvalidConfig: not JSON, not an object, nested too deeply, a duplicate
+            key, ``NaN``/``Infinity``, an integer of more than
+            :data:`MAX_INT_DIGITS` digits, or a key with a bad value (the
+            message names the key and the reason; at most
+            :data:`MAX_PROBLEMS` problems are listed).
     """
     if raw is None or not raw.strip():
         raise MissingConfig()
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError as e:
-        raise InvalidConfig(f"config is not valid JSON: {e.msg} at position {e.pos}") from None
+    if len(raw) > MAX_CONFIG_CHARS:
+        raise PayloadTooLarge(f"config is {len(raw):,} characters; the limit is {MAX_CONFIG_CHARS:,}")
+    data = _decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidConfig("config must be a JSON object")
     if "info" not in data and "document_type" not in data:
         raise InvalidConfig("config.info (field key -> description) or config.document_type is required")
     try:
         return ExtractConfig.model_validate(data)
+    except RecursionError:
+        raise InvalidConfig("config is nested too deeply; it is a flat JSON object") from None
     except ValidationError as e:
+        errors = e.errors(include_input=False, include_url=False)
         problems = []
-        for err in e.errors():
-            loc = ".".join(str(p) for p in err["loc"])
+        for err in errors[:MAX_PROBLEMS]:
+            loc = ".".join(clip(p, 40) if isinstance(p, str) and len(p) > 40 else str(p) for p in err["loc"])
             msg = err["msg"].removeprefix("Value error, ")
+            msg = msg if len(msg) <= 200 else msg[:200] + "…"
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
             problems.append(f"config.{loc}: {msg}" if loc else f"config: {msg}")
+        if len(errors) > MAX_PROBLEMS:
+            problems.append(f"… and {len(errors) - MAX_PROBLEMS} more")
         raise InvalidConfig("; ".join(problems), details={"errors": problems}) from None
+
+
+def single_value(form, name: str, error: type = InvalidParameter) -> str | None:
+    """The one value of form field ``name`` (None when absent).
+
+    Raises:
+        InvalidConfig / InvalidParameter (``error``): the field was sent more
+            than once (which one is meant is ambiguous).
+    """
+    values = form.getlist(name)
+    if len(values) > 1:
+        raise error(f"form field {name!r} was sent {len(values)} times; send it once")
+    return values[0] if values else None
 
 
 def parse_bool_param(name: str, raw: str | None, default: bool) -> bool:
@@ -107,4 +205,4 @@ def parse_bool_param(name: str, raw: str | None, default: bool) -> bool:
         return True
     if value in _FALSE:
         return False
-    raise InvalidParameter(f"{name} must be true or false, got {raw!r}")
+    raise InvalidParameter(f"{name} must be true or false, got {clip(raw)}")

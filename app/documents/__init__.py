@@ -1,5 +1,7 @@
-"""Uploaded bytes -> decoded page images, with size and format checks."""
+"""Uploaded bytes -> pages: type sniffing, image decoding, PDF pages (raster + text layer), limits."""
 
-from app.documents.images import decode_image, SUPPORTED_FORMATS
+from app.documents.document import Document, DocumentLimits, DocumentPage, open_document, sniff
+from app.documents.images import SUPPORTED_FORMATS, check_size, decode_image
 
-__all__ = ["decode_image", "SUPPORTED_FORMATS"]
+__all__ = ["Document", "DocumentLimits", "DocumentPage", "open_document", "sniff", "SUPPORTED_FORMATS",
+           "check_size", "decode_image"]

@@ -11,11 +11,26 @@ import io
 import warnings
 
 import numpy as np
-from PIL import Image, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageOps
 
 from app.errors import InvalidImage, PayloadTooLarge
 
 SUPPORTED_FORMATS = ("JPEG", "PNG", "WEBP", "BMP", "TIFF", "GIF")
+
+
+def check_size(data: bytes, max_bytes: int) -> None:
+    """Refuse an empty file or one over ``max_bytes``.
+
+    Raises:
+        InvalidImage: the file is empty.
+        PayloadTooLarge: the file is over ``max_bytes`` (``MAX_FILE_MB``).
+    """
+    if len(data) == 0:
+        raise InvalidImage("The file is empty")
+    if len(data) > max_bytes:
+        raise PayloadTooLarge(
+            f"File is {len(data) / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.1f} MB (MAX_FILE_MB)"
+        )
 
 
 def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
@@ -35,12 +50,7 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
         PayloadTooLarge: the file or its pixel count is over the limit.
         InvalidImage: empty, not an image, an unsupported format, or corrupt.
     """
-    if len(data) == 0:
-        raise InvalidImage("The file is empty")
-    if len(data) > max_bytes:
-        raise PayloadTooLarge(
-            f"File is {len(data) / 1048576:.1f} MB; the limit is {max_bytes / 1048576:.1f} MB (MAX_FILE_MB)"
-        )
+    check_size(data, max_bytes)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
@@ -56,12 +66,51 @@ def decode_image(data: bytes, *, max_bytes: int, max_pixels: int) -> np.ndarray:
                     )
                 img.load()
                 img = ImageOps.exif_transpose(img)
-                rgb = img.convert("RGB")
+                rgb = to_rgb(img)
     except (InvalidImage, PayloadTooLarge):
         raise
-    except (Image.DecompressionBombWarning, Image.DecompressionBombError) as e:
+    except (Image.DecompressionBombWarning, Image.DecompressionBombError, MemoryError) as e:
         raise PayloadTooLarge("Image has too many pixels (MAX_IMAGE_PIXELS)") from e
-    except (UnidentifiedImageError, OSError, ValueError, SyntaxError) as e:
-        raise InvalidImage("The file is not a decodable image (JPEG, PNG, WEBP, BMP, TIFF)") from e
+    except Exception as e:  # any decoder failure on the caller's bytes is the file's, not ours
+        raise InvalidImage("The file is not a decodable image (JPEG, PNG, WEBP, BMP, TIFF, GIF)") from e
     array = np.asarray(rgb, dtype=np.uint8)
     return np.ascontiguousarray(array[:, :, ::-1])
+
+
+def to_rgb(img: Image.Image) -> Image.Image:
+    """An RGB copy of ``img`` that keeps its text legible, whatever its mode.
+
+    Pillow's ``convert("RGB")`` clips 16- and 32-bit greys and floats to 0..255
+    (a 16-bit scan comes out all white) and drops transparency (a transparent
+    background comes out black, under black text). Here:
+
+    * ``I;16*`` (16-bit grey) is scaled by 255/65535; ``I`` (32-bit) and ``F``
+      (float) are scaled from their own range (``F`` in 0..1 by 255) when they
+      exceed 0..255;
+    * an alpha channel or a palette/``transparency`` entry is composited onto
+      white (paper);
+    * everything else (``1``, ``L``, ``P``, ``CMYK``, ``YCbCr``, ``LAB``, ...)
+      goes through ``convert("RGB")``.
+
+    Args:
+        img: a loaded Pillow image, any mode.
+
+    Returns:
+        A mode ``RGB`` image of the same size.
+    """
+    mode = img.mode
+    if mode.startswith("I;16") or mode in ("I", "F"):
+        arr = np.nan_to_num(np.asarray(img, dtype=np.float64), nan=0.0, posinf=0.0, neginf=0.0)
+        if mode.startswith("I;16"):
+            arr = arr * (255.0 / 65535.0)
+        elif mode == "F" and arr.size and 0.0 <= float(arr.min()) and float(arr.max()) <= 1.0:
+            arr = arr * 255.0
+        elif arr.size and (float(arr.max()) > 255.0 or float(arr.min()) < 0.0):
+            low, high = float(arr.min()), float(arr.max())
+            arr = (arr - low) * (255.0 / max(high - low, 1e-12))
+        return Image.fromarray(np.clip(arr, 0, 255).astype(np.uint8), "L").convert("RGB")
+    if mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
+        rgba = img.convert("RGBA")
+        paper = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+        return Image.alpha_composite(paper, rgba).convert("RGB")
+    return img.convert("RGB")

@@ -41,12 +41,16 @@ class ExtractOptions:
         parallel: fan per-field calls out over threads.
         batch_size: most concurrent LLM calls for one document (>= 1).
         llm_timeout: seconds allowed for each LLM call.
+        deadline: ``time.monotonic()`` instant by which the whole request must
+            be answered (``REQUEST_TIMEOUT``); every LLM call ends by then.
+            None for no deadline.
     """
 
     mode: str = "per_field"
     parallel: bool = True
     batch_size: int = 3
     llm_timeout: float = 30.0
+    deadline: float | None = None
 
 
 class FieldExtractor:
@@ -227,13 +231,13 @@ class FieldExtractor:
         return out
 
     # ----------------------------------------------------------------- modes
-    def _ask_field(self, document: str, description: str, timeout: float) -> str | None:
+    def _ask_field(self, document: str, description: str, timeout: float, deadline: float | None) -> str | None:
         if self.prompts.style == "base":
             raw = self.llm.complete(self.prompts.field_prompt(document, description), max_tokens=self.max_tokens,
-                                    stop=("\n",), timeout=timeout)
+                                    stop=("\n",), timeout=timeout, deadline=deadline)
         else:
             raw = self.llm.chat(self.prompts.field_messages(document, description), max_tokens=self.max_tokens,
-                                timeout=timeout)
+                                timeout=timeout, deadline=deadline)
         return clean_value(raw)
 
     def _extract_per_field(self, document, info, options):
@@ -243,7 +247,7 @@ class FieldExtractor:
 
         def run(key):
             try:
-                return key, self._ask_field(document, info[key], options.llm_timeout), None
+                return key, self._ask_field(document, info[key], options.llm_timeout, options.deadline), None
             except LLMError as e:
                 return key, None, e
 
@@ -256,7 +260,7 @@ class FieldExtractor:
         for key, value, error in outcomes:
             values[key] = value
             if error is not None:
-                errors[key] = FieldError(error.code, error.message)
+                errors[key] = FieldError(error.code, error.message, error.retry_after)
                 if isinstance(error, LLMUnavailable):
                     log.warning("field %s: %s", key, error.message)
         return values, errors
@@ -268,14 +272,15 @@ class FieldExtractor:
         max_tokens = 24 + (MAX_VALUE_CHARS + 16) * len(keys)
         try:
             raw = self.llm.chat(self.prompts.schema_messages(document, info), max_tokens=max_tokens,
-                                json_schema=schema, timeout=options.llm_timeout)
+                                json_schema=schema, timeout=options.llm_timeout, deadline=options.deadline)
         except LLMError as e:
-            return {k: None for k in keys}, {k: FieldError(e.code, e.message) for k in keys}
+            return {k: None for k in keys}, {k: FieldError(e.code, e.message, e.retry_after) for k in keys}
         try:
             return parse_json_object(raw, keys), {}
         except ValueError as e:
             # The server did not honour the schema (e.g. output cut at max_tokens).
-            log.warning("schema mode: unparseable answer (%s): %.200r", e, raw)
+            # The answer holds document text: its length only, never its content (docs/security.md).
+            log.warning("schema mode: unparseable answer of %d characters (%s)", len(raw or ""), e)
             error = FieldError("LLM_BAD_OUTPUT", f"The LLM's answer was not valid JSON: {e}")
             return {k: None for k in keys}, {k: error for k in keys}
 
@@ -284,9 +289,10 @@ def _raise_common(errors: dict[str, FieldError]) -> None:
     """Raise the service error shared by all failed fields, if they share one."""
     codes = {e.code for e in errors.values()}
     message = next(iter(errors.values())).message
+    waits = [e.retry_after for e in errors.values() if e.retry_after is not None]
     for cls in (LLMUnavailable, LLMTimeout, LLMRejected):
         if codes == {cls.code}:
-            raise cls(message)
+            raise cls(message, retry_after=max(waits) if waits else None)
 
 
 def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:

@@ -40,6 +40,9 @@ MODEL_FILE = "asternet.onnx"
 VOCAB_FILE = "vocab.json"
 INSTALL_HINT = "pip install asterocr==1.0.2 (pinned in requirements.txt)"
 HEIGHT = 32  # input height the model was trained at
+# The model's positional encoding holds 256 frames (one per 4 input columns): a wider
+# batch fails in ONNX Runtime ("Attempting to broadcast an axis ... 256 by 551").
+MAX_WIDTH = 256 * 4
 
 
 def asset_dir() -> Path:
@@ -162,11 +165,14 @@ class AsterRecognizer:
             images: upright line images, see :meth:`prepare`.
 
         Returns:
-            ``(text, confidence in [0, 1])`` per image, in order.
+            ``(text, confidence in [0, 1])`` per image, in order; ``("", 0.0)``
+            for a line wider than ``MAX_WIDTH`` once resized to 32 px high.
         """
         rows = [self.prepare(img) for img in images]
         out: list[tuple[str, float]] = [("", 0.0)] * len(rows)
-        order = sorted(range(len(rows)), key=lambda i: rows[i].shape[2])
+        # A line over MAX_WIDTH columns at 32 px high (aspect over 1:32) is beyond the model:
+        # it is not read here (``("", 0.0)``), and the fusion keeps PP-OCR's reading of it.
+        order = sorted((i for i in range(len(rows)) if rows[i].shape[2] <= MAX_WIDTH), key=lambda i: rows[i].shape[2])
         for start in range(0, len(order), self.batch_size):
             chunk = order[start : start + self.batch_size]
             width = max(rows[i].shape[2] for i in chunk)

@@ -65,8 +65,9 @@ import numpy as np
 from app.classify.language import looks_vietnamese
 from app.config import Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
-from app.errors import EngineUnavailable, OcrEngineError
+from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
+from app.ocr.geometry import check_geometry, detector_budget, select_lines
 
 log = logging.getLogger(__name__)
 
@@ -700,17 +701,24 @@ class HybridOcrEngine(OcrEngine):
     # -- stages ----------------------------------------------------------
 
     def _detect(self, image: np.ndarray):
-        """PP-OCR boxes in page pixels ``(N, 4, 2)`` and the resized-page line crops."""
+        """PP-OCR boxes in page pixels ``(N, 4, 2)`` and the resized-page line crops,
+        within the input budget of :mod:`app.ocr.geometry` (raises PayloadTooLarge)."""
         from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
         height, width = image.shape[:2]
-        resized, record = self._ocr.preprocess_img(image)
-        try:
-            crops, det = self._ocr.detect_and_crop(resized, record)
-        except RapidOCRError:  # nothing detected
+        with detector_budget(self._ocr, height, width, self._rapid.limits):
+            resized, record = self._ocr.preprocess_img(image)
+            try:
+                crops, det = self._ocr.detect_and_crop(resized, record)
+            except RapidOCRError:  # nothing detected
+                return np.zeros((0, 4, 2), np.float32), []
+        keep = select_lines(crops, self._rapid.limits)
+        if not keep:
             return np.zeros((0, 4, 2), np.float32), []
-        boxes = map_boxes_to_original(np.array(det.boxes, dtype=np.float32), record, height, width)
+        crops = [crops[i] for i in keep]
+        det_boxes = np.asarray(det.boxes, dtype=np.float32)[keep]
+        boxes = map_boxes_to_original(det_boxes, record, height, width)
         return np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2), list(crops)
 
     def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
@@ -757,10 +765,18 @@ class HybridOcrEngine(OcrEngine):
     def recognize(self, image: np.ndarray) -> OcrResult:
         """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector;
         ``recognition_ms`` covers orientation, PP-OCR and the second
-        recogniser(s) and fusion."""
+        recogniser(s) and fusion.
+
+        Raises:
+            ImageTooSmall, UnsupportedGeometry: the image's shape is refused
+                (:func:`app.ocr.geometry.check_geometry`, 422).
+            PayloadTooLarge: more text than ``OCR_MAX_TEXT_COLUMNS`` (413).
+            OcrEngineError: an engine failed on an image within the limits.
+        """
         import cv2
 
         height, width = image.shape[:2]
+        check_geometry(height, width, self._rapid.limits)
         try:
             t0 = time.perf_counter()
             with self._lock:
@@ -790,7 +806,7 @@ class HybridOcrEngine(OcrEngine):
                 quad = tuple((float(x), float(y)) for x, y in box)
                 lines.append(TextLine(text=text, confidence=float(conf), box=quad))
             t2 = time.perf_counter()
-        except (EngineUnavailable, OcrEngineError):
+        except (EngineUnavailable, OcrEngineError, PayloadTooLarge):
             raise
         except Exception as e:
             raise OcrEngineError(f"Hybrid OCR failed: {type(e).__name__}") from e

@@ -26,6 +26,7 @@ from app.config import Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError
 from app.ocr.base import OcrEngine, register_engine
+from app.ocr.geometry import OcrLimits, check_geometry
 from app.weights import check_paddleocr, describe_missing, paddle_gpu_requirement, paddle_model_plan
 
 logger = logging.getLogger(__name__)
@@ -131,6 +132,7 @@ class PaddleOcrEngine(OcrEngine):
         """
         self.device = _device(settings)
         self._lock = threading.Lock()
+        self.limits = OcrLimits.from_settings(settings)
 
         reqs = check_paddleocr(settings, probe_gpu=False)
         problems = describe_missing(reqs)
@@ -218,6 +220,8 @@ class PaddleOcrEngine(OcrEngine):
             whole predict call and ``recognition_ms`` is 0 (see class docs).
 
         Raises:
+            ImageTooSmall, UnsupportedGeometry: see
+                :func:`app.ocr.geometry.check_geometry` (422).
             OcrEngineError: the image is not ``(H, W, 3)`` uint8, or PaddleOCR
                 failed on it.
         """
@@ -228,6 +232,8 @@ class PaddleOcrEngine(OcrEngine):
         height, width = int(image.shape[0]), int(image.shape[1])
         if height == 0 or width == 0:
             raise OcrEngineError("PaddleOCR got an empty image")
+        # The same shapes are refused as by the RapidOCR engines (422), before PaddleOCR's resize.
+        check_geometry(height, width, getattr(self, "limits", None) or OcrLimits())
         with self._lock:
             start = time.perf_counter()
             try:

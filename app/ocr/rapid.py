@@ -17,8 +17,9 @@ import numpy as np
 
 from app.config import Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
-from app.errors import EngineUnavailable, OcrEngineError
+from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
+from app.ocr.geometry import OcrLimits, check_geometry, detector_budget, select_lines
 
 log = logging.getLogger(__name__)
 
@@ -84,6 +85,7 @@ class RapidOcrEngine(OcrEngine):
         except Exception as e:  # third-party start-up failure
             raise EngineUnavailable(f"RapidOCR failed to start: {e}") from e
         self._paths = paths
+        self.limits = OcrLimits.from_settings(settings)
         # RapidOCR mutates per-call parameters on the instance, so calls are serialised.
         self._lock = threading.Lock()
         log.info("OCR engine rapidocr ready: det=%s rec=%s", paths["det"].name, paths["rec"].name)
@@ -98,18 +100,34 @@ class RapidOcrEngine(OcrEngine):
 
     def recognize(self, image: np.ndarray) -> OcrResult:
         """See :meth:`OcrEngine.recognize`. Orientation classification time is
-        counted in ``recognition_ms``."""
+        counted in ``recognition_ms``.
+
+        RapidOCR's own steps, run one by one so that the input budget of
+        :mod:`app.ocr.geometry` applies between them: the geometry check
+        first, the detector's input capped, and the detected lines selected
+        before recognition.
+
+        Raises:
+            ImageTooSmall, UnsupportedGeometry: see :func:`check_geometry` (422).
+            PayloadTooLarge: more text than ``OCR_MAX_TEXT_COLUMNS`` (413).
+            OcrEngineError: RapidOCR failed on an image within the limits.
+        """
         height, width = image.shape[:2]
+        check_geometry(height, width, self.limits)
         try:
             with self._lock:
-                out = self._ocr(image)
+                out = self._run(image)
+        except PayloadTooLarge:
+            raise
         except Exception as e:
             raise OcrEngineError(f"RapidOCR failed: {type(e).__name__}") from e
-        elapse = list(out.elapse_list) + [None, None, None]
+        if out is None:
+            return OcrResult((), int(width), int(height), 0.0, 0.0, engine=self.name)
+        elapse = list(getattr(out, "elapse_list", None) or []) + [None, None, None]
         det_s = elapse[0] or 0.0
         rec_s = (elapse[1] or 0.0) + (elapse[2] or 0.0)
         lines: list[TextLine] = []
-        if out.boxes is not None and out.txts is not None:
+        if getattr(out, "boxes", None) is not None and getattr(out, "txts", None) is not None:
             for box, text, score in zip(out.boxes, out.txts, out.scores):
                 text = unicodedata.normalize("NFC", str(text)).strip()
                 if not text:
@@ -124,3 +142,33 @@ class RapidOcrEngine(OcrEngine):
             recognition_ms=rec_s * 1000.0,
             engine=self.name,
         )
+
+    def _run(self, image: np.ndarray):
+        """RapidOCR.__call__'s steps with the budget; None when nothing was detected."""
+        from rapidocr.ch_ppocr_cls import TextClsOutput
+        from rapidocr.ch_ppocr_rec import TextRecOutput
+        from rapidocr.main import RapidOCRError
+
+        ocr = self._ocr
+        image = ocr.load_img(image)
+        with detector_budget(ocr, image.shape[0], image.shape[1], self.limits):
+            img, record = ocr.preprocess_img(image)
+            try:
+                crops, det = ocr.detect_and_crop(img, record)
+            except RapidOCRError:  # nothing detected
+                return None
+        keep = select_lines(crops, self.limits)
+        if not keep:
+            return None
+        crops = [crops[i] for i in keep]
+        det.boxes = np.asarray(det.boxes)[keep]
+        det.scores = [det.scores[i] for i in keep]
+        try:
+            cls_imgs, cls = ocr.cls_and_rotate(crops)
+        except RapidOCRError:
+            cls_imgs, cls = crops, TextClsOutput()
+        try:
+            rec = ocr.recognize_txt(cls_imgs)
+        except RapidOCRError:
+            rec = TextRecOutput()
+        return ocr.build_final_output(image, det, cls, rec, crops, record)

@@ -64,8 +64,11 @@ def test_ocr_contract(client, prefix):
     first = data["results"][0]
     assert first["filename"] == "a.png"
     assert first["ocr_data"][0] == {"text": "MINI MART ABC", "confidence": 0.99,
-                                    "box": [[10, 10], [110, 10], [110, 30], [10, 30]]}
-    assert set(first["processing_time"]) == {"detection_ms", "recognition_ms"}
+                                    "box": [[10, 10], [110, 10], [110, 30], [10, 30]], "page": 1}
+    assert set(first["processing_time"]) == {"detection_ms", "recognition_ms", "text_layer_ms"}
+    assert first["page_count"] == 1
+    assert first["pages"][0]["page"] == 1 and first["pages"][0]["source"] == "ocr"
+    assert first["pages"][0]["ocr_data"] == first["ocr_data"]
 
 
 def test_ocr_without_boxes(client):
@@ -79,17 +82,18 @@ def test_extract_contract(client, prefix):
     assert r.status_code == 200, r.get_json()
     result = r.get_json()["data"]["results"][0]
     assert result["extracted_fields"] == {"shop": "MINI MART ABC", "total": "3.00"}
-    assert set(result["processing_time"]) == {"ocr_ms", "extraction_ms", "classify_ms", "mapping_ms", "captions_ms",
-                                              "llm_ms"}
+    assert set(result["processing_time"]) == {"ocr_ms", "detection_ms", "recognition_ms", "text_layer_ms",
+                                              "extraction_ms", "classify_ms", "mapping_ms", "captions_ms", "llm_ms"}
     # Five lines with no title: no type detected; "total amount" read after the printed "TOTAL"
     # by the caption reader, the shop's name (no caption) by the LLM.
     assert result["document_type"] is None and result["classification"]["type"] == "other"
     field = result["fields"]["total"]
     assert field["value"] == "3.00" and field["source"] == "rule" and field["grounded"] is True
-    assert field["box"] == [[200, 102], [240, 102], [240, 122], [200, 122]]
+    assert field["box"] == [[200, 102], [240, 102], [240, 122], [200, 122]] and field["page"] == 1
     assert field["matched_field"] is None and field["checks"]["caption"] == "TOTAL"
     assert result["fields"]["shop"]["source"] == "llm"
     assert "ocr_data" not in result
+    assert [set(p) for p in result["pages"]] == [{"page", "width", "height", "source", "processing_time"}]
 
 
 def test_extract_document_type_uses_rules_first(client):

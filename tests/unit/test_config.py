@@ -52,3 +52,19 @@ def test_values_are_parsed():
 def test_bad_values_fail_fast_naming_the_variable(name, value):
     with pytest.raises(ConfigError, match=name):
         Settings.from_env({name: value})
+
+
+def test_jobs_settings():
+    s = Settings.from_env({})
+    assert s.jobs_engine_name == "local" and s.jobs_database_url.startswith("sqlite:///")
+    assert s.storage_dir == PROJECT_ROOT / "storage"
+    s = Settings.from_env({"REDIS_URL": "redis://r:6379/0", "DATABASE_URL": "postgres://u:p@db/x",
+                           "REVIEW_THRESHOLD": "0.6", "WEBHOOK_ALLOW_PRIVATE": "true"})
+    assert s.jobs_engine_name == "celery" and s.jobs_database_url == "postgresql+pg8000://u:p@db/x"
+    assert s.review_threshold == 0.6 and s.webhook_allow_private
+    assert Settings.from_env({"REDIS_URL": "redis://r", "JOBS_ENGINE": "local"}).jobs_engine_name == "local"
+    with pytest.raises(ConfigError, match="REDIS_URL"):
+        Settings.from_env({"JOBS_ENGINE": "celery"})
+    with pytest.raises(ConfigError, match="WEBHOOK_SECRET"):
+        Settings.from_env({"WEBHOOK_SECRET": "whsec_short"})
+    assert Settings.from_env({"WEBHOOK_SECRET": "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}).webhook_secret

@@ -32,7 +32,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 UNITS_DIR = ROOT / "deploy" / "systemd"
-UNITS = ("docextract-llm.service", "docextract-api.service")
+UNITS = ("docextract-llm.service", "docextract-api.service", "docextract-grpc.service", "docextract-worker.service")
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 # --------------------------------------------------------------------------------------
@@ -132,6 +132,27 @@ def test_api_unit_orders_after_llm(units):
     assert int(_one(unit, "Service", "TimeoutStartSec")) > 900
     # Stop: gunicorn's graceful_timeout (60 s) must fit inside TimeoutStopSec.
     assert int(_one(unit, "Service", "TimeoutStopSec")) > 60
+
+
+def test_grpc_unit(units):
+    unit = units["docextract-grpc.service"]
+    for key in ("Wants", "After"):
+        names = " ".join(unit["Unit"][key]).split()
+        assert "docextract-llm.service" in names and "network-online.target" in names, key
+    assert "Requires" not in unit["Unit"]
+    assert _one(unit, "Service", "ExecStart") == "/opt/docextract/run.sh grpc"
+    assert _one(unit, "Service", "Type") == "exec"  # no sd_notify from the gRPC server
+    assert int(_one(unit, "Service", "TimeoutStartSec")) > 900
+    # SIGTERM drain: GRPC_DRAIN_DELAY (2 s) + GRPC_SHUTDOWN_GRACE (60 s) must fit.
+    assert int(_one(unit, "Service", "TimeoutStopSec")) > 62
+    assert _one(unit, "Service", "PrivateDevices") == "yes"
+    assert "STORAGE_DIR=/var/lib/docextract/storage" in unit["Service"]["Environment"]
+
+
+def test_run_sh_has_grpc_command():
+    text = (ROOT / "run.sh").read_text()
+    assert re.search(r"^\s*grpc\) grpc_server ;;", text, re.M)
+    assert "-m app.grpc.server" in text
 
 
 def _systemd_analyze() -> str:
@@ -252,7 +273,7 @@ def compose_model(compose) -> dict:
 
 
 def test_compose_file_is_valid(compose_model):
-    assert set(compose_model["services"]) == {"api", "vllm", "embedded"}
+    assert set(compose_model["services"]) == {"api", "vllm", "embedded", "grpc", "grpc-embedded"}
     assert "hf-cache" in compose_model["volumes"]
 
 
@@ -266,7 +287,7 @@ def test_compose_validation_rejects_errors(compose):
 
 
 @pytest.mark.parametrize(
-    "profile, services", [("cpu", {"embedded"}), ("gpu", {"api", "vllm"})]
+    "profile, services", [("cpu", {"embedded", "grpc-embedded"}), ("gpu", {"api", "vllm", "grpc"})]
 )
 def test_compose_profiles(compose, profile, services):
     result = compose("--profile", profile, "config", "--services")
@@ -305,8 +326,29 @@ def test_compose_embedded_profile(compose_model):
     assert embedded["command"] == ["./run.sh", "serve"]
     assert embedded["environment"]["LLM_BACKEND"] == "llamacpp"
     assert "deploy" not in embedded  # no GPU
-    assert [(p["published"], p["target"]) for p in embedded["ports"]] == [("8000", 8000)]
+    assert [(p["published"], p["target"]) for p in embedded["ports"]] == [("8000", 8000), ("50051", 50051)]
     assert "/health" in " ".join(embedded["healthcheck"]["test"])
+
+
+def test_compose_grpc_services(compose_model):
+    services = compose_model["services"]
+    grpc_gpu, grpc_cpu = services["grpc"], services["grpc-embedded"]
+    for service in (grpc_gpu, grpc_cpu):
+        assert service["command"] == ["./run.sh", "grpc"]
+        assert service["environment"]["GRPC_PORT"] == "50051"
+        assert service["environment"]["LLM_BACKEND"] == "external"
+        assert "app.grpc.health_probe" in service["healthcheck"]["test"]
+        assert service["init"] is True and service["restart"] == "unless-stopped"
+    assert grpc_gpu["environment"]["LLM_API_URL"] == "http://vllm:8001/v1"
+    assert grpc_gpu["depends_on"]["vllm"]["condition"] == "service_healthy"
+    assert [(p["published"], p["target"]) for p in grpc_gpu["ports"]] == [("50051", 50051)]
+    # The cpu one shares the embedded container's network, where llama.cpp listens on 127.0.0.1.
+    assert grpc_cpu["network_mode"] == "service:embedded"
+    assert grpc_cpu["environment"]["LLM_API_URL"] == "http://127.0.0.1:8001/v1"
+    assert grpc_cpu["depends_on"]["embedded"]["condition"] == "service_healthy"
+    assert "ports" not in grpc_cpu
+    for service in (grpc_gpu, grpc_cpu):  # jobs: the same store and files as the HTTP API
+        assert [(v["source"], v["target"]) for v in service["volumes"]] == [("job-storage", "/data/storage")]
 
 
 def test_compose_reads_dotenv_but_keeps_wiring(compose, tmp_path):
@@ -437,8 +479,8 @@ def test_gunicorn_defaults(load_conf):
     conf = load_conf()
     assert conf["bind"] == ["0.0.0.0:8000"]
     assert conf["workers"] == min(2, _cpus())
-    assert conf["worker_class"] == "gthread"
-    assert conf["threads"] == 4
+    assert conf["worker_class"] == "app.serving.worker.TimeoutThreadWorker"
+    assert conf["threads"] == 8
     assert conf["timeout"] == 300 and conf["timeout"] > 60
     assert conf["graceful_timeout"] == 60
     assert conf["keepalive"] > 0
@@ -523,7 +565,10 @@ def test_gunicorn_accepts_every_setting(load_conf):
     assert unknown == [], f"not gunicorn settings (typo?): {unknown}"
     for name, value in ours.items():
         cfg.set(name, value)  # runs gunicorn's validator; raises on a bad value
-    assert cfg.worker_class_str == "gthread"
+    assert cfg.worker_class_str == "app.serving.worker.TimeoutThreadWorker"
+    from gunicorn.workers.gthread import ThreadWorker
+
+    assert issubclass(cfg.worker_class, ThreadWorker)
     assert cfg.address  # bind parsed
 
 
@@ -663,6 +708,10 @@ def test_nginx_example_settings():
     assert re.search(r"^\s*proxy_read_timeout 300s;", text, re.M)
     assert re.search(r"^\s*server 127\.0\.0\.1:8000;", text, re.M)
     assert re.search(r"^\s*proxy_pass http://docextract_api;", text, re.M)
+    # Slow clients: nginx buffers whole bodies before gunicorn sees them (docs/reliability.md).
+    assert re.search(r"^\s*proxy_request_buffering on;", text, re.M)
+    assert re.search(r"^\s*client_body_timeout 15s;", text, re.M)
+    assert re.search(r"^\s*client_header_timeout 15s;", text, re.M)
 
 
 def test_nginx_example_syntax(tmp_path):

@@ -153,7 +153,8 @@ def test_load_documents_reads_shared_data_in_place(ev):
     assert set(docs[0]["label"]) >= {"company", "date", "address", "total"}
     docs, skipped = ev.load_documents("invoice2data")
     assert any(s["reason"].startswith("no image or PDF") for s in skipped)  # Orlen.txt
-    assert all(d["filename"].endswith(".png") for d in docs)
+    assert all(d["filename"].endswith((".pdf", ".png")) for d in docs)
+    assert sum(d["filename"].endswith(".pdf") for d in docs) == 11  # PDFs go to the service as PDFs
 
 
 def test_describe_normalisation_prints_rules(ev, capsys):
@@ -193,6 +194,34 @@ def test_summary_counts_fields_by_the_reader_that_gave_them(ev):
     assert summary["by_source"] == {"rule": {"scored": 2, "exact": 1}, "llm": {"scored": 1, "exact": 1},
                                     "none": {"scored": 1, "exact": 0}}
     assert "by reader (scored fields: exact / predicted): rule 1/2, llm 1/1, none 0/1" in ev.format_table(summary)
+
+
+def test_line_item_scoring(ev):
+    gold = ev.gold_line_items({"lines": [{"sectionheader": "--- Food ---"},
+                                         {"name": "Olive  Oil\nextra", "price_subtotal": 0.9},
+                                         {"line_note": "a note"}, {"desc": "Service B", "price": 5}]})
+    assert gold == [{"description": "Olive Oil extra", "amount": "0.9"}, {"description": "Service B", "amount": "5"}]
+    predicted = [{"description": "OLIVE OIL EXTRA", "amount": "0.90"}, {"description": "Service B", "amount": "6"},
+                 {"description": "Bogus", "amount": "1"}]
+    counts = ev.score_line_items(gold, predicted)
+    assert counts == {"gold": 2, "predicted": 3, "matched": 1}
+    figures = ev.line_item_figures([counts])
+    assert figures["precision"] == round(1 / 3, 4) and figures["recall"] == 0.5 and figures["f1"] == 0.4
+    assert ev.gold_line_items({"amount": 3}) is None
+    assert ev.line_item_match({"description": "Parts: 1 x cap_a", "amount": None},
+                              {"description": "Service A Parts: 1 x cap_a", "amount": "120"})
+
+
+def test_synthetic_invoices_are_rendered_with_labels(ev):
+    pytest.importorskip("reportlab")
+    from tests.synthetic.invoices import SANS
+
+    if not SANS.exists():
+        pytest.skip(f"{SANS} missing (apt-get install fonts-dejavu-core)")
+    docs, skipped = ev.load_documents("invoices_synthetic")
+    assert len(docs) == 9 and not skipped
+    assert {d["config"]["document_type"] for d in docs} == {"invoice", "purchase_order"}
+    assert docs[0]["load"]()[:5] == b"%PDF-" and len(docs[0]["label"]["line_items"]) == 28
 
 
 def test_plain_preset_sends_opaque_keys_and_renames_them_back(ev):

@@ -1,0 +1,196 @@
+"""Arithmetic checks of a priced document: its line items against its totals.
+
+Checks (each recorded with what was expected and found; a check whose inputs are
+missing is not run):
+
+* ``row_amount`` per item: quantity x unit price = amount;
+* ``rows_sum``: the items' amounts add up to the subtotal (invoices), or to the
+  total when the document prints no subtotal and no tax;
+* ``total``: subtotal + tax - discount + rounding adjustment = total (each
+  printed term; a discount already netted into the subtotal is also accepted);
+* ``vat_rate``: the printed VAT rate is one of the Vietnamese e-invoice rates,
+  0, 5, 8 or 10 % (Law on VAT 13/2008/QH12 as amended; Decree 44/2023/ND-CP and
+  its successors for the temporary 8 %), on a Vietnamese page, and tax =
+  subtotal x rate.
+
+A tolerance of one unit of the last printed digit (0.01, or 1 for amounts printed
+without decimals), or 0.1 % of the expected value, absorbs rounding.
+
+The outcomes feed confidence: a passing check reinforces the fields and items it
+covers (``c = 1 - (1 - c) / 2``), a failing one halves them; the fields get a
+``checks["arithmetic"]`` entry.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from decimal import Decimal
+
+from app.domain import OcrResult
+from app.extraction.line_items import LineItem
+from app.extraction.normalize import amount_string, fold, parse_amount
+
+#: VAT rates of Vietnamese e-invoices, percent.
+VN_VAT_RATES = (Decimal(0), Decimal(5), Decimal(8), Decimal(10))
+_RATE_CAPTIONS = ("thue suat", "vat rate", "tax rate", "vat", "gtgt", "tva", "btw", "mwst", "ust", "tax")
+_DISCOUNT_CAPTIONS = ("chiet khau", "giam gia", "discount", "remise", "korting", "rabatt", "rabat")
+_ROUNDING_CAPTIONS = ("lam tron", "rounding", "arrondi", "afronding", "rundung")
+_SUBTOTAL_CAPTIONS = ("cong tien hang", "tong tien hang", "subtotal", "sub total", "sub-total", "total net",
+                      "net amount", "sous-total", "total ht", "subtotaal", "zwischensumme", "razem netto")
+_TAX_CAPTIONS = ("tien thue gtgt", "tien thue", "thue gtgt", "vat", "tax", "tva", "btw", "mwst", "ust", "vat amount")
+_PERCENT = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
+
+
+def _tolerance(*values: Decimal) -> Decimal:
+    exponents = [v.as_tuple().exponent for v in values if v is not None]
+    unit = Decimal(1).scaleb(min(exponents)) if exponents and min(exponents) < 0 else Decimal(1)
+    return max(unit, max(abs(v) for v in values if v is not None) * Decimal("0.001"))
+
+
+def _close(expected: Decimal, found: Decimal, *inputs: Decimal) -> bool:
+    return abs(expected - found) <= _tolerance(found, *inputs)
+
+
+def _amount(details: dict, key: str) -> Decimal | None:
+    result = details.get(key)
+    norm = getattr(result, "normalized", None)
+    if isinstance(norm, dict) and norm.get("amount") is not None:
+        try:
+            return Decimal(str(norm["amount"]))
+        except ArithmeticError:
+            return None
+    return None
+
+
+def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str | None) -> Decimal | None:
+    """The amount printed after (or on the same row as, to the right of) the first
+    line that starts with one of ``captions``; percentages are not amounts."""
+    for line in ocr.lines:
+        folded = " ".join(fold(line.text).split())
+        caption = next((c for c in captions if folded.startswith(c)), None)
+        if caption is None:
+            continue
+        rest = _PERCENT.sub(" ", line.text[len(caption):])
+        parsed = parse_amount(rest, currency) if re.search(r"\d", rest) else None
+        if parsed is None:
+            row = sorted((o for o in ocr.lines if o is not line and _same_row(o, line) and _x(o) > _x(line)), key=_x)
+            for other in reversed(row):
+                if "%" not in other.text and (parsed := parse_amount(other.text, currency)) is not None:
+                    break
+        if parsed is not None:
+            return abs(parsed[0])
+    return None
+
+
+def _vat_rate(ocr: OcrResult) -> Decimal | None:
+    for line in ocr.lines:
+        folded = fold(line.text)
+        if any(c in folded for c in _RATE_CAPTIONS):
+            texts = [line.text] + [o.text for o in ocr.lines if o is not line and _same_row(o, line)]
+            for text in texts:
+                m = _PERCENT.search(text)
+                if m:
+                    return Decimal(m.group(1).replace(",", "."))
+    return None
+
+
+def _x(line) -> float:
+    return min(p[0] for p in line.box)
+
+
+def _same_row(a, b) -> bool:
+    ay = [p[1] for p in a.box]
+    by = [p[1] for p in b.box]
+    overlap = min(max(ay), max(by)) - max(min(ay), min(by))
+    return overlap > 0.5 * min(max(ay) - min(ay), max(by) - min(by))
+
+
+def _check(name: str, ok: bool, expected: Decimal, found: Decimal, **extra) -> dict:
+    return {"name": name, "ok": ok, "expected": amount_string(expected), "found": amount_string(found), **extra}
+
+
+def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[dict, list[LineItem]]:
+    """Run the checks and fold their outcome into confidences.
+
+    Args:
+        items: the document's line items.
+        details: field key -> :class:`app.extraction.fields.FieldResult`; the
+            ``subtotal``, ``tax_amount`` and ``total`` entries are read and
+            replaced with checked copies (confidence and ``checks["arithmetic"]``).
+        ocr: the document's lines (for the printed VAT rate, discount and rounding).
+
+    Returns:
+        ``(checks, items)``: ``checks`` is ``{"ok": bool | None, "failed": [names],
+        "results": [{name, ok, expected, found, ...}]}`` (``ok`` None when no check
+        could run); items with their row check and adjusted confidence.
+    """
+    from app.ocr.hybrid import looks_vietnamese
+
+    results: list[dict] = []
+    checked_items = []
+    for n, item in enumerate(items):
+        if item.quantity is not None and item.unit_price is not None and item.amount is not None:
+            expected = item.quantity * item.unit_price
+            ok = _close(expected, item.amount, item.unit_price)
+            results.append(_check("row_amount", ok, expected, item.amount, row=n + 1))
+            conf = 1 - (1 - item.confidence) / 2 if ok else item.confidence / 2
+            item = dataclasses.replace(item, confidence=conf, checks={"quantity_x_unit_price": ok})
+        checked_items.append(item)
+
+    subtotal, tax, total = _amount(details, "subtotal"), _amount(details, "tax_amount"), _amount(details, "total")
+    currency = next((r.normalized.get("currency") for k in ("total", "subtotal") if (r := details.get(k)) is not None
+                     and isinstance(r.normalized, dict)), None)
+    # Types without subtotal/tax fields (orders, receipts): the printed captions.
+    if "subtotal" not in details:
+        subtotal = _captioned_amount(ocr, _SUBTOTAL_CAPTIONS, currency)
+    if "tax_amount" not in details:
+        tax = _captioned_amount(ocr, _TAX_CAPTIONS, currency)
+    covered: dict[str, list[bool]] = {}
+    amounts = [i.amount for i in items if i.amount is not None]
+    if amounts:
+        rows_sum = sum(amounts, Decimal(0))
+        target_key = "subtotal" if subtotal is not None else ("total" if tax is None and total is not None else None)
+        if target_key:
+            target = subtotal if target_key == "subtotal" else total
+            ok = _close(rows_sum, target, *amounts)
+            results.append(_check("rows_sum", ok, rows_sum, target, against=target_key))
+            covered.setdefault(target_key, []).append(ok)
+    if subtotal is not None and total is not None:
+        discount = _captioned_amount(ocr, _DISCOUNT_CAPTIONS, currency) or Decimal(0)
+        rounding = _captioned_amount(ocr, _ROUNDING_CAPTIONS, currency) or Decimal(0)
+        tax_v = tax or Decimal(0)
+        options = [subtotal + tax_v - discount + rounding, subtotal + tax_v + rounding,
+                   subtotal + tax_v - discount - rounding]
+        expected = next((o for o in options if _close(o, total, subtotal, tax_v)), options[0])
+        ok = _close(expected, total, subtotal, tax_v)
+        extra = {k: amount_string(v) for k, v in (("discount", discount), ("rounding", rounding)) if v}
+        results.append(_check("total", ok, expected, total, **extra))
+        for key in ("subtotal", "tax_amount", "total"):
+            if key != "tax_amount" or tax is not None:
+                covered.setdefault(key, []).append(ok)
+    rate = _vat_rate(ocr)
+    if rate is not None:
+        vietnamese = looks_vietnamese([ln.text for ln in ocr.lines])
+        allowed = rate in VN_VAT_RATES if vietnamese else True
+        entry = {"name": "vat_rate", "ok": allowed, "rate": amount_string(rate)}
+        if subtotal is not None and tax is not None:
+            expected = subtotal * rate / 100
+            matches = _close(expected, tax, subtotal)
+            entry.update(ok=allowed and matches, expected=amount_string(expected), found=amount_string(tax))
+            covered.setdefault("tax_amount", []).append(matches)
+        if vietnamese:
+            entry["allowed_rates"] = [amount_string(r) for r in VN_VAT_RATES]
+        results.append(entry)
+
+    for key, outcomes in covered.items():
+        result = details.get(key)
+        if result is None or result.value is None:
+            continue
+        ok = all(outcomes)
+        conf = 1 - (1 - result.confidence) / 2 if ok else result.confidence / 2
+        details[key] = dataclasses.replace(result, confidence=min(conf, 1.0),
+                                           checks={**result.checks, "arithmetic": ok})
+    failed = [r["name"] + (f"[{r['row']}]" if "row" in r else "") for r in results if not r["ok"]]
+    summary = {"ok": (not failed) if results else None, "failed": failed, "results": results}
+    return summary, checked_items

@@ -1,0 +1,401 @@
+"""Line items: the rows of an invoice's, receipt's or order's item table.
+
+The table is found by its header row: a visual row holding at least three column
+captions (Vietnamese, English, French, Dutch, German, Polish; folded text, see
+:func:`app.extraction.normalize.fold`), among them the description and the
+amount or unit price. Each caption's horizontal extent defines its column; the
+boundaries between columns lie halfway between neighbouring captions. Below the
+header:
+
+* a row with a number in the amount (or unit-price) column is an item (an
+  *anchor* row); its other cells are read by column;
+* a row with text only in the description column continues the description of
+  the item above (descriptions wrap below their numbers), or of the item below
+  when that one is clearly nearer (numbers centred in a tall cell); within 1.8
+  line heights;
+* a repeated header row (a table continuing on the next page) is skipped; so
+  are subtotal, tax and discount rows; the grand-total row ends the table, until
+  another header row starts a new one.
+
+The lines are those of all pages stacked top to bottom (see
+:class:`app.pipeline.DocumentRead`), so a table that continues on the next page
+simply goes on below.
+
+Numbers are read with :func:`app.extraction.normalize.parse_amount` (its
+separator rules; VND when the document is Vietnamese).
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from dataclasses import dataclass
+from decimal import Decimal
+
+from app.domain import OcrResult, TextLine
+from app.extraction.normalize import amount_string, detect_currency, fold, parse_amount
+
+#: Document types whose line items are read.
+LINE_ITEM_TYPES = ("invoice", "receipt", "purchase_order", "sales_order")
+
+#: Column key -> printed header captions (folded: lower case, no diacritics).
+COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
+    "index": ("stt", "so tt", "no.", "no", "#", "lp.", "lp", "nr.", "nr", "pos.", "pos", "n°"),
+    "description": (
+        "ten hang hoa, dich vu", "ten hang hoa dich vu", "ten hang hoa", "ten hang", "ten san pham",
+        "ten dich vu", "san pham", "hang hoa", "mat hang", "dien giai", "noi dung", "mo ta",
+        "item description", "description", "product name", "product", "items", "item", "goods", "services",
+        "service", "particulars", "details",
+        "designation", "libelle", "article", "produit",  # French
+        "omschrijving", "artikel", "product", "dienst",  # Dutch
+        "beschreibung", "bezeichnung", "leistung", "artikelbezeichnung",  # German
+        "nazwa towaru", "nazwa uslugi", "nazwa", "towar", "opis",  # Polish
+    ),
+    "quantity": ("so luong", "s.luong", "sl", "s/l", "qty", "quantity", "qte", "quantite", "aantal", "menge",
+                 "anzahl", "ilosc", "hours", "units"),
+    "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
+             "jednostka"),
+    "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
+                   "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
+                   "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
+                   "cena jedn", "cena netto", "cena"),
+    # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
+    "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
+               "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
+               "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
+               "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota"),
+}
+
+#: Row captions of the totals under a table: skipped, the table goes on (subtotals,
+#: taxes, discounts).
+SUBTOTAL_CAPTIONS = ("cong tien hang", "tong tien hang", "tong tien truoc thue", "tong cong tien hang", "cong tien", "tien thue", "thue suat", "thue gtgt", "chiet khau",
+                     "giam gia", "tien hang", "subtotal", "sub total", "sub-total", "tax", "vat", "discount",
+                     "shipping", "sous-total", "sous total", "tva", "remise", "subtotaal", "btw", "korting",
+                     "zwischensumme", "mwst", "ust", "rabatt", "netto", "rabat", "lam tron", "rounding")
+#: Row captions of the grand total: the table ends.
+TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong cong", "tong tien", "tong so tien",
+                  "tong thanh toan", "grand total", "total due", "amount due", "balance due", "total",
+                  "montant total", "total ttc", "totaal", "te betalen", "gesamtbetrag", "endbetrag",
+                  "razem", "do zaplaty", "suma")
+
+_NUMERIC_CELL = re.compile(
+    r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
+    r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?$", re.IGNORECASE)
+#: A description-only row joins the item below only when it is nearer than this
+#: fraction of its distance to the item above.
+_NEARER = 0.75
+_LEADING_NUMBER = re.compile(r"^\s*(\d[\d.,]*)\s+([^\d\s].{0,15})$")
+_CAPTION_TEXT = re.compile(r"[()\[\]:]")
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One item row.
+
+    Attributes:
+        description: the item's text (lines of a wrapped cell joined by a space).
+        quantity, unit_price, amount: numbers as printed, parsed (None: absent).
+        unit: unit of measure as printed.
+        line_indices: OCR lines of the row (indices into the stacked ``OcrResult``).
+        confidence: mean OCR confidence of those lines, adjusted by the row's
+            arithmetic check (:mod:`app.extraction.checks`).
+        checks: the row's checks (``{"quantity_x_unit_price": bool}``).
+    """
+
+    description: str | None
+    quantity: Decimal | None
+    unit: str | None
+    unit_price: Decimal | None
+    amount: Decimal | None
+    line_indices: tuple[int, ...]
+    confidence: float
+    checks: dict | None = None
+
+    def to_dict(self) -> dict:
+        """Response form: numbers as canonical decimal strings (``"1250.50"``)."""
+        out = {"description": self.description,
+               "quantity": _num(self.quantity), "unit": self.unit, "unit_price": _num(self.unit_price),
+               "amount": _num(self.amount), "confidence": round(self.confidence, 3)}
+        if self.checks:
+            out["checks"] = self.checks
+        return out
+
+
+def _num(value: Decimal | None) -> str | None:
+    return None if value is None else amount_string(value)
+
+
+@dataclass
+class _Column:
+    key: str
+    x0: float
+    x1: float
+
+
+def _box(line: TextLine) -> tuple[float, float, float, float]:
+    (ax, ay), (bx, by), (cx, cy), (dx, dy) = line.box
+    return min(ax, bx, cx, dx), min(ay, by, cy, dy), max(ax, bx, cx, dx), max(ay, by, cy, dy)
+
+
+def _rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
+    """Line indices grouped into visual rows (centres within half a line height), top to bottom."""
+    order = sorted(range(len(lines)), key=lambda i: (_box(lines[i])[1] + _box(lines[i])[3]) / 2)
+    rows: list[list[int]] = []
+    centre = height = 0.0
+    for i in order:
+        x0, y0, x1, y1 = _box(lines[i])
+        c, h = (y0 + y1) / 2, max(y1 - y0, 1.0)
+        if rows and abs(c - centre) < 0.5 * min(h, height):
+            rows[-1].append(i)
+            n = len(rows[-1])
+            centre, height = centre + (c - centre) / n, height + (h - height) / n
+        else:
+            rows.append([i])
+            centre, height = c, h
+    for row in rows:
+        row.sort(key=lambda i: _box(lines[i])[0])
+    return rows
+
+
+def caption_key(text: str) -> str | None:
+    """The column a header cell names (``"Đơn giá (Unit price)"`` -> ``unit_price``), or None."""
+    segments = caption_segments(text)
+    return segments[0][0] if segments else None
+
+
+def _starts_with(text: str, captions: tuple[str, ...]) -> bool:
+    folded = " ".join(fold(text).replace(":", " ").split())
+    return any(folded == c or folded.startswith(c + " ") or folded.startswith(c + "(") for c in captions)
+
+
+def _index_captions() -> dict[str, list[tuple[str, str]]]:
+    """First word of each caption -> ``(column, caption)``, longest caption first."""
+    index: dict[str, list[tuple[str, str]]] = {}
+    for key, captions in COLUMN_CAPTIONS.items():
+        for caption in captions:
+            index.setdefault(caption.split(" ", 1)[0].rstrip(",/"), []).append((key, caption))
+    for entries in index.values():
+        entries.sort(key=lambda e: -len(e[1]))
+    return index
+
+
+_BY_FIRST_WORD = _index_captions()
+
+
+def caption_segments(text: str) -> list[tuple[str, float, float]]:
+    """Column captions in one header cell's text, in order, with the fraction of
+    the text's width each spans: ``"STT Tên hàng hóa, dịch vụ"`` ->
+    ``[("index", 0.0, 0.12), ("description", 0.12, 1.0)]`` (a detector or a text
+    layer often joins neighbouring captions into one line). Longest caption first
+    at each word; words that start no caption are skipped."""
+    folded = fold(text)
+    n = max(len(folded), 1)
+    words = [m.start() for m in re.finditer(r"\S+", folded)]
+    out: list[tuple[str, int, int]] = []
+    k = 0
+    while k < len(words):
+        start = words[k]
+        rest = " ".join(_CAPTION_TEXT.sub(" ", folded[start:]).split())
+        best = None
+        for key, caption in _BY_FIRST_WORD.get(rest.split(" ", 1)[0].rstrip(",/") if rest else "", ()):
+            if rest == caption or rest.startswith(caption + " ") or rest.startswith(caption + ",") \
+                    or rest.startswith(caption + "/"):
+                best = (key, caption)
+                break  # longest first
+        if best is None:
+            k += 1
+            continue
+        span = len(best[1].split())
+        end_word = min(k + span, len(words))
+        end = words[end_word] if end_word < len(words) else len(folded)
+        out.append((best[0], start, end))
+        k = end_word
+    if len(out) == 1:  # one caption: the cell is its column (a bilingual cell's second half is no column)
+        return [(out[0][0], 0.0, 1.0)]
+    return [(key, a / n, b / n) for key, a, b in out]
+
+
+def _header(lines, row: list[int]) -> list[_Column] | None:
+    columns: dict[str, _Column] = {}
+    for i in row:
+        x0, _, x1, _ = _box(lines[i])
+        for key, a, b in caption_segments(lines[i].text):
+            sx0, sx1 = x0 + (x1 - x0) * a, x0 + (x1 - x0) * b
+            if key in columns:
+                columns[key].x0, columns[key].x1 = min(columns[key].x0, sx0), max(columns[key].x1, sx1)
+            else:
+                columns[key] = _Column(key, sx0, sx1)
+    if len(columns) >= 3 and "description" in columns and ("amount" in columns or "unit_price" in columns):
+        return sorted(columns.values(), key=lambda c: c.x0)
+    return None
+
+
+def _zone(columns: list[_Column], x0: float, x1: float) -> str:
+    """The column of a cell spanning ``x0..x1``: a cell starting inside the description
+    column is description text; otherwise the column whose zone holds its centre."""
+    centre = (x0 + x1) / 2
+    bounds = [(a.x1 + b.x0) / 2 for a, b in zip(columns, columns[1:])]
+    for k, col in enumerate(columns):
+        if col.key == "description":
+            left = bounds[k - 1] if k else float("-inf")
+            right = bounds[k] if k < len(bounds) else float("inf")
+            if left <= x0 < right:
+                return "description"
+    for k, col in enumerate(columns):
+        right = bounds[k] if k < len(bounds) else float("inf")
+        if centre < right:
+            return col.key
+    return columns[-1].key
+
+
+def _number(text: str, currency: str | None) -> Decimal | None:
+    if not _NUMERIC_CELL.match(text.strip()):
+        return None
+    parsed = parse_amount(text, currency)
+    return parsed[0] if parsed else None
+
+
+def read_line_items(ocr: OcrResult) -> list[LineItem]:
+    """The item rows of every table in ``ocr`` (see the module docstring).
+
+    Args:
+        ocr: a document's lines (all pages stacked), boxes in pixels.
+
+    Returns:
+        Items in reading order; rows without a description are not items.
+    """
+    lines = ocr.lines
+    if not lines:
+        return []
+    currency = _document_currency(lines)
+    heights = [max(_box(ln)[3] - _box(ln)[1], 1.0) for ln in lines]
+    line_h = statistics.median(heights)
+    rows = _rows(lines)
+    # Pass 1: classify the rows of each table.
+    kinds: list[tuple[str, list[int], dict | None]] = []  # (kind, row, cells)
+    columns = None
+    for row in rows:
+        header = _header(lines, row)
+        if header is not None:
+            if columns is None or kinds and kinds[-1][0] == "end":
+                columns = header
+            else:  # a repeated header or the second line of a bilingual one
+                columns = _merge(columns, header)
+            kinds.append(("header", row, None))
+            continue
+        if columns is None or (kinds and kinds[-1][0] == "end"):
+            continue
+        cells: dict[str, list[int]] = {}
+        for i in row:
+            cells.setdefault(_zone(columns, *_xs(lines[i])), []).append(i)
+        counted = any(_number(lines[i].text, currency) is not None
+                      for key in ("quantity", "unit_price") for i in cells.get(key, ()))
+        captions = [lines[i].text for i in row if not _NUMERIC_CELL.match(lines[i].text.strip())]
+        if captions and not counted:  # a totals row: a caption and an amount, no quantity or price
+            if _starts_with(captions[0], TOTAL_CAPTIONS) and not _starts_with(captions[0], SUBTOTAL_CAPTIONS):
+                kinds.append(("end", row, None))
+                continue
+            if any(_starts_with(c, TOTAL_CAPTIONS + SUBTOTAL_CAPTIONS) for c in captions):
+                kinds.append(("skip", row, None))
+                continue
+        priced = any(_number(lines[i].text, currency) is not None
+                     for key in ("amount", "unit_price") for i in cells.get(key, ()))
+        if priced:
+            kinds.append(("item", row, cells))
+        elif "description" in cells:
+            kinds.append(("text", row, cells))
+        else:
+            kinds.append(("skip", row, None))
+    # Pass 2: items, with description-only rows joined to the nearer item.
+    items: list[dict] = []
+    item_of_row: dict[int, int] = {}
+    for k, (kind, row, cells) in enumerate(kinds):
+        if kind == "item":
+            item_of_row[k] = len(items)
+            items.append({"cells": cells, "extra": [], "last": _centre(lines, row), "first": _centre(lines, row)})
+    for k, (kind, row, cells) in enumerate(kinds):
+        if kind != "text":
+            continue
+        centre = _centre(lines, row)
+        prev = nxt = None
+        for j in range(k - 1, -1, -1):
+            if kinds[j][0] == "item":
+                prev = item_of_row[j]
+                break
+            if kinds[j][0] != "text":
+                break
+        for j in range(k + 1, len(kinds)):
+            if kinds[j][0] == "item":
+                nxt = item_of_row[j]
+                break
+            if kinds[j][0] != "text":
+                break
+        d_prev = centre - items[prev]["last"] if prev is not None else float("inf")
+        d_next = items[nxt]["first"] - centre if nxt is not None else float("inf")
+        reach = 1.8 * line_h
+        # Descriptions mostly wrap below their numbers: the item below takes the
+        # line only when it is clearly nearer.
+        if d_next >= _NEARER * d_prev and d_prev <= reach:
+            items[prev]["extra"].append(("after", cells["description"]))
+            items[prev]["last"] = centre
+        elif d_next < _NEARER * d_prev and d_next <= reach:
+            items[nxt]["extra"].append(("before", cells["description"]))
+            items[nxt]["first"] = centre
+    out = []
+    for item in items:
+        cells = item["cells"]
+        before = [i for side, idx in item["extra"] if side == "before" for i in idx]
+        after = [i for side, idx in item["extra"] if side == "after" for i in idx]
+        desc_idx = sorted(before, key=lambda i: _box(lines[i])[1]) + cells.get("description", []) + after
+        description = " ".join(lines[i].text for i in desc_idx).strip() or None
+        if description is None or not re.search(r"[^\W\d_]", description):
+            continue
+        quantity = _first_number(lines, cells.get("quantity", ()), currency)
+        unit = " ".join(lines[i].text for i in cells.get("unit", ())).strip() or None
+        if quantity is None:
+            for i in cells.get("quantity", ()):
+                m = _LEADING_NUMBER.match(lines[i].text)
+                if m:
+                    quantity = _number(m.group(1), currency)
+                    unit = unit or m.group(2).strip()
+        indices = tuple(sorted({i for idx in cells.values() for i in idx} | set(before) | set(after),
+                               key=lambda i: (_box(lines[i])[1], _box(lines[i])[0])))
+        confidence = sum(lines[i].confidence for i in indices) / len(indices)
+        out.append(LineItem(description, quantity, unit, _first_number(lines, cells.get("unit_price", ()), currency),
+                            _first_number(lines, cells.get("amount", ()), currency), indices, confidence))
+    return out
+
+
+def _merge(old: list[_Column], new: list[_Column]) -> list[_Column]:
+    """Columns of a header seen again (the next page, or a second caption line):
+    the new positions win, columns only in the old header are kept."""
+    keys = {c.key for c in new}
+    return sorted(new + [c for c in old if c.key not in keys], key=lambda c: c.x0)
+
+
+def _xs(line: TextLine) -> tuple[float, float]:
+    x0, _, x1, _ = _box(line)
+    return x0, x1
+
+
+def _centre(lines, row: list[int]) -> float:
+    return sum((_box(lines[i])[1] + _box(lines[i])[3]) / 2 for i in row) / len(row)
+
+
+def _first_number(lines, indices, currency) -> Decimal | None:
+    for i in indices:
+        value = _number(lines[i].text, currency)
+        if value is not None:
+            return value
+    return None
+
+
+def _document_currency(lines) -> str | None:
+    """The document's currency: the first currency mark in its text, VND for a Vietnamese page."""
+    from app.ocr.hybrid import looks_vietnamese
+
+    for line in lines:
+        found = detect_currency(line.text)
+        if found:
+            return found
+    return "VND" if looks_vietnamese([ln.text for ln in lines]) else None

@@ -1,0 +1,234 @@
+"""What one image may cost the OCR engine: geometry checks and a fixed budget.
+
+RapidOCR 3.10 sizes its inputs by rules that look at one side at a time
+(``rapidocr/utils/process_img.py`` and ``rapidocr/ch_ppocr_det/utils.py``):
+
+1. *preprocess*: the long side is brought down to ``Global.max_side_len``
+   (2000 px), then the short side up to ``Global.min_side_len`` (30 px) —
+   the second step overrides the first, so a 2 x 500 image becomes 32 x 7488;
+2. *vertical padding*: an image wider than 8 x its height, or not over 30 px
+   high, is padded top and bottom with black up to ``2 * max(w / 8, 30)``;
+3. *detector resize* (``Det.limit_type: min``, ``limit_side_len: 736``): the
+   short side is brought **up** to 736 px, whatever that does to the long side.
+
+Step 3 on a thin image is what took a worker past 20 GB: 32 x 7488 becomes
+736 x 172,224 (127 megapixels of float32 input and DB feature maps). And a
+side that rounds to 0 px (1 x 5000) makes RapidOCR raise ``ResizeImgError``.
+
+This module decides the detector's input by **both** sides, in three rules:
+
+* :func:`check_geometry` refuses what cannot hold legible text before any
+  work is done: a side under ``min_side`` pixels (``IMAGE_TOO_SMALL``, 422) or
+  a long side over ``max_aspect_ratio`` times the short one
+  (``UNSUPPORTED_GEOMETRY``, 422). We refuse rather than pad or tile because
+  a caller who sends a 2-pixel-high strip or a 1:200 sliver has sent the
+  wrong file (a scanner's edge, a mis-cropped line, an icon); padding would
+  answer "no text" with a 200, which hides the mistake, and tiling would only
+  spend time on it. Real inputs sit far inside the limits: pages and cards
+  are within 1:3, long receipts within about 1:20, and one text line cut from
+  a page within about 1:90 (150 characters about 0.6 of their height wide).
+* :func:`detector_limit` keeps RapidOCR's own rule wherever its detector
+  input is within ``max_det_pixels`` (so results on ordinary pages do not
+  change) and otherwise lowers the scale until the input fits: the detector
+  never sees more than ``max_det_pixels`` pixels (plus the rounding of each
+  side to a multiple of 32).
+* :func:`select_lines` bounds recognition: a detected box more than
+  ``max_line_aspect`` times as long as it is high is a rule or a border, not
+  a line of text, and is not read; and when the lines left would make the
+  recogniser read more than ``max_text_columns`` columns (each line resized
+  to 48 px high: ``48 * w / h`` columns, at least 320), the image is refused
+  with 413 ``PAYLOAD_TOO_LARGE`` rather than read for minutes.
+
+With these three, memory is bounded by the detector's ``max_det_pixels`` and
+one recognition batch of 6 lines at most ``48 * max_line_aspect`` columns
+wide, and time by ``max_det_pixels`` plus ``max_text_columns``; the measured
+worst cases are in ``docs/errors-and-limits.md`` (``bench/worst_case.py``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import math
+from dataclasses import dataclass
+from typing import Iterator, Sequence
+
+import numpy as np
+
+from app.errors import ImageTooSmall, PayloadTooLarge, UnsupportedGeometry
+
+# RapidOCR 3.10 defaults (rapidocr/config.yaml) that the rules below reproduce.
+LIB_MAX_SIDE_LEN = 2000  # Global.max_side_len
+LIB_MIN_SIDE_LEN = 30  # Global.min_side_len
+LIB_PAD_RATIO = 8  # Global.width_height_ratio
+LIB_MIN_HEIGHT = 30  # Global.min_height
+LIB_DET_LIMIT = 736  # Det.limit_side_len with Det.limit_type "min"
+REC_HEIGHT = 48  # Rec.rec_img_shape [3, 48, 320]
+REC_MIN_WIDTH = 320
+
+
+@dataclass(frozen=True)
+class OcrLimits:
+    """The per-image budget of the OCR stage.
+
+    Attributes:
+        min_side: smallest accepted side, pixels (``OCR_MIN_SIDE``).
+        max_aspect_ratio: largest accepted long side / short side
+            (``OCR_MAX_ASPECT_RATIO``).
+        max_det_pixels: most pixels the text detector is given
+            (``OCR_MAX_DET_PIXELS``; 2048 x 2048 by default, which every
+            page RapidOCR's own rule sizes at most 2000 x 2000 stays under).
+        max_text_columns: most columns the line recogniser reads per image,
+            lines resized to 48 px high (``OCR_MAX_TEXT_COLUMNS``).
+        max_line_aspect: detected boxes longer than this many times their
+            height are not read (rules, borders).
+    """
+
+    min_side: int = 8
+    max_aspect_ratio: float = 100.0
+    max_det_pixels: int = 2048 * 2048
+    max_text_columns: int = 160_000
+    max_line_aspect: float = 256.0
+
+    @classmethod
+    def from_settings(cls, settings) -> "OcrLimits":
+        """Limits from :class:`app.config.Settings` (``ocr_min_side``, ...)."""
+        return cls(
+            min_side=settings.ocr_min_side,
+            max_aspect_ratio=settings.ocr_max_aspect_ratio,
+            max_det_pixels=settings.ocr_max_det_pixels,
+            max_text_columns=settings.ocr_max_text_columns,
+        )
+
+
+def check_geometry(height: int, width: int, limits: OcrLimits) -> None:
+    """Refuse an image whose shape cannot hold legible text.
+
+    Args:
+        height: image height, pixels.
+        width: image width, pixels.
+        limits: the budget.
+
+    Raises:
+        ImageTooSmall: a side is under ``limits.min_side`` pixels (422).
+        UnsupportedGeometry: long side / short side over
+            ``limits.max_aspect_ratio`` (422).
+    """
+    short, long = min(height, width), max(height, width)
+    if short < limits.min_side:
+        raise ImageTooSmall(
+            f"Image is {width}x{height} pixels; each side must be at least {limits.min_side} px "
+            f"to hold legible text (OCR_MIN_SIDE)"
+        )
+    if long > limits.max_aspect_ratio * short:
+        raise UnsupportedGeometry(
+            f"Image is {width}x{height} pixels, an aspect ratio of 1:{long / short:.0f}; the limit is "
+            f"1:{limits.max_aspect_ratio:g} (OCR_MAX_ASPECT_RATIO): crop it to the document or split it"
+        )
+
+
+def library_preprocess_size(height: int, width: int) -> tuple[int, int]:
+    """``(h, w)`` that RapidOCR's preprocess step gives an image (rule 1 above)."""
+    h, w = height, width
+    if max(h, w) > LIB_MAX_SIDE_LEN:
+        ratio = LIB_MAX_SIDE_LEN / max(h, w)
+        h, w = _round32(h * ratio), _round32(w * ratio)
+    if min(h, w) < LIB_MIN_SIDE_LEN:
+        ratio = LIB_MIN_SIDE_LEN / min(h, w)
+        h, w = _round32(h * ratio), _round32(w * ratio)
+    return h, w
+
+
+def _round32(x: float) -> int:
+    return int(round(int(x) / 32) * 32)
+
+
+def padded_height(height: int, width: int) -> int:
+    """Height after RapidOCR's vertical padding (rule 2 above)."""
+    if height <= LIB_MIN_HEIGHT or width / height > LIB_PAD_RATIO:
+        pad = int(abs(max(int(width / LIB_PAD_RATIO), LIB_MIN_HEIGHT) * 2 - height) / 2)
+        return height + 2 * pad
+    return height
+
+
+def detector_limit(height: int, width: int, limits: OcrLimits) -> tuple[str, int]:
+    """The detector's ``(limit_type, limit_side_len)`` for an image the
+    detector receives at ``height`` x ``width`` (after preprocess and padding).
+
+    RapidOCR's rule (``min``, 736) is kept when its result fits
+    ``limits.max_det_pixels``; otherwise the scale is lowered to
+    ``sqrt(max_det_pixels / (h * w))``: as ``min`` with a smaller short side
+    when that still enlarges the image, else as ``max`` with a smaller long
+    side.
+
+    Returns:
+        ``("min", n)``: short side brought up to ``n`` px (never down);
+        ``("max", n)``: long side brought down to ``n`` px.
+    """
+    short, long = min(height, width), max(height, width)
+    lib_ratio = max(1.0, LIB_DET_LIMIT / short)
+    ratio = min(lib_ratio, math.sqrt(limits.max_det_pixels / (height * width)))
+    if ratio >= 1.0:
+        return "min", max(short, int(short * ratio))
+    return "max", max(32, int(long * ratio))
+
+
+@contextlib.contextmanager
+def detector_budget(ocr, height: int, width: int, limits: OcrLimits) -> Iterator[tuple[str, int]]:
+    """Within the block, RapidOCR's text detector sizes its input by
+    :func:`detector_limit` for an ``height`` x ``width`` page.
+
+    Args:
+        ocr: a ``rapidocr.RapidOCR`` instance; the caller must hold the lock
+            that serialises calls to it (the limit is an attribute of its
+            shared detector, restored on exit).
+        height, width: the page as given to ``ocr.preprocess_img``.
+        limits: the budget.
+
+    Yields:
+        The ``(limit_type, limit_side_len)`` in force.
+    """
+    det = ocr._load_det_model()
+    h, w = library_preprocess_size(height, width)
+    if ocr.cfg.Global.use_vertical_padding:
+        h = padded_height(h, w)
+    limit = detector_limit(h, w, limits)
+    saved = det.limit_type, det.limit_side_len
+    det.limit_type, det.limit_side_len = limit
+    try:
+        yield limit
+    finally:
+        det.limit_type, det.limit_side_len = saved
+
+
+def text_columns(crop_shape: Sequence[int]) -> float:
+    """Columns the recogniser reads for one line crop of ``(h, w, ...)`` pixels."""
+    h, w = max(1, int(crop_shape[0])), int(crop_shape[1])
+    return REC_HEIGHT * max(w / h, REC_MIN_WIDTH / REC_HEIGHT)
+
+
+def select_lines(crops: Sequence[np.ndarray], limits: OcrLimits) -> list[int]:
+    """Indices of the line crops to recognise, within the budget.
+
+    Args:
+        crops: upright line crops ``(h, w, 3)`` as RapidOCR cuts them (a box
+            at least 1.5 x taller than wide is already turned 90 degrees).
+        limits: the budget.
+
+    Returns:
+        Indices, in order, of the crops no longer than
+        ``limits.max_line_aspect`` times their height.
+
+    Raises:
+        PayloadTooLarge: the kept lines need more than
+            ``limits.max_text_columns`` recogniser columns (413).
+    """
+    keep = [i for i, c in enumerate(crops)
+            if c.shape[0] > 0 and c.shape[1] > 0 and c.shape[1] <= limits.max_line_aspect * c.shape[0]]
+    columns = sum(text_columns(crops[i].shape) for i in keep)
+    if columns > limits.max_text_columns:
+        raise PayloadTooLarge(
+            f"The image holds more text than one request may read: {len(keep)} lines, "
+            f"{columns:,.0f} recogniser columns; the limit is {limits.max_text_columns:,} "
+            f"(OCR_MAX_TEXT_COLUMNS): send the page in parts"
+        )
+    return keep

@@ -1,0 +1,1 @@
+"""How the app is served: the gunicorn worker class (slow-client timeouts)."""

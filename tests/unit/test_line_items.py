@@ -1,0 +1,135 @@
+"""Line items and arithmetic checks on synthetic multi-page invoices and orders
+(born-digital PDFs: read from the text layer, so no OCR model is needed)."""
+
+import dataclasses
+import json
+from decimal import Decimal
+
+import pytest
+
+from app.domain import OcrResult
+from app.extraction.checks import apply_checks
+from app.extraction.fields import FieldResult
+from app.extraction.line_items import LineItem, caption_key, caption_segments, read_line_items
+from tests.conftest import line
+
+pytest.importorskip("reportlab")
+pytest.importorskip("pypdfium2")
+
+from tests.synthetic.invoices import SANS, make_document, render_pdf  # noqa: E402
+
+if not SANS.exists():
+    pytest.skip(f"{SANS} missing (apt-get install fonts-dejavu-core)", allow_module_level=True)
+from tests.unit.test_api import make_app  # noqa: E402
+
+
+def post(client, data: bytes, document_type: str):
+    import io
+
+    r = client.post("/extract", data={"image_file": (io.BytesIO(data), "doc.pdf"),
+                                      "config": json.dumps({"document_type": document_type})})
+    assert r.status_code == 200, r.get_json()
+    return r.get_json()["data"]["results"][0]
+
+
+@pytest.mark.parametrize("layout,kind", [("vi", "invoice"), ("en", "invoice"), ("en", "purchase_order")])
+def test_synthetic_document_items_and_checks(layout, kind):
+    doc = make_document(7, layout, kind)
+    result = post(make_app().test_client(), render_pdf(doc), kind)
+    assert result["page_count"] == 2 and [p["source"] for p in result["pages"]] == ["pdf_text", "pdf_text"]
+    items = result["line_items"]
+    assert [(i["description"], Decimal(i["amount"])) for i in items] == [(g.description, g.amount) for g in doc.items]
+    assert [Decimal(i["quantity"]) for i in items] == [g.quantity for g in doc.items]
+    assert [Decimal(i["unit_price"]) for i in items] == [g.unit_price for g in doc.items]
+    assert {i["page"] for i in items} == {1, 2}  # the table continues on page 2
+    assert all(i["box"] and 0 < i["confidence"] <= 1 for i in items)
+    assert result["checks"]["ok"] is True and result["checks"]["failed"] == []
+    names = {c["name"] for c in result["checks"]["results"]}
+    assert {"row_amount", "rows_sum", "total", "vat_rate"} <= names
+    total = result["fields"]["total"]
+    assert total["page"] == 2 and Decimal(total["normalized"]["amount"]) == doc.total
+    assert total["checks"]["arithmetic"] is True
+
+
+def test_wrapped_descriptions_are_joined():
+    doc = make_document(3, "vi")
+    items = post(make_app().test_client(), render_pdf(doc), "invoice")["line_items"]
+    wrapped = [i for i in items if "theo hợp đồng quý" in i["description"] or "khách hàng" in i["description"]]
+    assert wrapped and all(len(i["description"]) > 40 for i in wrapped)
+
+
+def test_a_wrong_amount_fails_its_checks():
+    doc = make_document(5, "en")
+    doc.items[2] = dataclasses.replace(doc.items[2], amount=doc.items[2].amount + 1)  # printed wrong
+    result = post(make_app().test_client(), render_pdf(doc), "invoice")
+    assert result["checks"]["ok"] is False
+    assert "row_amount[3]" in result["checks"]["failed"]
+    assert result["line_items"][2]["checks"] == {"quantity_x_unit_price": False}
+    assert result["line_items"][1]["checks"] == {"quantity_x_unit_price": True}
+    assert result["line_items"][2]["confidence"] < result["line_items"][1]["confidence"]
+
+
+def test_header_captions():
+    assert caption_key("Đơn giá (Unit price)") == "unit_price"
+    assert caption_key("Thành tiền") == "amount"
+    assert caption_key("Tên hàng hóa, dịch vụ") == "description"
+    assert caption_key("Omschrijving") == "description" and caption_key("Menge") == "quantity"
+    assert [k for k, _, _ in caption_segments("STT Tên hàng hóa, dịch vụ")] == ["index", "description"]
+    assert [k for k, _, _ in caption_segments("Quantity Unit Price")] == ["quantity", "unit_price"]
+
+
+def test_numbers_centred_in_a_tall_cell_and_rows_below_totals():
+    lines = (
+        line("Description", 10, 10), line("Qty", 300, 10, w=40), line("Unit price", 380, 10),
+        line("Amount", 520, 10, w=60),
+        line("Widget, large,", 10, 40), line("2", 320, 55, w=20), line("10.00", 400, 55, w=60),
+        line("20.00", 520, 55, w=60), line("blue", 10, 70),
+        line("Gadget", 10, 110), line("1", 320, 110, w=20), line("5.00", 400, 110, w=60),
+        line("5.00", 520, 110, w=60),
+        line("Total", 400, 150, w=60), line("25.00", 520, 150, w=60),
+        line("Bank account", 10, 190), line("12345678", 520, 190, w=60),
+    )
+    items = read_line_items(OcrResult(lines, 600, 220, 0, 0))
+    assert [(i.description, i.amount) for i in items] == [("Widget, large, blue", Decimal("20.00")),
+                                                          ("Gadget", Decimal("5.00"))]
+
+
+def test_checks_without_items_and_a_bad_vat_rate():
+    lines = (line("Cộng tiền hàng: 1.000.000", 10, 10, w=300), line("Thuế suất GTGT: 7%", 10, 40, w=300),
+             line("Tiền thuế GTGT: 70.000", 10, 70, w=300), line("Tổng cộng tiền thanh toán: 1.070.000", 10, 100,
+                                                                   w=300))
+    ocr = OcrResult(lines, 400, 200, 0, 0)
+
+    def amount(v):
+        return FieldResult(v, {"amount": v, "currency": "VND"}, 0.8, "rule", (0,), True)
+
+    details = {"subtotal": amount("1000000"), "tax_amount": amount("70000"), "total": amount("1070000")}
+    checks, items = apply_checks([], details, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["total"]["ok"] is True
+    assert by_name["vat_rate"]["ok"] is False and by_name["vat_rate"]["rate"] == "7"  # not 0/5/8/10 %
+    assert checks["failed"] == ["vat_rate"] and items == []
+    assert details["total"].checks["arithmetic"] is True and details["total"].confidence > 0.8
+
+
+def test_line_item_shape():
+    item = LineItem("Pens", Decimal(2), "box", Decimal("1.5"), Decimal("3.0"), (0,), 0.9)
+    assert item.to_dict() == {"description": "Pens", "quantity": "2", "unit": "box", "unit_price": "1.50",
+                              "amount": "3", "confidence": 0.9}
+
+
+def test_evenly_spaced_wrapped_lines_stay_with_the_item_above():
+    lines = (
+        line("Pos", 10, 10, w=30), line("Beschreibung", 60, 10), line("Menge", 300, 10, w=40),
+        line("Einzelpreis", 380, 10), line("Zeilenbetrag", 500, 10),
+        line("Hosting Small", 60, 40), line("1", 320, 40, w=20), line("3,89", 400, 40, w=40),
+        line("3,89", 520, 40, w=40),
+        line("Dienst: A", 70, 60), line("01.05.14-31.05.14", 70, 80),
+        line("Hosting Large", 60, 100), line("1", 320, 100, w=20), line("5,39", 400, 100, w=40),
+        line("5,39", 520, 100, w=40),
+        line("Dienst: B", 70, 120), line("01.05.14-31.05.14", 70, 140),
+    )
+    items = read_line_items(OcrResult(lines, 600, 200, 0, 0))
+    assert [i.description for i in items] == ["Hosting Small Dienst: A 01.05.14-31.05.14",
+                                              "Hosting Large Dienst: B 01.05.14-31.05.14"]
+    assert [i.amount for i in items] == [Decimal("3.89"), Decimal("5.39")]
