@@ -5,9 +5,8 @@ is what the readers already see, in this order of strength:
 
 1. **MRZ** (ICAO 9303 TD1, three lines of 30 characters starting ``ID`` +
    issuing state ``VNM``): the back of a CCCD (source ``mrz``).
-2. **QR payload** (only when an image is given and the printed text leaves
-   the answer open or points to an ID card): a CCCD QR code is on the front
-   (source ``qr``).
+2. **QR payload** (only when an image is given and the printed cues are
+   weak, e.g. a blurred card photo): a CCCD QR code is on the front (source ``qr``).
 3. **Printed captions and titles** in Vietnamese and English (and the
    European invoice words that :mod:`app.extraction.doctypes` reads), matched
    on folded text (lower case, diacritics removed): each type has weighted
@@ -87,17 +86,25 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"ngay, thang, nam|date, month, year", 2.0),
     ),
     "invoice": (
-        (r"hoa don gia tri gia tang|hoa don gtgt|vat invoice|hoa don dien tu|commercial invoice", 6.0),
-        (r"invoice (no|number|#|date|nr)|invoice:|\binvoice\b", 2.5),
+        # A title: the line starts with it ("Có giá trị xuất hóa đơn GTGT trong ngày" on a receipt is no title).
+        (r"^[^a-z0-9\n]*(?:hoa don gia tri gia tang|hoa don gtgt|vat invoice|hoa don dien tu|commercial invoice)", 6.0),
+        (r"invoice (no|number|#|date|nr)|invoice:", 2.5),
+        # A page titled "INVOICE" (not "TAX INVOICE", which Malaysian receipts print).
+        (r"^[^a-z0-9\n]*(?:retail|commercial|sales) invoices?\b", 3.0),
         (r"\b(facture|factuur|rechnung|faktura)\b", 5.0),
-        (r"bill to|billed to|invoice to|payment terms|due date|date due|iban|swift|bank account", 2.0),
+        (r"bill to|billed to|invoice to", 2.0),
+        (r"payment terms|due date|date due|iban|swift|bank account", 2.0),
         (r"ky hieu|mau so|ma so thue nguoi mua|don vi mua hang|nguoi mua hang|don vi ban hang", 3.0),
         (r"subtotal|sub total|amount due|balance due|total due|\bvat\b|tax amount|net amount", 1.0),
     ),
     "receipt": (
-        (r"\breceipt\b|cash bill|cash sales?|official receipt|\bbill\b|hoa don ban le|phieu thanh toan|"
+        (r"\breceipt\b|cash bill|cash sales?|official receipt|hoa don ban le|phieu thanh toan|"
          r"phieu tinh tien|hoa don thanh toan|bien lai|hoa don ban hang|phieu xuat kho ban hang|phieu mua hang", 3.0),
-        (r"cashier|thu ngan|nhan vien|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
+        (r"cashier|thu ngan|nhan vien|\bnvbh\b|ten nv|\bpos\b|counter|quay|\btable\b|ban so|\bserved by", 2.0),
+        # Retail chains (their receipts carry the chain's name as a logo word).
+        (r"v[a-z1|]?n ?commerce|v[a-z1|]?nmart|co\.?op ?(mart|food|xtra)|bach hoa xanh|circle k|familymart|"
+         r"ministop|gs25|highlands coffee|lotte mart|big c|aeon|7-eleven|99 speed mart|mr\.? ?d\.?i\.?y", 2.0),
+        (r"thoi gian|\btime\b|gio vao|gio ra", 1.0),
         (r"\bchange\b|tien thua|tien thoi|tra lai|khach dua|tien khach|tien mat|\bcash\b|tendered", 2.5),
         (r"thank you|thanks|cam on|hen gap lai|terima kasih|please come again|goods sold are not|merci|"
          r"danke|bedankt", 2.0),
@@ -107,19 +114,21 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         (r"tax invoice|simplified tax invoice", 1.0),
     ),
     "purchase_order": (
-        (r"purchase order|don dat hang|don mua hang|phieu dat hang|\bp\.?o\.? (no|number|#)|bestelling|bestellung|"
-         r"bon de commande|zamowienie", 7.0),
+        (r"^[^a-z0-9\n]*(?:purchase order|don dat hang|don mua hang|phieu dat hang|bestelling|bestellung|"
+         r"bon de commande|zamowienie)", 7.0),
+        (r"purchase order|\bp\.?o\.? (no|number|#)", 2.0),  # an invoice names the order it bills
         (r"supplier|vendor|nha cung cap|ship to|deliver to|delivery date|ngay giao hang|dia diem giao hang", 2.0),
     ),
     "sales_order": (
-        (r"sales order|don ban hang|don hang ban|order confirmation|xac nhan don hang|\bs\.?o\.? (no|number|#)|"
-         r"auftragsbestatigung|confirmation de commande", 7.0),
+        (r"^[^a-z0-9\n]*(?:sales order|don ban hang|don hang ban|order confirmation|xac nhan don hang|"
+         r"auftragsbestatigung|confirmation de commande)", 7.0),
+        (r"sales order|\bs\.?o\.? (no|number|#)", 2.0),
         (r"sold to|customer|khach hang|ship to|salesperson|sales rep", 1.5),
     ),
 }
 # Ties go to the more common document.
 _TIE_ORDER = ("receipt", "invoice", "cccd_front", "cccd_back", "purchase_order", "sales_order")
-_COMPILED = {t: tuple((re.compile(r"(?<![a-z])(?:" + p + r")"), w) for p, w in cues) for t, cues in _CUES.items()}
+_COMPILED = {t: tuple((re.compile(r"(?<![a-z])(?:" + p + r")", re.M), w) for p, w in cues) for t, cues in _CUES.items()}
 # A TD1 line as OCR reads it: "IDVNM" + digits and fillers (``<`` read as ``<``, ``K``, ``«``).
 _MRZ_LINE1 = re.compile(r"^I[D0O]VNM[0-9A-Z<«K]{10,}")
 _MRZ_FILLERS = re.compile(r"[<«]{3,}")
@@ -131,8 +140,8 @@ def classify(ocr: OcrResult, image=None) -> Classification:
     Args:
         ocr: OCR output of the document's page.
         image: the decoded ``(H, W, 3)`` BGR image; the CCCD QR code is
-            looked for only when the text does not decide (at most one
-            zxing-cpp decode, ~10-40 ms).
+            looked for only when the printed cues score below 3 (a card
+            photographed too blurred to read; one zxing-cpp pass, ~10-50 ms).
 
     Returns:
         The :class:`Classification`; ``other`` with confidence 0 when no cue
@@ -155,8 +164,7 @@ def classify(ocr: OcrResult, image=None) -> Classification:
         scores["receipt"] += layout
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
     (top, top_score), (_, second_score) = ranked[0], ranked[1]
-    cardish = top in ("cccd_front", "cccd_back") or top_score < 3.0
-    if image is not None and cardish:
+    if image is not None and top_score < 3.0:  # the print says little: a CCCD QR code decides
         if _has_cccd_qr(image):
             return Classification("cccd_front", 0.99, "qr", {**scores, "cccd_front": scores["cccd_front"] + 10},
                                   language)

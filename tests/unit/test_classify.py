@@ -203,3 +203,12 @@ def test_an_unnamed_field_maps_onto_the_types_only_field_of_its_kind():
     assert got["b"].field == "date"
     assert got["c"].field is None  # cash handed over: another attribute, not the total
     assert map_info({"a": "how much did it cost"}, "invoice")["a"].field is None  # three amounts: ambiguous
+
+
+def test_receipt_titles_and_sentences_are_not_order_or_invoice_titles():
+    # "HÓA ĐƠN BÁN HÀNG" (a sales receipt) holds "đơn bán hàng"; a Co.opMart slip offers to
+    # issue a VAT invoice ("Có giá trị xuất Hóa đơn GTGT trong ngày") without being one.
+    assert classify(page("CỬA HÀNG AN", "HÓA ĐƠN BÁN HÀNG", "Số: 123", "Ngày: 11-08-2020", "Thành tiền 145,000",
+                         "Cộng tiền hàng 145,000")).type == "receipt"
+    assert classify(page("Co.opMart", "PHIEU TINH TIEN", "Co gia tri xuat Hoa don GTGT trong ngay", "Quay: 04",
+                         "Nhan vien: Tam", "7,000.00")).type == "receipt"
