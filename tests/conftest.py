@@ -222,3 +222,16 @@ def rapid_engine():
     from app.ocr.rapid import RapidOcrEngine
 
     return RapidOcrEngine(Settings())
+
+
+def app_with_fakes(answers: dict[str, str], **settings):
+    """``create_app`` with the fake OCR engine (RECEIPT_LINES) and a fake LLM answering
+    ``answers`` (description -> value, see :func:`answer_by_field`); ``app.testing`` on."""
+    from app import create_app
+    from app.llm.client import LLMClient
+
+    s = Settings(llm_api_url="http://fake/v1", **settings)
+    llm = LLMClient(base_url="http://fake/v1", model="m", client=FakeOpenAI(answer_by_field(answers)))
+    app = create_app(s, ocr_engine=FakeOcrEngine(), llm_client=llm)
+    app.testing = True
+    return app

@@ -163,6 +163,19 @@ def timings_message(processing_time: dict) -> document_pb2.Timings:
     return message
 
 
+def _config_fields(request) -> dict:
+    """The ``/extract`` config keys an Extract or SubmitJob request carries: ``info``,
+    ``document_type`` (``auto`` when none is named and no ``info`` is given) and ``mode``."""
+    fields: dict = {}
+    if request.info:
+        fields["info"] = dict(request.info)
+    if request.document_type or not request.info:
+        fields["document_type"] = request.document_type or "auto"
+    if request.mode in _MODES:
+        fields["mode"] = _MODES[request.mode]
+    return fields
+
+
 def extract_response(result: dict, trace_id: str = "") -> extraction_service_pb2.ExtractResponse:
     """One file's result of :meth:`DocumentPipeline.process` (the ``/extract`` JSON) -> ExtractResponse."""
     return extraction_service_pb2.ExtractResponse(
@@ -241,13 +254,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
 
     def Extract(self, request, context):
         upload = _upload(request.content, request.filename)
-        config_dict: dict = {"display_text_box": request.include_ocr_lines}
-        if request.info:
-            config_dict["info"] = dict(request.info)
-        if request.document_type or not request.info:
-            config_dict["document_type"] = request.document_type or "auto"
-        if request.mode in _MODES:
-            config_dict["mode"] = _MODES[request.mode]
+        config_dict: dict = {"display_text_box": request.include_ocr_lines, **_config_fields(request)}
         for name, key in (("parallel", "parallel"), ("batch_size", "batch_size"),
                           ("llm_timeout_seconds", "llm_timeout")):
             if request.HasField(name):
@@ -297,14 +304,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             raise PayloadTooLarge(f"{len(request.files)} files sent; the limit is {limit} per request "
                                   "(MAX_FILES_PER_REQUEST)")
         uploads = [_upload(f.content, f.filename or f"file{i}") for i, f in enumerate(request.files)]
-        config_dict: dict = {}
-        if request.info:
-            config_dict["info"] = dict(request.info)
-        if request.document_type or not request.info:
-            config_dict["document_type"] = request.document_type or "auto"
-        if request.mode in _MODES:
-            config_dict["mode"] = _MODES[request.mode]
-        config = parse_extract_config(json.dumps(config_dict))
+        config = parse_extract_config(json.dumps(_config_fields(request)))
         row, created = jobs.submit(uploads=uploads, request=config.model_dump(), source_url=None,
                                    callback_url=request.callback_url or None,
                                    idempotency_key=request.idempotency_key or None)

@@ -11,21 +11,16 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from app import create_app
 from app.config import Settings
-from app.llm.client import LLMClient
 from app.observability import metrics
 from app.observability.http import add_readiness_check
-from tests.conftest import FakeOcrEngine, FakeOpenAI, answer_by_field, png_bytes
+from tests.conftest import FakeOcrEngine, app_with_fakes, png_bytes
 
 ANSWERS = {"name of the shop": "MINI MART ABC", "total amount": "3.00"}
 INFO = {"shop": "name of the shop", "total": "total amount"}
 
 
 def make_app(**settings):
-    s = Settings(llm_api_url="http://fake/v1", **settings)
-    llm = LLMClient(base_url="http://fake/v1", model="m", client=FakeOpenAI(answer_by_field(ANSWERS)))
-    app = create_app(s, ocr_engine=FakeOcrEngine(), llm_client=llm)
-    app.testing = True
-    return app
+    return app_with_fakes(ANSWERS, **settings)
 
 
 def scrape(client, **headers) -> dict[tuple[str, tuple], float]:

@@ -15,18 +15,13 @@ from openapi_spec_validator.validation.exceptions import OpenAPIValidationError 
 from app import create_app
 from app.api.openapi import build_spec
 from app.config import Settings
-from app.llm.client import LLMClient
-from tests.conftest import FakeOcrEngine, FakeOpenAI, answer_by_field, png_bytes
+from tests.conftest import FakeOcrEngine, app_with_fakes, png_bytes
 
 ANSWERS = {"name of the shop": "MINI MART ABC", "total amount": "3.00"}
 
 
 def make_app(**settings):
-    s = Settings(llm_api_url="http://fake/v1", **settings)
-    llm = LLMClient(base_url="http://fake/v1", model="m", client=FakeOpenAI(answer_by_field(ANSWERS)))
-    app = create_app(s, ocr_engine=FakeOcrEngine(), llm_client=llm)
-    app.testing = True
-    return app
+    return app_with_fakes(ANSWERS, **settings)
 
 
 @pytest.fixture(scope="module")
