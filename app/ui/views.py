@@ -240,13 +240,27 @@ def document_json(job_id: str, index: int):
     return response
 
 
+def _json_object() -> dict:
+    """The request's JSON body as an object (an empty or unparsable body reads as ``{}``).
+
+    Raises:
+        InvalidParameter: the body is JSON but not an object (a list, a string, a number).
+    """
+    body = request.get_json(silent=True)
+    if body is None:
+        return {}
+    if not isinstance(body, dict):
+        raise InvalidParameter("the request body must be a JSON object")
+    return body
+
+
 @ui.post("/api/doc/<job_id>/<int:index>/field")
 @require("reviewer")
 def edit_field(job_id: str, index: int):
     """Correct one field: ``{"key", "value"}`` -> ``{"value", "normalized"}``; 400 ``INVALID_PARAMETER``
     with the reason when the value does not read as its kind (a bad date)."""
     row, result, _ = _document(job_id, index)
-    body = request.get_json(silent=True) or {}
+    body = _json_object()
     key = body.get("key")
     if not isinstance(key, str) or key not in (result.get("fields") or {}):
         raise InvalidParameter("key must name a field of this document")
@@ -261,7 +275,7 @@ def edit_field(job_id: str, index: int):
 def edit_line_items(job_id: str, index: int):
     """Replace the line-item table: ``{"items": [{description, quantity, unit, unit_price, amount}]}``."""
     row, result, review = _document(job_id, index)
-    items = docs.validate_line_items((request.get_json(silent=True) or {}).get("items"))
+    items = docs.validate_line_items(_json_object().get("items"))
     before = docs.effective(result, review).get("line_items")
     if items != before:  # the model's rows as shown (columns only), or the last correction
         _reviews().change(job_id, index, current_user()["name"], line_items=items,

@@ -281,3 +281,13 @@ def test_saving_unchanged_line_items_logs_nothing(app):
     assert app.extensions["docextract_ui"].reviews.audit(job_id, 0) == []
     bad = client.post(url, json={"items": "nope"}, headers={"X-CSRFToken": token})
     assert bad.status_code == 400
+
+
+def test_json_bodies_that_are_not_objects_are_400_not_500(app):
+    client = reviewer(app)
+    job_id = upload(client)
+    headers = {"X-CSRFToken": csrf(client, f"/ui/doc/{job_id}/0")}
+    for path in (f"/ui/api/doc/{job_id}/0/field", f"/ui/api/doc/{job_id}/0/line_items"):
+        for body in ('"x"', "[]", "3"):
+            r = client.post(path, data=body, content_type="application/json", headers=headers)
+            assert r.status_code == 400 and r.get_json()["error_code"] == "INVALID_PARAMETER", (path, body)
