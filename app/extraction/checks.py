@@ -30,6 +30,7 @@ from decimal import Decimal
 from app.domain import OcrResult
 from app.extraction.line_items import LineItem
 from app.extraction.normalize import amount_string, fold, parse_amount
+from app.extraction.rules import _left, _same_row  # the rule reader's one same-row test
 
 #: VAT rates of Vietnamese e-invoices, percent.
 VN_VAT_RATES = (Decimal(0), Decimal(5), Decimal(8), Decimal(10))
@@ -74,7 +75,8 @@ def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str |
         rest = _PERCENT.sub(" ", line.text[len(caption):])
         parsed = parse_amount(rest, currency) if re.search(r"\d", rest) else None
         if parsed is None:
-            row = sorted((o for o in ocr.lines if o is not line and _same_row(o, line) and _x(o) > _x(line)), key=_x)
+            row = sorted((o for o in ocr.lines if o is not line and _same_row(o, line) and _left(o) > _left(line)),
+                         key=_left)
             for other in reversed(row):
                 if "%" not in other.text and (parsed := parse_amount(other.text, currency)) is not None:
                     break
@@ -93,17 +95,6 @@ def _vat_rate(ocr: OcrResult) -> Decimal | None:
                 if m:
                     return Decimal(m.group(1).replace(",", "."))
     return None
-
-
-def _x(line) -> float:
-    return min(p[0] for p in line.box)
-
-
-def _same_row(a, b) -> bool:
-    ay = [p[1] for p in a.box]
-    by = [p[1] for p in b.box]
-    overlap = min(max(ay), max(by)) - max(min(ay), min(by))
-    return overlap > 0.5 * min(max(ay) - min(ay), max(by) - min(by))
 
 
 def _check(name: str, ok: bool, expected: Decimal, found: Decimal, **extra) -> dict:
