@@ -333,13 +333,15 @@ def _date_arg(name: str) -> dt.date | None:
         raise InvalidParameter(f"{name} must be a date YYYY-MM-DD") from None
 
 
-def _filtered(status: str | None = None) -> list[dict]:
+def _filtered(status: str | None = None, documents: list[dict] | None = None) -> list[dict]:
+    """The documents the request's filters (``status``, ``type``, ``q``, ``from``, ``to``) keep;
+    ``documents``: the list to filter, when the caller has already read it (one scan a request)."""
     status = status if status is not None else (request.args.get("status") or "")
     doc_type = request.args.get("type") or ""
     query = (request.args.get("q") or "").strip().casefold()
     start, end = _date_arg("from"), _date_arg("to")
     out = []
-    for d in _all_documents():
+    for d in documents if documents is not None else _all_documents():
         if status and d["status"] != status or doc_type and d["document_type"] != doc_type:
             continue
         day = d["created_at"].date()
@@ -368,7 +370,7 @@ def _next_in_queue(job_id: str, index: int) -> str | None:
 def queue():
     everything = _all_documents()
     counts = {s: sum(1 for d in everything if d["status"] == s) for s in _STATUS_ORDER}
-    return render_template("queue.html", documents=_filtered()[:500], counts=counts, total=len(everything),
+    return render_template("queue.html", documents=_filtered(documents=everything)[:500], counts=counts, total=len(everything),
                            types=list(DOCUMENT_TYPES), args=request.args, statuses=list(_STATUS_ORDER))
 
 
