@@ -20,6 +20,9 @@ Matching (no list of example requests; unseen phrasings match):
   words found in the request and of the request's words covered by the
   phrase, so the most specific phrase wins ("ngày sinh" is
   ``date_of_birth``, not ``date``);
+* in a question-shaped description the noun an interrogative qualifies
+  ("nước" of "nước nào", "country" of "which country") weighs
+  :data:`FOCUS_WEIGHT` times in that recall (:func:`question_focus`);
 * a field's score is its best phrase's, over the description and the key
   name (the key weighted 0.95); the best field is taken when it scores >=
   :data:`MIN_SCORE`, else the entry matches no field (the generic caption
@@ -241,19 +244,25 @@ def phrase_score(phrase: tuple[str, ...], query: tuple[str, ...]) -> float:
     return sum(1 for p in phrase if any(_same_word(p, q) for q in query)) / len(phrase)
 
 
-def _score(field: str, query: tuple[str, ...]) -> float:
+def _score(field: str, query: tuple[str, ...], focus: frozenset[str] = frozenset()) -> float:
     """F1 of the best phrase's precision (:func:`phrase_score`) and the
-    IDF-weighted recall of the query's words by the field's vocabulary."""
+    IDF-weighted recall of the query's words by the field's vocabulary; the
+    words a question asks about (``focus``, :func:`question_focus`) weigh
+    :data:`FOCUS_WEIGHT` times their IDF."""
     if not query:
         return 0.0
     precision = max(phrase_score(p, query) for p in _phrases(field))
     if precision == 0:
         return 0.0
-    total = sum(weight(q) for q in query)
+
+    def w(q):
+        return weight(q) * (FOCUS_WEIGHT if q in focus else 1.0)
+
+    total = sum(w(q) for q in query)
     if total == 0:
         return 0.0
     vocabulary = _field_vocabulary(field)
-    recall = sum(weight(q) for q in query if _in(q, vocabulary)) / total
+    recall = sum(w(q) for q in query if _in(q, vocabulary)) / total
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
@@ -278,6 +287,28 @@ _QUESTION_CUES = {
     "dau": ("address", "place_of_origin", "place_of_residence"),  # "ở đâu"
 }
 QUESTION_BONUS = 0.15
+#: How much more the word a question asks about weighs in a field's recall (:func:`question_focus`).
+FOCUS_WEIGHT = 3.0
+# Interrogatives whose head noun is the word before them (Vietnamese "nước nào", "tên gì") or after
+# them (English "which country", "what name"), folded.
+_FOCUS_AFTER = ("nao", "gi")
+_FOCUS_BEFORE = ("which", "what")
+
+
+def question_focus(description: str) -> frozenset[str]:
+    """The words a question-shaped description asks about: the noun an
+    interrogative determiner qualifies, before Vietnamese ``nào``/``gì``
+    ("Công dân nước nào" -> ``{"nuoc"}``, the country) and after English
+    ``which``/``what`` ("Which country issued it" -> ``{"country"}``);
+    empty for a description that asks no such question. Folded, as :func:`words` gives them."""
+    raw = re.findall(r"[a-z0-9]+", fold(description))
+    out = set()
+    for i, w in enumerate(raw):
+        if w in _FOCUS_AFTER and i > 0:
+            out.add(raw[i - 1])
+        elif w in _FOCUS_BEFORE and i + 1 < len(raw):
+            out.add(raw[i + 1])
+    return frozenset(w for w in out if w not in STOPWORDS)
 
 
 def field_scores(key: str, description: str, fields: tuple[str, ...]) -> dict[str, float]:
@@ -285,9 +316,10 @@ def field_scores(key: str, description: str, fields: tuple[str, ...]) -> dict[st
     descs, name = segments(description), tuple(words(key))
     raw = set(re.findall(r"[a-z]+", fold(f"{key} {description}")))
     cued = {f for cue, targets in _QUESTION_CUES.items() if cue in raw for f in targets}
+    focus = question_focus(description)
     out = {}
     for field in fields:
-        best = max([0.95 * _score(field, name)] + [_score(field, d) for d in descs])
+        best = max([0.95 * _score(field, name)] + [_score(field, d, focus) for d in descs])
         if best > 0 and field in cued:
             best = min(1.0, best + QUESTION_BONUS)
         out[field] = best

@@ -212,3 +212,22 @@ def test_receipt_titles_and_sentences_are_not_order_or_invoice_titles():
                          "Cộng tiền hàng 145,000")).type == "receipt"
     assert classify(page("Co.opMart", "PHIEU TINH TIEN", "Co gia tri xuat Hoa don GTGT trong ngay", "Quay: 04",
                          "Nhan vien: Tam", "7,000.00")).type == "receipt"
+
+
+def test_question_focus_is_the_noun_an_interrogative_qualifies():
+    from app.classify.mapping import question_focus
+
+    assert question_focus("Sinh ra ở tỉnh nào") == {"tinh"}
+    assert question_focus("Tên gì") == {"ten"}
+    assert question_focus("Which country issued the card") == {"country"}
+    assert question_focus("what currency") == {"currency"}
+    assert question_focus("Quốc tịch") == frozenset()
+
+
+@pytest.mark.parametrize("description", ["Công dân thuộc nước nào", "Người mang thẻ là công dân nước nào",
+                                         "Holder is a citizen of which nation"])
+def test_a_question_about_the_country_maps_to_nationality(description):
+    # The asked-about noun ("nước", "nation") weighs FOCUS_WEIGHT times, so the words of other
+    # fields' vocabularies ("công dân" of the ID number) do not drown it; the two Vietnamese
+    # phrasings mapped to no field before; none is in a synonym list.
+    assert map_info({"q": description}, "cccd_front")["q"].field == "nationality"
