@@ -64,10 +64,15 @@ class FieldExtractor:
         rules: the caption/pattern reader (document types only).
         llm_threshold: fields whose best reader confidence is below this are
             asked of the LLM.
+        drop_unsupported: an LLM value that is neither grounded in the OCR text
+            nor valid for its kind (a date or amount that does not parse, a
+            document number without a digit) is left out of ``fields`` (None);
+            ``details`` keeps it with ``checks["dropped"]`` saying why.
     """
 
     def __init__(self, llm: LLMClient, prompts: PromptBuilder, max_tokens: int = 64,
-                 rules: RuleReader | None = None, llm_threshold: float = 0.5):
+                 rules: RuleReader | None = None, llm_threshold: float = 0.5, drop_unsupported: bool = True):
+        self.drop_unsupported = drop_unsupported
         self.llm = llm
         self.prompts = prompts
         self.max_tokens = max_tokens
@@ -167,7 +172,13 @@ class FieldExtractor:
             results = {key: dataclasses.replace(results[m.field or key], matched_field=m.field, mapped=True)
                        for key, m in matches.items()}
             errors = {key: errors[m.field or key] for key, m in matches.items() if (m.field or key) in errors}
-        return Extraction({k: r.value for k, r in results.items()}, _ms(start), options.mode, errors=errors,
+        values = {k: r.value for k, r in results.items()}
+        if self.drop_unsupported:
+            for k, r in results.items():
+                if _unsupported(r):
+                    values[k] = None
+                    results[k] = dataclasses.replace(r, checks={**r.checks, "dropped": DROPPED_REASON})
+        return Extraction(values, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
                           stage_ms={k: round(v, 1) for k, v in timings.items()},
                           document_type=doc.name if doc is not None else None,
@@ -283,6 +294,16 @@ class FieldExtractor:
             log.warning("schema mode: unparseable answer of %d characters (%s)", len(raw or ""), e)
             error = FieldError("LLM_BAD_OUTPUT", f"The LLM's answer was not valid JSON: {e}")
             return {k: None for k in keys}, {k: error for k in keys}
+
+
+#: ``checks["dropped"]`` of an LLM value left out of ``fields`` (:class:`FieldExtractor` ``drop_unsupported``).
+DROPPED_REASON = "llm value neither grounded in the OCR text nor valid"
+
+
+def _unsupported(result) -> bool:
+    """An LLM value that no OCR line grounds and whose kind check failed (``valid_<kind>: false``)."""
+    return (result.source == "llm" and result.value is not None and not result.grounded
+            and any(k.startswith("valid_") and v is False for k, v in result.checks.items()))
 
 
 def _raise_common(errors: dict[str, FieldError]) -> None:

@@ -149,3 +149,42 @@ def test_identifying_marks_take_the_marks_of_their_set_wording():
     assert got.value == "Nốt ruồi C: 1cm dưới trước mép phải"  # "ruổi" (as in "rong ruổi") is no mark's name
     assert got.checks["phrases"] == [{"read": "Nốt ruổi", "restored": "Nốt ruồi"},
                                      {"read": "mép phai", "restored": "mép phải"}]
+
+
+def _no_date_receipt_ocr():
+    return OcrResult(tuple(ln for ln in RECEIPT_LINES if not ln.text.startswith("Date")), 100, 100, 1.0, 2.0)
+
+
+def _receipt_answers(date_answer):
+    # Base-style prompts name the receipt field by its description; answer the date field only.
+    def respond(kind, kw):
+        question = kw["prompt"].rsplit("Question:", 1)[1].lower()
+        return " " + (date_answer if "date" in question else "NONE")
+    return respond
+
+
+@pytest.mark.parametrize("drop", [True, False])
+def test_an_ungrounded_invalid_llm_value_is_dropped_from_fields_and_kept_with_the_reason(drop):
+    from app.extraction.extractor import DROPPED_REASON
+
+    llm = LLMClient(base_url="http://x/v1", model="m", backend="llamacpp",
+                    client=FakeOpenAI(_receipt_answers("last tuesday")))
+    out = FieldExtractor(llm, PromptBuilder("base"), drop_unsupported=drop).extract(
+        _no_date_receipt_ocr(), None, ExtractOptions(), document_type="receipt")
+    detail = out.details["date"]
+    assert detail.value == "last tuesday" and detail.source == "llm" and not detail.grounded
+    assert detail.checks["valid_date"] is False
+    if drop:
+        assert out.fields["date"] is None and detail.checks["dropped"] == DROPPED_REASON
+    else:
+        assert out.fields["date"] == "last tuesday" and "dropped" not in detail.checks
+
+
+def test_an_invalid_but_grounded_llm_value_is_kept():
+    # "Main Street" is on the page (grounded) though it is no date: the caller sees it, flagged invalid.
+    llm = LLMClient(base_url="http://x/v1", model="m", backend="llamacpp",
+                    client=FakeOpenAI(_receipt_answers("12 Main Street")))
+    out = FieldExtractor(llm, PromptBuilder("base")).extract(_no_date_receipt_ocr(), None, ExtractOptions(),
+                                                             document_type="receipt")
+    assert out.fields["date"] == "12 Main Street" and out.details["date"].grounded
+    assert "dropped" not in out.details["date"].checks
