@@ -23,7 +23,7 @@ Usage::
 
     .venv/bin/python bench/readers_eval.py --source transcripts --half report
     .venv/bin/python bench/readers_eval.py --source transcripts --info-preset plain
-    nice -n 10 .venv/bin/python bench/readers_eval.py --source cache --dataset sroie --split new
+    nice -n 10 .venv/bin/python bench/readers_eval.py --source cache --dataset sroie --split new [--address-model on]
     nice -n 10 .venv/bin/python bench/readers_eval.py --classify --dataset sroie --dataset mcocr \\
         --dataset invoice2data --dataset cccd_front --dataset cccd_back
 """
@@ -158,22 +158,25 @@ class _LazyEngine:
         return {"engine": self.name}
 
 
-def extractor():
-    """The real extractor with the LLM stage off (see module docstring)."""
+def extractor(address_model=None):
+    """The real extractor with the LLM stage off (see module docstring); ``address_model``
+    as :class:`app.extraction.rules.RuleReader` takes it (None: the address by layout rules alone)."""
     from app.extraction.extractor import FieldExtractor
+    from app.extraction.rules import RuleReader
     from app.llm.client import LLMClient
     from app.llm.prompts import PromptBuilder
 
     llm = LLMClient(base_url=_DEAD_LLM, model="none", backend="llamacpp", timeout=1.0, max_retries=0)
-    return FieldExtractor(llm, PromptBuilder("base"))
+    return FieldExtractor(llm, PromptBuilder("base"), rules=RuleReader(address_model=address_model))
 
 
-def run(dataset: str, docs: list[dict], config: dict, back: dict) -> tuple[dict, list[dict]]:
+def run(dataset: str, docs: list[dict], config: dict, back: dict,
+        address_model=None) -> tuple[dict, list[dict]]:
     """Extract and score every document; returns (summary, per-document rows)."""
     from app.errors import LLMError
     from app.extraction.extractor import ExtractOptions
 
-    ext = extractor()
+    ext = extractor(address_model)
     rows = []
     for doc in docs:
         t0 = time.perf_counter()
@@ -242,6 +245,9 @@ def main(argv=None) -> int:
     group.add_argument("--info-preset", choices=["naive", "plain"], help="send info only (no document_type)")
     parser.add_argument("--classify", action="store_true", help="confusion table of detected types")
     parser.add_argument("--failures", type=int, default=0, help="print up to N missed fields")
+    parser.add_argument("--address-model", choices=["off", "on"], default="off",
+                        help="receipt addresses by the layout rules alone (off, the service's default) or with "
+                             "the learned line-role model (app/extraction/line_roles.py)")
     parser.add_argument("--out", help="JSON file for the per-document rows")
     args = parser.parse_args(argv)
 
@@ -262,8 +268,9 @@ def main(argv=None) -> int:
         config = {"info": dict(ev.NAIVE_INFO[dataset])}
     else:
         config = {"document_type": args.document_type or TRUE_TYPE[dataset]}
-    summary, rows = run(dataset, docs, config, back)
-    print(f"{dataset} ({args.source}, {len(docs)} documents), readers only: config "
+    summary, rows = run(dataset, docs, config, back, "default" if args.address_model == "on" else None)
+    print(f"{dataset} ({args.source}, {len(docs)} documents), readers only, "
+          f"address model {args.address_model}: config "
           f"{json.dumps(config, ensure_ascii=False)}\n")
     print(ev.format_table(summary))
     if args.source == "transcripts":

@@ -109,10 +109,25 @@ class RuleReader:
     Args:
         default_currency: currency assumed for amounts printed without one
             (None: leave unknown).
+        address_model: the learned line-role model that picks a receipt's
+            address lines (:mod:`app.extraction.line_roles`): ``"default"`` for
+            the committed model (loaded on first use), a
+            :class:`app.extraction.line_roles.TreeEnsemble`, or None (the
+            default) for the layout rules alone.
     """
 
-    def __init__(self, default_currency: str | None = None):
+    def __init__(self, default_currency: str | None = None, address_model=None):
         self.default_currency = default_currency
+        self._address_model = address_model
+
+    @property
+    def address_model(self):
+        """The address line model in use (None: rules only); ``"default"`` is loaded here, once."""
+        if isinstance(self._address_model, str):
+            from app.extraction.line_roles import DEFAULT_MODEL, load_model
+
+            self._address_model = load_model(DEFAULT_MODEL)
+        return self._address_model
 
     def read(self, ocr: OcrResult, specs: list[FieldSpec], document_type: str | None = None) -> list[Candidate]:
         """Candidates for the fields in ``specs`` (at most one per field).
@@ -497,6 +512,30 @@ class RuleReader:
         return None
 
     def _address(self, lines, folded, found, vietnamese: bool):
+        """The seller's address: the layout rules' candidate (:meth:`_address_rules`),
+        or, on a page that is not Vietnamese and prints no address caption, the
+        lines the learned line-role model picks (:mod:`app.extraction.line_roles`),
+        given the rules' seller and address lines as features."""
+        cand = self._address_rules(lines, folded, found, vietnamese)
+        model = self.address_model
+        if model is None or vietnamese or (cand is not None and cand.checks.get("anchor")):
+            return cand
+        from app.extraction.line_roles import line_features, pick_address_lines
+
+        seller = next((c for c in found if c.key == "seller"), None)
+        rows = line_features(lines, folded, tuple(seller.line_indices) if seller else (),
+                             tuple(cand.line_indices) if cand else (), False)
+        picked, probability = pick_address_lines(model, rows)
+        if not picked:
+            return cand
+        text = normalize_text(" ".join(lines[i].text for i in picked))
+        text = re.sub(r"[\s,.]*\b(TAX ?INVOICE|INVOICE|RECEIPT)\s*$", "", text, flags=re.I) or text
+        return Candidate("address", text, text, 0.6 * min(lines[i].confidence for i in picked), "rule",
+                         picked, {"anchor": False, "model": "address_lines", "line_probability": round(probability, 3)})
+
+    def _address_rules(self, lines, folded, found, vietnamese: bool):
+        """The address by layout rules: a captioned line, the column beside the
+        seller, else the lines right after the seller name up to phone, tax or date lines."""
         # Vietnamese receipts: a captioned line "ĐC: ..." / "Địa chỉ: ...".
         for i, f in enumerate(folded[:15]):
             if any(re.search(r"\b(khach hang|nguoi mua|ten khach|buyer|customer)\b", folded[k])
