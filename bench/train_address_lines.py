@@ -1,8 +1,8 @@
 """Train, cross-validate and write the receipt address line-role model.
 
 Builds one row per header line (:func:`app.extraction.line_roles.line_features`)
-for the training receipts, labels a line as an address line when its words are
-words of the receipt's address label (and not more of the company's), trains a
+for the training receipts, labels a line as an address line when its text is a
+piece of the receipt's address label (up to OCR errors; :func:`line_labels`), trains a
 LightGBM binary classifier, and writes it as plain JSON
 (``app/extraction/models/address_lines.json``, read by
 :class:`app.extraction.line_roles.TreeEnsemble`; no pickle, no LightGBM needed
@@ -76,30 +76,27 @@ def _tokens(text: str | None) -> list[str]:
     return re.findall(r"[a-z0-9]+", fold(text or ""))
 
 
-def _covered(tokens: list[str], vocabulary: set[str]) -> float:
-    """Share of ``tokens`` found in ``vocabulary`` (exactly, or within one edit for 4+ letters)."""
-    if not tokens:
-        return 0.0
-    from rapidfuzz.distance import Levenshtein
-
-    hit = 0
-    for t in tokens:
-        if t in vocabulary or (len(t) >= 4 and any(len(v) >= 4 and Levenshtein.distance(t, v, score_cutoff=1) <= 1
-                                                   for v in vocabulary)):
-            hit += 1
-    return hit / len(tokens)
+def _compact(text: str | None) -> str:
+    return "".join(_tokens(text))
 
 
 def line_labels(lines, label: dict) -> list[int]:
-    """1 for a line whose words are the address label's (>= 75 % of them, and
-    more than of the company label's) and that holds at least 3 letters or digits
-    (a lone "2" of an item row is no address line), else 0."""
-    address, company = set(_tokens(label.get("address"))), set(_tokens(label.get("company")))
+    """1 for a line that is a piece of the address label, else 0: its letters and
+    digits (at least 3) occur in the label's, up to OCR errors (rapidfuzz
+    ``partial_ratio`` >= 90 on the compact forms, so a glued "43200Cheras" or a
+    misread letter still counts), and fit the company label no better."""
+    from rapidfuzz import fuzz
+
+    address, company = _compact(label.get("address")), _compact(label.get("company"))
     out = []
     for line in lines:
-        tokens = _tokens(line.text)
-        a, c = _covered(tokens, address), _covered(tokens, company)
-        out.append(int(len("".join(tokens)) >= 3 and a >= 0.75 and (a > c or len(tokens) >= 4 and c < 1)))
+        text = _compact(line.text)
+        if len(text) < 3 or not address:
+            out.append(0)
+            continue
+        a = fuzz.partial_ratio(text, address)
+        c = fuzz.partial_ratio(text, company) if company else 0.0
+        out.append(int(a >= 90 and (a > c or len(text) > len(company))))
     return out
 
 
