@@ -124,7 +124,8 @@ def transcript_documents(half: str = "all", unseen: bool = False) -> list[dict]:
 def cached_documents(dataset: str, split: str = "all", limit: int | None = None,
                      cached_only: bool = False) -> list[dict]:
     """A dataset's documents with OCR from the cache (a miss runs the configured
-    engine, or, with ``cached_only``, skips the document)."""
+    engine, or, with ``cached_only``, skips the document); a PDF page with a
+    usable text layer is read from it (first page), as the service reads it."""
     from app.config import Settings
     from app.documents import decode_image
     from app.ocr.base import create_engine
@@ -132,11 +133,24 @@ def cached_documents(dataset: str, split: str = "all", limit: int | None = None,
     ocr_cache = _load("docextract_ocr_cache", "ocr_cache.py")
     settings = Settings.from_env()
     engine = ocr_cache.CachingOcrEngine(_LazyEngine(lambda: create_engine(settings), settings.ocr_engine))
+    from app.documents.document import DocumentLimits, open_document
+
     docs, _ = ev.load_documents(dataset)
     docs = ev.select_split(dataset, docs, split)[:limit]
     out = []
     for doc in docs:
-        image = decode_image(doc["load"](), max_bytes=settings.max_file_bytes, max_pixels=settings.max_image_pixels)
+        data = doc["load"]()
+        if data[:5] == b"%PDF-":  # a born-digital page is read from its text layer, as the service does
+            with open_document(data, DocumentLimits.from_settings(settings)) as document:
+                page = next(document.pages())
+                if page.text_lines is not None:
+                    ocr = OcrResult(page.text_lines, page.width, page.height, 0.0, 0.0, "pdf_text")
+                    out.append({"id": doc["id"], "label": doc["label"], "ocr": ocr, "image": None})
+                    continue
+                data = None
+                image = page.image()
+        if data is not None:
+            image = decode_image(data, max_bytes=settings.max_file_bytes, max_pixels=settings.max_image_pixels)
         if cached_only and not (engine.dir / f"{engine.key(image)}.json").exists():
             continue
         out.append({"id": doc["id"], "label": doc["label"], "ocr": engine.recognize(image), "image": image})
