@@ -747,12 +747,18 @@ class HybridOcrEngine(OcrEngine):
     def _header_pass(self, image: np.ndarray, boxes: np.ndarray, crops: list, flips: list[bool],
                      page_scale: float):
         """Detect the page's header again at ``OCR_HEADER_SCALE`` times the first
-        pass's resolution and merge the lines (:mod:`app.ocr.header`).
+        pass's resolution (``page_scale``: the first pass's detector resize
+        factor) and merge the lines (:mod:`app.ocr.header`).
 
-        Returns ``(boxes, crops, flips)``: the first pass's unchanged when there is
-        no header region, the region is refused by the geometry checks, or the
-        merged lines would exceed ``OCR_MAX_TEXT_COLUMNS`` (the second pass never
-        makes a page cost more than the budget, nor refuses one the first pass read).
+        Returns:
+            ``(kept, new_boxes, new_crops, new_flips)``: indices of the first
+            pass's lines kept, and the header pass's lines added (``(M, 4, 2)``
+            boxes in image pixels, crops, turn-180 flags); or None (the first
+            pass's lines stand) when there is no header region, the region is
+            refused by the geometry checks, nothing is found in it, or the
+            merged lines would exceed ``OCR_MAX_TEXT_COLUMNS`` (the second pass
+            never makes a page cost more than the budget, nor refuses a page the
+            first pass read).
         """
         from app.errors import UnprocessableImage
 
@@ -760,34 +766,32 @@ class HybridOcrEngine(OcrEngine):
         turn = page_turn(boxes, bool(flips) and sum(flips) * 2 > len(flips))
         region = header_region(boxes, width, height, turn, fraction=self._header_fraction)
         if region is None:
-            return boxes, crops, flips
+            return None
         limits = self._rapid.limits
         try:
             check_geometry(region.height, region.width, limits)
         except UnprocessableImage:
-            return boxes, crops, flips
+            return None
         band = np.ascontiguousarray(image[region.y0:region.y1, region.x0:region.x1])
         pre_h = library_preprocess_size(region.height, region.width)[0]
         try:
             b_boxes, b_crops, _ = self._detect(band, scale=self._header_scale * page_scale * region.height / pre_h)
         except PayloadTooLarge:
-            return boxes, crops, flips
+            return None
         if not b_crops:
-            return boxes, crops, flips
+            return None
         b_boxes = b_boxes + np.array([region.x0, region.y0], dtype=np.float32)
         whole = np.flatnonzero(inside_region(b_boxes, region, width, height))
         b_boxes, b_crops = b_boxes[whole], [b_crops[j] for j in whole]
-        keep1, keep2 = merge_passes(boxes, b_boxes, self._header_merge)
-        new_crops = [b_crops[j] for j in keep2]
+        kept, added = merge_passes(boxes, b_boxes, self._header_merge)
+        new_crops = [b_crops[j] for j in added]
+        if sum(text_columns(c.shape) for c in [crops[i] for i in kept] + new_crops) > limits.max_text_columns:
+            return None
         if self.options.orientation == "line":
             new_flips = self._upside_down(new_crops)
         else:  # the page's vote, as for the first pass's lines
             new_flips = [bool(flips[0]) if flips else False] * len(new_crops)
-        merged_crops = [crops[i] for i in keep1] + new_crops
-        if sum(text_columns(c.shape) for c in merged_crops) > limits.max_text_columns:
-            return boxes, crops, flips
-        merged_boxes = np.concatenate([boxes[keep1], b_boxes[keep2]]).astype(np.float32).reshape(-1, 4, 2)
-        return merged_boxes, merged_crops, [flips[i] for i in keep1] + new_flips
+        return kept, b_boxes[added].reshape(-1, 4, 2), new_crops, new_flips
 
     def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """Per line: turn it 180 degrees? (orientation classifier, per line or by page vote)."""
@@ -831,7 +835,9 @@ class HybridOcrEngine(OcrEngine):
     # -- public ----------------------------------------------------------
 
     def recognize(self, image: np.ndarray) -> OcrResult:
-        """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector;
+        """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector
+        (with the header pass, ``OCR_HEADER_FRACTION`` > 0, on Vietnamese
+        pages: its detection and PP-OCR's reading of the lines it adds);
         ``recognition_ms`` covers orientation, PP-OCR and the second
         recogniser(s) and fusion.
 
@@ -851,14 +857,23 @@ class HybridOcrEngine(OcrEngine):
                 boxes, crops, page_scale = self._detect(image)
                 t1 = time.perf_counter()
                 flips = self._upside_down(crops)
-                header_s = 0.0
-                if self._header_fraction > 0 and len(boxes):
-                    th = time.perf_counter()
-                    boxes, crops, flips = self._header_pass(image, boxes, crops, flips, page_scale)
-                    header_s = time.perf_counter() - th
                 pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c for c, f in zip(crops, flips)]
                 pp = self._pp_read(pp_crops)
-            vietnamese = looks_vietnamese([text for text, _ in pp])
+                vietnamese = looks_vietnamese([text for text, _ in pp])
+                header_s = 0.0
+                if self._header_fraction > 0 and vietnamese and len(boxes):
+                    # Only on Vietnamese pages, where it was measured (docs/measurements.md).
+                    th = time.perf_counter()
+                    merged = self._header_pass(image, boxes, crops, flips, page_scale)
+                    if merged is not None:
+                        kept, new_boxes, new_crops, new_flips = merged
+                        new_pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c
+                                        for c, f in zip(new_crops, new_flips)]
+                        boxes = np.concatenate([boxes[kept], new_boxes]).astype(np.float32).reshape(-1, 4, 2)
+                        flips = [flips[i] for i in kept] + new_flips
+                        pp_crops = [pp_crops[i] for i in kept] + new_pp_crops
+                        pp = [pp[i] for i in kept] + self._pp_read(new_pp_crops)
+                    header_s = time.perf_counter() - th
             if self.options.fusion == "ppocr" or not vietnamese:
                 # Not a Vietnamese page: a Vietnamese recogniser would only add marks to
                 # English/Malay words (measured on SROIE), so keep PP-OCR's reading.
