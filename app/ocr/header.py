@@ -141,6 +141,30 @@ def rects(boxes: np.ndarray) -> np.ndarray:
     return np.concatenate([b.min(axis=1), b.max(axis=1)], axis=1)
 
 
+def intersections(a: np.ndarray, b: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Intersection areas of the boxes' bounding rectangles and their own areas.
+
+    Args:
+        a, b: ``(N, 4, 2)`` and ``(M, 4, 2)`` boxes, same pixel frame.
+
+    Returns:
+        ``(inter (N, M), area_a (N,), area_b (M,))`` in square pixels.
+    """
+    ra, rb = rects(a), rects(b)
+    area_a = (ra[:, 2] - ra[:, 0]) * (ra[:, 3] - ra[:, 1])
+    area_b = (rb[:, 2] - rb[:, 0]) * (rb[:, 3] - rb[:, 1])
+    if len(ra) == 0 or len(rb) == 0:
+        return np.zeros((len(ra), len(rb))), area_a, area_b
+    ix = np.clip(np.minimum(ra[:, None, 2], rb[None, :, 2]) - np.maximum(ra[:, None, 0], rb[None, :, 0]), 0, None)
+    iy = np.clip(np.minimum(ra[:, None, 3], rb[None, :, 3]) - np.maximum(ra[:, None, 1], rb[None, :, 1]), 0, None)
+    return ix * iy, area_a, area_b
+
+
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), 0.0)
+
+
 def overlap_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     """``(len(a), len(b))``: intersection of the boxes' bounding rectangles over
     the smaller rectangle's area, in [0, 1] (0 where a rectangle has no area).
@@ -148,17 +172,8 @@ def overlap_matrix(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     Args:
         a, b: ``(N, 4, 2)`` and ``(M, 4, 2)`` boxes, same pixel frame.
     """
-    ra, rb = rects(a), rects(b)
-    if len(ra) == 0 or len(rb) == 0:
-        return np.zeros((len(ra), len(rb)))
-    ix = np.clip(np.minimum(ra[:, None, 2], rb[None, :, 2]) - np.maximum(ra[:, None, 0], rb[None, :, 0]), 0, None)
-    iy = np.clip(np.minimum(ra[:, None, 3], rb[None, :, 3]) - np.maximum(ra[:, None, 1], rb[None, :, 1]), 0, None)
-    area_a = (ra[:, 2] - ra[:, 0]) * (ra[:, 3] - ra[:, 1])
-    area_b = (rb[:, 2] - rb[:, 0]) * (rb[:, 3] - rb[:, 1])
-    smaller = np.minimum(area_a[:, None], area_b[None, :])
-    with np.errstate(divide="ignore", invalid="ignore"):
-        out = np.where(smaller > 0, ix * iy / smaller, 0.0)
-    return out
+    inter, area_a, area_b = intersections(a, b)
+    return _ratio(inter, np.minimum(area_a[:, None], area_b[None, :]))
 
 
 def inside_region(boxes: np.ndarray, region: Region, width: int, height: int, tolerance: float = 2.0) -> np.ndarray:
@@ -193,13 +208,16 @@ def merge_passes(first: np.ndarray, second: np.ndarray, merge: str = "replace",
         first: ``(N, 4, 2)`` the whole page's boxes.
         second: ``(M, 4, 2)`` the header pass's boxes (already without the
             boxes cut by the region's edges, :func:`inside_region`), same frame.
-        merge: ``replace``: every second-pass box is kept and the first-pass
-            boxes that overlap one of them by ``min_overlap`` or more are
-            dropped (the higher resolution decides how the header's lines are
-            cut); ``fill``: the first pass is kept whole and a second-pass box
-            is added only when it overlaps no first-pass box by
-            ``min_overlap`` (lines the first pass did not find).
-        min_overlap: see :func:`overlap_matrix`.
+        merge: ``replace``: a first-pass box is dropped when the second pass's
+            boxes cover ``min_overlap`` or more of it (summed intersections
+            over its area: the higher resolution decides how the header's
+            lines are cut), and a second-pass box is added unless the kept
+            first-pass boxes cover ``min_overlap`` of it (a fragment of a line
+            that stays); ``fill``: the first pass is kept whole and a
+            second-pass box is added only when it overlaps no first-pass box
+            by ``min_overlap`` (:func:`overlap_matrix`: lines the first pass
+            did not find at all).
+        min_overlap: the threshold, in (0, 1].
 
     Returns:
         ``(first indices kept, second indices kept)``, each ascending.
@@ -214,7 +232,11 @@ def merge_passes(first: np.ndarray, second: np.ndarray, merge: str = "replace",
         return list(range(n)), []
     if n == 0:
         return [], list(range(m))
-    hit = overlap_matrix(first, second) >= min_overlap
-    if merge == "replace":
-        return [i for i in range(n) if not hit[i].any()], list(range(m))
-    return list(range(n)), [j for j in range(m) if not hit[:, j].any()]
+    if merge == "fill":
+        hit = overlap_matrix(first, second) >= min_overlap
+        return list(range(n)), [j for j in range(m) if not hit[:, j].any()]
+    inter, area_first, area_second = intersections(first, second)
+    replaced = _ratio(inter.sum(axis=1), area_first) >= min_overlap
+    kept = [i for i in range(n) if not replaced[i]]
+    covered = _ratio(inter[kept].sum(axis=0), area_second) >= min_overlap
+    return kept, [j for j in range(m) if not covered[j]]

@@ -82,6 +82,13 @@ def test_replace_lets_the_header_pass_decide_how_lines_are_cut():
     assert merge_passes(first, second, "fill") == ([0, 1, 2], [3])
 
 
+def test_replace_keeps_a_line_of_which_the_header_pass_found_a_fragment():
+    first = np.array([quad(100, 200, 500, 220)], np.float32)
+    second = np.array([quad(480, 202, 498, 218),   # a stray mark inside the line: 5 % of it
+                       quad(100, 230, 500, 250)], np.float32)  # a new line below it
+    assert merge_passes(first, second, "replace") == ([0], [1])
+
+
 def test_merge_with_an_empty_pass_and_unknown_policy():
     boxes = np.array([quad(0, 0, 10, 10)], np.float32)
     empty = np.zeros((0, 4, 2), np.float32)
