@@ -96,3 +96,31 @@ def test_merge_with_an_empty_pass_and_unknown_policy():
     assert merge_passes(empty, boxes, "fill") == ([], [0])
     with pytest.raises(ValueError, match="merge"):
         merge_passes(boxes, boxes, "union")
+
+
+def test_detector_limit_takes_the_side_length_setting_and_a_scale_within_the_budget():
+    from app.ocr.geometry import OcrLimits, detector_limit, detector_scale
+
+    limits = OcrLimits()
+    assert detector_limit(1013, 463, limits, min_side_len=960) == ("min", 960)
+    # The header pass asks for 2.56 x a 576 x 400 band: 1474 x 1024, under the 2048 x 2048 budget.
+    limit = detector_limit(400, 576, limits, scale=2.56)
+    assert limit == ("min", 1024) and detector_scale(400, 576, limit) == pytest.approx(2.56)
+    # Asked for 4 x a 1000 x 1600 page: capped by OCR_MAX_DET_PIXELS, never past it.
+    kind, side = detector_limit(1000, 1600, limits, scale=4.0)
+    ratio = detector_scale(1000, 1600, (kind, side))
+    assert 1000 * ratio * 1600 * ratio <= limits.max_det_pixels * 1.001
+
+
+def test_header_settings_are_read_and_checked():
+    from app.config import ConfigError, Settings
+
+    s = Settings.from_env({"OCR_HEADER_FRACTION": "0.3", "OCR_HEADER_SCALE": "1.5", "OCR_HEADER_MERGE": "Fill",
+                           "TEXT_DET_UNCLIP_RATIO": "1.4", "TEXT_DET_THRESH": "0.2",
+                           "TEXT_DET_LIMIT_SIDE_LEN": "960"}, dotenv=False)
+    assert (s.ocr_header_fraction, s.ocr_header_scale, s.ocr_header_merge) == (0.3, 1.5, "fill")
+    assert (s.text_det_unclip_ratio, s.text_det_thresh, s.text_det_limit_side_len) == (1.4, 0.2, 960)
+    for name, bad in (("OCR_HEADER_MERGE", "union"), ("OCR_HEADER_SCALE", "8"), ("OCR_HEADER_FRACTION", "1.5"),
+                      ("TEXT_DET_LIMIT_SIDE_LEN", "10")):
+        with pytest.raises(ConfigError, match=name):
+            Settings.from_env({name: bad}, dotenv=False)
