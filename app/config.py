@@ -130,8 +130,8 @@ class Settings:
     text_det_limit_side_len: int = 736
     # Second detection pass over the page's header (hybrid engine, app/ocr/header.py); 0 = off
     ocr_header_fraction: float = 0.0
-    ocr_header_scale: float = 2.0
-    ocr_header_merge: str = "replace"
+    ocr_header_scale: float = 1.5
+    ocr_header_merge: str = "fill"
     device_gpu: int = -1
     ocr_threads: int = 0
     weights_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "weights")
@@ -340,8 +340,8 @@ class Settings:
                 "TEXT_DET_LIMIT_SIDE_LEN", get("TEXT_DET_LIMIT_SIDE_LEN", "736"), int, 32, 4096
             ),
             ocr_header_fraction=_number("OCR_HEADER_FRACTION", get("OCR_HEADER_FRACTION", "0"), float, 0.0, 1.0),
-            ocr_header_scale=_number("OCR_HEADER_SCALE", get("OCR_HEADER_SCALE", "2"), float, 1.0, 4.0),
-            ocr_header_merge=_choice("OCR_HEADER_MERGE", get("OCR_HEADER_MERGE", "replace"), ("replace", "fill")),
+            ocr_header_scale=_number("OCR_HEADER_SCALE", get("OCR_HEADER_SCALE", "1.5"), float, 1.0, 4.0),
+            ocr_header_merge=_choice("OCR_HEADER_MERGE", get("OCR_HEADER_MERGE", "fill"), ("fill", "replace")),
             device_gpu=_number("DEVICE_GPU", get("DEVICE_GPU", "-1"), int, -1),
             ocr_threads=_number("OCR_THREADS", get("OCR_THREADS", "0"), int, 0),
             weights_dir=_project_path(get("WEIGHTS_DIR", "weights")),

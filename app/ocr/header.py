@@ -200,7 +200,7 @@ def inside_region(boxes: np.ndarray, region: Region, width: int, height: int, to
     return ok
 
 
-def merge_passes(first: np.ndarray, second: np.ndarray, merge: str = "replace",
+def merge_passes(first: np.ndarray, second: np.ndarray, merge: str = "fill",
                  min_overlap: float = 0.5) -> tuple[list[int], list[int]]:
     """Which lines of each pass to keep.
 
