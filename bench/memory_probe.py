@@ -40,6 +40,14 @@ sys.path.insert(0, str(ROOT))
 DATA = ROOT.parent / "shared" / "data"
 
 
+def _minor_faults() -> int | None:
+    """Minor page faults of this process so far (Linux ``/proc/self/stat``); a fresh ``mmap`` per buffer shows here."""
+    try:
+        return int(Path("/proc/self/stat").read_text().rsplit(")", 1)[1].split()[7])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--requests", type=int, default=120)
@@ -94,6 +102,8 @@ def main(argv=None) -> int:
                       # CPU seconds (user + system) of the process per request after the 8th: what an allocator
                       # setting costs, much less disturbed by other work on a shared machine than wall time.
                       "cpu_s_per_request": round(cpu_per_request, 2) if cpu_per_request is not None else None,
+                      "cpu_user_system_s": [round(x, 1) for x in proc.cpu_times()[:2]],
+                      "minor_page_faults": _minor_faults(),
                       "loadavg_end": [round(x, 1) for x in os.getloadavg()]}))
     return 0
 
