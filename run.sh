@@ -151,6 +151,8 @@ warm_llm() {
 
 api() {
   [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
+  # Each worker sets glibc's malloc (2 arenas, 128 KiB mmap threshold) in the config's post_fork:
+  # MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ override it, MALLOC_TUNING=false turns it off.
   exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()'
 }
 
