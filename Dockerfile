@@ -90,7 +90,7 @@ EXPOSE 8000
 # threshold after the fork (deploy/gunicorn.conf.py post_fork, app/serving/memory.py);
 # without it a worker grew from 1.2 to 2.3 GB in 10 minutes (docs/reliability.md).
 # `docker run -e MALLOC_ARENA_MAX=... -e MALLOC_MMAP_THRESHOLD_=...` overrides the values,
-# `-e MALLOC_TUNING=false` keeps glibc's defaults (about 15 % less CPU per receipt).
+# `-e MALLOC_TUNING=false` keeps glibc's defaults (the settings cost about 30 % more CPU per receipt).
 
 # start-period: gunicorn starts after the LLM server has loaded its model.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
