@@ -184,7 +184,9 @@ def test_extraction_past_its_deadline_gets_llm_timeout_at_once():
     start = time.monotonic()
     with pytest.raises(LLMTimeout):
         extractor.extract(ocr, {"shop": "name of the shop"}, ExtractOptions(deadline=time.monotonic() - 0.1))
-    assert time.monotonic() - start < 1 and fake.requests == []
+    # No call was made (the fake would have held it 5 s); the bound only has to stay under that delay,
+    # not measure speed (it took 2.2 s once on a machine at load average 30).
+    assert fake.requests == [] and time.monotonic() - start < 4.5
 
 
 def test_deadline_keeps_the_readers_partial_answer():
