@@ -86,6 +86,12 @@ ENV PORT=8000 \
     HOST=0.0.0.0
 EXPOSE 8000
 
+# Memory: each gunicorn worker limits glibc to 2 malloc arenas and a fixed 128 KiB mmap
+# threshold after the fork (deploy/gunicorn.conf.py post_fork, app/serving/memory.py);
+# without it a worker grew from 1.2 to 2.3 GB in 10 minutes (docs/reliability.md).
+# `docker run -e MALLOC_ARENA_MAX=... -e MALLOC_MMAP_THRESHOLD_=...` overrides the values,
+# `-e MALLOC_TUNING=false` keeps glibc's defaults (the settings cost about 30 % more CPU per receipt).
+
 # start-period: gunicorn starts after the LLM server has loaded its model.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \
     CMD curl -fsS "http://127.0.0.1:${PORT}/health" || exit 1

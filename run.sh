@@ -6,6 +6,7 @@
 #   ./run.sh llm        run only the LLM server of LLM_BACKEND in the foreground (systemd/compose)
 #   ./run.sh api        wait for the LLM server, then run only the API (gunicorn) in the foreground
 #   ./run.sh grpc       wait for the LLM server, then run only the gRPC server in the foreground (docs/grpc.md)
+#   ./run.sh warm-llm [PID]   wait for the LLM server (giving up if PID exits), then send it one tiny completion
 #   ./run.sh test [pytest args]   set up with test dependencies and run the test suite
 #
 # Settings come from the environment and from .env (see .env.example).
@@ -140,8 +141,18 @@ PY
   log "LLM server is up after $((SECONDS - start))s"
 }
 
+warm_llm() {
+  # One tiny completion (the word "Hello", one token) once the server answers, so the first
+  # caller's request does not pay the new server's one-time costs (docs/reliability.md).
+  # LLM_WARMUP=false skips it. A failure is logged, never fatal: the API copes with a slow LLM.
+  case "${LLM_WARMUP:-true}" in 0|false|no) return 0 ;; esac
+  "$VENV/bin/python" -m app.llm.warmup || log "LLM warm-up failed (see above); carrying on"
+}
+
 api() {
   [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
+  # Each worker sets glibc's malloc (2 arenas, 128 KiB mmap threshold) in the config's post_fork:
+  # MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ override it, MALLOC_TUNING=false turns it off.
   exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()'
 }
 
@@ -162,6 +173,9 @@ supervise_llm() {
   while true; do
     started=$SECONDS
     llm & child=$!
+    # Warm it as soon as it answers, alongside (a subshell: if the server dies first, wait_llm
+    # gives up there, not this loop; SIGTERM is not held up by it).
+    ( wait_llm "$child" && warm_llm ) &
     rc=0; wait "$child" || rc=$?
     child=""
     (( SECONDS - started >= ${LLM_RESTART_RESET:-60} )) && delay=1
@@ -178,7 +192,7 @@ serve() {
   trap 'exit 143' TERM INT
   if [ "$LLM_BACKEND" != "external" ]; then
     supervise_llm & llm_pid=$!
-    wait_llm "$llm_pid"
+    wait_llm "$llm_pid"  # the supervisor warms the server meanwhile (gunicorn's start takes longer)
   fi
   "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()' & api_pid=$!
   # The LLM server is restarted by its supervisor; gunicorn's master restarts its
@@ -217,9 +231,10 @@ case "$cmd" in
   api) api ;;
   worker) worker ;;
   grpc) grpc_server ;;
+  warm-llm) wait_llm "${1:-}"; warm_llm ;;
   test)
     setup requirements-dev.txt tests
     exec "$VENV/bin/python" -m pytest "${@:-tests}"
     ;;
-  *) die "unknown command '$cmd' (setup | serve | llm | api | grpc | test)" ;;
+  *) die "unknown command '$cmd' (setup | serve | llm | api | grpc | warm-llm | worker | test)" ;;
 esac

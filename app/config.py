@@ -124,6 +124,14 @@ class Settings:
     ocr_recogniser: str = "aster"
     text_det_conf_threshold: float = 0.5
     text_rec_conf_threshold: float = 0.5
+    # PP-OCRv6 text detection (RapidOCR's DB post-processing and input size; hybrid and rapidocr engines)
+    text_det_thresh: float = 0.3
+    text_det_unclip_ratio: float = 1.6
+    text_det_limit_side_len: int = 736
+    # Second detection pass over the page's header (hybrid engine, app/ocr/header.py); 0 = off
+    ocr_header_fraction: float = 0.0
+    ocr_header_scale: float = 1.5
+    ocr_header_merge: str = "fill"
     device_gpu: int = -1
     ocr_threads: int = 0
     weights_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "weights")
@@ -324,6 +332,16 @@ class Settings:
             text_rec_conf_threshold=_number(
                 "TEXT_REC_CONF_THRESHOLD", get("TEXT_REC_CONF_THRESHOLD", "0.5"), float, 0.0, 1.0
             ),
+            text_det_thresh=_number("TEXT_DET_THRESH", get("TEXT_DET_THRESH", "0.3"), float, 0.0, 1.0),
+            text_det_unclip_ratio=_number(
+                "TEXT_DET_UNCLIP_RATIO", get("TEXT_DET_UNCLIP_RATIO", "1.6"), float, 0.5, 4.0
+            ),
+            text_det_limit_side_len=_number(
+                "TEXT_DET_LIMIT_SIDE_LEN", get("TEXT_DET_LIMIT_SIDE_LEN", "736"), int, 32, 4096
+            ),
+            ocr_header_fraction=_number("OCR_HEADER_FRACTION", get("OCR_HEADER_FRACTION", "0"), float, 0.0, 1.0),
+            ocr_header_scale=_number("OCR_HEADER_SCALE", get("OCR_HEADER_SCALE", "1.5"), float, 1.0, 4.0),
+            ocr_header_merge=_choice("OCR_HEADER_MERGE", get("OCR_HEADER_MERGE", "fill"), ("fill", "replace")),
             device_gpu=_number("DEVICE_GPU", get("DEVICE_GPU", "-1"), int, -1),
             ocr_threads=_number("OCR_THREADS", get("OCR_THREADS", "0"), int, 0),
             weights_dir=_project_path(get("WEIGHTS_DIR", "weights")),

@@ -88,6 +88,37 @@ class BadRequest(ServiceError):
     grpc_status = "INVALID_ARGUMENT"
 
 
+class MalformedRequest(BadRequest):
+    """The HTTP request itself could not be parsed (request line, headers, chunked framing):
+    refused by gunicorn's parser before the app saw it, or while the app read the body."""
+
+    code, default_message = "MALFORMED_REQUEST", "The HTTP request could not be parsed"
+
+
+class RequestLineTooLong(BadRequest):
+    """The request line (method, target, version) is over gunicorn's ``limit_request_line``."""
+
+    code, http_status, default_message = "REQUEST_LINE_TOO_LONG", 414, "The request line is too long"
+
+
+class HeadersTooLarge(BadRequest):
+    """Too many header fields, or one over gunicorn's ``limit_request_field_size``."""
+
+    code, http_status, default_message = "HEADERS_TOO_LARGE", 431, "The request's header fields are too large"
+
+
+class ExpectationFailed(BadRequest):
+    """An ``Expect:`` header other than ``100-continue``."""
+
+    code, http_status, default_message = "EXPECTATION_FAILED", 417, "Only 'Expect: 100-continue' is supported"
+
+
+class UnsupportedTransferCoding(ServiceError):
+    """A ``Transfer-Encoding`` other than ``chunked`` (gunicorn answers 501)."""
+
+    code, http_status, default_message = "UNSUPPORTED_TRANSFER_CODING", 501, "Unsupported Transfer-Encoding"
+
+
 class MissingFile(BadRequest):
     code, default_message = "MISSING_FILE", "No file in form field 'image_file'"
 

@@ -13,13 +13,19 @@ Prints, for the whole run and per phase (``before`` / ``llm_down`` / ``after``
 when ``--kill-llm`` is given): requests done, answers by status and error code,
 200 answers that carry LLM field errors (the readers' partial answers),
 latency p50 / p90 / p99 / max in seconds; and the RSS of every process (gunicorn
-master, each worker, the LLM server) at the start (after a warm-up request) and at
-the end, with the growth.
+master, each worker, the LLM server) at the start (after the warm-up) and at the
+end, with the growth, plus an RSS sample of every process each ``--sample-every``
+seconds from the warm-up's start to the end (``rss_curve``), which shows whether
+memory levels off or keeps growing.
+
+The warm-up sends ``--warmup`` receipts from ``--warmup-clients`` clients (retrying
+refusals) before the clock starts, so that each worker has run the OCR models on
+many page sizes; the start RSS is then a loaded worker's, not a fresh one's.
 
 Usage (the issue's full runs, then the shortened ones reported in docs/reliability.md)::
 
-    nice -n 10 .venv/bin/python bench/load.py --clients 50 --duration 600
-    nice -n 10 .venv/bin/python bench/load.py --clients 50 --duration 600 --kill-llm
+    nice -n 10 .venv/bin/python bench/load.py --clients 50 --duration 600 --warmup 40
+    nice -n 10 .venv/bin/python bench/load.py --clients 50 --duration 600 --warmup 40 --kill-llm
     nice -n 10 .venv/bin/python bench/load.py --clients 50 --duration 120 --json bench/results/load.json
 
 ``--kill-llm`` sends SIGKILL to the LLM server at 1/3 of the run and starts a new
@@ -123,7 +129,9 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=40, help="distinct receipts sent in turn")
     parser.add_argument("--port", type=int, default=18220, help="API port (the LLM server takes port + 1)")
     parser.add_argument("--env", action="append", default=[], help="NAME=VALUE for the API (settings)")
-    parser.add_argument("--warmup", type=int, default=8, help="requests sent at once before the run")
+    parser.add_argument("--warmup", type=int, default=8, help="receipts processed before the clock starts")
+    parser.add_argument("--warmup-clients", type=int, default=4, help="clients sending the warm-up receipts")
+    parser.add_argument("--sample-every", type=float, default=30.0, help="seconds between RSS samples")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args()
 
@@ -136,23 +144,39 @@ def main() -> None:
         api = start_api(args.port, log_dir, llm.url, **env)
         import requests
 
-        # Warm-up: enough requests at once that every worker processes some (models and ONNX
-        # Runtime arenas allocated), so the start RSS is a loaded worker's, not a fresh one's.
+        samples: list[dict] = []
+        sampling = threading.Event()
+        t_warm = time.monotonic()
+
+        def sample() -> None:
+            while True:
+                samples.append({"t": round(time.monotonic() - t_warm, 1), "api": rss_tree(api.proc.pid),
+                                "llm": rss_tree(llm.proc.pid), "loadavg": [round(x, 1) for x in os.getloadavg()]})
+                if sampling.wait(args.sample_every):
+                    return
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+
+        # Warm-up: --warmup receipts processed (refusals retried) by a few clients, so every
+        # worker has run the models on many page sizes before the start RSS is taken.
         from concurrent.futures import ThreadPoolExecutor
 
-        def warm(path):
-            for _ in range(5):
+        def warm(i: int) -> int:
+            path = images[i % len(images)]
+            for _ in range(30):  # refused (503 OVERLOADED): wait as told and send it again
                 r = requests.post(api.url + "/extract", headers={"X-API-Token": TOKEN}, timeout=600,
                                   data={"config": CONFIG}, files=[("image_file", (path.name, path.read_bytes(),
                                                                                   "image/jpeg"))])
                 if r.status_code != 503:
-                    return r.status_code
+                    break
                 time.sleep(float(r.headers.get("Retry-After", 2)))
             return r.status_code
 
-        with ThreadPoolExecutor(args.warmup) as pool:
-            codes = list(pool.map(warm, images[:args.warmup]))
-        print(f"logs in {log_dir}; warm-up requests: {codes}", flush=True)
+        with ThreadPoolExecutor(args.warmup_clients) as pool:
+            codes = Counter(pool.map(warm, range(args.warmup)))
+        warmup_s = round(time.monotonic() - t_warm, 1)
+        print(f"logs in {log_dir}; warm-up: {dict(codes)} in {warmup_s} s", flush=True)
         rss_start = {"api": rss_tree(api.proc.pid), "llm": rss_tree(llm.proc.pid)}
 
         records: list[dict] = []
@@ -180,9 +204,13 @@ def main() -> None:
             t.join()
         elapsed = time.monotonic() - t0
         rss_end = {"api": rss_tree(api.proc.pid), "llm": rss_tree(llm.proc.pid)}
+        sampling.set()
+        sampler.join()
 
         result = {"clients": args.clients, "duration_s": args.duration, "elapsed_s": round(elapsed, 1),
                   "kill_llm": args.kill_llm, "events": events, "env": env, "cpus": os.cpu_count(),
+                  "warmup": {"requests": args.warmup, "codes": dict(codes), "s": warmup_s,
+                             "clock_start_s": round(t0 - t_warm, 1)},
                   "loadavg_end": os.getloadavg(), "all": summarise(records)}
         if args.kill_llm:
             down_from, down_to = events["llm_killed_s"], events["llm_back_s"]
@@ -201,6 +229,8 @@ def main() -> None:
         for name, end_mb in rss_end["api"].items():
             growth.setdefault(name, {"start_mb": None, "end_mb": end_mb, "note": "new process (recycled worker)"})
         result["rss"] = {"api": growth, "llm_start": rss_start["llm"], "llm_end": rss_end["llm"]}
+        # t: seconds since the warm-up began (the clock starts at warmup.clock_start_s).
+        result["rss_curve"] = samples
         text = json.dumps(result, indent=1)
         print(text)
         if args.json:

@@ -3,7 +3,8 @@
 Usage::
 
     .venv/bin/python bench/ocr_cer.py [--engine rapidocr|hybrid] [--set KEY=VALUE ...]
-                                      [--crops] [--limit N] [--json out.json]
+                                      [--setting NAME=VALUE ...] [--half all|tune|report]
+                                      [--crops] [--limit N] [--json out.json] [--ocr-cache DIR]
 
 Data: ``../shared/data/mcocr2021`` (``images/<id>.jpg`` and ``labels/<id>.json``,
 read in place). Each label file has ``segments``: whole printed lines
@@ -67,6 +68,19 @@ and ``Levenshtein.opcodes``.
 ``--set KEY=VALUE`` passes engine options (only ``hybrid`` has any; see
 :class:`app.ocr.hybrid.HybridOptions`), e.g. ``--set fusion=tesseract`` for
 Tesseract's reading of PP-OCR's detected lines without fusion.
+``--setting NAME=VALUE`` sets a service setting by its environment variable
+(parsed and checked by :meth:`app.config.Settings.from_env`, nothing else
+read from the environment or ``.env``), e.g. ``--setting
+TEXT_DET_UNCLIP_RATIO=2.0`` or ``--setting OCR_HEADER_FRACTION=0.3``.
+
+``--half tune`` / ``--half report`` score one of two fixed halves of the
+photos (:func:`half_of`: the parity of the SHA-256 of the image id), so that
+settings chosen on one half are reported on the other. The per-label-kind
+CER (``cer_by_label``: SELLER, ADDRESS, TIMESTAMP, TOTAL_COST) is printed
+too. ``--ocr-cache DIR`` also stores each photo's OCR result where
+``bench/readers_eval.py --source cache --ocr-cache DIR`` reads it (the format
+and key of ``bench/ocr_cache.py``), so the fields of the same OCR can be
+scored without running it again.
 
 Measured (all 61 photos, 355 lines, 6710 label characters, 742 diacritic
 letters; 2 CPU cores; rapidocr 3.10, asterocr 1.0.2, Debian bookworm tesseract
@@ -84,6 +98,7 @@ See docs/measurements.md ("Vietnamese text recognition") for the other rows.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 import time
@@ -262,6 +277,12 @@ class Totals:
         return out
 
 
+def half_of(image_id: str) -> str:
+    """``tune`` or ``report``: a fixed split of the photos by the SHA-256 of their id
+    (the same rule as ``bench/readers_eval.py``'s ``half_of``)."""
+    return "tune" if int(hashlib.sha256(image_id.encode()).hexdigest(), 16) % 2 == 0 else "report"
+
+
 def parse_options(pairs: list[str]) -> dict[str, str]:
     out = {}
     for pair in pairs:
@@ -272,9 +293,29 @@ def parse_options(pairs: list[str]) -> dict[str, str]:
     return out
 
 
-def build_engine(name: str, options: dict[str, str]):
+def build_settings(name: str, overrides: dict[str, str] | None = None) -> Settings:
+    """Settings with engine ``name`` and the ``NAME=VALUE`` overrides (environment
+    variable names, parsed by :meth:`Settings.from_env`; nothing else is read).
+
+    Raises:
+        SystemExit: a name that is no setting's variable, or a bad value.
+    """
+    from app.config import ConfigError
+
+    env = {"OCR_ENGINE": name, **(overrides or {})}
+    try:
+        settings = Settings.from_env(env, dotenv=False)
+    except ConfigError as e:
+        raise SystemExit(str(e)) from None
+    unknown = [k for k in env if k.lower() not in {f.name for f in fields(Settings)}]
+    if unknown:
+        raise SystemExit(f"unknown setting(s) {unknown}: give environment variable names, e.g. TEXT_DET_THRESH")
+    return settings
+
+
+def build_engine(name: str, options: dict[str, str], settings: Settings | None = None):
     """The engine ``name`` through the registry; ``hybrid`` options go to its constructor."""
-    settings = Settings(ocr_engine=name)
+    settings = settings or Settings(ocr_engine=name)
     if name == "hybrid":
         from app.ocr.hybrid import HybridOcrEngine, HybridOptions  # registers "hybrid"
 
@@ -322,11 +363,24 @@ def label_crop(image: np.ndarray, bbox_xywh) -> np.ndarray | None:
 
 def run(args) -> dict:
     image_ids = sorted(p.stem for p in (DATA / "labels").glob("*.json"))
+    if args.half != "all":
+        image_ids = [i for i in image_ids if half_of(i) == args.half]
     if args.limit:
         image_ids = image_ids[: args.limit]
-    engine = build_engine(args.engine, parse_options(args.set))
+    settings = build_settings(args.engine, parse_options(args.setting))
+    engine = build_engine(args.engine, parse_options(args.set), settings)
     reader = crop_reader(engine) if args.crops else None
+    store = None
+    if args.ocr_cache:
+        import importlib.util
+
+        spec = importlib.util.spec_from_file_location("docextract_ocr_cache", Path(__file__).with_name("ocr_cache.py"))
+        ocr_cache = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(ocr_cache)
+        to_json = ocr_cache.to_json
+        store = ocr_cache.CachingOcrEngine(engine, args.ocr_cache)
     totals = Totals()
+    by_label: dict[str, list[int]] = {}
     for n, image_id in enumerate(image_ids, 1):
         label_doc = json.loads((DATA / "labels" / f"{image_id}.json").read_text(encoding="utf-8"))
         image = decode_image((DATA / "images" / f"{image_id}.jpg").read_bytes(), max_bytes=10**9, max_pixels=10**9)
@@ -348,16 +402,26 @@ def run(args) -> dict:
             totals.photos += 1
             totals.detection_ms += result.detection_ms
             totals.recognition_ms += result.recognition_ms
+            if store is not None:
+                path = store.dir / f"{store.key(image)}.json"
+                path.parent.mkdir(parents=True, exist_ok=True)
+                path.write_text(json.dumps(to_json(result), ensure_ascii=False), encoding="utf-8")
             cands = candidates([ln.text for ln in result.lines])
             for seg in segments:
                 label = normalize(seg["text"])
                 hyp, edits = best_match(label, cands)
-                totals.add_line(image_id, label, hyp, edits, best_fit(label, cands, edits))
+                row = totals.add_line(image_id, label, hyp, edits, best_fit(label, cands, edits))
+                row["kind"] = seg.get("label", "")
+                sums = by_label.setdefault(row["kind"], [0, 0])
+                sums[0] += edits
+                sums[1] += len(label)
         if args.verbose:
             print(f"[{n}/{len(image_ids)}] {image_id}", file=sys.stderr, flush=True)
     summary = totals.summary()
     summary.update(
-        engine=args.engine, options=parse_options(args.set), mode="crops" if args.crops else "page"
+        engine=args.engine, options=parse_options(args.set), settings=parse_options(args.setting),
+        half=args.half, mode="crops" if args.crops else "page",
+        cer_by_label={k: e / max(n, 1) for k, (e, n) in sorted(by_label.items())},
     )
     if hasattr(engine, "describe"):
         summary["describe"] = engine.describe()
@@ -369,6 +433,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--engine", default="rapidocr", help="rapidocr, hybrid, ... (default rapidocr)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="engine option (hybrid)")
+    parser.add_argument("--setting", action="append", default=[], metavar="NAME=VALUE",
+                        help="service setting by environment variable name, e.g. TEXT_DET_UNCLIP_RATIO=2.0")
+    parser.add_argument("--half", choices=["all", "tune", "report"], default="all",
+                        help="score one fixed half of the photos (see half_of)")
+    parser.add_argument("--ocr-cache", type=Path, metavar="DIR",
+                        help="also store each photo's OCR result here (bench/ocr_cache.py format)")
     parser.add_argument("--crops", action="store_true", help="recognition only, on the labelled line crops")
     parser.add_argument("--limit", type=int, default=0, help="first N images (sorted by id); 0 = all")
     parser.add_argument("--json", type=Path, help="write summary and every scored line here")
@@ -380,14 +450,16 @@ def main(argv: list[str] | None = None) -> int:
 
     report = run(args)
     s = report["summary"]
-    opts = " ".join(f"{k}={v}" for k, v in s["options"].items())
-    print(f"engine={s['engine']} {opts} mode={s['mode']}".replace("  ", " "))
+    opts = " ".join(f"{k}={v}" for k, v in {**s["options"], **s["settings"]}.items())
+    print(f"engine={s['engine']} {opts} mode={s['mode']} half={s['half']}".replace("  ", " "))
     print(f"photos={s['photos']} lines={s['lines']} label_chars={s['label_chars']}")
     print(f"CER micro={s['cer_micro']:.2%} macro={s['cer_macro']:.2%} (edits={s['edits']}); "
           f"diagnostic fit CER micro={s['fit_cer_micro']:.2%}")
     print(f"diacritic letters recovered={s['diacritics_recovered']:.1%} of {s['diacritic_letters']}")
     print("CER by kind: " + ", ".join(f"{k} {v:.2%}" for k, v in s["cer_by_kind"].items())
           + " (missed: lines with CER > 50%; then tone marks, spaces, other letters)")
+    if s.get("cer_by_label"):
+        print("CER by label: " + ", ".join(f"{k} {v:.2%}" for k, v in s["cer_by_label"].items()))
     if "seconds_per_photo" in s:
         timing = f"seconds/photo={s['seconds_per_photo']:.2f} cpu_seconds/photo={s['cpu_seconds_per_photo']:.2f}"
         if s["mode"] == "page":

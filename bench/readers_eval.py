@@ -122,21 +122,29 @@ def transcript_documents(half: str = "all", unseen: bool = False) -> list[dict]:
 
 
 def cached_documents(dataset: str, split: str = "all", limit: int | None = None,
-                     cached_only: bool = False) -> list[dict]:
+                     cached_only: bool = False, cache_dir: str | None = None, half: str = "all") -> list[dict]:
     """A dataset's documents with OCR from the cache (a miss runs the configured
     engine, or, with ``cached_only``, skips the document); a PDF page with a
-    usable text layer is read from it (first page), as the service reads it."""
+    usable text layer is read from it (first page), as the service reads it.
+    ``cache_dir``: the cache's folder (default ``bench/results/ocr-cache``;
+    ``bench/ocr_cer.py --ocr-cache DIR`` fills one per OCR setting); ``half``:
+    ``tune`` or ``report`` keeps one half of the documents by :func:`half_of`
+    of their id (the split ``bench/ocr_cer.py --half`` uses)."""
     from app.config import Settings
     from app.documents import decode_image
     from app.ocr.base import create_engine
 
     ocr_cache = _load("docextract_ocr_cache", "ocr_cache.py")
     settings = Settings.from_env()
-    engine = ocr_cache.CachingOcrEngine(_LazyEngine(lambda: create_engine(settings), settings.ocr_engine))
+    engine = ocr_cache.CachingOcrEngine(_LazyEngine(lambda: create_engine(settings), settings.ocr_engine),
+                                        *([Path(cache_dir)] if cache_dir else []))
     from app.documents.document import DocumentLimits, open_document
 
     docs, _ = ev.load_documents(dataset)
-    docs = ev.select_split(dataset, docs, split)[:limit]
+    docs = ev.select_split(dataset, docs, split)
+    if half != "all":
+        docs = [d for d in docs if half_of(d["id"]) == half]
+    docs = docs[:limit]
     out = []
     for doc in docs:
         data = doc["load"]()
@@ -250,7 +258,10 @@ def main(argv=None) -> int:
     parser.add_argument("--source", choices=["transcripts", "cache"], default="transcripts")
     parser.add_argument("--dataset", action="append", help="with --source cache or --classify (repeatable)")
     parser.add_argument("--split", choices=["all", "old", "new"], default="all", help="SROIE images")
-    parser.add_argument("--half", choices=["all", "tune", "report"], default="all", help="transcripts")
+    parser.add_argument("--half", choices=["all", "tune", "report"], default="all",
+                        help="transcripts, or the documents of --source cache (by a hash of the id)")
+    parser.add_argument("--ocr-cache", metavar="DIR", help="--source cache: the cache folder "
+                        "(default bench/results/ocr-cache)")
     parser.add_argument("--unseen", action="store_true", help="transcripts whose images are not in the dev set")
     parser.add_argument("--limit", type=int)
     parser.add_argument("--cached-only", action="store_true", help="skip documents whose OCR is not cached")
@@ -273,7 +284,7 @@ def main(argv=None) -> int:
         if not args.dataset or len(args.dataset) != 1:
             parser.error("--source cache needs one --dataset")
         dataset = args.dataset[0]
-        docs = cached_documents(dataset, args.split, args.limit, args.cached_only)
+        docs = cached_documents(dataset, args.split, args.limit, args.cached_only, args.ocr_cache, args.half)
     back: dict = {}
     if args.info_preset == "plain":
         info, back = ev.plain_info(dataset)

@@ -28,6 +28,8 @@ class Proc:
     proc: subprocess.Popen
     url: str
     log: Path
+    answered_at: float = 0.0  # time.monotonic() when it first answered (/v1/models or /health)
+    warmup_s: float | None = None  # seconds of the LLM server's warm-up completion; None when not warmed
 
 
 def wait_url(url: str, timeout: float, proc: subprocess.Popen | None = None) -> float:
@@ -46,8 +48,12 @@ def wait_url(url: str, timeout: float, proc: subprocess.Popen | None = None) -> 
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_llm(port: int, log_dir: Path, threads: int | None = None) -> Proc:
-    """llama.cpp server on 127.0.0.1:``port`` serving ``gemma-3-270m``; waits until /v1/models answers."""
+def start_llm(port: int, log_dir: Path, threads: int | None = None, warm: bool = True) -> Proc:
+    """llama.cpp server on 127.0.0.1:``port`` serving ``gemma-3-270m``; waits until /v1/models answers.
+
+    With ``warm`` (the default, as ``run.sh``'s supervisor and the systemd unit do) it
+    then sends the server one tiny completion (:mod:`app.llm.warmup`) before returning.
+    """
     if not GGUF.is_file():
         raise SystemExit(f"{GGUF} not found: run ./run.sh setup")
     log = log_dir / f"llm-{port}.log"
@@ -59,7 +65,13 @@ def start_llm(port: int, log_dir: Path, threads: int | None = None) -> Proc:
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     wait_url(url + "/models", 180, proc)
-    return Proc("llm", proc, url, log)
+    started = Proc("llm", proc, url, log, answered_at=time.monotonic())
+    if warm:
+        from app.llm.client import LLMClient
+        from app.llm.warmup import warm_up
+
+        started.warmup_s = round(warm_up(LLMClient(base_url=url, model="gemma-3-270m", max_retries=0)), 2)
+    return started
 
 
 def start_api(port: int, log_dir: Path, llm_url: str, **env) -> Proc:
@@ -72,7 +84,7 @@ def start_api(port: int, log_dir: Path, llm_url: str, **env) -> Proc:
                                  "app:create_app()"], cwd=ROOT, env=full_env, stdout=out, stderr=subprocess.STDOUT)
     url = f"http://127.0.0.1:{port}"
     wait_url(url + "/health", 180, proc)
-    return Proc("api", proc, url, log)
+    return Proc("api", proc, url, log, answered_at=time.monotonic())
 
 
 def stop(p: Proc | None, sig: int = signal.SIGTERM) -> None:

@@ -27,6 +27,9 @@ METRICS_ENABLED             true             shared with the app: Prometheus met
 PROMETHEUS_MULTIPROC_DIR    (a new temp dir) where workers write metric samples (wiped at start)
 METRICS_PORT                (none)           serve /metrics on this port from the master instead
 METRICS_HOST                127.0.0.1        address METRICS_PORT binds
+MALLOC_TUNING               true             glibc malloc settings in each worker (below)
+MALLOC_ARENA_MAX            2 (in workers)   glibc's own; set it to override ours
+MALLOC_MMAP_THRESHOLD_      131072           glibc's own; set it to override ours
 ==========================  ===============  =========================================
 
 Like the app's ``Settings.from_env``, values already in the process environment
@@ -216,6 +219,16 @@ def when_ready(server):
         multiprocess.MultiProcessCollector(registry)
         start_http_server(_metrics_port, addr=_env("METRICS_HOST", "127.0.0.1"), registry=registry)
         server.log.info("metrics on http://%s:%s/metrics", _env("METRICS_HOST", "127.0.0.1"), _metrics_port)
+
+
+def post_fork(server, worker):
+    """In each new worker, before the app starts threads: glibc malloc settings that keep
+    its RSS from growing with freed OCR buffers (app/serving/memory.py, docs/reliability.md)."""
+    from app.serving.memory import tune_malloc
+
+    applied = tune_malloc()
+    if applied:
+        server.log.debug("worker %s: malloc %s", worker.pid, " ".join(f"{k}={v}" for k, v in applied.items()))
 
 
 def child_exit(server, worker):

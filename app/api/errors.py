@@ -104,8 +104,8 @@ def register_error_handlers(app: Flask) -> None:
         if type(e).__module__.startswith("gunicorn.http"):
             # gunicorn raises its HTTP parse errors (InvalidChunkSize, ChunkMissingTerminator,
             # NoMoreData, ...) from the body stream while we read the form: the client's framing.
-            log.info("400 BAD_REQUEST: malformed request body (%s)", type(e).__name__)
-            return error_response(errors.BadRequest(
+            log.info("400 MALFORMED_REQUEST: malformed request body (%s)", type(e).__name__)
+            return error_response(errors.MalformedRequest(
                 f"The request body could not be read: malformed HTTP framing ({type(e).__name__}), "
                 "e.g. a bad chunk in Transfer-Encoding: chunked"))
         log.exception("unhandled error (trace_id=%s)", g.get("trace_id", ""))

@@ -150,30 +150,53 @@ def padded_height(height: int, width: int) -> int:
     return height
 
 
-def detector_limit(height: int, width: int, limits: OcrLimits) -> tuple[str, int]:
+def detector_limit(height: int, width: int, limits: OcrLimits, *, min_side_len: int = LIB_DET_LIMIT,
+                   scale: float | None = None) -> tuple[str, int]:
     """The detector's ``(limit_type, limit_side_len)`` for an image the
     detector receives at ``height`` x ``width`` (after preprocess and padding).
 
-    RapidOCR's rule (``min``, 736) is kept when its result fits
-    ``limits.max_det_pixels``; otherwise the scale is lowered to
+    RapidOCR's rule (``min``, ``min_side_len``: the short side brought up to
+    736 px by default, ``TEXT_DET_LIMIT_SIDE_LEN``) is kept when its result
+    fits ``limits.max_det_pixels``; otherwise the scale is lowered to
     ``sqrt(max_det_pixels / (h * w))``: as ``min`` with a smaller short side
     when that still enlarges the image, else as ``max`` with a smaller long
     side.
+
+    Args:
+        height, width: the image as the detector receives it, pixels.
+        limits: the budget (``max_det_pixels`` caps the result whatever the
+            other arguments ask).
+        min_side_len: RapidOCR's ``Det.limit_side_len`` for ``limit_type``
+            ``min``, pixels.
+        scale: when given, the wanted resize factor itself (the header
+            pass, :mod:`app.ocr.header`, asks for a multiple of the page's),
+            instead of RapidOCR's rule; still capped by the budget.
 
     Returns:
         ``("min", n)``: short side brought up to ``n`` px (never down);
         ``("max", n)``: long side brought down to ``n`` px.
     """
     short, long = min(height, width), max(height, width)
-    lib_ratio = max(1.0, LIB_DET_LIMIT / short)
-    ratio = min(lib_ratio, math.sqrt(limits.max_det_pixels / (height * width)))
+    wanted = scale if scale is not None else max(1.0, min_side_len / short)
+    ratio = min(wanted, math.sqrt(limits.max_det_pixels / (height * width)))
     if ratio >= 1.0:
         return "min", max(short, int(short * ratio))
     return "max", max(32, int(long * ratio))
 
 
+def detector_scale(height: int, width: int, limit: tuple[str, int]) -> float:
+    """The resize factor a ``(limit_type, limit_side_len)`` from
+    :func:`detector_limit` gives a ``height`` x ``width`` image (before the
+    rounding of each side to a multiple of 32)."""
+    kind, side = limit
+    if kind == "min":
+        return max(1.0, side / min(height, width))
+    return min(1.0, side / max(height, width))
+
+
 @contextlib.contextmanager
-def detector_budget(ocr, height: int, width: int, limits: OcrLimits) -> Iterator[tuple[str, int]]:
+def detector_budget(ocr, height: int, width: int, limits: OcrLimits, *, min_side_len: int = LIB_DET_LIMIT,
+                    scale: float | None = None) -> Iterator[tuple[str, int]]:
     """Within the block, RapidOCR's text detector sizes its input by
     :func:`detector_limit` for an ``height`` x ``width`` page.
 
@@ -183,6 +206,7 @@ def detector_budget(ocr, height: int, width: int, limits: OcrLimits) -> Iterator
             shared detector, restored on exit).
         height, width: the page as given to ``ocr.preprocess_img``.
         limits: the budget.
+        min_side_len, scale: see :func:`detector_limit`.
 
     Yields:
         The ``(limit_type, limit_side_len)`` in force.
@@ -191,7 +215,7 @@ def detector_budget(ocr, height: int, width: int, limits: OcrLimits) -> Iterator
     h, w = library_preprocess_size(height, width)
     if ocr.cfg.Global.use_vertical_padding:
         h = padded_height(h, w)
-    limit = detector_limit(h, w, limits)
+    limit = detector_limit(h, w, limits, min_side_len=min_side_len, scale=scale)
     saved = det.limit_type, det.limit_side_len
     det.limit_type, det.limit_side_len = limit
     try:

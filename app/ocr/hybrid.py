@@ -63,11 +63,13 @@ from typing import Sequence
 import numpy as np
 
 from app.classify.language import looks_vietnamese
-from app.config import Settings
+from app.config import ConfigError, Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
-from app.ocr.geometry import check_geometry, detector_budget, select_lines
+from app.ocr.geometry import (check_geometry, detector_budget, detector_scale, library_preprocess_size,
+                              padded_height, select_lines, text_columns)
+from app.ocr.header import MERGES, header_region, inside_region, merge_passes
 
 log = logging.getLogger(__name__)
 
@@ -638,13 +640,20 @@ class HybridOcrEngine(OcrEngine):
             dropped, the same line set as ``OCR_ENGINE=rapidocr``),
             ``ocr_threads`` (ONNX Runtime threads, and Tesseract workers when
             ``options.workers`` is 0), ``ocr_recogniser`` (the second
-            recogniser when ``options`` is not given).
+            recogniser when ``options`` is not given), the detection settings
+            of :class:`app.ocr.rapid.RapidOcrEngine` (``text_det_*``), and the
+            header pass: ``ocr_header_fraction`` (share of the text's height,
+            from its top, detected a second time; 0 = no second pass),
+            ``ocr_header_scale`` (its resolution, as a multiple of the first
+            pass's) and ``ocr_header_merge`` (``replace`` or ``fill``, see
+            :func:`app.ocr.header.merge_passes`).
         options: tuning; the defaults are the measured best.
 
     Raises:
         EngineUnavailable: rapidocr or its models, the ``asterocr`` model files
             (``aster``), or tesseract/tesserocr and the traineddata
             (``tesseract``) are missing; the message says what to install.
+        ConfigError: ``ocr_header_merge`` is not ``replace`` or ``fill``.
     """
 
     name = "hybrid"
@@ -669,6 +678,11 @@ class HybridOcrEngine(OcrEngine):
         self._ocr = self._rapid._ocr
         self._lock = threading.Lock()  # RapidOCR's pipeline steps share state
         self._rec_threshold = settings.text_rec_conf_threshold
+        self._header_fraction = settings.ocr_header_fraction
+        self._header_scale = settings.ocr_header_scale
+        if settings.ocr_header_merge not in MERGES:
+            raise ConfigError(f"OCR_HEADER_MERGE must be one of {', '.join(MERGES)}, got {settings.ocr_header_merge!r}")
+        self._header_merge = settings.ocr_header_merge
         self._missing = self._missing_letters()
         log.info("OCR engine hybrid ready: %s; %s", self.options, self._second_description())
 
@@ -700,26 +714,84 @@ class HybridOcrEngine(OcrEngine):
 
     # -- stages ----------------------------------------------------------
 
-    def _detect(self, image: np.ndarray):
-        """PP-OCR boxes in page pixels ``(N, 4, 2)`` and the resized-page line crops,
-        within the input budget of :mod:`app.ocr.geometry` (raises PayloadTooLarge)."""
+    def _detect(self, image: np.ndarray, scale: float | None = None):
+        """PP-OCR boxes in image pixels ``(N, 4, 2)``, the line crops (cut from the
+        image as RapidOCR's preprocess sized it) and the detector's resize factor
+        relative to ``image``, within the input budget of :mod:`app.ocr.geometry`
+        (raises PayloadTooLarge). ``scale``: the detector's resize factor wanted
+        (the header pass), instead of the ``TEXT_DET_LIMIT_SIDE_LEN`` rule."""
         from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 
         height, width = image.shape[:2]
-        with detector_budget(self._ocr, height, width, self._rapid.limits):
+        pre_h, pre_w = library_preprocess_size(height, width)
+        pad_h = padded_height(pre_h, pre_w) if self._ocr.cfg.Global.use_vertical_padding else pre_h
+        with detector_budget(self._ocr, height, width, self._rapid.limits,
+                             min_side_len=self._rapid.det_limit_side_len, scale=scale) as limit:
             resized, record = self._ocr.preprocess_img(image)
             try:
                 crops, det = self._ocr.detect_and_crop(resized, record)
             except RapidOCRError:  # nothing detected
-                return np.zeros((0, 4, 2), np.float32), []
+                crops, det = [], None
+        det_scale = (pre_h / height) * detector_scale(pad_h, pre_w, limit)
+        if not crops:
+            return np.zeros((0, 4, 2), np.float32), [], det_scale
         keep = select_lines(crops, self._rapid.limits)
         if not keep:
-            return np.zeros((0, 4, 2), np.float32), []
+            return np.zeros((0, 4, 2), np.float32), [], det_scale
         crops = [crops[i] for i in keep]
         det_boxes = np.asarray(det.boxes, dtype=np.float32)[keep]
         boxes = map_boxes_to_original(det_boxes, record, height, width)
-        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2), list(crops)
+        return np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2), list(crops), det_scale
+
+    def _header_pass(self, image: np.ndarray, boxes: np.ndarray, crops: list, flips: list[bool],
+                     page_scale: float):
+        """Detect the page's header again at ``OCR_HEADER_SCALE`` times the first
+        pass's resolution (``page_scale``: the first pass's detector resize
+        factor) and merge the lines (:mod:`app.ocr.header`).
+
+        Returns:
+            ``(kept, new_boxes, new_crops, new_flips)``: indices of the first
+            pass's lines kept, and the header pass's lines added (``(M, 4, 2)``
+            boxes in image pixels, crops, turn-180 flags); or None (the first
+            pass's lines stand) when there is no header region, the region is
+            refused by the geometry checks, nothing is found in it, or the
+            merged lines would exceed ``OCR_MAX_TEXT_COLUMNS`` (the second pass
+            never makes a page cost more than the budget, nor refuses a page the
+            first pass read).
+        """
+        from app.errors import UnprocessableImage
+
+        height, width = image.shape[:2]
+        turn = page_turn(boxes, bool(flips) and sum(flips) * 2 > len(flips))
+        region = header_region(boxes, width, height, turn, fraction=self._header_fraction)
+        if region is None:
+            return None
+        limits = self._rapid.limits
+        try:
+            check_geometry(region.height, region.width, limits)
+        except UnprocessableImage:
+            return None
+        band = np.ascontiguousarray(image[region.y0:region.y1, region.x0:region.x1])
+        pre_h = library_preprocess_size(region.height, region.width)[0]
+        try:
+            b_boxes, b_crops, _ = self._detect(band, scale=self._header_scale * page_scale * region.height / pre_h)
+        except PayloadTooLarge:
+            return None
+        if not b_crops:
+            return None
+        b_boxes = b_boxes + np.array([region.x0, region.y0], dtype=np.float32)
+        whole = np.flatnonzero(inside_region(b_boxes, region, width, height))
+        b_boxes, b_crops = b_boxes[whole], [b_crops[j] for j in whole]
+        kept, added = merge_passes(boxes, b_boxes, self._header_merge)
+        new_crops = [b_crops[j] for j in added]
+        if sum(text_columns(c.shape) for c in [crops[i] for i in kept] + new_crops) > limits.max_text_columns:
+            return None
+        if self.options.orientation == "line":
+            new_flips = self._upside_down(new_crops)
+        else:  # the page's vote, as for the first pass's lines
+            new_flips = [bool(flips[0]) if flips else False] * len(new_crops)
+        return kept, b_boxes[added].reshape(-1, 4, 2), new_crops, new_flips
 
     def _upside_down(self, crops: list[np.ndarray]) -> list[bool]:
         """Per line: turn it 180 degrees? (orientation classifier, per line or by page vote)."""
@@ -763,7 +835,9 @@ class HybridOcrEngine(OcrEngine):
     # -- public ----------------------------------------------------------
 
     def recognize(self, image: np.ndarray) -> OcrResult:
-        """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector;
+        """See :meth:`OcrEngine.recognize`. ``detection_ms`` is PP-OCR's detector
+        (with the header pass, ``OCR_HEADER_FRACTION`` > 0, on Vietnamese
+        pages: its detection and PP-OCR's reading of the lines it adds);
         ``recognition_ms`` covers orientation, PP-OCR and the second
         recogniser(s) and fusion.
 
@@ -780,12 +854,26 @@ class HybridOcrEngine(OcrEngine):
         try:
             t0 = time.perf_counter()
             with self._lock:
-                boxes, crops = self._detect(image)
+                boxes, crops, page_scale = self._detect(image)
                 t1 = time.perf_counter()
                 flips = self._upside_down(crops)
                 pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c for c, f in zip(crops, flips)]
                 pp = self._pp_read(pp_crops)
-            vietnamese = looks_vietnamese([text for text, _ in pp])
+                vietnamese = looks_vietnamese([text for text, _ in pp])
+                header_s = 0.0
+                if self._header_fraction > 0 and vietnamese and len(boxes):
+                    # Only on Vietnamese pages, where it was measured (docs/measurements.md).
+                    th = time.perf_counter()
+                    merged = self._header_pass(image, boxes, crops, flips, page_scale)
+                    if merged is not None:
+                        kept, new_boxes, new_crops, new_flips = merged
+                        new_pp_crops = [np.ascontiguousarray(np.rot90(c, 2)) if f else c
+                                        for c, f in zip(new_crops, new_flips)]
+                        boxes = np.concatenate([boxes[kept], new_boxes]).astype(np.float32).reshape(-1, 4, 2)
+                        flips = [flips[i] for i in kept] + new_flips
+                        pp_crops = [pp_crops[i] for i in kept] + new_pp_crops
+                        pp = [pp[i] for i in kept] + self._pp_read(new_pp_crops)
+                    header_s = time.perf_counter() - th
             if self.options.fusion == "ppocr" or not vietnamese:
                 # Not a Vietnamese page: a Vietnamese recogniser would only add marks to
                 # English/Malay words (measured on SROIE), so keep PP-OCR's reading.
@@ -815,8 +903,8 @@ class HybridOcrEngine(OcrEngine):
             lines=tuple(_reading_order(lines, width, height, turn)),
             width=int(width),
             height=int(height),
-            detection_ms=(t1 - t0) * 1000.0,
-            recognition_ms=(t2 - t1) * 1000.0,
+            detection_ms=(t1 - t0 + header_s) * 1000.0,
+            recognition_ms=(t2 - t1 - header_s) * 1000.0,
             engine=self.name,
         )
 

@@ -49,7 +49,12 @@ class RapidOcrEngine(OcrEngine):
     """PP-OCRv6 text detection + recognition through RapidOCR 3.x.
 
     Args:
-        settings: uses ``text_det_conf_threshold`` (DB box score threshold),
+        settings: uses ``text_det_conf_threshold`` (DB box score threshold,
+            RapidOCR's ``Det.box_thresh``), ``text_det_thresh`` (DB pixel
+            threshold, ``Det.thresh``), ``text_det_unclip_ratio`` (how far
+            each detected box is grown, ``Det.unclip_ratio``),
+            ``text_det_limit_side_len`` (the detector's input short side,
+            pixels, within the budget of :mod:`app.ocr.geometry`),
             ``text_rec_conf_threshold`` (lines below it are dropped) and
             ``ocr_threads`` (ONNX Runtime intra-op threads, 0 = library default).
 
@@ -76,6 +81,8 @@ class RapidOcrEngine(OcrEngine):
             "Global.text_score": settings.text_rec_conf_threshold,
             "Det.model_path": str(paths["det"]),
             "Det.box_thresh": settings.text_det_conf_threshold,
+            "Det.thresh": settings.text_det_thresh,
+            "Det.unclip_ratio": settings.text_det_unclip_ratio,
             "Rec.model_path": str(paths["rec"]),
             "Cls.model_path": str(paths["cls"]),
             "EngineConfig.onnxruntime.intra_op_num_threads": threads,
@@ -86,6 +93,7 @@ class RapidOcrEngine(OcrEngine):
             raise EngineUnavailable(f"RapidOCR failed to start: {e}") from e
         self._paths = paths
         self.limits = OcrLimits.from_settings(settings)
+        self.det_limit_side_len = settings.text_det_limit_side_len
         # RapidOCR mutates per-call parameters on the instance, so calls are serialised.
         self._lock = threading.Lock()
         log.info("OCR engine rapidocr ready: det=%s rec=%s", paths["det"].name, paths["rec"].name)
@@ -151,7 +159,7 @@ class RapidOcrEngine(OcrEngine):
 
         ocr = self._ocr
         image = ocr.load_img(image)
-        with detector_budget(ocr, image.shape[0], image.shape[1], self.limits):
+        with detector_budget(ocr, image.shape[0], image.shape[1], self.limits, min_side_len=self.det_limit_side_len):
             img, record = ocr.preprocess_img(image)
             try:
                 crops, det = ocr.detect_and_crop(img, record)

@@ -16,14 +16,24 @@ parser it closes the connection. It bounds how long each stalled client holds
 a thread; it does not bound how many clients may try (that takes a buffering
 reverse proxy, ``deploy/nginx.conf.example``).
 
+Gunicorn answers what its own HTTP parser refuses (a bad request line, an
+invalid header, a request line or headers over its limits, a bad chunk) and
+errors that escape the app with an HTML page of its own. The worker answers
+them in the service's JSON error shape instead, with a stable code for each
+(``MALFORMED_REQUEST``, ``REQUEST_LINE_TOO_LONG``, ``HEADERS_TOO_LARGE``, ...,
+docs/errors-and-limits.md): gunicorn still decides the status and logs, only
+the body it writes is replaced (:class:`_JsonErrorSocket`).
+
 Plain TCP only: with gunicorn's own TLS (``certfile``) the socket is replaced
 by an ``SSLSocket`` and keeps gunicorn's behaviour; terminate TLS at the proxy.
 """
 
 from __future__ import annotations
 
+import json
 import socket
 import sys
+import uuid
 
 from gunicorn.workers.gthread import ThreadWorker
 
@@ -90,6 +100,16 @@ class TimeoutThreadWorker(ThreadWorker):
 
         self.wsgi = counted
 
+    def handle_error(self, req, client, addr, exc):
+        """Gunicorn's answer to a request it could not parse or serve, as the service's JSON error.
+
+        Gunicorn's own handler classifies ``exc``, picks the status, logs and
+        writes the access line; the socket it writes to is wrapped so that its
+        HTML page is replaced by ``{"success": false, "message", "error_code",
+        "trace_id"}`` (:func:`json_error_answer`).
+        """
+        super().handle_error(req, _JsonErrorSocket(client, exc, self.log), addr, exc)
+
     def accept(self, listener):
         # Wrap the listener so that each accepted socket gets the timeout class before gunicorn sees it.
         super().accept(_Listener(listener, self._socket_class))
@@ -128,3 +148,83 @@ class _Listener:
 
     def __getattr__(self, name):
         return getattr(self._listener, name)
+
+
+def _service_error_for(status: int, exc: BaseException):
+    """The :mod:`app.errors` error for gunicorn's ``status`` and exception (message safe to show)."""
+    from app import errors
+    from app.api.schemas import clip
+
+    name = type(exc).__name__
+    detail = str(exc).strip()
+    said = f" ({name}: {clip(detail)})" if detail and not isinstance(exc, OSError) else f" ({name})"
+    if status == 400:
+        return errors.MalformedRequest("The HTTP request could not be parsed" + said)
+    if status == 414:
+        return errors.RequestLineTooLong("The request line is over the server's limit" + said)
+    if status == 431:
+        return errors.HeadersTooLarge("The request's header fields are over the server's limits" + said)
+    if status == 417:
+        return errors.ExpectationFailed()
+    if status == 501:
+        return errors.UnsupportedTransferCoding("Unsupported Transfer-Encoding: only chunked is accepted" + said)
+    if status == 403:
+        error = errors.Forbidden("Request forbidden" + said)
+    elif status < 500:
+        error = errors.BadRequest("Bad request" + said)
+        error.http_status = status
+        return error
+    else:
+        error = errors.SystemFailure()
+    error.http_status = status
+    return error
+
+
+def json_error_answer(status: int, exc: BaseException) -> tuple[bytes, str]:
+    """The HTTP response (status line, headers, JSON body) for gunicorn's error ``status``.
+
+    Args:
+        status: the HTTP status gunicorn chose for ``exc``.
+        exc: what gunicorn caught (its parse errors, or anything that escaped the app).
+
+    Returns:
+        ``(response bytes, trace id)``; the connection is closed after it, as gunicorn does.
+    """
+    from http import HTTPStatus
+
+    from app import SECURITY_HEADERS
+
+    error = _service_error_for(status, exc)
+    trace_id = uuid.uuid4().hex
+    body = json.dumps({"success": False, "message": error.message, "error_code": error.code,
+                       "trace_id": trace_id}).encode()
+    try:
+        reason = HTTPStatus(error.http_status).phrase
+    except ValueError:
+        reason = "Error"
+    headers = {"Connection": "close", "Content-Type": "application/json", "Content-Length": str(len(body)),
+               "X-Trace-Id": trace_id, **SECURITY_HEADERS}
+    head = f"HTTP/1.1 {error.http_status} {reason}\r\n" + "".join(f"{k}: {v}\r\n" for k, v in headers.items())
+    return head.encode("latin-1") + b"\r\n" + body, trace_id
+
+
+class _JsonErrorSocket:
+    """The client socket handed to gunicorn's ``handle_error``: its HTML error page is
+    replaced by :func:`json_error_answer` (the status is read from its status line)."""
+
+    def __init__(self, sock, exc: BaseException, log):
+        self._sock, self._exc, self._log = sock, exc, log
+
+    def sendall(self, data: bytes, *args) -> None:
+        try:
+            status = int(bytes(data).split(b" ", 2)[1])
+        except (IndexError, ValueError):  # not gunicorn's error page: pass it through untouched
+            self._sock.sendall(data, *args)
+            return
+        answer, trace_id = json_error_answer(status, self._exc)
+        self._log.info("answered %d to a request the server refused (%s, trace_id=%s)",
+                       status, type(self._exc).__name__, trace_id)
+        self._sock.sendall(answer, *args)
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)

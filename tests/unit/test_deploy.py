@@ -118,6 +118,8 @@ def test_llm_unit_keeps_gpu_access(units):
         assert key not in service, key
     # Readiness: the unit is "started" once /v1/models answers, within TimeoutStartSec.
     assert any("/v1/models" in c for c in service.get("ExecStartPost", []))
+    # ... and then warmed with one tiny completion (run.sh warm-llm), after the probe.
+    assert service["ExecStartPost"][-1] == "/opt/docextract/run.sh warm-llm"
 
 
 def test_api_unit_orders_after_llm(units):

@@ -265,3 +265,55 @@ def test_every_error_code_is_documented():
     text = (Path(__file__).resolve().parents[2] / "docs" / "errors-and-limits.md").read_text(encoding="utf-8")
     missing = sorted(code for code in documented_codes() if f"`{code}`" not in text)
     assert not missing, f"add to docs/errors-and-limits.md: {missing}"
+
+
+# ------------------------------------------------------------------ gunicorn's own refusals (were HTML pages)
+
+
+class _RecordingSocket:
+    def __init__(self):
+        self.sent = b""
+
+    def sendall(self, data):
+        self.sent += data
+
+
+class _Log:
+    def __init__(self):
+        self.lines = []
+
+    def info(self, msg, *args):
+        self.lines.append(msg % args)
+
+
+def _answer(sock: _RecordingSocket) -> tuple[int, dict, dict]:
+    head, _, body = sock.sent.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    headers = dict(line.split(": ", 1) for line in lines[1:])
+    return int(lines[0].split(" ")[1]), headers, json.loads(body)
+
+
+def test_gunicorn_error_page_is_replaced_by_the_json_shape():
+    from gunicorn import util
+    from gunicorn.http.errors import LimitRequestHeaders
+
+    from app.serving.worker import _JsonErrorSocket
+
+    real, log = _RecordingSocket(), _Log()
+    # What gunicorn's handle_error writes for too many headers, through the wrapped socket.
+    util.write(_JsonErrorSocket(real, LimitRequestHeaders("too many headers"), log),
+               b"HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Type: text/html\r\n\r\n<html></html>")
+    status, headers, body = _answer(real)
+    assert status == 431 and headers["Content-Type"] == "application/json" and headers["Connection"] == "close"
+    assert body["error_code"] == "HEADERS_TOO_LARGE" and body["success"] is False
+    assert "LimitRequestHeaders" in body["message"] and body["trace_id"] == headers["X-Trace-Id"]
+    assert body["trace_id"] in log.lines[0]
+
+
+def test_an_error_escaping_the_app_is_500_system_error_without_its_text():
+    from app.serving.worker import json_error_answer
+
+    sock = _RecordingSocket()
+    sock.sendall(json_error_answer(500, RuntimeError("secret document text"))[0])
+    status, _, body = _answer(sock)
+    assert status == 500 and body["error_code"] == "SYSTEM_ERROR" and "secret" not in body["message"]
