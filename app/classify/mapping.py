@@ -335,7 +335,10 @@ def _names_other_attribute(description: str) -> bool:
 def implied_kind(key: str, description: str) -> str:
     """What a field's description implies its value is: ``date``, ``amount``,
     ``number`` or ``text`` (for fields that match no known field)."""
-    ws = set(words(key) + words(description))
+    seq = words(key) + words(description)
+    ws = set(seq)
+    if "gia" in ws and all(i > 0 and seq[i - 1] == "quoc" for i, w in enumerate(seq) if w == "gia"):
+        ws.discard("gia")  # "giá" is a price, but "quốc gia" is a country
     if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when"} or \
             re.search(r"\bdays?\b", f"{key} {description}".lower()):  # "day" as written ("đầy" folds to it too)
         return "date"

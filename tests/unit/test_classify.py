@@ -126,6 +126,8 @@ def test_words_fold_split_and_drop_function_words():
     assert words("dateOfBirth") == ["date", "birth"]
     assert words("Số căn cước của công dân") == ["so", "can", "cuoc", "cong", "dan"]
     assert implied_kind("x", "Tên đầy đủ") == "text"  # "đầy" folds to "day"; not a date
+    assert implied_kind("x", "Thuộc quốc gia nào") == "text"  # "quốc gia" is a country, not a price ("giá")
+    assert implied_kind("x", "Đơn giá") == "amount"
 
 
 def test_synonyms_cover_every_known_field():
