@@ -71,21 +71,35 @@ def encode(text: str, index: dict[str, int]) -> list[int]:
     return [index[c] for c in text if c in index]
 
 
-def make_batches(lines: list[Line], index: dict[str, int], batch_size: int) -> list[dict]:
+def make_batches(lines: list[Line], index: dict[str, int], batch_size: int,
+                 training: bool = True) -> tuple[list[dict], list[str]]:
     """Fixed batches of lines of similar width.
 
+    Args:
+        lines: labelled line images.
+        index: class index of each alphabet symbol.
+        batch_size: lines per batch.
+        training: leave out what CTC cannot learn from: lines wider than
+            ``MAX_WIDTH`` at 32 px, lines without a symbol of the alphabet, and
+            lines with more symbols than it can align (``2 * len + 1 > frames``).
+            For validation (False) every line is kept except those wider than
+            ``MAX_WIDTH``, which the service does not read either: they are
+            returned apart, to be scored as read empty.
+
     Returns:
-        Dicts with ``images`` ``(N, 3, 32, W)`` float32 (white-padded), ``frames``
-        ``(N,)`` (each line's own width / 4), ``targets`` (list of index lists)
-        and ``texts``. Lines wider than ``MAX_WIDTH`` at 32 px, or with more
-        characters than CTC can align (``2 * len + 1 > frames``), are left out.
+        ``(batches, skipped_texts)``: batches are dicts with ``images``
+        ``(N, 3, 32, W)`` float32 (white-padded), ``frames`` ``(N,)`` (each
+        line's own width / 4), ``targets`` (lists of class indices) and
+        ``texts``; ``skipped_texts`` are the labels of the lines left out.
     """
-    rows = []
+    rows, skipped = [], []
     for ln in lines:
         x = AsterRecognizer.prepare(ln.image)
         target = encode(ln.text, index)
         frames = x.shape[2] // 4
-        if x.shape[2] > MAX_WIDTH or not target or len(target) * 2 + 1 > frames:
+        too_wide = x.shape[2] > MAX_WIDTH
+        if too_wide or (training and (not target or len(target) * 2 + 1 > frames)):
+            skipped.append(ln.text)
             continue
         rows.append((x, target, ln.text))
     rows.sort(key=lambda r: r[0].shape[2])
@@ -102,7 +116,7 @@ def make_batches(lines: list[Line], index: dict[str, int], batch_size: int) -> l
             "targets": [r[1] for r in chunk],
             "texts": [r[2] for r in chunk],
         })
-    return batches
+    return batches, skipped
 
 
 def score(texts: list[str], hyps: list[str]) -> dict:
@@ -174,14 +188,15 @@ def main(argv: list[str] | None = None) -> int:
     # 2. Data.
     t0 = time.time()
     synthetic = SyntheticLines(args.data_seed, alphabet=alphabet[1:])
-    train = make_batches(synthetic.take(args.train_lines), index, args.batch_size)
+    train, _ = make_batches(synthetic.take(args.train_lines), index, args.batch_size)
     n_train = sum(len(b["texts"]) for b in train)
     log(f"rendered {args.train_lines} synthetic lines ({n_train} usable) in {time.time() - t0:.0f}s, {len(synthetic.fonts)} fonts")
     val: dict[str, list[dict]] = {}
+    val_unread: dict[str, list[str]] = {}  # too wide for the model: scored as read empty, as the service reads them
     if args.val == "mcocr":
         for name, ids in zip(("select", "report"), mcocr_split()):
             ids = ids[: args.val_limit] if args.val_limit else ids
-            val[name] = make_batches(mcocr_crops(ids), index, 16)
+            val[name], val_unread[name] = make_batches(mcocr_crops(ids), index, 16, training=False)
 
     # 3. Frozen prefix and cached features.
     if args.cut == "none":
@@ -214,7 +229,8 @@ def main(argv: list[str] | None = None) -> int:
                     for n, frames in enumerate(b["frames"]):
                         hyps.append(ctc_greedy_decode(lp[:, n, :], alphabet, int(frames))[0])
                     texts.extend(b["texts"])
-                out[name] = score(texts, hyps)
+                unread = val_unread.get(name, [])
+                out[name] = score(texts + unread, hyps + [""] * len(unread))
         suffix.train()
         return out
 
@@ -237,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
         row = {"minutes": round(minutes, 2), "wall_minutes": round((time.time() - train_start) / 60.0, 2),
                "loadavg": round(os.getloadavg()[0], 1), "step": step, "lines_seen": seen, "epochs": round(seen / max(n_train, 1), 2),
                "train_lines": n_train, "loss": round(float(np.mean(losses)), 4) if losses else None,
-               **{f"{k}_{m}": round(v[m], 4) for k, v in res.items() for m in ("cer", "diacritics")}}
+               **{f"{k}_{m}": round(v[m], 4) for k, v in res.items() for m in ("cer", "diacritics", "lines")}}
         log_file.write(json.dumps(row) + "\n")
         log_file.flush()
         log(" ".join(f"{k}={v}" for k, v in row.items()))

@@ -103,11 +103,16 @@ def test_trainer_runs_a_few_steps_and_writes_model_log_and_summary(tmp_path):
     spec = importlib.util.spec_from_file_location("train_recogniser", Path(__file__).parents[2] / "tools" / "train_recogniser.py")
     trainer = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(trainer)
+    from tools.recogniser.dataset import MCOCR
+
     out = tmp_path / "run"
-    assert trainer.main(["--out", str(out), "--train-lines", "8", "--max-steps", "2", "--val", "none",
-                         "--batch-size", "4", "--seed", "3"]) == 0
+    val = ["--val", "mcocr", "--val-limit", "1"] if (MCOCR / "labels").is_dir() else ["--val", "none"]
+    assert trainer.main(["--out", str(out), "--train-lines", "8", "--max-steps", "2", "--batch-size", "4",
+                         "--seed", "3", *val]) == 0
     rows = [json.loads(x) for x in (out / "log.jsonl").read_text().splitlines()]
     assert rows[0]["step"] == 0 and rows[-1]["step"] == 2 and rows[-1]["loss"] > 0
+    if val[1] == "mcocr":  # validation on the held-out real crops, both halves, every checkpoint
+        assert all(0 <= r["select_cer"] and r["select_lines"] > 0 and r["report_lines"] > 0 for r in rows)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 2 and summary["conversion_max_diff"] < 1e-3
     x = np.ones((1, 3, 32, 64), dtype=np.float32)
