@@ -152,6 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--val", choices=("mcocr", "none"), default="mcocr", help="validation set")
     parser.add_argument("--val-limit", type=int, default=0, help="first N validation photos per split (0: all)")
     parser.add_argument("--threads", type=int, default=1, help="PyTorch threads")
+    parser.add_argument("--device", default="cpu", help="torch device (cpu, cuda, ...); needs a torch built for it")
     parser.add_argument("--model", type=Path, default=None, help="starting ONNX model (default: asterocr's)")
     args = parser.parse_args(argv)
 
@@ -163,7 +164,9 @@ def main(argv: list[str] | None = None) -> int:
     torch.manual_seed(args.seed)
     random.seed(args.seed)
     np.random.seed(args.seed)
-    torch.use_deterministic_algorithms(True)
+    device = torch.device(args.device)
+    # CUDA's CTC loss backward has no deterministic kernel: warn there instead of failing.
+    torch.use_deterministic_algorithms(True, warn_only=device.type != "cpu")
     args.out.mkdir(parents=True, exist_ok=True)
     started = time.time()
 
@@ -184,6 +187,7 @@ def main(argv: list[str] | None = None) -> int:
     log(f"converted {source.name}: max |torch - onnxruntime| = {diff:.2e}")
     if diff > 1e-3:
         raise SystemExit(f"conversion does not reproduce the ONNX model (max diff {diff})")
+    net.to(device)
 
     # 2. Data.
     t0 = time.time()
@@ -209,13 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.time()
         with torch.no_grad():
             for b in train + [b for batches in val.values() for b in batches]:
-                b["features"] = prefix(torch.from_numpy(b["images"]))
+                b["features"] = prefix(torch.from_numpy(b["images"]).to(device))
         log(f"cached {args.cut} features in {time.time() - t0:.0f}s")
     trainable = [p for p in aster_torch.graph_parameters(suffix) if p.requires_grad]
     log(f"training {sum(p.numel() for p in trainable):,} of {sum(p.numel() for p in net.parameters()):,} parameters")
 
     def forward(b, model):
-        x = b["features"] if prefix is not None else torch.from_numpy(b["images"])
+        x = b["features"] if prefix is not None else torch.from_numpy(b["images"]).to(device)
         return model(x)
 
     def evaluate() -> dict:
@@ -225,7 +229,7 @@ def main(argv: list[str] | None = None) -> int:
             for name, batches in val.items():
                 texts, hyps = [], []
                 for b in batches:
-                    lp = forward(b, suffix).numpy()
+                    lp = forward(b, suffix).cpu().numpy()
                     for n, frames in enumerate(b["frames"]):
                         hyps.append(ctc_greedy_decode(lp[:, n, :], alphabet, int(frames))[0])
                     texts.extend(b["texts"])
@@ -282,9 +286,9 @@ def main(argv: list[str] | None = None) -> int:
             b = train[i]
             tick = time.process_time()
             lp = forward(b, suffix)
-            targets = torch.tensor([c for t in b["targets"] for c in t], dtype=torch.long)
-            target_lengths = torch.tensor([len(t) for t in b["targets"]], dtype=torch.long)
-            input_lengths = torch.from_numpy(b["frames"])
+            targets = torch.tensor([c for t in b["targets"] for c in t], dtype=torch.long, device=device)
+            target_lengths = torch.tensor([len(t) for t in b["targets"]], dtype=torch.long, device=device)
+            input_lengths = torch.from_numpy(b["frames"]).to(device)
             loss = ctc(lp, targets, input_lengths, target_lengths)
             optimizer.zero_grad(set_to_none=True)
             loss.backward()
@@ -326,6 +330,7 @@ def main(argv: list[str] | None = None) -> int:
         "model_bytes": out_model.stat().st_size,
         "initializers_written": info["initializers"],
         "torch": torch.__version__,
+        "device": str(device),
         "cpu_count": os.cpu_count(),
         "loadavg": os.getloadavg(),
     }
