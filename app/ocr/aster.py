@@ -22,6 +22,7 @@ repeats collapsed, blanks removed.
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import json
 import logging
@@ -55,6 +56,15 @@ def asset_dir() -> Path:
     if spec is None or not spec.submodule_search_locations:
         raise EngineUnavailable(f"the Vietnamese recogniser needs the '{PACKAGE}' package: {INSTALL_HINT}")
     return Path(next(iter(spec.submodule_search_locations))) / "assets"
+
+
+def file_sha256(path: Path) -> str:
+    """Hex SHA-256 of a file (read in 1 MiB chunks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 def ctc_greedy_decode(log_probs: np.ndarray, alphabet: Sequence[str], frames: int | None = None) -> tuple[str, float]:
@@ -98,18 +108,34 @@ class AsterRecognizer:
             little padding is added.
         model_dir: folder holding ``asternet.onnx`` and ``vocab.json``
             (default: the installed wheel's ``assets``).
+        model_path: another ONNX model with AsterNet's contract (a retrained
+            AsterNet, ``tools/train_recogniser.py``) instead of ``asternet.onnx``;
+            its alphabet is the ``vocab.json`` beside it, else the one in
+            ``model_dir``.
+        sha256: expected hex SHA-256 of the model file, checked before loading.
 
     Raises:
-        EngineUnavailable: package, model file or alphabet missing, or the
-            model does not load.
+        EngineUnavailable: package, model file or alphabet missing, the
+            checksum differs, or the model does not load.
     """
 
-    def __init__(self, threads: int = 0, batch_size: int = 8, model_dir: Path | None = None):
-        folder = Path(model_dir) if model_dir is not None else asset_dir()
-        model, vocab = folder / MODEL_FILE, folder / VOCAB_FILE
+    def __init__(self, threads: int = 0, batch_size: int = 8, model_dir: Path | None = None,
+                 model_path: Path | None = None, sha256: str | None = None):
+        if model_path is not None:
+            model = Path(model_path)
+            beside = model.parent / VOCAB_FILE
+            vocab = beside if beside.is_file() else (Path(model_dir) if model_dir is not None else asset_dir()) / VOCAB_FILE
+        else:
+            folder = Path(model_dir) if model_dir is not None else asset_dir()
+            model, vocab = folder / MODEL_FILE, folder / VOCAB_FILE
         missing = [str(p) for p in (model, vocab) if not p.is_file()]
         if missing:
             raise EngineUnavailable(f"AsterNet files missing: {', '.join(missing)}; reinstall: {INSTALL_HINT}")
+        if sha256 is not None:
+            got = file_sha256(model)
+            if got != sha256.lower():
+                raise EngineUnavailable(f"recogniser model {model} has SHA-256 {got}, expected {sha256}: "
+                                        "the file is damaged or not the one this version ships")
         try:
             import onnxruntime as ort
 
@@ -131,6 +157,7 @@ class AsterRecognizer:
         self._input = self._session.get_inputs()[0].name
         self.batch_size = max(1, int(batch_size))
         self.model_path = model
+        self._from_wheel = model_path is None and model_dir is None
         log.info("AsterNet recogniser loaded from %s", model)
 
     @staticmethod
@@ -185,4 +212,6 @@ class AsterRecognizer:
         return out
 
     def describe(self) -> str:
-        return f"AsterNet ({PACKAGE} wheel, {self.model_path.name})"
+        if self._from_wheel:
+            return f"AsterNet ({PACKAGE} wheel, {self.model_path.name})"
+        return f"AsterNet ({self.model_path})"

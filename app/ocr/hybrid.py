@@ -308,6 +308,10 @@ class HybridOptions:
         min_agreement: see :func:`fuse`.
         workers: Tesseract threads/processes per image (0 = ``OCR_THREADS`` or
             the CPU count, at most 4).
+        aster_model: path of another ONNX model with AsterNet's contract (a
+            retrained AsterNet from ``tools/train_recogniser.py``, its
+            ``vocab.json`` beside it) to use instead of the wheel's; empty: the
+            wheel's. For measuring (``bench/ocr_cer.py --set aster_model=...``).
     """
 
     recogniser: str = "aster"
@@ -322,6 +326,7 @@ class HybridOptions:
     keep_pp_marks: bool = False
     min_agreement: float = 0.5
     workers: int = 0
+    aster_model: str = ""
 
     def __post_init__(self):
         for name, choices in (
@@ -665,7 +670,8 @@ class HybridOcrEngine(OcrEngine):
         if "aster" in self.options.readers:
             from app.ocr.aster import AsterRecognizer
 
-            self._aster = AsterRecognizer(threads=settings.ocr_threads)
+            self._aster = AsterRecognizer(threads=settings.ocr_threads,
+                                          model_path=Path(self.options.aster_model) if self.options.aster_model else None)
         if "tesseract" in self.options.readers:
             langs = [x for x in self.options.lang.split("+") if x]
             tessdata = find_tessdata(langs)

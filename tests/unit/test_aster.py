@@ -66,3 +66,28 @@ def test_package_code_is_never_imported(tmp_path):
     before = set(sys.modules)
     AsterRecognizer(model_dir=folder)
     assert not any(m == "asterocr" or m.startswith("asterocr.") for m in set(sys.modules) - before)
+
+
+def test_a_model_whose_checksum_differs_refuses_to_start(tmp_path):
+    model = tmp_path / "retrained.onnx"
+    model.write_bytes(b"not the shipped model")
+    (tmp_path / "vocab.json").write_text('{"chars": ["<blank>", "a"]}', encoding="utf-8")
+    with pytest.raises(EngineUnavailable, match="SHA-256"):
+        AsterRecognizer(model_path=model, sha256="0" * 64)
+    assert aster.file_sha256(model) == __import__("hashlib").sha256(b"not the shipped model").hexdigest()
+
+
+def test_another_model_file_is_loaded_with_the_alphabet_beside_it(tmp_path):
+    import shutil
+
+    try:
+        folder = aster.asset_dir()
+    except EngineUnavailable as e:
+        pytest.skip(e.message)
+    model = tmp_path / "copy.onnx"
+    shutil.copyfile(folder / aster.MODEL_FILE, model)
+    with pytest.raises(EngineUnavailable, match="vocab.json"):
+        AsterRecognizer(model_path=model, model_dir=tmp_path)  # no alphabet anywhere
+    shutil.copyfile(folder / aster.VOCAB_FILE, tmp_path / aster.VOCAB_FILE)
+    rec = AsterRecognizer(model_path=model, sha256=aster.file_sha256(model))
+    assert rec.model_path == model and str(model) in rec.describe()
