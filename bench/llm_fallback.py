@@ -28,7 +28,6 @@ On the transcripts the address is scored on the words their comma-cut segments s
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import json
 import os
 import socket
@@ -43,14 +42,9 @@ if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
 
-def _load(name: str, file: str):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(file))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench.loader import load_script  # noqa: E402
 
-
-re_ = _load("docextract_readers_eval", "readers_eval.py")
+re_ = load_script("docextract_readers_eval", "readers_eval.py")
 ev = re_.ev
 
 

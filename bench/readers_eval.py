@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import re
 import statistics
@@ -53,14 +52,9 @@ TRUE_TYPE = {"sroie": "receipt", "mcocr": "receipt", "invoice2data": "invoice", 
 _DEAD_LLM = "http://127.0.0.1:9/v1"  # discard port: connection refused at once
 
 
-def _load(name: str, file: str):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(file))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench.loader import load_script  # noqa: E402
 
-
-ev = _load("docextract_evaluate", "evaluate.py")
+ev = load_script("docextract_evaluate", "evaluate.py")
 
 
 def transcript_ocr(row: dict) -> OcrResult:
@@ -134,7 +128,7 @@ def cached_documents(dataset: str, split: str = "all", limit: int | None = None,
     from app.documents import decode_image
     from app.ocr.base import create_engine
 
-    ocr_cache = _load("docextract_ocr_cache", "ocr_cache.py")
+    ocr_cache = load_script("docextract_ocr_cache", "ocr_cache.py")
     settings = Settings.from_env()
     engine = ocr_cache.CachingOcrEngine(_LazyEngine(lambda: create_engine(settings), settings.ocr_engine),
                                         *([Path(cache_dir)] if cache_dir else []))

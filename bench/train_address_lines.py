@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import importlib.util
 import json
 import re
 import sys
@@ -54,14 +53,9 @@ ROUNDS = 120
 IMAGE_WEIGHT = 5.0
 
 
-def _load(name: str, file: str):
-    spec = importlib.util.spec_from_file_location(name, Path(__file__).with_name(file))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+from bench.loader import load_script  # noqa: E402
 
-
-re_ = _load("docextract_readers_eval", "readers_eval.py")
+re_ = load_script("docextract_readers_eval", "readers_eval.py")
 ev = re_.ev
 
 

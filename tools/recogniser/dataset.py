@@ -21,6 +21,7 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from bench.ocr_cer import label_crop  # the same cut as the CER benchmark's
 from tools.recogniser.corpus import LineCorpus, load_places
 from tools.recogniser.fonts import Font, vietnamese_fonts
 from tools.recogniser.render import render_line, sample_style
@@ -118,23 +119,10 @@ def mcocr_crops(ids: Sequence[str] | None = None, data: Path = MCOCR) -> list[Li
             raise FileNotFoundError(f"MC-OCR image {image_id}.jpg unreadable")
         for seg in doc["segments"]:
             text = " ".join(unicodedata.normalize("NFC", seg["text"]).split())
-            crop = _label_crop(image, seg["bbox_xywh"])
+            crop = label_crop(image, seg["bbox_xywh"])
             if text and crop is not None:
                 out.append(Line(image=crop, text=text, source=f"mcocr:{image_id}"))
     return out
-
-
-def _label_crop(image: np.ndarray, bbox_xywh) -> np.ndarray | None:
-    """Same cut as ``bench/ocr_cer.py``'s ``label_crop`` (clipped; tall boxes turned 90 degrees counter-clockwise)."""
-    x, y, w, h = (int(round(v)) for v in bbox_xywh)
-    H, W = image.shape[:2]
-    x0, y0, x1, y1 = max(x, 0), max(y, 0), min(x + w, W), min(y + h, H)
-    if x1 - x0 < 2 or y1 - y0 < 2:
-        return None
-    crop = image[y0:y1, x0:x1]
-    if crop.shape[0] >= 1.5 * crop.shape[1]:
-        crop = np.ascontiguousarray(np.rot90(crop))
-    return crop
 
 
 def mcocr_split(data: Path = MCOCR) -> tuple[list[str], list[str]]:
