@@ -113,10 +113,12 @@ class ExpectationFailed(BadRequest):
     code, http_status, default_message = "EXPECTATION_FAILED", 417, "Only 'Expect: 100-continue' is supported"
 
 
-class UnsupportedTransferCoding(ServiceError):
-    """A ``Transfer-Encoding`` other than ``chunked`` (gunicorn answers 501)."""
+class UnsupportedTransferCoding(BadRequest):
+    """A ``Transfer-Encoding`` other than ``chunked``. Gunicorn's parser answers
+    501 (RFC 9112 section 6.1's SHOULD); it is the caller's framing, so the
+    service answers 400 like every other request it cannot read."""
 
-    code, http_status, default_message = "UNSUPPORTED_TRANSFER_CODING", 501, "Unsupported Transfer-Encoding"
+    code, default_message = "UNSUPPORTED_TRANSFER_CODING", "Unsupported Transfer-Encoding"
 
 
 class MissingFile(BadRequest):

@@ -97,7 +97,7 @@ OK_HEAD = "GET /health HTTP/1.1\r\nHost: x\r\n"
     ("too-many-headers", (OK_HEAD + "".join(f"X-H{i}: v\r\n" for i in range(150)) + "\r\n").encode(), 431,
      "HEADERS_TOO_LARGE"),
     ("header-field-too-large", (OK_HEAD + "X-Big: " + "v" * 9000 + "\r\n\r\n").encode(), 431, "HEADERS_TOO_LARGE"),
-    ("unsupported-transfer-coding", (OK_HEAD + "Transfer-Encoding: br, chunked\r\n\r\n").encode(), 501,
+    ("unsupported-transfer-coding", (OK_HEAD + "Transfer-Encoding: br, chunked\r\n\r\n").encode(), 400,
      "UNSUPPORTED_TRANSFER_CODING"),
     ("unknown-expectation", (OK_HEAD + "Expect: teapot\r\n\r\n").encode(), 417, "EXPECTATION_FAILED"),
 ])
