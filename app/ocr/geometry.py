@@ -196,7 +196,7 @@ def detector_scale(height: int, width: int, limit: tuple[str, int]) -> float:
 
 @contextlib.contextmanager
 def detector_budget(ocr, height: int, width: int, limits: OcrLimits, *, min_side_len: int = LIB_DET_LIMIT,
-                    scale: float | None = None) -> Iterator[tuple[str, int]]:
+                    scale: float | None = None) -> Iterator[tuple[tuple[str, int], float]]:
     """Within the block, RapidOCR's text detector sizes its input by
     :func:`detector_limit` for an ``height`` x ``width`` page.
 
@@ -209,17 +209,19 @@ def detector_budget(ocr, height: int, width: int, limits: OcrLimits, *, min_side
         min_side_len, scale: see :func:`detector_limit`.
 
     Yields:
-        The ``(limit_type, limit_side_len)`` in force.
+        ``(limit, factor)``: the ``(limit_type, limit_side_len)`` in force, and
+        the detector's resize factor relative to the ``height`` x ``width`` page
+        (RapidOCR's preprocess, then :func:`detector_scale`; before the rounding
+        of each side to a multiple of 32).
     """
     det = ocr._load_det_model()
-    h, w = library_preprocess_size(height, width)
-    if ocr.cfg.Global.use_vertical_padding:
-        h = padded_height(h, w)
+    pre_h, w = library_preprocess_size(height, width)
+    h = padded_height(pre_h, w) if ocr.cfg.Global.use_vertical_padding else pre_h
     limit = detector_limit(h, w, limits, min_side_len=min_side_len, scale=scale)
     saved = det.limit_type, det.limit_side_len
     det.limit_type, det.limit_side_len = limit
     try:
-        yield limit
+        yield limit, (pre_h / max(1, height)) * detector_scale(h, w, limit)
     finally:
         det.limit_type, det.limit_side_len = saved
 

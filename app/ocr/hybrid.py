@@ -67,8 +67,7 @@ from app.config import ConfigError, Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
-from app.ocr.geometry import (check_geometry, detector_budget, detector_scale, library_preprocess_size,
-                              padded_height, select_lines, text_columns)
+from app.ocr.geometry import check_geometry, detector_budget, library_preprocess_size, select_lines, text_columns
 from app.ocr.header import MERGES, header_region, inside_region, merge_passes
 
 log = logging.getLogger(__name__)
@@ -730,16 +729,13 @@ class HybridOcrEngine(OcrEngine):
         from rapidocr.utils.process_img import map_boxes_to_original
 
         height, width = image.shape[:2]
-        pre_h, pre_w = library_preprocess_size(height, width)
-        pad_h = padded_height(pre_h, pre_w) if self._ocr.cfg.Global.use_vertical_padding else pre_h
         with detector_budget(self._ocr, height, width, self._rapid.limits,
-                             min_side_len=self._rapid.det_limit_side_len, scale=scale) as limit:
+                             min_side_len=self._rapid.det_limit_side_len, scale=scale) as (_, det_scale):
             resized, record = self._ocr.preprocess_img(image)
             try:
                 crops, det = self._ocr.detect_and_crop(resized, record)
             except RapidOCRError:  # nothing detected
                 crops, det = [], None
-        det_scale = (pre_h / height) * detector_scale(pad_h, pre_w, limit)
         if not crops:
             return np.zeros((0, 4, 2), np.float32), [], det_scale
         keep = select_lines(crops, self._rapid.limits)
