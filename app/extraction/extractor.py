@@ -135,7 +135,7 @@ class FieldExtractor:
             t = time.perf_counter()
             kinds = {m.key: m.kind for m in matches.values()}
             for cand in read_captions(ocr, [(s, kinds.get(s.key) or implied_kind(s.key, s.description_en))
-                                            for s in free]):
+                                            for s in free], reader=self.rules):
                 candidates[cand.key].append(cand)
             timings["captions"] = _ms(t)
         results = {s.key: combine(s, candidates[s.key]) for s in specs}

@@ -58,7 +58,7 @@ def _caption_score(folded_line: str, phrase: str) -> tuple[float, int]:
     return fuzz.ratio(" ".join(t.group(0) for t in tokens[:n]), phrase), end
 
 
-def read_captions(ocr: OcrResult, fields: list[tuple[FieldSpec, str]]) -> list[Candidate]:
+def read_captions(ocr: OcrResult, fields: list[tuple[FieldSpec, str]], reader=None) -> list[Candidate]:
     """Candidates for free fields from the captions printed on the page.
 
     Args:
@@ -67,6 +67,9 @@ def read_captions(ocr: OcrResult, fields: list[tuple[FieldSpec, str]]) -> list[C
             ``spec.description_en`` holds the caller's description) and the
             value kind its description implies (``date``, ``amount``,
             ``number``, ``text``).
+        reader: the :class:`app.extraction.rules.RuleReader` whose date and
+            amount parsing (and ``default_currency``) values are read with; the
+            extractor passes its own (default: a plain one).
 
     Returns:
         At most one candidate per field, ``source="rule"``, ``checks``:
@@ -76,7 +79,7 @@ def read_captions(ocr: OcrResult, fields: list[tuple[FieldSpec, str]]) -> list[C
         return []
     from app.extraction.rules import RuleReader, _next_lines
 
-    reader = RuleReader()
+    reader = reader if reader is not None else RuleReader()
     lines = list(ocr.lines)
     folded = [fold(line.text) for line in lines]
     rows = functools.partial(_next_lines, slopes=[math.tan(a) for a in local_text_angles(lines)])
