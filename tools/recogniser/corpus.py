@@ -30,7 +30,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
 
-from tools.recogniser.fonts import VIETNAMESE_LETTERS
 
 # ---------------------------------------------------------------- vocabulary (written for this project)
 
@@ -397,9 +396,3 @@ class LineCorpus:
             text = "".join(c for c in text if c in alphabet)
         text = " ".join(text.split())
         return (kind, text) if text else ("phrase", "Tổng tiền")
-
-
-def vietnamese_share(text: str) -> float:
-    """Share of ``text``'s letters that are Vietnamese letters with diacritics (a corpus statistic)."""
-    letters = [c for c in text if c.isalpha()]
-    return sum(c in VIETNAMESE_LETTERS for c in letters) / max(len(letters), 1)
