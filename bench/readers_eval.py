@@ -23,7 +23,7 @@ Usage::
 
     .venv/bin/python bench/readers_eval.py --source transcripts --half report
     .venv/bin/python bench/readers_eval.py --source transcripts --info-preset plain
-    nice -n 10 .venv/bin/python bench/readers_eval.py --source cache --dataset sroie --split new [--address-model on]
+    nice -n 10 .venv/bin/python bench/readers_eval.py --source cache --dataset sroie --split new [--address-model off]
     nice -n 10 .venv/bin/python bench/readers_eval.py --classify --dataset sroie --dataset mcocr \\
         --dataset invoice2data --dataset cccd_front --dataset cccd_back
 """
@@ -174,7 +174,7 @@ class _LazyEngine:
         return {"engine": self.name}
 
 
-def extractor(address_model=None):
+def extractor(address_model="default"):
     """The real extractor with the LLM stage off (see module docstring); ``address_model``
     as :class:`app.extraction.rules.RuleReader` takes it (None: the address by layout rules alone)."""
     from app.extraction.extractor import FieldExtractor
@@ -187,7 +187,7 @@ def extractor(address_model=None):
 
 
 def run(dataset: str, docs: list[dict], config: dict, back: dict,
-        address_model=None) -> tuple[dict, list[dict]]:
+        address_model="default") -> tuple[dict, list[dict]]:
     """Extract and score every document; returns (summary, per-document rows)."""
     from app.errors import LLMError
     from app.extraction.extractor import ExtractOptions
@@ -264,9 +264,9 @@ def main(argv=None) -> int:
     group.add_argument("--info-preset", choices=["naive", "plain"], help="send info only (no document_type)")
     parser.add_argument("--classify", action="store_true", help="confusion table of detected types")
     parser.add_argument("--failures", type=int, default=0, help="print up to N missed fields")
-    parser.add_argument("--address-model", choices=["off", "on"], default="off",
-                        help="receipt addresses by the layout rules alone (off, the service's default) or with "
-                             "the learned line-role model (app/extraction/line_roles.py)")
+    parser.add_argument("--address-model", choices=["off", "on"], default="on",
+                        help="receipt addresses with the learned line-role model past its rule margin (on, the "
+                             "service's default; app/extraction/line_roles.py) or by the layout rules alone (off)")
     parser.add_argument("--out", help="JSON file for the per-document rows")
     args = parser.parse_args(argv)
 

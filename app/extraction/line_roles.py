@@ -167,6 +167,10 @@ class TreeEnsemble:
     index below zero is leaf ``~index``. The score is the sum of the trees' leaves
     (log-odds); :meth:`probability` applies the logistic function.
 
+    An optional ``"rule_margin"`` (log-odds, a float) makes the model a
+    selector between its own pick and the rule reader's address: see
+    :func:`choose_address`. Absent (None), the model's pick always wins.
+
     Args:
         model: the parsed JSON.
 
@@ -180,7 +184,9 @@ class TreeEnsemble:
             self.trees = [(t["feature"], t["threshold"], t["left"], t["right"], t["leaf"]) for t in model["trees"]]
             features = tuple(model["features"])
             digest = model["sha256"]
-        except (KeyError, TypeError) as e:
+            margin = model.get("rule_margin")
+            self.rule_margin = None if margin is None else float(margin)
+        except (KeyError, TypeError, ValueError) as e:
             raise EngineUnavailable(f"address line model is malformed: {e}") from e
         if features != FEATURES:
             raise EngineUnavailable("address line model was trained on other features; retrain it with "
@@ -248,7 +254,11 @@ def pick_address_lines(model: TreeEnsemble, rows: list[list[float]]) -> tuple[tu
         in order, and the lowest probability among them; ``((), 0.0)`` when no
         line scores >= 0.5.
     """
-    scores = [model.score(r) for r in rows]
+    return pick_from_scores([model.score(r) for r in rows])
+
+
+def pick_from_scores(scores: list[float]) -> tuple[tuple[int, ...], float]:
+    """:func:`pick_address_lines` on lines already scored (log-odds, one per header line)."""
     span = best_run(scores)
     if span is None:
         return (), 0.0
@@ -256,3 +266,37 @@ def pick_address_lines(model: TreeEnsemble, rows: list[list[float]]) -> tuple[tu
     if not picked:
         return (), 0.0
     return picked, min(1.0 / (1.0 + math.exp(-scores[k])) for k in picked)
+
+
+def margin_over_rules(scores: list[float], picked: tuple[int, ...], rule_lines: tuple[int, ...] | None) -> float:
+    """How much more the model believes its own pick than the rule reader's
+    address: the sum of the log-odds of the picked lines minus that of the rule
+    address's lines (lines past the header count 0). ``inf`` when the rules
+    found no address."""
+    if not rule_lines:
+        return math.inf
+    return (sum(scores[k] for k in picked)
+            - sum(scores[k] for k in rule_lines if 0 <= k < len(scores)))
+
+
+def choose_address(model: TreeEnsemble, scores: list[float], rule_lines: tuple[int, ...] | None
+                   ) -> tuple[tuple[int, ...], float] | None:
+    """The model's address lines when it should replace the rule reader's address, else None.
+
+    A stacked selector: the model's pick (:func:`pick_from_scores`) replaces the
+    rules' address only when :func:`margin_over_rules` exceeds the model's
+    ``rule_margin``, a threshold chosen by ``bench/train_address_lines.py`` on
+    out-of-fold predictions of its cross-validation (the rules and the model
+    fail on different receipts; the margin says which to trust). With no
+    ``rule_margin`` the model's pick always wins.
+
+    Returns:
+        ``(indices, probability)`` as :func:`pick_address_lines`, or None (keep the rules' address).
+    """
+    picked, probability = pick_from_scores(scores)
+    if not picked:
+        return None
+    margin = getattr(model, "rule_margin", None)
+    if margin is not None and margin_over_rules(scores, picked, rule_lines) <= margin:
+        return None
+    return picked, probability

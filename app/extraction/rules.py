@@ -110,13 +110,14 @@ class RuleReader:
         default_currency: currency assumed for amounts printed without one
             (None: leave unknown).
         address_model: the learned line-role model that picks a receipt's
-            address lines (:mod:`app.extraction.line_roles`): ``"default"`` for
-            the committed model (loaded on first use), a
-            :class:`app.extraction.line_roles.TreeEnsemble`, or None (the
-            default) for the layout rules alone.
+            address lines (:mod:`app.extraction.line_roles`) where it is surer
+            than the layout rules by its ``rule_margin``: ``"default"`` (the
+            default) for the committed model (loaded on first use), a
+            :class:`app.extraction.line_roles.TreeEnsemble`, or None for the
+            layout rules alone.
     """
 
-    def __init__(self, default_currency: str | None = None, address_model=None):
+    def __init__(self, default_currency: str | None = None, address_model="default"):
         self.default_currency = default_currency
         self._address_model = address_model
 
@@ -515,19 +516,21 @@ class RuleReader:
         """The seller's address: the layout rules' candidate (:meth:`_address_rules`),
         or, on a page that is not Vietnamese and prints no address caption, the
         lines the learned line-role model picks (:mod:`app.extraction.line_roles`),
-        given the rules' seller and address lines as features."""
+        given the rules' seller and address lines as features, when it trusts its
+        pick over the rules' by its ``rule_margin`` (:func:`~app.extraction.line_roles.choose_address`)."""
         cand = self._address_rules(lines, folded, found, vietnamese)
         model = self.address_model
         if model is None or vietnamese or (cand is not None and cand.checks.get("anchor")):
             return cand
-        from app.extraction.line_roles import line_features, pick_address_lines
+        from app.extraction.line_roles import choose_address, line_features
 
         seller = next((c for c in found if c.key == "seller"), None)
-        rows = line_features(lines, folded, tuple(seller.line_indices) if seller else (),
-                             tuple(cand.line_indices) if cand else (), False)
-        picked, probability = pick_address_lines(model, rows)
-        if not picked:
+        rule_lines = tuple(cand.line_indices) if cand else ()
+        rows = line_features(lines, folded, tuple(seller.line_indices) if seller else (), rule_lines, False)
+        chosen = choose_address(model, [model.score(r) for r in rows], rule_lines)
+        if chosen is None:
             return cand
+        picked, probability = chosen
         text = normalize_text(" ".join(lines[i].text for i in picked))
         text = re.sub(r"[\s,.]*\b(TAX ?INVOICE|INVOICE|RECEIPT)\s*$", "", text, flags=re.I) or text
         return Candidate("address", text, text, 0.6 * min(lines[i].confidence for i in picked), "rule",

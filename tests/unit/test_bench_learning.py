@@ -43,6 +43,18 @@ def test_folds_are_fixed_by_key(train):
     assert train.fold_of("X51005361895") == train.fold_of("X51005361895")
 
 
+def test_the_rule_margin_is_the_threshold_that_maximises_out_of_fold_exact_answers(train):
+    # (margin, rules right, model right, weight): the model is right where it is much surer.
+    cases = [(0.5, True, False, 1.0), (1.0, True, False, 1.0), (3.0, False, True, 1.0), (4.0, False, True, 5.0),
+             (2.0, True, True, 1.0), (float("inf"), False, True, 1.0)]
+    threshold, table = train.choose_margin(cases)
+    assert threshold == 2.0  # midway between 1.0 and 3.0: keeps both rule wins, takes both model wins
+    assert dict(table)[threshold] == max(v for _, v in table) == 10.0
+    threshold, _ = train.choose_margin([(1.0, False, True, 1.0), (2.0, False, True, 1.0)])
+    assert threshold < 1.0  # below every case: the model always wins
+    assert train.choose_margin([(1.0, True, True, 1.0)])[0] is None  # nothing decides: no margin
+
+
 def test_a_lightgbm_model_exports_to_trees_that_score_as_lightgbm_does(train):
     lgb = pytest.importorskip("lightgbm", reason="lightgbm (requirements-dev.txt) trains the model")
     import numpy as np

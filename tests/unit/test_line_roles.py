@@ -7,8 +7,9 @@ import pytest
 from app.domain import OcrResult, TextLine
 from app.errors import EngineUnavailable
 from app.extraction.doctypes import DOCUMENT_TYPES
-from app.extraction.line_roles import (DEFAULT_MODEL, FEATURES, TreeEnsemble, best_run, line_features, load_model,
-                                       pick_address_lines, trees_digest)
+from app.extraction.line_roles import (DEFAULT_MODEL, FEATURES, TreeEnsemble, best_run, choose_address,
+                                       line_features, load_model, margin_over_rules, pick_address_lines,
+                                       trees_digest)
 from app.extraction.normalize import fold
 from app.extraction.rules import RuleReader
 
@@ -133,3 +134,36 @@ def test_a_model_that_picks_nothing_leaves_the_rules_address():
 
     ocr = OcrResult(tuple(RECEIPT), 400, 300, 0.0, 0.0)
     assert read(ocr, Nothing())["address"] == read(ocr, None)["address"]
+
+
+def test_the_margin_over_the_rules_sums_log_odds_of_each_side():
+    scores = [-2.0, 3.0, 1.0, -1.0, 0.5]
+    assert margin_over_rules(scores, (1, 2), (2, 3)) == pytest.approx(4.0 - 0.0)
+    assert margin_over_rules(scores, (1, 2), (2, 30)) == pytest.approx(3.0)  # a line past the header counts 0
+    assert margin_over_rules(scores, (1,), ()) == float("inf")
+
+
+def test_with_a_rule_margin_the_model_replaces_the_rules_only_when_it_is_surer_by_more():
+    class Fake:
+        rule_margin = 2.5
+
+    scores = [-2.0, 3.0, 1.0, -1.0, -3.0]  # the model picks lines 1-2 (sum 4.0)
+    assert choose_address(Fake(), scores, (1,)) is None              # 4.0 - 3.0 = 1.0 <= 2.5: rules kept
+    picked, probability = choose_address(Fake(), scores, (2,))       # 4.0 - 1.0 = 3.0 > 2.5: the model's pick
+    assert picked == (1, 2) and 0.5 < probability < 1.0
+    assert choose_address(Fake(), scores, ()) is not None           # no rule address: the model's pick
+    Fake.rule_margin = None
+    assert choose_address(Fake(), scores, (1, 2)) == ((1, 2), pytest.approx(probability))  # no margin: always
+    assert choose_address(Fake(), [-1.0, -2.0], (0,)) is None        # the model picks nothing
+
+
+def test_the_committed_model_declares_its_rule_margin():
+    data = json.loads(DEFAULT_MODEL.read_text(encoding="utf-8"))
+    margin = data.get("rule_margin")
+    assert margin is None or isinstance(margin, float)
+    assert load_model(DEFAULT_MODEL).rule_margin == margin
+
+
+def test_the_rule_reader_uses_the_committed_model_by_default():
+    assert isinstance(RuleReader().address_model, TreeEnsemble)
+    assert RuleReader(address_model=None).address_model is None
