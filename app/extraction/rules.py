@@ -322,6 +322,7 @@ class RuleReader:
         # no total caption; the sum of the transactions is printed after "TẠI QUẦY".
         summary = any(re.search(r"\btong ket gia\w* dich\b", f) for f in folded)
         for i, f in enumerate(folded):
+            f = _repair_total(f)  # "tota/sales", "tota1"
             if _TOTAL_EXCLUDE.search(f) and not re.search(r"\brounded\b|after round", f):
                 continue
             if re.search(r"\btong so\b(?!\s*(tien|thanh toan|phai))", f):
@@ -410,11 +411,14 @@ class RuleReader:
         amount ("71.90") is preferred over a bare number ("66" of "GST@66")."""
         first = None
         for j in (i, *rows(lines, i)):
-            text = lines[j].text if j != i else _strip_letters_before_amount(lines[i].text)
+            if j != i and re.search(r"\d\s*%", lines[j].text):
+                break  # a tax summary row ("S 6.00% 39.09 2.34 41.43"): the caption is its column header
+            text = lines[j].text if j != i else _strip_letters_before_amount(_repair_total(lines[i].text))
             text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
             text = _LEADING_SPECK.sub("", text)  # ".549.885 Đ": a speck before a grouped amount
             text = _MISREAD_RM.sub("RM", text)  # "RN43.40": ringgit's M misread
             text = _MISREAD_VND.sub("VND ", text)  # "UND402,766": VND's V misread, glued to the amount
+            text = _MISREAD_DECIMAL.sub(_decimal_point, text)  # "28-90" / "28:90" alone: the point misread
             got = amount_in(text, spec)
             if got is None:
                 continue
@@ -812,7 +816,8 @@ _NAME_DIGITS = str.maketrans({"1": "I", "0": "O", "5": "S", "8": "B"})
 def _fix_name_digits(text: str) -> str:
     """Digits OCR read inside the words of a company name: ``URBAN 1DEA`` ->
     ``URBAN IDEA``, ``MR D1Y`` -> ``MR DIY`` (a word of upper-case letters with
-    one such digit), ``SIN BHD`` -> ``SDN BHD``, a closing ``5/8`` -> ``S/B``."""
+    one such digit), ``SIN BHD`` / ``SDN DHD`` / ``Sn Bhd`` -> ``SDN BHD`` (:data:`_SDN_BHD`),
+    a closing ``5/8`` -> ``S/B``."""
     def word(m):
         w = m.group(0)
         digits = sum(c.isdigit() for c in w)
@@ -823,8 +828,17 @@ def _fix_name_digits(text: str) -> str:
     text = re.sub(r"\b[A-Z0-9]+\b", word, text)
     text = re.sub(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\b)", "I", text)  # "MR. D.1.Y."
     text = re.sub(r"(?<=[A-Z] )[S5]/[B8]$", "S/B", text)  # "99 SPEED MART 5/8": Sdn Bhd, abbreviated
-    text = re.sub(r"(?<=\bSDN )B[NM]D\b|(?<=\bSDN\. )B[NM]D\b", "BHD", text)  # "SDN BND": H misread
-    return re.sub(r"\bS[I1lL]N(?=\.? ?BHD\b)", "SDN", text)
+    return _SDN_BHD.sub(_sdn_bhd, text)
+
+
+#: Malaysia's private-company suffix "Sdn Bhd" as OCR misreads it: D dropped or read I/l/1
+#: ("SN BHD", "SIN BHD"), B read D/8, H read N/M, the last D read O/0 ("SDN DHD", "SDN BND", "Sdn Bh0").
+_SDN_BHD = re.compile(r"\b(S[DIl1L]?N)(\.? ?)([BD8][HNM][DO0])\b", re.I)
+
+
+def _sdn_bhd(m: re.Match) -> str:
+    upper = m.group(0) == m.group(0).upper()
+    return ("SDN" if upper else "Sdn") + m.group(2) + ("BHD" if upper else "Bhd")
 
 
 def _canonical_seller(text: str) -> str:
@@ -870,6 +884,30 @@ _LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
 _MISREAD_VND = re.compile(r"(?<![^\W\d_])[UV][NH][DĐ](?=\d{1,3}(?:[.,]\d{3})+\b)")
 _MISREAD_RM = re.compile(r"\bR[NHW](?=\d{1,3}(?:,\d{3})*\.\d{2}\b)")
 _DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
+# An amount alone on its line whose decimal point OCR read as a hyphen or colon ("28-90", "RM 28:90").
+_MISREAD_DECIMAL = re.compile(r"^(\s*(?:RM\s*)?\d{1,6})([-:])(\d{2})(\s*)$", re.I)
+
+
+def _decimal_point(m: re.Match) -> str:
+    """:data:`_MISREAD_DECIMAL`'s repair; a colon between a valid hour and minute ("12:30") is a time, kept."""
+    whole = re.sub(r"\D", "", m.group(1))
+    if m.group(2) == ":" and int(whole) < 24 and int(m.group(3)) < 60:
+        return m.group(0)
+    return f"{m.group(1)}.{m.group(3)}{m.group(4)}"
+
+
+# "TOTAL" as OCR misreads it in a caption: l read 1/i/|/! ("TOTA1", "TOTAi"), O read 0, or "l " read "/"
+# ("Tota/Sales"). Matched on folded text.
+_TOTAL_MISREAD = re.compile(r"\bt[o0]ta[1i|!](?![a-z0-9])|\bt0tal\b|\bt[o0]ta(/)(?=[a-z])", re.I)
+
+
+def _repair_total(text: str) -> str:
+    """``text`` with :data:`_TOTAL_MISREAD` spelt "total" (in the text's case), so a
+    misread caption is found and its digits ("TOTA1") are not read as its amount."""
+    def word(m):
+        spelt = "TOTAL" if m.group(0).isupper() else "total"
+        return spelt + " " if m.group(1) else spelt
+    return _TOTAL_MISREAD.sub(word, text)
 
 
 #: Words of Malaysian addresses (Malay street and area words, states, large towns), upper case.

@@ -170,6 +170,30 @@ def test_rounding_adjustment(texts, amount, adjustment):
     assert got.checks.get("rounding_adjustment") == adjustment
 
 
+@pytest.mark.parametrize("texts,amount", [
+    (["SHOP SDN BHD", "Total Sales (Excluding GST)", "180.00", "Total GST", "10.80",
+      "Tota/Sales (Inclusive of GST) :", "190.80", "CASH :", "200.00"], "190.80"),  # "l " read "/"
+    (["SHOP SDN BHD", "TOTA1 RM 12.50", "CASH", "RM 20.00"], "12.50"),  # l read 1: not the amount "1"
+    (["SHOP SDN BHD", "TOTAL", "28-90", "CASH", "28:90", "CHANGE", "0.00"], "28.90"),  # the point read - or :
+])
+def test_misread_total_captions_and_decimal_points(texts, amount):
+    assert read(texts)["total"].normalized["amount"] == amount
+
+
+def test_a_bare_time_under_a_total_caption_keeps_its_colon():
+    from app.extraction.rules import _MISREAD_DECIMAL, _decimal_point
+
+    assert _MISREAD_DECIMAL.sub(_decimal_point, "12:30") == "12:30"
+    assert _MISREAD_DECIMAL.sub(_decimal_point, "RM 41:45") == "RM 41.45"
+    assert _MISREAD_DECIMAL.sub(_decimal_point, "1-23-45") == "1-23-45"
+
+
+def test_a_total_column_header_over_a_tax_summary_row_is_not_the_total():
+    got = read(["SHOP SDN BHD", "SUBTOTAL (QTY 4)", "RM41.45", "CASH", "RM51.50", "CHANGE", "RM10.05",
+                "GST Summary", "Net(RM)", "GST(RM)", "Tota1(RM)", "S 6.00%39.092.3441.43", "THANK YOU"])["total"]
+    assert got.normalized["amount"] == "41.45"
+
+
 def test_money_amount_preferred_over_a_rate_on_the_caption_line():
     got = read(["SHOP SDN BHD", "TOTAL INCL. GST@66", "RM 71.90", "CASH", "RM 72.00"])["total"]
     assert got.normalized["amount"] == "71.90"
@@ -178,6 +202,10 @@ def test_money_amount_preferred_over_a_rate_on_the_caption_line():
 @pytest.mark.parametrize("texts,seller", [
     (["URBAN 1DEA SDN BHD (417940-M),", "A-G-06, DATARAN GLOMAC,"], "URBAN IDEA SDN BHD"),
     (["MR. D.1.Y. (M) SIN BHD", "LOT 1851-A"], "MR. D.I.Y. (M) SDN BHD"),
+    # The suffix as OCR misreads it (D dropped, B read D, D read 0), in the name's own case.
+    (["ONE TWO SEAFOOD RESTAURANT SDN DHD", "(1120908-M)"], "ONE TWO SEAFOOD RESTAURANT SDN BHD"),
+    (["First City Parking Sn Bhd", "(961394-X)"], "First City Parking Sdn Bhd"),
+    (["KEDAI MAJU SDN. BH0", "(12345-A)"], "KEDAI MAJU SDN. BHD"),
     (["99 SPEED MART 5/8", "(519537-X)", "LOT P.T. 2811, JALAN ANGSA,"], "99 SPEED MART S/B"),
     (["PASAR RAYA MEGA MAJU", "(SEMENYIH) SDN BHD", "(767840-W)"], "PASAR RAYA MEGA MAJU (SEMENYIH) SDN BHD"),
     (["AIK HUAT HARDWARE", "ENTERPRISE (SETIA", "ALAM)SDN", "BHD", "822737-X"],
