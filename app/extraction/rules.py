@@ -937,7 +937,8 @@ def fix_malaysian_address(text: str) -> str:
     ``BIk`` -> ``Blk``, a digit inside a word (``8ESAR`` -> ``BESAR``), and an
     address word one letter off by a letter pair OCR confuses (``TANAN`` ->
     ``TAMAN``; :data:`_CONFUSABLE`; words of 5+ letters against
-    :data:`_MY_ADDRESS_WORDS`), the printed case kept."""
+    :data:`_MY_ADDRESS_WORDS`), the printed case kept; then the post town and
+    postcode checked against each other (:func:`app.extraction.postcodes.fix_postcode_town`)."""
     for right, pattern in _MY_ABBREVIATIONS.items():
         text = pattern.sub(lambda m: right if m.group(0).isupper() else right.capitalize(), text)
 
@@ -958,7 +959,10 @@ def fix_malaysian_address(text: str) -> str:
             best = near[0]
         return best if w.isupper() or not w.isalpha() else best.capitalize()
 
-    return re.sub(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b", word, text)
+    text = re.sub(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b", word, text)
+    from app.extraction.postcodes import fix_postcode_town
+
+    return fix_postcode_town(text)
 
 
 def _strip_latin_accents(text: str) -> str:
