@@ -18,7 +18,10 @@ the trees); predicting needs no LightGBM, only this module.
 
 It is trained on Malaysian (English/Malay) receipts only, so the rule reader
 uses it only on pages that are not Vietnamese and whose address has no printed
-caption.
+caption, and there only where it is surer of its own pick than of the rules'
+address by the file's ``rule_margin`` (:func:`choose_address`; the one number
+fitted on the tune half of the 150 new images, their other half kept for the
+report).
 """
 
 from __future__ import annotations
@@ -286,9 +289,9 @@ def choose_address(model: TreeEnsemble, scores: list[float], rule_lines: tuple[i
     A stacked selector: the model's pick (:func:`pick_from_scores`) replaces the
     rules' address only when :func:`margin_over_rules` exceeds the model's
     ``rule_margin``, a threshold chosen by ``bench/train_address_lines.py`` on
-    out-of-fold predictions of its cross-validation (the rules and the model
-    fail on different receipts; the margin says which to trust). With no
-    ``rule_margin`` the model's pick always wins.
+    receipts the trees never saw (the tune half of the 150 new SROIE images;
+    the rules and the model fail on different receipts, the margin says which
+    to trust). With no ``rule_margin`` the model's pick always wins.
 
     Returns:
         ``(indices, probability)`` as :func:`pick_address_lines`, or None (keep the rules' address).

@@ -126,7 +126,7 @@ def fix_postcode_town(text: str, table: PostcodeTable | None = None) -> str:
         for n_words in range(min(4, len(words)), 0, -1):
             town = " ".join(w.upper() for w in words[:n_words])
             near = [c for c in table.by_town.get(town, ()) if sum(x != y for x, y in zip(c, code)) == 1]
-            if len(near) == 1 and m.start(1) < len(out) and out[m.start(1):m.end(1)] == code:
+            if len(near) == 1:  # five digits for five: the later matches' offsets still hold
                 out = out[: m.start(1)] + near[0] + out[m.end(1):]
             if near:
                 break
