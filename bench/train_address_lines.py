@@ -115,8 +115,9 @@ def training_documents() -> list[dict]:
     return docs + old
 
 
-def rows_of(doc: dict) -> tuple[list[list[float]], list[int]]:
-    """Feature rows and line labels of one receipt (the rule reader's seller and address as features)."""
+def header_rows(doc: dict) -> tuple[list[list[float]], tuple[int, ...], list]:
+    """Feature rows of one receipt's header lines (the rule reader's seller and
+    address as features), the rule address's line indices, and the upright lines."""
     from app.extraction.doctypes import DOCUMENT_TYPES
     from app.extraction.line_roles import line_features
     from app.extraction.normalize import fold
@@ -129,9 +130,15 @@ def rows_of(doc: dict) -> tuple[list[list[float]], list[int]]:
     address = next((c for c in found if c.key == "address"), None)
     lines = _upright(doc["ocr"])
     folded = [fold(ln.text) for ln in lines]
-    doc["_rule_lines"] = tuple(address.line_indices) if address else ()
-    rows = line_features(lines, folded, tuple(seller.line_indices) if seller else (),
-                         tuple(address.line_indices) if address else (), bool(address and address.checks.get("anchor")))
+    rule_lines = tuple(address.line_indices) if address else ()
+    rows = line_features(lines, folded, tuple(seller.line_indices) if seller else (), rule_lines,
+                         bool(address and address.checks.get("anchor")))
+    return rows, rule_lines, lines
+
+
+def rows_of(doc: dict) -> tuple[list[list[float]], list[int]]:
+    """Feature rows and line labels of one receipt (:func:`header_rows`, :func:`line_labels`)."""
+    rows, _, lines = header_rows(doc)
     return rows, line_labels(lines[: len(rows)], doc["label"])
 
 
@@ -205,8 +212,7 @@ def model_margin(doc: dict, model) -> float:
     nothing, ``inf`` when the rules found no address)."""
     from app.extraction.line_roles import margin_over_rules, pick_from_scores
 
-    rows, _ = rows_of(doc)
-    rule_lines = doc["_rule_lines"]
+    rows, rule_lines, _ = header_rows(doc)
     scores = [model.score(r) for r in rows]
     picked, _ = pick_from_scores(scores)
     if not picked:
@@ -216,7 +222,7 @@ def model_margin(doc: dict, model) -> float:
 
 def choose_margin(cases: list[tuple[float, bool, bool, float]]) -> tuple[float | None, list[tuple[float, float]]]:
     """The ``rule_margin`` that maximises the weighted exact count over
-    out-of-fold ``cases`` (``(margin, rules_ok, model_ok, weight)``): the model's
+    ``cases`` the trees never saw (``(margin, rules_ok, model_ok, weight)``): the model's
     pick wins where its margin exceeds the threshold. Candidates are midpoints
     between the margins of the cases where only one side is right (and ``-inf``:
     the model always wins); ties go to the higher threshold (fewer changes to
