@@ -228,20 +228,9 @@ class LineCorpus:
     @staticmethod
     def date(rng: random.Random) -> str:
         y, m, d = rng.randint(2015, 2026), rng.randint(1, 12), rng.randint(1, 28)
-        style = rng.randrange(7)
-        if style == 0:
-            return f"{d:02d}/{m:02d}/{y}"
-        if style == 1:
-            return f"{d:02d}-{m:02d}-{y}"
-        if style == 2:
-            return f"{y}-{m:02d}-{d:02d}"
-        if style == 3:
-            return f"{d}/{m}/{y}"
-        if style == 4:
-            return f"{d:02d}/{m:02d}/{y % 100:02d}"
-        if style == 5:
-            return f"Ngày {d:02d} tháng {m:02d} năm {y}"
-        return f"{d:02d}.{m:02d}.{y}"
+        return rng.choice((f"{d:02d}/{m:02d}/{y}", f"{d:02d}-{m:02d}-{y}", f"{y}-{m:02d}-{d:02d}", f"{d}/{m}/{y}",
+                           f"{d:02d}/{m:02d}/{y % 100:02d}", f"Ngày {d:02d} tháng {m:02d} năm {y}",
+                           f"{d:02d}.{m:02d}.{y}"))
 
     @staticmethod
     def time(rng: random.Random) -> str:
