@@ -54,19 +54,18 @@ class TimedLLM:
     def __init__(self, client):
         self.client, self.seconds = client, []
 
-    def complete(self, *args, **kwargs):
+    def _timed(self, call, *args, **kwargs):
         t0 = time.perf_counter()
         try:
-            return self.client.complete(*args, **kwargs)
+            return call(*args, **kwargs)
         finally:
             self.seconds.append(time.perf_counter() - t0)
 
+    def complete(self, *args, **kwargs):
+        return self._timed(self.client.complete, *args, **kwargs)
+
     def chat(self, *args, **kwargs):
-        t0 = time.perf_counter()
-        try:
-            return self.client.chat(*args, **kwargs)
-        finally:
-            self.seconds.append(time.perf_counter() - t0)
+        return self._timed(self.client.chat, *args, **kwargs)
 
 
 def free_port() -> int:
