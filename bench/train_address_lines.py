@@ -210,14 +210,10 @@ def model_margin(doc: dict, model) -> float:
     """:func:`app.extraction.line_roles.margin_over_rules` of ``model``'s pick
     over the rules' address on one receipt (``-inf`` when the model picks
     nothing, ``inf`` when the rules found no address)."""
-    from app.extraction.line_roles import margin_over_rules, pick_from_scores
+    from app.extraction.line_roles import pick_with_margin
 
     rows, rule_lines, _ = header_rows(doc)
-    scores = [model.score(r) for r in rows]
-    picked, _ = pick_from_scores(scores)
-    if not picked:
-        return -math.inf
-    return margin_over_rules(scores, picked, rule_lines)
+    return pick_with_margin([model.score(r) for r in rows], rule_lines)[2]
 
 
 def choose_margin(cases: list[tuple[float, bool, bool, float]]) -> tuple[float | None, list[tuple[float, float]]]:
@@ -246,7 +242,7 @@ def fit_margin(model) -> float | None:
     which the trees never saw: one number fitted on them, the other half kept
     for the report. Prints the tune half's address exact with the rules, with the
     model always, and with the margin."""
-    tune = [d for d in re_.cached_documents("sroie", "new", cached_only=True, half="tune")]
+    tune = re_.cached_documents("sroie", "new", cached_only=True, half="tune")
     for d in tune:
         d["source"] = "image"
     cases = []

@@ -296,10 +296,21 @@ def choose_address(model: TreeEnsemble, scores: list[float], rule_lines: tuple[i
     Returns:
         ``(indices, probability)`` as :func:`pick_address_lines`, or None (keep the rules' address).
     """
-    picked, probability = pick_from_scores(scores)
+    picked, probability, over = pick_with_margin(scores, rule_lines)
     if not picked:
         return None
     margin = getattr(model, "rule_margin", None)
-    if margin is not None and margin_over_rules(scores, picked, rule_lines) <= margin:
+    if margin is not None and over <= margin:
         return None
     return picked, probability
+
+
+def pick_with_margin(scores: list[float], rule_lines: tuple[int, ...] | None
+                     ) -> tuple[tuple[int, ...], float, float]:
+    """:func:`pick_from_scores` and the pick's :func:`margin_over_rules`
+    (``-inf`` when the model picks nothing): what :func:`choose_address` decides
+    on, and what ``bench/train_address_lines.py`` fits the margin to."""
+    picked, probability = pick_from_scores(scores)
+    if not picked:
+        return (), 0.0, -math.inf
+    return picked, probability, margin_over_rules(scores, picked, rule_lines)

@@ -32,6 +32,8 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from rapidfuzz.distance import Levenshtein
+
 log = logging.getLogger(__name__)
 
 _PACKAGE = "countrystatecity_postal_codes"
@@ -78,8 +80,6 @@ def postcode_table() -> PostcodeTable | None:
 
 
 def _one_edit(a: str, b: str) -> bool:
-    from rapidfuzz.distance import Levenshtein
-
     return Levenshtein.distance(a, b, score_cutoff=1) <= 1
 
 
