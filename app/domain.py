@@ -6,11 +6,43 @@ top-left, x to the right, y down. Times are milliseconds.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Sequence
 
 Point = tuple[float, float]
 Box = tuple[Point, Point, Point, Point]  # (4, 2): top-left, top-right, bottom-right, bottom-left
+
+#: Code points no document text should carry: UTF-16 surrogates (not encodable in
+#: UTF-8, so a JSON encoder, PostgreSQL or protobuf refuses the whole string) and
+#: C0/C1 control characters other than tab and line feed (PostgreSQL's ``jsonb``
+#: refuses NUL; the rest are invisible).
+_INVALID_TEXT = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\ud800-\udfff]")
+REPLACEMENT_CHARACTER = "\ufffd"
+
+
+def valid_text(text: str) -> str:
+    """Make ``text`` valid Unicode that any encoder accepts.
+
+    A UTF-16 surrogate pair (high ``U+D800..DBFF`` then low ``U+DC00..DFFF``, as a
+    PDF text layer or a UTF-16 source hands out astral-plane characters such as
+    emoji) is joined into its code point (Unicode 15, §3.9 D91); a lone surrogate
+    becomes U+FFFD REPLACEMENT CHARACTER; a control character other than tab and
+    line feed (C0, DEL, C1) becomes a space. Text without any of these is returned
+    as is (one regex scan).
+
+    Args:
+        text: any Python string.
+
+    Returns:
+        A string that encodes to UTF-8 (``text.encode("utf-8")`` cannot raise).
+    """
+    if _INVALID_TEXT.search(text) is None:
+        return text
+    # UTF-16 with surrogatepass re-reads pairs as one code point; lone halves fail to
+    # decode and are replaced.
+    joined = text.encode("utf-16-le", "surrogatepass").decode("utf-16-le", "replace")
+    return _INVALID_TEXT.sub(" ", joined)
 
 
 @dataclass(frozen=True)
@@ -18,7 +50,8 @@ class TextLine:
     """One recognised text line.
 
     Attributes:
-        text: recognised text (Unicode NFC).
+        text: recognised text (Unicode NFC), made valid by :func:`valid_text`
+            when the line is built.
         confidence: recognition confidence in [0, 1].
         box: quadrilateral ``(4, 2)`` in pixels, clockwise from top-left.
         page: 1-based page of a multi-page document the line is on (None: not
@@ -29,6 +62,13 @@ class TextLine:
     confidence: float
     box: Box
     page: int | None = None
+
+    def __post_init__(self):
+        # Every engine, the PDF text layer and stored OCR build lines here: the one
+        # place their text is made valid (:func:`valid_text`).
+        clean = valid_text(self.text)
+        if clean is not self.text:
+            object.__setattr__(self, "text", clean)
 
     def to_dict(self, with_box: bool = True) -> dict:
         out = {"text": self.text, "confidence": round(float(self.confidence), 4)}

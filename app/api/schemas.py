@@ -12,6 +12,7 @@ oversized input is never echoed back whole.
 from __future__ import annotations
 
 import json
+import re
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
@@ -139,6 +140,38 @@ def _decode_json(raw: str):
         raise InvalidConfig(f"config is not valid JSON ({clip(str(e))})") from None
 
 
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def _refuse_surrogates(data: dict) -> None:
+    """Refuse a config string holding a lone UTF-16 surrogate.
+
+    JSON's ``\\uXXXX`` escapes can spell half of a surrogate pair, which is not a
+    character (RFC 8259 §8.2: "unpredictable"; UTF-8 cannot encode it). ``json``
+    joins escaped pairs into their code point, so what remains is a broken string
+    (an emoji cut in half); it is refused rather than altered, so nothing the
+    caller sent changes silently.
+
+    Raises:
+        InvalidConfig: naming the first key whose key or value holds one.
+    """
+    stack: list[tuple[str, object]] = [("", data)]
+    while stack:
+        where, value = stack.pop()
+        if isinstance(value, str):
+            if _SURROGATE.search(value):
+                raise InvalidConfig(f"config{where} holds a lone UTF-16 surrogate (half of an escaped "
+                                    "character such as an emoji); send valid Unicode")
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                name = f"{where}.{key if len(str(key)) <= 40 else clip(key, 40)}"
+                if isinstance(key, str) and _SURROGATE.search(key):
+                    raise InvalidConfig(f"a key of config{where} holds a lone UTF-16 surrogate; send valid Unicode")
+                stack.append((name, item))
+        elif isinstance(value, list):
+            stack.extend((f"{where}[{i}]", item) for i, item in enumerate(value))
+
+
 def parse_extract_config(raw: str | None) -> ExtractConfig:
     """Parse and validate the ``config`` form field.
 
@@ -158,6 +191,7 @@ def parse_extract_config(raw: str | None) -> ExtractConfig:
     data = _decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidConfig("config must be a JSON object")
+    _refuse_surrogates(data)
     if "info" not in data and "document_type" not in data:
         raise InvalidConfig("config.info (field key -> description) or config.document_type is required")
     try:

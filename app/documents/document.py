@@ -251,7 +251,12 @@ def _open_image(data: bytes, limits: DocumentLimits, kind: str) -> Document:
     if fmt not in formats:
         img.close()
         raise InvalidImage(f"Unsupported image format {fmt}; send one of {', '.join(formats)} or PDF")
-    count = getattr(img, "n_frames", 1) if fmt in PAGED_FORMATS else 1
+    try:
+        # Counting a TIFF's frames walks its IFD chain: a corrupt later IFD fails here.
+        count = getattr(img, "n_frames", 1) if fmt in PAGED_FORMATS else 1
+    except Exception as e:  # the file's fault, as above
+        img.close()
+        raise InvalidImage(f"The pages of the {fmt} file cannot be counted (a corrupt frame directory)") from e
     try:
         _check_pages(count, limits)
     except TooManyPages:

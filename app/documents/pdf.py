@@ -137,8 +137,19 @@ def _text_lines(page, width: int, height: int) -> tuple[tuple[TextLine, ...], in
             pdfium_c.FPDF_PageToDevice(page.raw, 0, 0, width, height, 0, x, y, ctypes.byref(px), ctypes.byref(py))
             return px.value, py.value
 
+        skip = False
         for i in range(count):
+            if skip:  # the low half of a surrogate pair joined below
+                skip = False
+                continue
             code = pdfium_c.FPDFText_GetUnicode(textpage.raw, i)
+            if 0xD800 <= code <= 0xDBFF and i + 1 < count:
+                # PDFium hands out UTF-16 code units: an astral-plane character (an
+                # emoji) is a high then a low surrogate, one glyph with the box of
+                # the first (a lone half is replaced later, by TextLine).
+                low = pdfium_c.FPDFText_GetUnicode(textpage.raw, i + 1)
+                if 0xDC00 <= low <= 0xDFFF:
+                    code, skip = 0x10000 + ((code - 0xD800) << 10) + (low - 0xDC00), True
             ch = chr(code) if 0 < code < 0x110000 else ""
             if ch in ("\r", "\n", ""):
                 chars.append(_Char("\n", 0, 0, 0, 0, True))

@@ -12,7 +12,8 @@ in turn so that any ``n`` mixes them all:
 * ``mode``    — 16-bit, 32-bit, float, LA, RGBA, palette with transparency, CMYK,
   1-bit, animated, EXIF-rotated images;
 * ``shape``   — tiny, one-pixel-high and extreme aspect-ratio images;
-* ``notimage``— empty, text, HTML, SVG, PDF header, ZIP, random bytes;
+* ``notimage``— empty, text, HTML, SVG, PDF header, ZIP, random bytes, and a PDF
+  whose text layer holds astral-plane characters as UTF-16 surrogates;
 * ``config``  — ``/extract`` with configs of any shape: deep nesting, huge keys and
   values, NaN/Infinity, duplicate keys, huge integers, wrong types, unknown keys;
 * ``batch``   — 2-6 files mixing valid and invalid ones;
@@ -35,6 +36,8 @@ import zlib
 from dataclasses import dataclass, field
 
 from PIL import Image
+
+from tests.synthetic.astral_pdf import astral_text_pdf
 
 IMAGE_FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF")
 
@@ -171,6 +174,7 @@ NOT_IMAGES = [
     b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF", b"PK\x03\x04" + b"\x00" * 26,
     b"\x89PNG\r\n\x1a\n", b"\xff\xd8\xff", b"GIF89a", b"BM", b"II*\x00", b"RIFF\x00\x00\x00\x00WEBP",
     "tiếng Việt".encode(), b"{\"info\": 1}",
+    astral_text_pdf(),  # a text layer of UTF-16 surrogates (emoji, a lone half)
 ]
 
 

@@ -7,12 +7,15 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import threading
 from typing import Iterator
 
 from werkzeug.serving import make_server
 
 from app import errors
+
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F][0-9a-fA-F]{2}")
 
 
 @contextlib.contextmanager
@@ -46,9 +49,13 @@ def check_response(response, case_name: str, max_body: int = 64 * 1024) -> dict:
       with a documented ``error_code``; a success has ``data.results``;
     * the body of a failure is at most ``max_body`` bytes (oversized input is
       never echoed back whole);
-    * no traceback or server path in the body.
+    * no traceback or server path in the body;
+    * valid UTF-8 holding no escaped UTF-16 surrogate (``\\ud83d``: JSON that
+      strict decoders and PostgreSQL refuse).
     """
     assert response.status_code < 500, f"{case_name}: {response.status_code} {response.text[:500]}"
+    response.content.decode("utf-8")  # strict
+    assert not _SURROGATE_ESCAPE.search(response.text), f"{case_name}: a surrogate escaped in the body"
     for leak in ("Traceback", 'File "/', "site-packages"):
         assert leak not in response.text, f"{case_name}: the body leaks {leak!r}"
     try:

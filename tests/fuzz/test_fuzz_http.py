@@ -13,6 +13,7 @@ the case (family, index, description), which the same seed regenerates.
 
 from __future__ import annotations
 
+import json
 import os
 import time
 
@@ -52,9 +53,16 @@ def fuzz_settings(**overrides) -> Settings:
     return Settings(**values)
 
 
+def encodable_none(kind, kwargs) -> str:
+    """Answer NONE, after encoding the request as the real client does (JSON, UTF-8):
+    text the service could not send, a lone surrogate, raises here as it would there."""
+    json.dumps(kwargs, ensure_ascii=False).encode("utf-8")
+    return "NONE"
+
+
 @pytest.fixture(scope="module")
 def base_url():
-    llm = LLMClient(base_url="http://fake/v1", model="m", client=FakeOpenAI(lambda kind, kw: "NONE"))
+    llm = LLMClient(base_url="http://fake/v1", model="m", client=FakeOpenAI(encodable_none))
     app = create_app(fuzz_settings(), ocr_engine=GeometryFake(), llm_client=llm)
     with serve(app) as url:
         yield url

@@ -57,3 +57,16 @@ def test_boxes_listed_from_another_corner_keep_their_own_height():
     lines = [turned("items", 10, 120), turned("address", 10, 30), turned("Tel:", 200, 60, w=40),
              turned("NAME", 20, 0), turned("HOA DON", 30, 90)]
     assert [ln.text for ln in sort_reading_order(lines)] == ["NAME", "address", "Tel:", "HOA DON", "items"]
+
+
+def test_valid_text_joins_surrogate_pairs_and_replaces_what_cannot_be_encoded():
+    from app.domain import TextLine, valid_text
+
+    assert valid_text("Tổng cộng 12.500đ") == "Tổng cộng 12.500đ"
+    assert valid_text("ok \ud83d\ude00") == "ok \U0001F600"  # a UTF-16 pair: one code point
+    assert valid_text("\udc00a\ud83d") == "\ufffda\ufffd"  # lone halves
+    assert valid_text("a\x00b\x1fc\x85d\te\nf") == "a b c d\te\nf"  # NUL, C0 and C1 controls
+    for text in ("\ud800\udfff\ud800", "\x00\ud83d\x7f", "x\udbff"):
+        valid_text(text).encode("utf-8")  # never raises
+    built = TextLine("Total \ud835\udc00 \udfff", 1.0, ((0, 0), (1, 0), (1, 1), (0, 1)))
+    assert built.text == "Total \U0001D400 \ufffd"

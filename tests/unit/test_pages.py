@@ -264,3 +264,50 @@ def test_page_over_the_pixel_limit_over_http():
     r = _post(_client(max_image_pixels=1_000_000), "/ocr", blank_pdf(1))
     body = r.get_json()
     assert r.status_code == 413 and body["error_code"] == "PAYLOAD_TOO_LARGE" and "PDF_DPI" in body["message"]
+
+
+def test_astral_characters_of_a_text_layer_are_valid_unicode():
+    # PDFium hands emoji out as UTF-16 surrogate halves; pages carry valid text.
+    from tests.synthetic.astral_pdf import EXPECTED, astral_text_pdf
+
+    with open_document(astral_text_pdf(), DocumentLimits()) as doc:
+        (page,) = list(doc.pages())
+    assert tuple(ln.text for ln in page.text_lines) == EXPECTED
+    for ln in page.text_lines:
+        ln.text.encode("utf-8")
+
+
+def test_extract_of_a_pdf_with_emoji_reaches_the_llm_as_encodable_text():
+    # Regression: 4 Factur-X invoices gave 500 (UnicodeEncodeError: surrogates not
+    # allowed) when their text reached the LLM client's JSON encoder.
+    import json
+
+    from tests.synthetic.astral_pdf import astral_text_pdf
+    from tests.unit.test_api import make_app
+
+    sent = []
+
+    def responder(kind, kw):
+        sent.append(json.dumps(kw, ensure_ascii=False).encode("utf-8"))  # raises on a surrogate
+        return "NONE"
+
+    client = make_app(responder=responder).test_client()
+    r = client.post("/extract", data={"image_file": (io.BytesIO(astral_text_pdf()), "emoji.pdf"),
+                                      "config": json.dumps({"info": {"note": "the thank-you note"}})})
+    assert r.status_code == 200, r.get_data(as_text=True)
+    assert sent, "the LLM was asked"
+    body = r.get_data().decode("utf-8")  # strict
+    assert "\\ud8" not in body.lower()
+    (result,) = r.get_json()["data"]["results"]
+    assert result["pages"][0]["source"] == "pdf_text"
+
+
+def test_a_tiff_whose_frame_directory_is_corrupt_is_invalid_image():
+    # Found by the fuzz corpus: counting frames walks the IFD chain and Pillow raised
+    # TypeError ("Missing dimensions"), a 500.
+    from tests.fuzz.corpus import generate
+
+    (case,) = [c for c in generate(20261201, 2000) if c.name == "bomb-1252-tiff-mutated-ifd"]
+    with pytest.raises(InvalidImage, match="cannot be counted"):
+        with open_document(case.files[0][2], DocumentLimits()) as doc:
+            list(doc.pages())
