@@ -1,7 +1,8 @@
 """Arithmetic checks of a priced document: its line items against its totals.
 
 Checks (each recorded with what was expected and found; a check whose inputs are
-missing is not run):
+missing, or whose inputs were read from one same line and so are not independent,
+is recorded as skipped with the reason: it compared nothing, so it is not ``ok``):
 
 * ``row_amount`` per item: quantity x unit price = amount;
 * ``rows_sum``: the items' amounts add up to the subtotal (invoices), or to the
@@ -25,6 +26,7 @@ from __future__ import annotations
 
 import dataclasses
 import re
+from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain import OcrResult
@@ -53,35 +55,46 @@ def _close(expected: Decimal, found: Decimal, *inputs: Decimal) -> bool:
     return abs(expected - found) <= _tolerance(found, *inputs)
 
 
-def _amount(details: dict, key: str) -> Decimal | None:
+@dataclass(frozen=True)
+class _Read:
+    """One amount as read and the lines it was read from (empty: not known)."""
+
+    value: Decimal
+    lines: frozenset[int]
+
+
+def _amount(details: dict, key: str) -> _Read | None:
     result = details.get(key)
     norm = getattr(result, "normalized", None)
     if isinstance(norm, dict) and norm.get("amount") is not None:
         try:
-            return Decimal(str(norm["amount"]))
+            return _Read(Decimal(str(norm["amount"])), frozenset(result.line_indices))
         except ArithmeticError:
             return None
     return None
 
 
-def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str | None) -> Decimal | None:
+def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str | None) -> _Read | None:
     """The amount printed after (or on the same row as, to the right of) the first
     line that starts with one of ``captions``; percentages are not amounts."""
-    for line in ocr.lines:
+    for index, line in enumerate(ocr.lines):
         folded = " ".join(fold(line.text).split())
         caption = next((c for c in captions if folded.startswith(c)), None)
         if caption is None:
             continue
         rest = _PERCENT.sub(" ", line.text[len(caption):])
         parsed = parse_amount(rest, currency) if re.search(r"\d", rest) else None
+        lines = {index}
         if parsed is None:
-            row = sorted((o for o in ocr.lines if o is not line and _same_row(o, line) and _left(o) > _left(line)),
-                         key=_left)
-            for other in reversed(row):
+            row = sorted(((i, o) for i, o in enumerate(ocr.lines)
+                          if o is not line and _same_row(o, line) and _left(o) > _left(line)),
+                         key=lambda p: _left(p[1]))
+            for i, other in reversed(row):
                 if "%" not in other.text and (parsed := parse_amount(other.text, currency)) is not None:
+                    lines.add(i)
                     break
         if parsed is not None:
-            return abs(parsed[0])
+            return _Read(abs(parsed[0]), frozenset(lines))
     return None
 
 
@@ -101,8 +114,31 @@ def _check(name: str, ok: bool, expected: Decimal, found: Decimal, **extra) -> d
     return {"name": name, "ok": ok, "expected": amount_string(expected), "found": amount_string(found), **extra}
 
 
+def _skipped(name: str, reason: str) -> dict:
+    """A check that compared nothing: ``ok`` None and why."""
+    return {"name": name, "ok": None, "skipped": reason}
+
+
+def _shared(reads: dict[str, _Read | None]) -> tuple[str, str] | None:
+    """The first two of ``reads`` read from a common line (so not independent), or None."""
+    named = [(k, r) for k, r in reads.items() if r is not None and r.lines]
+    for i, (a, ra) in enumerate(named):
+        for b, rb in named[i + 1:]:
+            if ra.lines & rb.lines:
+                return a, b
+    return None
+
+
+_LABELS = {"subtotal": "subtotal", "tax_amount": "tax", "total": "total"}
+
+
 def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[dict, list[LineItem]]:
     """Run the checks and fold their outcome into confidences.
+
+    A check compares values read independently, from different lines: a total
+    read from the same line as the subtotal (one cell read twice), or a subtotal
+    read from an item's own row, is not evidence, and the check is recorded as
+    skipped with the reason, as is a check whose inputs were not read.
 
     Args:
         items: the document's line items.
@@ -113,8 +149,9 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
 
     Returns:
         ``(checks, items)``: ``checks`` is ``{"ok": bool | None, "failed": [names],
-        "results": [{name, ok, expected, found, ...}]}`` (``ok`` None when no check
-        could run); items with their row check and adjusted confidence.
+        "skipped": [names], "results": [{name, ok, expected, found, ...} or {name,
+        ok: None, skipped: reason}]}`` (``ok`` None when no check compared
+        anything); items with their row check and adjusted confidence.
     """
     from app.ocr.hybrid import looks_vietnamese
 
@@ -129,46 +166,72 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
             item = dataclasses.replace(item, confidence=conf, checks={"quantity_x_unit_price": ok})
         checked_items.append(item)
 
-    subtotal, tax, total = _amount(details, "subtotal"), _amount(details, "tax_amount"), _amount(details, "total")
+    reads = {k: _amount(details, k) for k in ("subtotal", "tax_amount", "total")}
     currency = next((r.normalized.get("currency") for k in ("total", "subtotal") if (r := details.get(k)) is not None
                      and isinstance(r.normalized, dict)), None)
     # Types without subtotal/tax fields (orders, receipts): the printed captions.
     if "subtotal" not in details:
-        subtotal = _captioned_amount(ocr, _SUBTOTAL_CAPTIONS, currency)
+        reads["subtotal"] = _captioned_amount(ocr, _SUBTOTAL_CAPTIONS, currency)
     if "tax_amount" not in details:
-        tax = _captioned_amount(ocr, _TAX_CAPTIONS, currency)
+        reads["tax_amount"] = _captioned_amount(ocr, _TAX_CAPTIONS, currency)
+    subtotal, tax, total = reads["subtotal"], reads["tax_amount"], reads["total"]
     covered: dict[str, list[bool]] = {}
+
     amounts = [i.amount for i in items if i.amount is not None]
-    if amounts:
-        rows_sum = sum(amounts, Decimal(0))
-        target_key = "subtotal" if subtotal is not None else ("total" if tax is None and total is not None else None)
-        if target_key:
-            target = subtotal if target_key == "subtotal" else total
-            ok = _close(rows_sum, target, *amounts)
-            results.append(_check("rows_sum", ok, rows_sum, target, against=target_key))
+    target_key = "subtotal" if subtotal is not None else ("total" if tax is None and total is not None else None)
+    if not amounts:
+        results.append(_skipped("rows_sum", "no line item amounts read"))
+    elif target_key is None:
+        results.append(_skipped("rows_sum", "no subtotal read (and a total with tax is not the rows' sum)"))
+    else:
+        target = reads[target_key]
+        item_lines = frozenset(i for item in items for i in item.line_indices)
+        if target.lines & item_lines:
+            results.append(_skipped("rows_sum", f"the {_LABELS[target_key]} was read from a line item's row"))
+        else:
+            rows_sum = sum(amounts, Decimal(0))
+            ok = _close(rows_sum, target.value, *amounts)
+            results.append(_check("rows_sum", ok, rows_sum, target.value, against=target_key))
             covered.setdefault(target_key, []).append(ok)
-    if subtotal is not None and total is not None:
-        discount = _captioned_amount(ocr, _DISCOUNT_CAPTIONS, currency) or Decimal(0)
-        rounding = _captioned_amount(ocr, _ROUNDING_CAPTIONS, currency) or Decimal(0)
-        tax_v = tax or Decimal(0)
-        options = [subtotal + tax_v - discount + rounding, subtotal + tax_v + rounding,
-                   subtotal + tax_v - discount - rounding]
-        expected = next((o for o in options if _close(o, total, subtotal, tax_v)), options[0])
-        ok = _close(expected, total, subtotal, tax_v)
-        extra = {k: amount_string(v) for k, v in (("discount", discount), ("rounding", rounding)) if v}
-        results.append(_check("total", ok, expected, total, **extra))
+
+    if subtotal is None or total is None:
+        missing = " and ".join(_LABELS[k] for k in ("subtotal", "total") if reads[k] is None)
+        results.append(_skipped("total", f"no {missing} read"))
+    elif (same := _shared({"subtotal": subtotal, "tax_amount": tax, "total": total})) is not None:
+        results.append(_skipped("total", f"the {_LABELS[same[0]]} and the {_LABELS[same[1]]} were read "
+                                         "from the same line"))
+    else:
+        discount = _captioned_amount(ocr, _DISCOUNT_CAPTIONS, currency)
+        rounding = _captioned_amount(ocr, _ROUNDING_CAPTIONS, currency)
+        discount_v = discount.value if discount is not None else Decimal(0)
+        rounding_v = rounding.value if rounding is not None else Decimal(0)
+        tax_v = tax.value if tax is not None else Decimal(0)
+        sub_v, total_v = subtotal.value, total.value
+        options = [sub_v + tax_v - discount_v + rounding_v, sub_v + tax_v + rounding_v,
+                   sub_v + tax_v - discount_v - rounding_v]
+        expected = next((o for o in options if _close(o, total_v, sub_v, tax_v)), options[0])
+        ok = _close(expected, total_v, sub_v, tax_v)
+        extra = {k: amount_string(v) for k, v in (("discount", discount_v), ("rounding", rounding_v)) if v}
+        results.append(_check("total", ok, expected, total_v, **extra))
         for key in ("subtotal", "tax_amount", "total"):
             if key != "tax_amount" or tax is not None:
                 covered.setdefault(key, []).append(ok)
+
     rate = _vat_rate(ocr)
-    if rate is not None:
-        vietnamese = looks_vietnamese([ln.text for ln in ocr.lines])
+    vietnamese = rate is not None and looks_vietnamese([ln.text for ln in ocr.lines])
+    independent = subtotal is not None and tax is not None and not (subtotal.lines & tax.lines)
+    if rate is None:
+        results.append(_skipped("vat_rate", "no VAT rate printed"))
+    elif not vietnamese and not independent:
+        results.append(_skipped("vat_rate", "no rates in force known for this page's language, and no "
+                                            "subtotal and tax read apart to compare the rate with"))
+    else:
         allowed = rate in VN_VAT_RATES if vietnamese else True
         entry = {"name": "vat_rate", "ok": allowed, "rate": amount_string(rate)}
-        if subtotal is not None and tax is not None:
-            expected = subtotal * rate / 100
-            matches = _close(expected, tax, subtotal)
-            entry.update(ok=allowed and matches, expected=amount_string(expected), found=amount_string(tax))
+        if independent:
+            expected = subtotal.value * rate / 100
+            matches = _close(expected, tax.value, subtotal.value)
+            entry.update(ok=allowed and matches, expected=amount_string(expected), found=amount_string(tax.value))
             covered.setdefault("tax_amount", []).append(matches)
         if vietnamese:
             entry["allowed_rates"] = [amount_string(r) for r in VN_VAT_RATES]
@@ -182,6 +245,8 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
         conf = 1 - (1 - result.confidence) / 2 if ok else result.confidence / 2
         details[key] = dataclasses.replace(result, confidence=min(conf, 1.0),
                                            checks={**result.checks, "arithmetic": ok})
-    failed = [r["name"] + (f"[{r['row']}]" if "row" in r else "") for r in results if not r["ok"]]
-    summary = {"ok": (not failed) if results else None, "failed": failed, "results": results}
+    ran = [r for r in results if r["ok"] is not None]
+    failed = [r["name"] + (f"[{r['row']}]" if "row" in r else "") for r in ran if not r["ok"]]
+    skipped = [r["name"] for r in results if r["ok"] is None]
+    summary = {"ok": (not failed) if ran else None, "failed": failed, "skipped": skipped, "results": results}
     return summary, checked_items

@@ -100,16 +100,64 @@ def test_checks_without_items_and_a_bad_vat_rate():
                                                                    w=300))
     ocr = OcrResult(lines, 400, 200, 0, 0)
 
-    def amount(v):
-        return FieldResult(v, {"amount": v, "currency": "VND"}, 0.8, "rule", (0,), True)
+    def amount(v, line):
+        return FieldResult(v, {"amount": v, "currency": "VND"}, 0.8, "rule", (line,), True)
 
-    details = {"subtotal": amount("1000000"), "tax_amount": amount("70000"), "total": amount("1070000")}
+    details = {"subtotal": amount("1000000", 0), "tax_amount": amount("70000", 2), "total": amount("1070000", 3)}
     checks, items = apply_checks([], details, ocr)
     by_name = {c["name"]: c for c in checks["results"]}
     assert by_name["total"]["ok"] is True
     assert by_name["vat_rate"]["ok"] is False and by_name["vat_rate"]["rate"] == "7"  # not 0/5/8/10 %
     assert checks["failed"] == ["vat_rate"] and items == []
     assert details["total"].checks["arithmetic"] is True and details["total"].confidence > 0.8
+
+
+def _amount_field(value: str, *lines: int) -> FieldResult:
+    return FieldResult(value, {"amount": value, "currency": "USD"}, 0.8, "rule", lines, True)
+
+
+def test_a_total_read_from_the_subtotal_line_is_not_evidence():
+    # One cell read as both subtotal and total (the AWS invoice): comparing it with
+    # itself proves nothing, so the check is skipped, not ok.
+    ocr = OcrResult((line("Total 5.61", 10, 10, w=200),), 400, 100, 0, 0)
+    details = {"subtotal": _amount_field("5.61", 0), "tax_amount": FieldResult(None, None, 0.0, None),
+               "total": _amount_field("5.61", 0)}
+    checks, _ = apply_checks([], details, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["total"] == {"name": "total", "ok": None,
+                                "skipped": "the subtotal and the total were read from the same line"}
+    assert checks["ok"] is None and checks["failed"] == []
+    assert set(checks["skipped"]) == {"rows_sum", "total", "vat_rate"}
+    assert "arithmetic" not in details["total"].checks and details["total"].confidence == 0.8
+
+
+def test_rows_sum_against_a_subtotal_read_from_an_item_row_is_skipped():
+    ocr = OcrResult((line("Widget 2 5.00 10.00", 10, 10, w=300), line("Total 10.00", 10, 40, w=200)),
+                    400, 100, 0, 0)
+    item = LineItem("Widget", Decimal(2), None, Decimal("5.00"), Decimal("10.00"), (0,), 0.9)
+    details = {"subtotal": _amount_field("10.00", 0), "total": _amount_field("10.00", 1)}
+    checks, items = apply_checks([item], details, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["rows_sum"]["ok"] is None and "line item's row" in by_name["rows_sum"]["skipped"]
+    assert by_name["row_amount"]["ok"] is True and by_name["total"]["ok"] is True
+    assert checks["ok"] is True and checks["skipped"] == ["rows_sum", "vat_rate"]
+
+
+def test_a_vat_rate_with_nothing_to_compare_is_skipped():
+    # An English page: no table of rates in force, and no subtotal and tax read.
+    ocr = OcrResult((line("VAT rate 20%", 10, 10, w=200), line("Total 120.00", 10, 40, w=200)), 400, 100, 0, 0)
+    checks, _ = apply_checks([], {"total": _amount_field("120.00", 1)}, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["vat_rate"]["ok"] is None and checks["ok"] is None
+    # With a subtotal and tax read from their own lines the rate is compared.
+    ocr = OcrResult((line("Subtotal 100.00", 10, 0, w=200), line("VAT rate 20%", 10, 20, w=200),
+                     line("VAT 20.00", 10, 40, w=200), line("Total 120.00", 10, 60, w=200)), 400, 100, 0, 0)
+    details = {"subtotal": _amount_field("100.00", 0), "tax_amount": _amount_field("20.00", 2),
+               "total": _amount_field("120.00", 3)}
+    checks, _ = apply_checks([], details, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["vat_rate"]["ok"] is True and by_name["vat_rate"]["found"] == "20"
+    assert by_name["total"]["ok"] is True and checks["ok"] is True and checks["skipped"] == ["rows_sum"]
 
 
 def test_line_item_shape():
