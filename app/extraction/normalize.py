@@ -187,6 +187,17 @@ _MONTHS = {
     "mrt": 3, "okt": 10,
     # German (folded)
     "januar": 1, "februar": 2, "marz": 3, "maerz": 3, "dezember": 12,
+    # Spanish
+    "enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio": 6, "julio": 7, "agosto": 8,
+    "septiembre": 9, "setiembre": 9, "octubre": 10, "noviembre": 11, "diciembre": 12,
+    # Italian
+    "gennaio": 1, "febbraio": 2, "aprile": 4, "maggio": 5, "giugno": 6, "luglio": 7, "settembre": 9,
+    "ottobre": 10, "dicembre": 12,
+    # Polish (folded; nominative and the genitive of dates, "5 czerwca 2025")
+    "styczen": 1, "stycznia": 1, "luty": 2, "lutego": 2, "marzec": 3, "marca": 3, "kwiecien": 4, "kwietnia": 4,
+    "maj": 5, "maja": 5, "czerwiec": 6, "czerwca": 6, "lipiec": 7, "lipca": 7, "sierpien": 8, "sierpnia": 8,
+    "wrzesien": 9, "wrzesnia": 9, "pazdziernik": 10, "pazdziernika": 10, "listopad": 11, "listopada": 11,
+    "grudzien": 12, "grudnia": 12,
 }
 #: Month names and abbreviations :func:`parse_date` reads (folded: lower case, no accents).
 MONTH_NAMES = tuple(_MONTHS)
@@ -197,7 +208,9 @@ _Y = r"(\d{4}|\d{2})(?!\d)"
 # (name, regex over the folded text, order of the groups)
 _DATE_PATTERNS: tuple[tuple[str, re.Pattern, str], ...] = (
     ("vi", re.compile(r"(?<!\d)(\d{1,2})\s*thang\s*(\d{1,2})\s*(?:nam|,|/)?\s*(\d{4})(?!\d)"), "dmy"),
-    ("d mon y", re.compile(r"(?<!\d)(\d{1,2})" + _ORD + r"[\s\-/.,]*" + _MON + r"(?![a-z])[\s\-/.,]*" + _Y), "dMy"),
+    # Spanish and Portuguese put "de" around the month ("5 de junio de 2025").
+    ("d mon y", re.compile(r"(?<!\d)(\d{1,2})" + _ORD + r"[\s\-/.,]*(?:de\s+)?" + _MON
+                           + r"(?![a-z])[\s\-/.,]*(?:de\s+)?" + _Y), "dMy"),
     ("mon d y", re.compile(r"(?<![a-z])" + _MON + r"(?![a-z])[\s\-/.]*(\d{1,2})" + _ORD + r"[\s,\-/.]+(\d{4})(?!\d)"),
      "Mdy"),
     ("iso", re.compile(r"(?<!\d)(\d{4})\s?([\-/.])\s?(\d{1,2})\s?\2\s?(\d{1,2})(?!\d)"), "y-m-d"),
@@ -256,7 +269,8 @@ def parse_date(s: str | None, dayfirst: bool = True) -> _dt.date | None:
       other order only when the preferred one is not a valid date
       (``04/20/19`` -> 2019-04-20);
     * ``yyyy-mm-dd``, ``yyyy/mm/dd``, ``yyyy.mm.dd`` (a four-digit year in front is ISO order);
-    * month names in English, French, Dutch or German, full or abbreviated:
+    * month names in English, French, Dutch, German, Spanish, Italian or Polish, full or
+      abbreviated (``5 de junio de 2025``, ``5 czerwca 2025``):
       ``03 MAR 2018``, ``24-MAR-2018``, ``15/APR/2017``, ``MAR 03, 2018``, ``March 3rd 2018``;
     * Vietnamese ``Ngày 14 tháng 08 năm 2020``;
     * eight digits: ``ddmmyyyy`` (``25032018``), else ``yyyymmdd``.
