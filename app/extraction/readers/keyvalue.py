@@ -1,0 +1,446 @@
+"""Key–value reader for invoices and orders: captions and their values, found by geometry and vocabulary.
+
+Not tied to one layout. Every line is scanned for captions of the multilingual
+lexicon (:mod:`app.extraction.readers.kv_lexicon`, token boundaries on folded
+text, longest caption first); a line may hold several ("Rechnung Nr. 471102 vom
+05.06.2025" holds a number caption and a date caption). Each caption proposes
+values, typed by its role:
+
+* **same line**: the text after the caption up to the next caption;
+* **right**: the nearest line on the same visual row to its right (a value column);
+* **below**: the line under it in the same column (a grid of cells);
+* **party block** (seller, buyer): the first name-like line of the caption's value
+  or of the block under it (a ``Name:`` caption is stripped); with no seller
+  caption, a letterhead line near the top holding a legal form (GmbH, Ltd, CÔNG TY).
+
+Values are typed: a document number is one token with a digit, a date parses
+(:func:`app.extraction.normalize.parse_date`), an amount parses and is not a
+percentage, a tax identifier holds 8-15 digits. Candidates are scored by a
+learned ranker (:mod:`app.extraction.readers.kv_ranker`: logistic regression over
+the features of :func:`features`, trained by ``bench/train_kv_ranker.py``), and the
+amounts are then chosen jointly: the subtotal, tax and total whose arithmetic
+holds (subtotal + tax = total) win over higher-scored ones that disagree.
+
+Coordinates: pixels of the stacked pages (``OcrResult`` of
+:class:`app.pipeline.DocumentRead`), y down.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from app.domain import Candidate, OcrResult
+from app.extraction.normalize import detect_currency, fold, normalize_text, parse_amount, parse_date
+from app.extraction.readers.kv_lexicon import CAPTIONS, LEGAL_FORMS, ROLE_ALIASES, ROLE_FIELDS, SPECIFIC_ROLES, WEAK
+
+_CAPTION_RE = re.compile("|".join(r"(?<![0-9a-z_])" + re.escape(c) + (r"(?![0-9a-z_])" if c[-1].isalnum() else "")
+                                  for c in CAPTIONS))
+_SEPARATORS = " :;-–—.#|/\t"
+_NUMBER_TOKEN = re.compile(r"[A-Za-z0-9][A-Za-z0-9\-/._]*")
+_TAX_ID = re.compile(r"(?<![A-Za-z0-9])([A-Z]{0,3}[ ]?\d[\dA-Z \-./]{6,20}[\dA-Z])(?![A-Za-z0-9])")
+_AMOUNT_TOKEN = re.compile(r"\d{1,3}(?:[.,\u00a0 ]\d{3})*[.,]\d{2}")  # "24.99": an amount, not a number
+_PERCENT = re.compile(r"\d{1,2}(?:[.,]\d{1,2})?\s*%")
+_AMOUNT_ROLES = ("subtotal", "tax", "total")
+_PARTY_ROLES = ("seller", "buyer")
+#: Roles the reader proposes values for (``other`` and unaliased kinds end values only).
+ROLES = ("number", "date", "delivery_date", "seller", "buyer", "tax_id", "subtotal", "tax", "total")
+#: Relations of a value to its caption (feature one-hot order).
+RELATIONS = ("same", "right", "below", "block", "letterhead")
+
+
+@dataclass(frozen=True)
+class _Line:
+    index: int
+    text: str
+    folded: str
+    x0: float
+    y0: float
+    x1: float
+    y1: float
+
+    @property
+    def height(self) -> float:
+        return max(self.y1 - self.y0, 1.0)
+
+
+@dataclass(frozen=True)
+class _Caption:
+    line: int  # position in the reader's line list
+    role: str
+    phrase: str
+    start: int
+    end: int
+    value_end: int  # where the next caption on the line starts
+    specific: bool = False  # a caption naming the document's own kind ("Invoice No", not "No.")
+
+
+@dataclass
+class KvCandidate:
+    """One proposed value of one role, before ranking.
+
+    Attributes:
+        role: lexicon role (``number``, ``date``, ``seller``, ...).
+        value: the value as printed.
+        normalized: ISO date, ``{"amount", "currency"}``, or the text.
+        lines: OCR line indices the value (and its caption) were read from.
+        value_lines: the lines of the value alone.
+        features: name -> number (see :func:`features`).
+        score: ranker probability in [0, 1] (set by :func:`rank`).
+    """
+
+    role: str
+    value: str
+    normalized: object
+    lines: tuple[int, ...]
+    value_lines: tuple[int, ...]
+    features: dict[str, float] = field(default_factory=dict)
+    score: float = 0.0
+
+
+def _lines(ocr: OcrResult) -> list[_Line]:
+    out = []
+    for i, ln in enumerate(ocr.lines):
+        xs, ys = [p[0] for p in ln.box], [p[1] for p in ln.box]
+        text = normalize_text(ln.text)
+        out.append(_Line(i, text, fold(text), min(xs), min(ys), max(xs), max(ys)))
+    return out
+
+
+def _captions(line: _Line, pos: int, aliases: dict[str, str] | None = None) -> list[_Caption]:
+    """The captions on ``line``; ``aliases`` (:data:`ROLE_ALIASES` of the document
+    type) renames roles, and a role with no alias that is not a field role of
+    every type (``invoice_number``) stays as found."""
+    found = [(m.start(), m.end(), m.group(0)) for m in _CAPTION_RE.finditer(line.folded)]
+    out = []
+    for k, (start, end, phrase) in enumerate(found):
+        value_end = found[k + 1][0] if k + 1 < len(found) else len(line.text)
+        role = CAPTIONS[phrase]
+        if phrase in WEAK and out and out[-1].role == "other":
+            role = "other"  # "Prélèvement à partir du": a common word after a caption of another value
+        out.append(_Caption(pos, (aliases or {}).get(role, role), phrase, start, end, value_end,
+                            role in SPECIFIC_ROLES))
+    return out
+
+
+def _same_row(a: _Line, b: _Line) -> bool:
+    overlap = min(a.y1, b.y1) - max(a.y0, b.y0)
+    return overlap > 0.5 * min(a.height, b.height)
+
+
+_DOT_GROUPS = re.compile(r"(?<![\d.,])\d{1,3}(?:\.\d{3}){2,}(?![\d,])|(?<![\d.,])\d{1,3}(?:\.\d{3})+,\d{1,2}(?!\d)")
+_COMMA_DECIMAL = re.compile(r"(?<![\d,])\d+,\d{2}(?![\d,])")
+_POINT_DECIMAL = re.compile(r"(?<![\d.])\d+\.\d{2}(?![\d.])")
+
+
+def number_style(texts: list[str]) -> str | None:
+    """How the document writes its amounts, from its unambiguous numbers.
+
+    Returns:
+        A currency whose separator rules :func:`~app.extraction.normalize.parse_amount`
+        applies: ``"VND"`` (``1.234.567``: dots group thousands, no minor units),
+        ``"EUR"`` (``1.234,56`` or ``12,50``: comma decimals), ``None`` (point
+        decimals, or nothing to tell). Used to read ``716.880`` as 716880 on a page
+        that prints ``9.677.880``; the currency reported is still the printed one.
+    """
+    joined = "\n".join(texts)
+    dot_groups = bool(_DOT_GROUPS.search(joined))
+    comma_dec = len(_COMMA_DECIMAL.findall(joined))
+    point_dec = len(_POINT_DECIMAL.findall(joined))
+    if comma_dec > point_dec:
+        return "EUR"
+    if dot_groups and point_dec == 0:
+        return "VND"
+    return None
+
+
+def _typed(role: str, text: str, style: str | None = None) -> tuple[str, object] | None:
+    """The value of ``role`` in ``text`` (as printed, normalised), or None; amounts
+    are read with the document's :func:`number_style`."""
+    # A name keeps its closing full stop ("Inc."); other values lose it.
+    text = text.lstrip(_SEPARATORS + "()").rstrip((_SEPARATORS.replace(".", "") + ",") if role in _PARTY_ROLES
+                                                   else _SEPARATORS + "()")
+    if not text:
+        return None
+    if role == "number":
+        for m in _NUMBER_TOKEN.finditer(text):
+            token = m.group(0).rstrip("._-/")
+            if (re.search(r"\d", token) and len(token) <= 30 and parse_date(token) is None
+                    and not _AMOUNT_TOKEN.fullmatch(token)):
+                return token, token
+        return None
+    if role in ("date", "delivery_date"):
+        d = parse_date(text)
+        return (text[:40], d.isoformat()) if d is not None else None
+    if role in _AMOUNT_ROLES:
+        rest = _PERCENT.sub(" ", text)
+        if not re.search(r"\d", rest):
+            return None
+        if parse_date(rest) is not None and not re.search(r"\d[.,]\d{2}(?!\d)", rest):
+            return None  # "August 3, 2014" is a date, not the amount 2014
+        parsed = parse_amount(rest, style)
+        if parsed is None:
+            return None
+        currency = detect_currency(rest)
+        return rest.strip(_SEPARATORS), {"amount": f"{abs(parsed[0]):f}", "currency": currency}
+    if role == "tax_id":
+        m = _TAX_ID.search(text.upper())
+        if m is None:
+            return None
+        value = m.group(1).strip()
+        digits = sum(c.isdigit() for c in value)
+        return (value, value.replace(" ", "")) if 8 <= digits <= 15 else None
+    if role in _PARTY_ROLES:
+        if not re.search(r"[^\W\d_]{2,}", text) or len(text) > 120:
+            return None
+        return text, text
+    return None
+
+
+def _name_like(line: _Line) -> bool:
+    letters = sum(c.isalpha() for c in line.text)
+    return letters >= 3 and letters >= 0.5 * len(line.text.replace(" ", ""))
+
+
+def _strip_name_caption(line: _Line) -> str:
+    caps = _captions(line, 0)
+    if caps and caps[0].start == 0 and caps[0].role not in ROLES:
+        return line.text[caps[0].end:].strip(_SEPARATORS)
+    return line.text
+
+
+def _has_legal_form(folded: str) -> bool:
+    return any(re.search(r"(?<![a-z])" + re.escape(f) + r"(?![a-z])", folded) for f in LEGAL_FORMS)
+
+
+def candidates(ocr: OcrResult, document_type: str = "invoice") -> list[KvCandidate]:
+    """Every caption's typed values in ``ocr`` (unranked), with their features;
+    number captions read as ``document_type``'s (:data:`ROLE_ALIASES`)."""
+    aliases = ROLE_ALIASES.get(document_type, {})
+    lines = _lines(ocr)
+    if not lines:
+        return []
+    page_h = max(ln.y1 for ln in lines) or 1.0
+    page_w = max(ln.x1 for ln in lines) or 1.0
+    style = number_style([ln.text for ln in lines])
+    caps_by_line = [_captions(ln, pos, aliases) for pos, ln in enumerate(lines)]
+    caption_lines = {pos for pos, caps in enumerate(caps_by_line) if caps}
+    out: list[KvCandidate] = []
+
+    def add(cap: _Caption, relation: str, value_pos: tuple[int, ...], text: str, distance: float) -> None:
+        typed = _typed(cap.role, text, style)
+        if typed is None:
+            return
+        value, normalized = typed
+        line = lines[cap.line]
+        f = {
+            "bias": 1.0,
+            "caption_len": min(len(cap.phrase), 30) / 30.0,
+            "weak": float(cap.phrase in WEAK),
+            "at_start": float(cap.start == 0),
+            "distance": min(distance, 10.0) / 10.0,
+            "y": line.y0 / page_h,
+            "x": line.x0 / page_w,
+            "value_has_caption": float(any(p in caption_lines and p != cap.line for p in value_pos)),
+            "colon": float(":" in line.text[cap.end:cap.end + 3]),
+            "specific": float(cap.specific),
+        }
+        for r in RELATIONS:
+            f["rel_" + r] = float(relation == r)
+        out.append(KvCandidate(cap.role, value, normalized,
+                               tuple(sorted({line.index, *(lines[p].index for p in value_pos)})),
+                               tuple(lines[p].index for p in value_pos), f))
+
+    for pos, caps in enumerate(caps_by_line):
+        line = lines[pos]
+        for cap in caps:
+            if cap.role not in ROLES:
+                continue
+            # same line: after the caption, up to the next caption (for a party name, up to
+            # the next field caption or "Caption:", since names hold words like "Services")
+            end = cap.value_end
+            if cap.role in _PARTY_ROLES:
+                end = next((o.start for o in caps if o.start >= cap.end and
+                            (o.role in ROLES or ":" in line.text[o.end:o.end + 2])), len(line.text))
+            rest = line.text[cap.end:end]
+            if rest.strip(_SEPARATORS):
+                add(cap, "same", (pos,), rest, 0.0)
+                if cap.role == "number" and (token := _typed("number", rest)) is not None:
+                    # "Invoice No. 123 / 4 Oct 2024": a date printed after the number, without a caption
+                    after = rest[rest.find(token[0]) + len(token[0]):]
+                    if parse_date(after) is not None:
+                        add(_Caption(pos, "date", "", cap.end, cap.end, cap.value_end), "same", (pos,), after, 0.0)
+                if cap.role in _PARTY_ROLES:
+                    continue
+            if cap.value_end < len(line.text) and cap.role not in _PARTY_ROLES:
+                continue  # another caption follows on the line: the value is between them or absent
+            # right: nearest line on the same row
+            right = [(o.x0 - line.x1, p) for p, o in enumerate(lines)
+                     if p != pos and _same_row(o, line) and o.x0 >= line.x1 - 2]
+            if right:
+                gap, p = min(right)
+                add(cap, "right", (p,), _strip_name_caption(lines[p]), gap / line.height)
+            # below: the next line down overlapping the caption's column
+            below = sorted((o.y0 - line.y1, p) for p, o in enumerate(lines)
+                           if o.y0 >= line.y1 - 0.3 * line.height and o.y0 - line.y1 < 3.5 * line.height
+                           and min(o.x1, line.x1) - max(o.x0, line.x0) > 0 and abs(o.x0 - line.x0) < 4 * line.height)
+            if not below:
+                continue
+            gap, p = below[0]
+            if cap.role in _PARTY_ROLES:
+                # the block: the first name-like line under the caption
+                for gap, p in below[:4]:
+                    text = _strip_name_caption(lines[p])
+                    if _name_like(lines[p]) and text:
+                        add(cap, "block", (p,), text, gap / line.height)
+                        break
+            else:
+                add(cap, "below", (p,), lines[p].text, gap / line.height)
+
+    # Letterhead: a name-like line with a legal form in the top quarter, no caption on it.
+    for pos, line in enumerate(lines):
+        if line.y0 > 0.3 * page_h:
+            break
+        if pos not in caption_lines and _name_like(line) and _has_legal_form(line.folded):
+            cap = _Caption(pos, "seller", "", 0, 0, 0)
+            add(cap, "letterhead", (pos,), line.text, 0.0)
+    _relative_features(out)
+    return out
+
+
+def _relative_features(cands: list[KvCandidate]) -> None:
+    """Features that compare a candidate with the others of its role."""
+    by_role: dict[str, list[KvCandidate]] = {}
+    for c in cands:
+        by_role.setdefault(c.role, []).append(c)
+    for role, group in by_role.items():
+        ys = [c.features["y"] for c in group]
+        for c in group:
+            c.features["first_of_role"] = float(c.features["y"] == min(ys))
+            c.features["last_of_role"] = float(c.features["y"] == max(ys))
+            c.features["n_role"] = min(len(group), 10) / 10.0
+        if role in _AMOUNT_ROLES:
+            values = [Decimal(c.normalized["amount"]) for c in group]
+            top = max(values)
+            for c, v in zip(group, values):
+                c.features["is_max"] = float(v == top)
+    all_amounts = [Decimal(c.normalized["amount"]) for c in cands if c.role in _AMOUNT_ROLES]
+    if all_amounts:
+        top = max(all_amounts)
+        for c in cands:
+            if c.role in _AMOUNT_ROLES:
+                c.features["is_doc_max"] = float(Decimal(c.normalized["amount"]) == top)
+
+
+def features(cand: KvCandidate) -> dict[str, float]:
+    """The ranker's input for one candidate: its features plus the role one-hot
+    (``role_<name>``) and role x relation crosses, as a name -> value dict."""
+    f = dict(cand.features)
+    f["role_" + cand.role] = 1.0
+    for r in RELATIONS:
+        if f.get("rel_" + r):
+            f[f"{cand.role}_x_{r}"] = 1.0
+    for name in ("weak", "caption_len", "y", "last_of_role", "first_of_role", "is_max", "is_doc_max", "x"):
+        if name in cand.features:
+            f[f"{cand.role}_x_{name}"] = cand.features[name]
+    return f
+
+
+def _best_amounts(by_role: dict[str, list[KvCandidate]], bonus: float = 0.6,
+                  top: int = 4) -> dict[str, KvCandidate]:
+    """The subtotal, tax and total maximising score sum + ``bonus`` when subtotal +
+    tax = total (within one cent / 0.1 %) — the arithmetic as evidence."""
+    pools = {r: sorted(by_role.get(r, []), key=lambda c: -c.score)[:top] for r in _AMOUNT_ROLES}
+    best, best_value = {}, -1.0
+    subs = pools["subtotal"] or [None]
+    taxes = pools["tax"] or [None]
+    totals = pools["total"] or [None]
+    for s in subs:
+        for t in taxes:
+            for g in totals:
+                value = sum(c.score for c in (s, t, g) if c is not None)
+                if s is not None and g is not None:
+                    sv, gv = Decimal(s.normalized["amount"]), Decimal(g.normalized["amount"])
+                    tv = Decimal(t.normalized["amount"]) if t is not None else Decimal(0)
+                    if abs(sv + tv - gv) <= max(Decimal("0.011"), gv * Decimal("0.001")) and sv != gv:
+                        value += bonus * (2 if t is not None else 1)
+                    elif sv > gv or (sv == gv and tv > 0):
+                        value -= bonus  # a net amount above the gross, or equal to it beside a tax: impossible
+                if value > best_value:
+                    best_value, best = value, {r: c for r, c in zip(_AMOUNT_ROLES, (s, t, g)) if c is not None}
+    return best
+
+
+def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: float = 0.2) -> list[Candidate]:
+    """The header fields of an invoice or order.
+
+    Args:
+        ocr: the document's lines (stacked pages).
+        document_type: ``invoice``, ``purchase_order`` or ``sales_order``
+            (:data:`~app.extraction.readers.kv_lexicon.ROLE_FIELDS`).
+        ranker: a :class:`~app.extraction.readers.kv_ranker.Ranker` (default: the
+            shipped model).
+        threshold: candidates scored below it are not proposed.
+
+    Returns:
+        At most one candidate per field, ``source="rule"``, confidence = ranker
+        probability x mean OCR confidence of its lines, ``checks``:
+        ``{"reader": "keyvalue", "relation": same/right/below/block/letterhead}``
+        (plus ``"arithmetic_choice": True`` for amounts whose chosen subtotal + tax
+        equals the chosen total). Amounts printed without a currency get the one the
+        document names most often.
+    """
+    from app.extraction.readers.kv_ranker import default_ranker
+
+    roles = ROLE_FIELDS.get(document_type)
+    if not roles:
+        return []
+    ranker = ranker or default_ranker()
+    cands = [c for c in candidates(ocr, document_type) if c.role in roles]
+    for c in cands:
+        c.score = ranker.score(features(c))
+    by_role: dict[str, list[KvCandidate]] = {}
+    for c in cands:
+        by_role.setdefault(c.role, []).append(c)
+    chosen = {role: max(group, key=lambda c: c.score) for role, group in by_role.items()
+              if role not in _AMOUNT_ROLES}
+    amounts = _best_amounts(by_role)
+    chosen.update(amounts)
+    arithmetic = _consistent(amounts)
+    currency = _document_currency(ocr)
+    out = []
+    for role, c in chosen.items():
+        if c.score < threshold:
+            continue
+        ocr_conf = sum(ocr.lines[i].confidence for i in c.value_lines) / max(len(c.value_lines), 1)
+        relation = next(r for r in RELATIONS if c.features.get("rel_" + r))
+        checks = {"reader": "keyvalue", "relation": relation}
+        normalized = c.normalized
+        if role in _AMOUNT_ROLES:
+            if arithmetic:
+                checks["arithmetic_choice"] = True
+            if normalized.get("currency") is None and currency is not None:
+                normalized = {**normalized, "currency": currency}
+        out.append(Candidate(roles[role], c.value, normalized, round(c.score * ocr_conf, 4), "rule",
+                             c.value_lines, checks))
+    return out
+
+
+def _consistent(amounts: dict[str, KvCandidate]) -> bool:
+    """Whether the chosen subtotal (+ tax) equals the chosen total (the joint choice held)."""
+    if "subtotal" not in amounts or "total" not in amounts:
+        return False
+    s, g = (Decimal(amounts[r].normalized["amount"]) for r in ("subtotal", "total"))
+    t = Decimal(amounts["tax"].normalized["amount"]) if "tax" in amounts else Decimal(0)
+    return s != g and abs(s + t - g) <= max(Decimal("0.011"), g * Decimal("0.001"))
+
+
+def _document_currency(ocr: OcrResult) -> str | None:
+    """The currency the page names most often (symbols and codes), for amounts printed without one."""
+    counts: dict[str, int] = {}
+    for ln in ocr.lines:
+        code = detect_currency(ln.text)
+        if code is not None:
+            counts[code] = counts.get(code, 0) + 1
+    return max(counts, key=counts.get) if counts else None
