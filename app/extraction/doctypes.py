@@ -62,8 +62,11 @@ class DocumentType:
         name: value of ``config.document_type``.
         fields: the fields, in response order.
         readers: deterministic readers run before the LLM: ``qr`` (CCCD
-            front QR code), ``mrz`` (ICAO 9303 TD1 zone), ``rules`` (patterns
-            and caption anchors).
+            front QR code), ``mrz`` (ICAO 9303 TD1 zone), ``keyvalue`` (the
+            multilingual key–value reader of invoices and orders,
+            :mod:`app.extraction.readers.keyvalue`; with ``rules`` beside it the
+            rules only fill the fields it left), ``rules`` (patterns and caption
+            anchors).
     """
 
     name: str
@@ -89,6 +92,10 @@ _EXPIRY = FieldSpec("date_of_expiry", "Có giá trị đến", "date of expiry",
                     anchors=("co gia tri den / date of expiry", "co gia tri den", "date of expiry", "gia tri den"))
 _NATIONALITY = FieldSpec("nationality", "Quốc tịch", "nationality",
                          anchors=("quoc tich / nationality", "quoc tich", "nationality"))
+
+#: Invoices and orders: the key–value reader first, the caption rules for what it leaves
+#: (measured with bench/invoice_eval.py: docs/documents.md "Key–value reader").
+_KV_READERS = ("keyvalue", "rules")
 
 DOCUMENT_TYPES: dict[str, DocumentType] = {
     "cccd_front": DocumentType("cccd_front", (
@@ -143,7 +150,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         FieldSpec("total", "Tổng cộng tiền thanh toán", "total amount due", "amount",
                   anchors=("tong cong tien thanh toan", "tong tien thanh toan", "tong cong", "total due",
                            "amount due", "grand total", "total")),
-    )),
+    ), readers=_KV_READERS),
     "purchase_order": DocumentType("purchase_order", (
         FieldSpec("order_number", "Số đơn đặt hàng", "purchase order number",
                   anchors=("so don dat hang", "so po", "po number", "po no", "purchase order no", "order no")),
@@ -156,7 +163,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
                   anchors=("ngay giao hang", "delivery date", "ship date")),
         FieldSpec("total", "Tổng giá trị đơn hàng", "order total", "amount",
                   anchors=("tong cong", "tong gia tri", "total amount", "grand total", "total")),
-    )),
+    ), readers=_KV_READERS),
     "sales_order": DocumentType("sales_order", (
         FieldSpec("order_number", "Số đơn bán hàng", "sales order number",
                   anchors=("so don hang", "so don ban hang", "so number", "sales order no", "order no")),
@@ -166,7 +173,7 @@ DOCUMENT_TYPES: dict[str, DocumentType] = {
         FieldSpec("seller", "Bên bán", "seller (issuing company)", anchors=("ben ban", "seller")),
         FieldSpec("total", "Tổng tiền", "order total", "amount", anchors=("tong tien", "tong cong", "grand total",
                                                                           "total")),
-    )),
+    ), readers=_KV_READERS),
 }
 
 

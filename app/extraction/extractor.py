@@ -235,9 +235,20 @@ class FieldExtractor:
             t = time.perf_counter()
             out += mrz_candidates(ocr)
             timings["mrz"] = _ms(t)
+        if "keyvalue" in doc.readers:
+            from app.extraction.readers.keyvalue import read_key_values
+
+            t = time.perf_counter()
+            out += read_key_values(ocr, doc.name)
+            timings["keyvalue"] = _ms(t)
         if "rules" in doc.readers:
             t = time.perf_counter()
-            out += self.rules.read(ocr, specs, doc.name)
+            rules = self.rules.read(ocr, specs, doc.name)
+            if "keyvalue" in doc.readers:
+                # The key-value reader's choice stands; the rules fill the fields it left.
+                answered = {c.key for c in out if c.value}
+                rules = [c for c in rules if c.key not in answered]
+            out += rules
             timings["rules"] = _ms(t)
         return out
 
