@@ -50,20 +50,23 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
         "omschrijving", "artikel", "product", "dienst",  # Dutch
         "beschreibung", "bezeichnung", "leistung", "artikelbezeichnung",  # German
         "nazwa towaru", "nazwa uslugi", "nazwa", "towar", "opis",  # Polish
+        "descripcion", "concepto", "articulo", "producto",  # Spanish
+        "descrizione", "articolo", "prodotto",  # Italian
     ),
     "quantity": ("so luong", "s.luong", "sl", "s/l", "qty", "quantity", "qte", "quantite", "aantal", "menge",
-                 "anzahl", "ilosc", "hours", "units"),
+                 "anzahl", "ilosc", "hours", "units", "cantidad", "cant.", "quantita", "qta", "q.ta"),
     "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
-             "jednostka"),
+             "jednostka", "unidad", "unita", "u.m."),
     "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
                    "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
                    "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
-                   "cena jedn", "cena netto", "cena"),
+                   "cena jedn", "cena netto", "cena", "precio unitario", "precio", "prezzo unitario", "prezzo"),
     # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
     "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
                "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
                "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
-               "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota"),
+               "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota",
+               "importe", "importo", "totale riga"),
 }
 
 #: Row captions of the totals under a table: skipped, the table goes on (subtotals,
@@ -71,12 +74,14 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
 SUBTOTAL_CAPTIONS = ("cong tien hang", "tong tien hang", "tong tien truoc thue", "tong cong tien hang", "cong tien", "tien thue", "thue suat", "thue gtgt", "chiet khau",
                      "giam gia", "tien hang", "subtotal", "sub total", "sub-total", "tax", "vat", "discount",
                      "shipping", "sous-total", "sous total", "tva", "remise", "subtotaal", "btw", "korting",
-                     "zwischensumme", "mwst", "ust", "rabatt", "netto", "rabat", "lam tron", "rounding")
+                     "zwischensumme", "mwst", "ust", "rabatt", "netto", "rabat", "lam tron", "rounding",
+                     "base imponible", "iva", "descuento", "imponibile", "sconto", "charges", "credits")
 #: Row captions of the grand total: the table ends.
 TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong cong", "tong tien", "tong so tien",
                   "tong thanh toan", "grand total", "total due", "amount due", "balance due", "total",
                   "montant total", "total ttc", "totaal", "te betalen", "gesamtbetrag", "endbetrag",
-                  "razem", "do zaplaty", "suma")
+                  "razem", "do zaplaty", "suma", "importe total", "total factura", "totale", "totale fattura",
+                  "totale documento", "factuur totaal", "somme a payer")
 
 _NUMERIC_CELL = re.compile(
     r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
@@ -293,6 +298,12 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
         captions = [lines[i].text for i in row if not _NUMERIC_CELL.match(lines[i].text.strip())]
         if captions and not counted:  # a totals row: a caption and an amount, no quantity or price
             if _starts_with(captions[0], TOTAL_CAPTIONS) and not _starts_with(captions[0], SUBTOTAL_CAPTIONS):
+                kinds.append(("end", row, None))
+                continue
+            # "Prijzen zijn inclusief BTW | Factuur totaal EUR | 49,99": the caption beside the description
+            if any(_starts_with(lines[i].text, TOTAL_CAPTIONS) and not _starts_with(lines[i].text, SUBTOTAL_CAPTIONS)
+                   for key, idx in cells.items() if key != "description" for i in idx
+                   if not _NUMERIC_CELL.match(lines[i].text.strip())):
                 kinds.append(("end", row, None))
                 continue
             if any(_starts_with(c, TOTAL_CAPTIONS + SUBTOTAL_CAPTIONS) for c in captions):
