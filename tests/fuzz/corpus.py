@@ -12,8 +12,9 @@ in turn so that any ``n`` mixes them all:
 * ``mode``    — 16-bit, 32-bit, float, LA, RGBA, palette with transparency, CMYK,
   1-bit, animated, EXIF-rotated images;
 * ``shape``   — tiny, one-pixel-high and extreme aspect-ratio images;
-* ``notimage``— empty, text, HTML, SVG, PDF header, ZIP, random bytes, and a PDF
-  whose text layer holds astral-plane characters as UTF-16 surrogates;
+* ``notimage``— empty, text, HTML, SVG, PDF header, ZIP, random bytes, a PDF whose text
+  layer holds astral-plane characters as UTF-16 surrogates, and XML (:data:`XML_CASES`:
+  XXE, "billion laughs", external DTDs, malformed and foreign XML, bad numbers, deep nesting);
 * ``config``  — ``/extract`` with configs of any shape: deep nesting, huge keys and
   values, NaN/Infinity, duplicate keys, huge integers, wrong types, unknown keys;
 * ``batch``   — 2-6 files mixing valid and invalid ones;
@@ -176,6 +177,26 @@ NOT_IMAGES = [
     "tiếng Việt".encode(), b"{\"info\": 1}",
     astral_text_pdf(),  # a text layer of UTF-16 surrogates (emoji, a lone half)
 ]
+
+#: XML an e-invoice upload may be (app/einvoice): entity bombs and external references (400
+#: XML_FORBIDDEN on /extract, XML_HAS_NO_PAGES on /ocr, never parsed there), malformed and
+#: foreign XML, numbers no schema allows, deep nesting, an unknown encoding.
+XML_CASES = [
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><HDon>&x;</HDon>',
+    b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY a%d "%s">' % (i, (b"&a%d;" % (i - 1) if i > 1 else b"&a;") * 10) for i in range(1, 10))
+    + b"]><HDon>&a9;</HDon>",
+    b'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:9/r.dtd"><r/>',
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p">%p;]><r/>',
+    b'<?xml version="1.0"?><rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:'
+    b'CrossIndustryInvoice:100"><rsm:ExchangedDocument><ram:ID',
+    b"<HDon><DLHDon><NDHDon><TToan><TgTTTBSo>NaN</TgTTTBSo></TToan></NDHDon></DLHDon></HDon>",
+    b"<HDon><DLHDon><NDHDon><TToan><TgTTTBSo>" + b"9" * 5000 + b"</TgTTTBSo></TToan></NDHDon></DLHDon></HDon>",
+    b"<HDon><DLHDon>" + b"<x>" * 20000 + b"</x>" * 20000 + b"</DLHDon></HDon>",
+    b"<?xml version='1.0' encoding='x-unknown'?><HDon/>",
+    b"<?xml version='1.0'?><note>not an invoice</note>",
+]
+NOT_IMAGES += XML_CASES
 
 
 def _config(rng: random.Random, i: int) -> tuple[str, str]:
