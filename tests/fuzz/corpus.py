@@ -12,9 +12,8 @@ in turn so that any ``n`` mixes them all:
 * ``mode``    — 16-bit, 32-bit, float, LA, RGBA, palette with transparency, CMYK,
   1-bit, animated, EXIF-rotated images;
 * ``shape``   — tiny, one-pixel-high and extreme aspect-ratio images;
-* ``notimage``— empty, text, HTML, SVG, PDF header, ZIP, random bytes, a PDF whose text
-  layer holds astral-plane characters as UTF-16 surrogates, and XML (:data:`XML_CASES`:
-  XXE, "billion laughs", external DTDs, malformed and foreign XML, bad numbers, deep nesting);
+* ``notimage``— empty, text, HTML, SVG, PDF header, ZIP, random bytes, and a PDF
+  whose text layer holds astral-plane characters as UTF-16 surrogates;
 * ``config``  — ``/extract`` with configs of any shape: deep nesting, huge keys and
   values, NaN/Infinity, duplicate keys, huge integers, wrong types, unknown keys;
 * ``batch``   — 2-6 files mixing valid and invalid ones;
@@ -22,6 +21,9 @@ in turn so that any ``n`` mixes them all:
   filename or Content-Disposition, duplicate fields, odd filenames, wrong
   Content-Type, a config over the form-field memory limit;
 * ``param``   — ``display_text_box`` values of any kind, sent once or twice.
+
+After them, fixed XML cases (:data:`XML_CASES`: XXE, "billion laughs", external DTDs,
+malformed and foreign XML, bad numbers, deep nesting) on both routes.
 
 A case is sent either as ``files`` + ``form`` (encoded by ``requests``) or as a
 ``raw`` body with its own ``Content-Type``.
@@ -180,7 +182,9 @@ NOT_IMAGES = [
 
 #: XML an e-invoice upload may be (app/einvoice): entity bombs and external references (400
 #: XML_FORBIDDEN on /extract, XML_HAS_NO_PAGES on /ocr, never parsed there), malformed and
-#: foreign XML, numbers no schema allows, deep nesting, an unknown encoding.
+#: foreign XML, numbers no schema allows, deep nesting, an unknown encoding. Sent to both
+#: routes after the seeded cases (no draw from the seeded generator, so the other cases of a
+#: seed stay what they were).
 XML_CASES = [
     b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><HDon>&x;</HDon>',
     b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
@@ -196,7 +200,6 @@ XML_CASES = [
     b"<?xml version='1.0' encoding='x-unknown'?><HDon/>",
     b"<?xml version='1.0'?><note>not an invoice</note>",
 ]
-NOT_IMAGES += XML_CASES
 
 
 def _config(rng: random.Random, i: int) -> tuple[str, str]:
@@ -304,7 +307,8 @@ def _multipart(rng: random.Random, i: int) -> Case:
 
 
 def generate(seed: int = 20261201, n: int = 2000) -> list[Case]:
-    """The corpus: ``n`` cases from ``seed`` (same seed, same cases)."""
+    """The corpus: ``n`` cases from ``seed`` (same seed, same cases), then the fixed
+    :data:`XML_CASES` on ``/extract`` and ``/ocr``."""
     rng = random.Random(seed)
     families = ("trunc", "mutate", "bomb", "mode", "shape", "notimage", "config", "batch", "multipart", "param")
     cases: list[Case] = []
@@ -366,4 +370,8 @@ def generate(seed: int = 20261201, n: int = 2000) -> list[Case]:
             extra = [("display_text_box", value)] * rng.choice([1, 1, 2])
             cases.append(Case(f"param-{i}", path, [("image_file", "p.png", _image(rng, "PNG"), "image/png")],
                               form + extra))
+    for j, data in enumerate(XML_CASES):
+        for path in ("/extract", "/ocr"):
+            form = [("config", '{"document_type": "invoice"}')] if path == "/extract" else []
+            cases.append(Case(f"xml-{j}-{path[1:]}", path, [("image_file", "e.xml", data, "application/xml")], form))
     return cases
