@@ -118,6 +118,9 @@ class Settings:
     pdf_dpi: int = 200
     pdf_text_min_chars: int = 16
     heic_enabled: bool = True
+    #: Read e-invoice XML (an XML upload, or the Factur-X / ZUGFeRD XML inside a PDF); off:
+    #: PDFs are read from their pages only and XML uploads are refused (docs/documents.md).
+    einvoice_xml: bool = True
 
     # --- OCR ---
     ocr_engine: str = "hybrid"
@@ -322,6 +325,7 @@ class Settings:
             pdf_dpi=_number("PDF_DPI", get("PDF_DPI", "200"), int, 72, 600),
             pdf_text_min_chars=_number("PDF_TEXT_MIN_CHARS", get("PDF_TEXT_MIN_CHARS", "16"), int, 0),
             heic_enabled=_bool("HEIC_ENABLED", get("HEIC_ENABLED", "true")),
+            einvoice_xml=_bool("EINVOICE_XML", get("EINVOICE_XML", "on")),
             log_level=_choice("LOG_LEVEL", get("LOG_LEVEL", "INFO"), ("debug", "info", "warning", "error")).upper(),
             ocr_engine=_choice("OCR_ENGINE", get("OCR_ENGINE", "hybrid"), ("rapidocr", "hybrid", "paddleocr")),
             ocr_recogniser=_choice("OCR_RECOGNISER", get("OCR_RECOGNISER", "aster"),

@@ -167,6 +167,34 @@ class PdfEncrypted(BadRequest):
     code, default_message = "PDF_ENCRYPTED", "The PDF is encrypted with a password; send it unencrypted"
 
 
+class InvalidXml(BadRequest):
+    """An XML upload (or an e-invoice XML embedded in a PDF) that is not well-formed,
+    or holds a value its standard does not allow (an amount that is not a decimal)."""
+
+    code, default_message = "INVALID_XML", "The XML is not well-formed"
+
+
+class XmlForbidden(InvalidXml):
+    """XML with a document type declaration, entity declarations or external
+    references (XXE, "billion laughs"): refused before anything is expanded."""
+
+    code, default_message = "XML_FORBIDDEN", "XML with a DTD, entities or external references is not accepted"
+
+
+class UnsupportedXml(BadRequest):
+    """Well-formed XML that is not an e-invoice the service reads (UN/CEFACT CII,
+    UBL 2.1 Invoice, Vietnamese HDon), or e-invoice XML while reading it is off."""
+
+    code, default_message = "UNSUPPORTED_XML", "The XML is not a supported e-invoice"
+
+
+class XmlHasNoPages(BadRequest):
+    """An XML e-invoice sent to ``/ocr``: it has no pages to read text from."""
+
+    code, default_message = "XML_HAS_NO_PAGES", ("An XML e-invoice has no pages to OCR; send it to /extract "
+                                                 "for its fields and line items")
+
+
 class PayloadTooLarge(ServiceError):
     code, http_status, default_message = "PAYLOAD_TOO_LARGE", 413, "Payload too large"
     grpc_status = "RESOURCE_EXHAUSTED"

@@ -14,6 +14,12 @@ rendered and OCR'd (``source: "ocr"``), one page at a time. Fields are extracted
 once per document from all pages' lines, stacked top to bottom (page 2 below
 page 1) so no reader pairs a caption on one page with a value on another; boxes
 in responses are given in their own page's pixels with the page number.
+
+E-invoice XML (:mod:`app.einvoice`) is read exactly when present: an XML upload gives
+its fields and line items with ``source: "xml"`` and no pages; a PDF that embeds one
+(Factur-X, ZUGFeRD, XRechnung) is read from its pages as usual and then takes its
+fields from the XML, the visual reading compared with it in ``checks.xml_agreement``.
+``EINVOICE_XML=off`` (or ``config.einvoice_xml: false``) reads PDFs from their pages only.
 """
 
 from __future__ import annotations
@@ -29,7 +35,8 @@ import numpy as np
 from app.config import Settings
 from app.documents import DocumentLimits, open_document
 from app.domain import OcrResult, TextLine, sort_reading_order
-from app.errors import BadRequest, DeadlineExceeded, OcrEngineError, PayloadTooLarge, ServiceError
+from app.errors import (BadRequest, DeadlineExceeded, InvalidXml, OcrEngineError, PayloadTooLarge, ServiceError,
+                        UnsupportedXml)
 from app.extraction.extractor import ExtractOptions, FieldExtractor
 from app.ocr.base import OcrEngine
 
@@ -250,14 +257,29 @@ class DocumentPipeline:
             Each field carries ``page`` and ``box`` in that page's pixels.
             ``pages`` entries: ``{page, width, height, source, ocr_data?,
             processing_time}``.
+            E-invoice XML (:mod:`app.einvoice.response`): fields the XML states have
+            ``source: "xml"``, confidence 1.0, ``page``/``box`` null; ``line_items`` are the
+            XML's; ``checks`` are on the XML's numbers plus ``xml_agreement``; ``einvoice``
+            says what was read (``{format, profile, attachment, ...}``). An XML upload has
+            ``page_count`` 0, ``pages`` [] and ``processing_time: {xml_ms, extraction_ms}``.
 
         Raises:
             InvalidImage, InvalidDocument, PdfEncrypted, PayloadTooLarge,
                 TooManyPages, OcrEngineError: this file's fault or the engine's.
+            XmlHasNoPages: an XML file for ``ocr_only`` (400).
+            XmlForbidden, InvalidXml, UnsupportedXml: an XML upload that is unsafe
+                (DTD, entities), malformed, not an e-invoice, or sent while reading XML is off (400).
             LLMUnavailable, LLMTimeout, LLMRejected: the LLM stage failed for
                 every field of a document.
         """
         start = time.perf_counter()
+        einvoice, warnings, asked_type = None, [], document_type
+        if not ocr_only:
+            einvoice, warnings = self._einvoice(upload, options)
+            if einvoice is not None and einvoice.attachment is None:  # an XML upload: no pages
+                return self._xml_result(upload, einvoice, info, document_type, with_box, start)
+            if einvoice is not None and document_type in (None, "auto") and not info:
+                document_type = "invoice"  # the XML says what it is; the visual reading reads its fields
         document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type),
                                       deadline=options.deadline if options is not None else None)
         ocr_ms = (time.perf_counter() - start) * 1000.0
@@ -291,6 +313,8 @@ class DocumentPipeline:
         })
         if tables is not None:
             result["line_items"], result["checks"] = tables
+        if einvoice is not None:
+            self._apply_einvoice(result, einvoice, extraction.fields, details, stacked, tables, asked_type)
         result["pages"] = [p.to_dict(with_box, with_box) for p in document.pages]
         result["processing_time"] = {"ocr_ms": round(ocr_ms, 1),
                                      "detection_ms": round(stacked.detection_ms, 1),
@@ -302,9 +326,107 @@ class DocumentPipeline:
             result["ocr_data"] = [line.to_dict(True) for line in document.lines]
         if extraction.errors:
             result["field_errors"] = {k: e.to_dict() for k, e in extraction.errors.items()}
-        if extraction.warnings:
-            result["warnings"] = list(extraction.warnings)
+        if extraction.warnings or warnings:
+            result["warnings"] = list(extraction.warnings) + warnings
         return result
+
+    # ------------------------------------------------------------- e-invoice XML
+    def _einvoice(self, upload: Upload, options: ExtractOptions | None):
+        """The upload's e-invoice (:func:`app.einvoice.read_einvoice`) when reading XML is on.
+
+        Returns:
+            ``(invoice or None, warnings)``: a PDF whose embedded XML cannot be used is
+            read from its pages, with a warning saying why.
+
+        Raises:
+            UnsupportedXml: an XML upload while reading XML is off (it has nothing else to read).
+            XmlForbidden, InvalidXml, UnsupportedXml, PayloadTooLarge: an XML upload that is
+                unsafe, malformed, not an e-invoice or too large.
+            InvalidDocument, PdfEncrypted: a PDF that cannot be opened.
+        """
+        from app.documents import sniff
+        from app.einvoice import read_einvoice
+
+        enabled = self.settings.einvoice_xml if options is None or options.einvoice_xml is None \
+            else options.einvoice_xml
+        kind = sniff(upload.data)
+        if kind == "xml" and not enabled:
+            raise UnsupportedXml("Reading e-invoice XML is off (EINVOICE_XML=off or config.einvoice_xml=false), "
+                                 "and an XML file has no pages to read")
+        if not enabled or kind not in ("xml", "pdf"):
+            return None, []
+        if kind == "xml":
+            return read_einvoice(upload.data, self.limits.max_bytes), []
+        try:
+            return read_einvoice(upload.data, self.limits.max_bytes), []
+        except (InvalidXml, PayloadTooLarge) as e:
+            return None, [f"The PDF's embedded e-invoice XML was not used ({e.code}: {e.message}); the fields "
+                          "were read from its pages"]
+
+    def _xml_result(self, upload: Upload, invoice, info: dict[str, str] | None, document_type: str | None,
+                    with_box: bool, start: float) -> dict:
+        """The result of an XML upload: the e-invoice's fields (the caller's ``info`` keys
+        mapped onto the ``invoice`` fields, or the named type's fields), line items and checks;
+        ``page_count`` 0 and no pages (see :meth:`process`)."""
+        from app.classify import given, map_info
+        from app.einvoice.response import INVOICE, SOURCE, line_item_dicts, no_visual_agreement, xml_checks, \
+            xml_fields
+        from app.extraction.doctypes import resolve_fields
+        from app.extraction.fields import EMPTY
+
+        parse_ms = (time.perf_counter() - start) * 1000.0
+        stated = xml_fields(invoice)
+        if document_type in (None, "auto"):
+            doc_type, classification = INVOICE, {"type": INVOICE, "confidence": 1.0, "source": SOURCE}
+        else:
+            doc_type, classification = document_type, given(document_type).to_dict()
+        if info and document_type in (None, "auto"):
+            details = {key: dataclasses.replace(stated.get(m.field or "", EMPTY), matched_field=m.field, mapped=True)
+                       for key, m in map_info(info, INVOICE).items()}
+        else:
+            details = {spec.key: stated.get(spec.key, EMPTY) for spec in resolve_fields(doc_type, info)[1]}
+        checks, items = xml_checks(invoice, stated)
+        checks["xml_agreement"] = no_visual_agreement()
+        empty = OcrResult((), 0, 0, 0.0, 0.0, SOURCE)
+        fields = {key: {**r.to_dict(empty), "page": None} for key, r in details.items()}
+        result = {"filename": upload.filename, "success": True, "page_count": 0, "document_type": doc_type,
+                  "classification": classification, "extracted_fields": {k: r.value for k, r in details.items()},
+                  "fields": fields, "line_items": line_item_dicts(invoice, items), "checks": checks,
+                  "einvoice": invoice.summary(), "pages": []}
+        result["processing_time"] = {"xml_ms": round(parse_ms, 1),
+                                     "extraction_ms": round((time.perf_counter() - start) * 1000.0 - parse_ms, 1)}
+        if with_box:
+            result["ocr_data"] = []
+        return result
+
+    def _apply_einvoice(self, result: dict, invoice, values: dict, details: dict, stacked: OcrResult, tables,
+                        asked_type: str | None) -> None:
+        """Replace a PDF's visually read fields with its embedded e-invoice's and record the
+        comparison (``checks.xml_agreement``); the XML's line items and checks replace the
+        visual ones. ``result`` is updated in place."""
+        from decimal import Decimal
+
+        from app.einvoice.response import INVOICE, SOURCE, line_item_dicts, merge, xml_checks, xml_fields
+
+        visual_amounts = [None if row.get("amount") is None else Decimal(row["amount"])
+                          for row in (tables[0] if tables is not None else [])]
+        merged, agreement = merge(invoice, details, visual_amounts)
+        fields = {}
+        for key, r in merged.items():
+            if r.source == SOURCE:
+                fields[key] = {**r.to_dict(stacked), "page": None}
+            else:
+                fields[key] = result["fields"][key]
+        checks, items = xml_checks(invoice, xml_fields(invoice))
+        checks["xml_agreement"] = agreement
+        result.update({
+            "extracted_fields": {k: (r.value if r.source == SOURCE else values.get(k)) for k, r in merged.items()},
+            "fields": fields, "line_items": line_item_dicts(invoice, items), "checks": checks,
+            "einvoice": invoice.summary(),
+        })
+        if asked_type in (None, "auto"):  # detected: the XML says what the document is
+            result["document_type"] = INVOICE
+            result["classification"] = {"type": INVOICE, "confidence": 1.0, "source": SOURCE}
 
     def _line_items(self, document: DocumentRead, details: dict, document_type: str | None):
         """Line items and arithmetic checks of a priced document; updates ``details``'

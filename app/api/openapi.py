@@ -121,7 +121,7 @@ class OcrFileResult(_Open):
 
 
 class FieldDetail(_Open):
-    """One field: value as read, normalized form, confidence 0..1, source (qr, mrz, rule, llm), grounding, box."""
+    """One field: value as read, normalized form, confidence 0..1, source (qr, mrz, rule, llm, xml), grounding, box."""
 
     value: str | None
     normalized: Any = None
@@ -321,7 +321,7 @@ _CONFIG_FIELD = {
     # `config` holds the JSON text of an ExtractConfig.
     "$ref": "#/components/schemas/ExtractConfig",
     "description": "JSON object (ExtractConfig): info and/or document_type, mode, parallel, batch_size, "
-                   "llm_timeout, display_text_box",
+                   "llm_timeout, display_text_box, einvoice_xml",
 }
 _URL_FIELD = {"type": "string", "format": "uri", "maxLength": 2048,
               "description": "an http(s) URL on a public address (unless WEBHOOK_ALLOW_PRIVATE=true)"}

@@ -108,6 +108,7 @@ def extract():
         batch_size=config.batch_size,
         llm_timeout=config.llm_timeout,
         deadline=g.deadline,
+        einvoice_xml=config.einvoice_xml,
     )
     batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box,
                                             document_type=config.document_type)

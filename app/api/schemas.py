@@ -60,6 +60,10 @@ class ExtractConfig(BaseModel):
         batch_size: most concurrent LLM calls per document (1..16).
         llm_timeout: seconds per LLM call (0 < t <= 600).
         display_text_box: include OCR lines with boxes in the result.
+        einvoice_xml: read e-invoice XML (an XML upload; the Factur-X / ZUGFeRD /
+            XRechnung XML embedded in a PDF); false: the PDF's pages only (an
+            evaluation "with the embedded XML removed"). Omitted: the server's
+            ``EINVOICE_XML`` setting.
     """
 
     model_config = ConfigDict(extra="forbid", strict=False)
@@ -72,6 +76,7 @@ class ExtractConfig(BaseModel):
     batch_size: int = Field(default=3, ge=1, le=16)
     llm_timeout: float = Field(default=30.0, gt=0, le=600)
     display_text_box: bool = False
+    einvoice_xml: bool | None = None
 
     @model_validator(mode="after")
     def _info_or_type(self) -> "ExtractConfig":

@@ -142,7 +142,8 @@ def in_process_backend(config) -> Callable[[Path], dict]:
 
     services = create_app().extensions["docextract"]
     options = ExtractOptions(mode=config.mode or services.settings.default_extract_mode, parallel=config.parallel,
-                             batch_size=config.batch_size, llm_timeout=config.llm_timeout)
+                             batch_size=config.batch_size, llm_timeout=config.llm_timeout,
+                             einvoice_xml=config.einvoice_xml)
 
     def run(path: Path) -> dict:
         try:

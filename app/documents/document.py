@@ -1,7 +1,8 @@
 """Uploaded bytes -> a document of pages.
 
 The kind of file is sniffed from its bytes, never from its name: PDF
-(``%PDF-`` header, ISO 32000-1 §7.5.2), HEIC/HEIF (ISO/IEC 23008-12 ``ftyp`` box
+(``%PDF-`` header, ISO 32000-1 §7.5.2), XML (an e-invoice, read by :mod:`app.einvoice`: it has
+no pages), HEIC/HEIF (ISO/IEC 23008-12 ``ftyp`` box
 with a HEIF brand), otherwise an image Pillow opens (a multi-frame TIFF gives one
 page per frame). Limits are checked before any page is decoded: file size, page
 count (``MAX_PAGES``; a 2,000-page PDF is refused after reading its page tree),
@@ -28,7 +29,7 @@ from PIL import Image, ImageOps
 from app.documents.images import SUPPORTED_FORMATS, check_size, to_rgb
 from app.documents.pdf import PDFIUM_LOCK, open_pdf, page_pixels, render_page, text_lines, time_ms
 from app.domain import TextLine
-from app.errors import InvalidDocument, InvalidImage, PayloadTooLarge, TooManyPages
+from app.errors import InvalidDocument, InvalidImage, PayloadTooLarge, TooManyPages, XmlHasNoPages
 
 #: ``ftyp`` major/compatible brands of HEIF still images (ISO/IEC 23008-12 Annex B).
 HEIF_BRANDS = {b"heic", b"heix", b"heim", b"heis", b"hevc", b"hevx", b"mif1", b"msf1"}
@@ -128,9 +129,14 @@ class Document:
 
 
 def sniff(data: bytes) -> str:
-    """``pdf``, ``heif`` or ``image`` from the file's first bytes (the name is never used)."""
+    """``pdf``, ``xml``, ``heif`` or ``image`` from the file's first bytes (the name is never
+    used; ``xml``: :func:`app.einvoice.is_xml`)."""
+    from app.einvoice import is_xml
+
     if b"%PDF-" in data[:1024]:
         return "pdf"
+    if is_xml(data):
+        return "xml"
     if len(data) >= 12 and data[4:8] == b"ftyp":
         size = int.from_bytes(data[:4], "big")
         brands = [data[8:12]] + [data[i:i + 4] for i in range(16, min(size, 64), 4)]
@@ -152,6 +158,8 @@ def open_document(data: bytes, limits: DocumentLimits) -> Document:
     Raises:
         InvalidImage: empty, not an image or PDF, an unsupported format, or HEIC
             while ``heic_enabled`` is false.
+        XmlHasNoPages: an XML file (an e-invoice has no pages; the pipeline reads
+            its fields with :mod:`app.einvoice` before asking for pages).
         InvalidDocument: a PDF PDFium cannot parse, or with no pages.
         PdfEncrypted: a PDF that needs a password.
         TooManyPages: more pages than ``max_pages`` (413; nothing is rendered).
@@ -161,6 +169,8 @@ def open_document(data: bytes, limits: DocumentLimits) -> Document:
     kind = sniff(data)
     if kind == "pdf":
         return _open_pdf(data, limits)
+    if kind == "xml":
+        raise XmlHasNoPages()
     if kind == "heif":
         if not limits.heic_enabled:
             raise InvalidImage("HEIC/HEIF images are disabled on this server (HEIC_ENABLED=false)")

@@ -44,6 +44,8 @@ class ExtractOptions:
         deadline: ``time.monotonic()`` instant by which the whole request must
             be answered (``REQUEST_TIMEOUT``); every LLM call ends by then.
             None for no deadline.
+        einvoice_xml: read e-invoice XML (an XML upload, the XML inside a PDF;
+            :mod:`app.einvoice`); None: the server's ``EINVOICE_XML`` setting.
     """
 
     mode: str = "per_field"
@@ -51,6 +53,7 @@ class ExtractOptions:
     batch_size: int = 3
     llm_timeout: float = 30.0
     deadline: float | None = None
+    einvoice_xml: bool | None = None
 
 
 class FieldExtractor:

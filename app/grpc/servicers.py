@@ -265,7 +265,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             options = ExtractOptions(mode=config.mode or self.settings.default_extract_mode,
                                      parallel=config.parallel, batch_size=config.batch_size,
                                      llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)),
-                                     deadline=time.monotonic() + seconds_left)
+                                     deadline=time.monotonic() + seconds_left, einvoice_xml=config.einvoice_xml)
             return self.pipeline.process(upload, info=config.info, options=options,
                                          with_box=config.display_text_box, document_type=config.document_type)
 

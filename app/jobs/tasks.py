@@ -155,6 +155,7 @@ def _options(request: dict, settings: Settings) -> ExtractOptions:
     return ExtractOptions(mode=request.get("mode") or settings.default_extract_mode,
                           parallel=request.get("parallel", True), batch_size=request.get("batch_size", 3),
                           llm_timeout=request.get("llm_timeout", 30.0),
+                          einvoice_xml=request.get("einvoice_xml"),
                           deadline=time.monotonic() + settings.job_time_limit * 0.9)
 
 

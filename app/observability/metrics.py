@@ -47,7 +47,7 @@ NAMESPACE = "docextract"
 STAGES = ("decode", "detection", "recognition", "text_layer", "ocr", "qr", "mrz", "rules", "readers", "llm",
           "extraction", "total")
 #: Known field sources (``app.extraction.fields.FieldResult.source``); ``none`` = not found.
-FIELD_SOURCES = ("qr", "mrz", "rule", "llm", "none")
+FIELD_SOURCES = ("qr", "mrz", "rule", "llm", "xml", "none")
 #: Document types a label may take; anything else is reported as ``other``.
 DOCUMENT_TYPES = ("cccd_front", "cccd_back", "invoice", "receipt", "purchase_order", "sales_order")
 
@@ -73,7 +73,7 @@ PAGES = Counter(
     "pages", "Pages processed (an image is one page), by document type.", ["document_type"],
     namespace=NAMESPACE, registry=REGISTRY)
 FIELDS = Counter(
-    "fields", "Fields returned, by document type and source (qr, mrz, rule, llm; none = not found).",
+    "fields", "Fields returned, by document type and source (qr, mrz, rule, llm, xml; none = not found).",
     ["document_type", "source"], namespace=NAMESPACE, registry=REGISTRY)
 LLM_CALLS = Counter(
     "llm_calls", "Calls to the LLM server, by call (completion, chat, models) and outcome (ok or the error "

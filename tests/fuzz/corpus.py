@@ -22,6 +22,9 @@ in turn so that any ``n`` mixes them all:
   Content-Type, a config over the form-field memory limit;
 * ``param``   — ``display_text_box`` values of any kind, sent once or twice.
 
+After them, fixed XML cases (:data:`XML_CASES`: XXE, "billion laughs", external DTDs,
+malformed and foreign XML, bad numbers, deep nesting) on both routes.
+
 A case is sent either as ``files`` + ``form`` (encoded by ``requests``) or as a
 ``raw`` body with its own ``Content-Type``.
 """
@@ -177,6 +180,27 @@ NOT_IMAGES = [
     astral_text_pdf(),  # a text layer of UTF-16 surrogates (emoji, a lone half)
 ]
 
+#: XML an e-invoice upload may be (app/einvoice): entity bombs and external references (400
+#: XML_FORBIDDEN on /extract, XML_HAS_NO_PAGES on /ocr, never parsed there), malformed and
+#: foreign XML, numbers no schema allows, deep nesting, an unknown encoding. Sent to both
+#: routes after the seeded cases (no draw from the seeded generator, so the other cases of a
+#: seed stay what they were).
+XML_CASES = [
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY x SYSTEM "file:///etc/passwd">]><HDon>&x;</HDon>',
+    b'<?xml version="1.0"?><!DOCTYPE l [<!ENTITY a "aaaaaaaaaa">' + b"".join(
+        b'<!ENTITY a%d "%s">' % (i, (b"&a%d;" % (i - 1) if i > 1 else b"&a;") * 10) for i in range(1, 10))
+    + b"]><HDon>&a9;</HDon>",
+    b'<?xml version="1.0"?><!DOCTYPE r SYSTEM "http://127.0.0.1:9/r.dtd"><r/>',
+    b'<?xml version="1.0"?><!DOCTYPE r [<!ENTITY % p SYSTEM "http://127.0.0.1:9/p">%p;]><r/>',
+    b'<?xml version="1.0"?><rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:'
+    b'CrossIndustryInvoice:100"><rsm:ExchangedDocument><ram:ID',
+    b"<HDon><DLHDon><NDHDon><TToan><TgTTTBSo>NaN</TgTTTBSo></TToan></NDHDon></DLHDon></HDon>",
+    b"<HDon><DLHDon><NDHDon><TToan><TgTTTBSo>" + b"9" * 5000 + b"</TgTTTBSo></TToan></NDHDon></DLHDon></HDon>",
+    b"<HDon><DLHDon>" + b"<x>" * 20000 + b"</x>" * 20000 + b"</DLHDon></HDon>",
+    b"<?xml version='1.0' encoding='x-unknown'?><HDon/>",
+    b"<?xml version='1.0'?><note>not an invoice</note>",
+]
+
 
 def _config(rng: random.Random, i: int) -> tuple[str, str]:
     kind = i % 16
@@ -283,7 +307,8 @@ def _multipart(rng: random.Random, i: int) -> Case:
 
 
 def generate(seed: int = 20261201, n: int = 2000) -> list[Case]:
-    """The corpus: ``n`` cases from ``seed`` (same seed, same cases)."""
+    """The corpus: ``n`` cases from ``seed`` (same seed, same cases), then the fixed
+    :data:`XML_CASES` on ``/extract`` and ``/ocr``."""
     rng = random.Random(seed)
     families = ("trunc", "mutate", "bomb", "mode", "shape", "notimage", "config", "batch", "multipart", "param")
     cases: list[Case] = []
@@ -345,4 +370,8 @@ def generate(seed: int = 20261201, n: int = 2000) -> list[Case]:
             extra = [("display_text_box", value)] * rng.choice([1, 1, 2])
             cases.append(Case(f"param-{i}", path, [("image_file", "p.png", _image(rng, "PNG"), "image/png")],
                               form + extra))
+    for j, data in enumerate(XML_CASES):
+        for path in ("/extract", "/ocr"):
+            form = [("config", '{"document_type": "invoice"}')] if path == "/extract" else []
+            cases.append(Case(f"xml-{j}-{path[1:]}", path, [("image_file", "e.xml", data, "application/xml")], form))
     return cases

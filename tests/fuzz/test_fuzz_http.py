@@ -103,6 +103,6 @@ def test_fuzz_corpus_never_5xx(base_url):
     # The corpus reaches every family of refusal, and some requests succeed.
     assert 200 in seen and 400 in seen and 413 in seen and 422 in seen
     for code in ("INVALID_IMAGE", "INVALID_CONFIG", "PAYLOAD_TOO_LARGE", "IMAGE_TOO_SMALL", "UNSUPPORTED_GEOMETRY",
-                 "MISSING_FILE", "INVALID_PARAMETER"):
+                 "MISSING_FILE", "INVALID_PARAMETER", "XML_FORBIDDEN", "INVALID_XML", "UNSUPPORTED_XML"):
         assert code in codes, code
     assert requests.get(base_url + "/health", timeout=10).status_code == 200

@@ -17,6 +17,7 @@ from PIL import Image
 
 from app.api.schemas import parse_bool_param, parse_extract_config
 from app.documents import decode_image
+from app.einvoice import parse_einvoice_xml, read_einvoice
 from app.errors import InvalidImage, PayloadTooLarge, ServiceError, UnprocessableImage
 from app.ocr.geometry import (OcrLimits, check_geometry, detector_limit, library_preprocess_size, padded_height,
                               select_lines)
@@ -124,3 +125,44 @@ def test_selected_lines_fit_the_recognition_budget(shapes, budget):
     assert all(crops[i].shape[1] <= limits.max_line_aspect * crops[i].shape[0] for i in keep)
     assert sum(48 * max(crops[i].shape[1] / crops[i].shape[0], 320 / 48) for i in keep) <= budget + 1e-6
     assert not math.isnan(budget)
+
+
+_XML_SEEDS = [
+    b'<?xml version="1.0"?><HDon><DLHDon><TTChung><SHDon>7</SHDon><NLap>2024-02-29</NLap></TTChung><NDHDon>'
+    b"<NBan><Ten>A</Ten></NBan><DSHHDVu><HHDVu><TChat>1</TChat><SLuong>2</SLuong><DGia>5</DGia><ThTien>10</ThTien>"
+    b"</HHDVu></DSHHDVu><TToan><TgTCThue>10</TgTCThue><TgTThue>1</TgTThue><TgTTTBSo>11</TgTTTBSo></TToan>"
+    b"</NDHDon></DLHDon></HDon>",
+    b'<rsm:CrossIndustryInvoice xmlns:rsm="urn:un:unece:uncefact:data:standard:CrossIndustryInvoice:100" '
+    b'xmlns:ram="urn:un:unece:uncefact:data:standard:ReusableAggregateBusinessInformationEntity:100">'
+    b"<rsm:ExchangedDocument><ram:ID>X1</ram:ID></rsm:ExchangedDocument><rsm:SupplyChainTradeTransaction>"
+    b"<ram:ApplicableHeaderTradeSettlement><ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
+    b"<ram:GrandTotalAmount>12.50</ram:GrandTotalAmount></ram:SpecifiedTradeSettlementHeaderMonetarySummation>"
+    b"</ram:ApplicableHeaderTradeSettlement></rsm:SupplyChainTradeTransaction></rsm:CrossIndustryInvoice>",
+]
+
+
+@FAST
+@given(st.sampled_from(_XML_SEEDS), st.lists(st.tuples(st.integers(0, 10_000), st.integers(0, 255)), max_size=8),
+       st.integers(0, 10_000))
+def test_mutated_einvoice_xml_parses_or_4xx(seed, edits, cut):
+    data = bytearray(seed)
+    for pos, value in edits:
+        data[pos % len(data)] = value
+    data = bytes(data[: max(0, len(data) - cut % (len(data) + 1))])
+    try:
+        parse_einvoice_xml(data)
+    except ServiceError as e:
+        _assert_4xx(e)
+
+
+@FAST
+@given(st.text(max_size=200))
+def test_any_text_in_an_einvoice_element_parses_or_4xx(value):
+    from xml.sax.saxutils import escape
+
+    xml = (f"<HDon><DLHDon><TTChung><NLap>{escape(value)}</NLap></TTChung><NDHDon><TToan><TgTCThue>{escape(value)}"
+           f"</TgTCThue></TToan></NDHDon></DLHDon></HDon>").encode("utf-8", "surrogatepass")
+    try:
+        read_einvoice(xml)
+    except ServiceError as e:
+        _assert_4xx(e)
