@@ -52,21 +52,24 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
         "nazwa towaru", "nazwa uslugi", "nazwa", "towar", "opis",  # Polish
         "descripcion", "concepto", "articulo", "producto",  # Spanish
         "descrizione", "articolo", "prodotto",  # Italian
+        "code/desc", "code&desc", "desc/code", "no.desc/code", "desc", "item name",  # receipt tills
     ),
     "quantity": ("so luong", "s.luong", "sl", "s/l", "qty", "quantity", "qte", "quantite", "aantal", "menge",
-                 "anzahl", "ilosc", "hours", "units", "cantidad", "cant.", "quantita", "qta", "q.ta"),
+                 "anzahl", "ilosc", "hours", "units", "cantidad", "cant.", "quantita", "qta", "q.ta",
+                 "qnty", "qtys"),
     "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
              "jednostka", "unidad", "unita", "u.m."),
     "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
                    "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
                    "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
-                   "cena jedn", "cena netto", "cena", "precio unitario", "precio", "prezzo unitario", "prezzo"),
+                   "cena jedn", "cena netto", "cena", "precio unitario", "precio", "prezzo unitario", "prezzo",
+                   "u/p", "u/price", "u\\price", "s/price", "unit/price", "u.price", "harga"),
     # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
     "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
                "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
                "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
                "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota",
-               "importe", "importo", "totale riga"),
+               "importe", "importo", "totale riga", "amt"),
 }
 
 #: Row captions of the totals under a table: skipped, the table goes on (subtotals,
@@ -75,7 +78,7 @@ SUBTOTAL_CAPTIONS = ("cong tien hang", "tong tien hang", "tong tien truoc thue",
                      "giam gia", "tien hang", "subtotal", "sub total", "sub-total", "tax", "vat", "discount",
                      "shipping", "sous-total", "sous total", "tva", "remise", "subtotaal", "btw", "korting",
                      "zwischensumme", "mwst", "ust", "rabatt", "netto", "rabat", "lam tron", "rounding",
-                     "base imponible", "iva", "descuento", "imponibile", "sconto", "charges", "credits")
+                     "base imponible", "iva", "descuento", "imponibile", "sconto")
 #: Row captions of the grand total: the table ends.
 TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong cong", "tong tien", "tong so tien",
                   "tong thanh toan", "grand total", "total due", "amount due", "balance due", "total",
@@ -85,7 +88,9 @@ TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong con
 
 _NUMERIC_CELL = re.compile(
     r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
-    r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?$", re.IGNORECASE)
+    r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?"
+    # a till's tax code after the amount ("20.00 SR": standard-rated, "ZR" zero-rated)
+    r"(?:\s+(?:sr|zr|zrl|s|z|t|e|x|tx|n))?$", re.IGNORECASE)
 #: A description-only row joins the item below only when it is nearer than this
 #: fraction of its distance to the item above.
 _NEARER = 0.75
@@ -272,6 +277,12 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
     lines = ocr.lines
     if not lines:
         return []
+    items = _table_items(lines)
+    return items if items else _list_items(lines)
+
+
+def _table_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+    """Items of the tables found by their header rows (see the module docstring)."""
     currency = _document_currency(lines)
     heights = [max(_box(ln)[3] - _box(ln)[1], 1.0) for ln in lines]
     line_h = statistics.median(heights)
@@ -296,6 +307,9 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
         counted = any(_number(lines[i].text, currency) is not None
                       for key in ("quantity", "unit_price") for i in cells.get(key, ()))
         captions = [lines[i].text for i in row if not _NUMERIC_CELL.match(lines[i].text.strip())]
+        if captions and counted and _starts_with(captions[0], TOTAL_CAPTIONS + SUBTOTAL_CAPTIONS):
+            kinds.append(("skip", row, None))  # "TOTAL QTY: 2 | 63.60": the quantities' total, not an item
+            continue
         if captions and not counted:  # a totals row: a caption and an amount, no quantity or price
             if _starts_with(captions[0], TOTAL_CAPTIONS) and not _starts_with(captions[0], SUBTOTAL_CAPTIONS):
                 kinds.append(("end", row, None))
@@ -324,6 +338,11 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
         if kind == "item":
             item_of_row[k] = len(items)
             items.append({"cells": cells, "extra": [], "last": _centre(lines, row), "first": _centre(lines, row)})
+    # Descriptions lead their numbers when the first item row has no description and
+    # a description-only row stands between it and the header.
+    first = next((k for k, entry in enumerate(kinds) if entry[0] == "item"), None)
+    leading = (first is not None and first > 0 and kinds[first - 1][0] == "text"
+               and "description" not in kinds[first][2])
     for k, (kind, row, cells) in enumerate(kinds):
         if kind != "text":
             continue
@@ -344,9 +363,14 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
         d_prev = centre - items[prev]["last"] if prev is not None else float("inf")
         d_next = items[nxt]["first"] - centre if nxt is not None else float("inf")
         reach = 1.8 * line_h
+        if leading and nxt is not None and d_next <= reach and "description" not in items[nxt]["cells"]:
+            # A table whose descriptions stand above their numbers ("SMOKED DUCK SPAGHETTI" /
+            # "1X 12.50 12.50"): the line belongs to the item below while that has none of its own.
+            items[nxt]["extra"].append(("before", cells["description"]))
+            items[nxt]["first"] = centre
         # Descriptions mostly wrap below their numbers: the item below takes the
         # line only when it is clearly nearer.
-        if d_next >= _NEARER * d_prev and d_prev <= reach:
+        elif d_next >= _NEARER * d_prev and d_prev <= reach:
             items[prev]["extra"].append(("after", cells["description"]))
             items[prev]["last"] = centre
         elif d_next < _NEARER * d_prev and d_next <= reach:
@@ -373,8 +397,62 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
                                key=lambda i: (_box(lines[i])[1], _box(lines[i])[0])))
         confidence = sum(lines[i].confidence for i in indices) / len(indices)
         out.append(LineItem(description, quantity, unit, _first_number(lines, cells.get("unit_price", ()), currency),
-                            _first_number(lines, cells.get("amount", ()), currency), indices, confidence))
+                            _last_number(lines, cells.get("amount", ()), currency), indices, confidence))
     return out
+
+
+def _list_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+    """Items of a "description ... amount" list printed without a header row.
+
+    A block is a run of consecutive rows each holding text on the left and an
+    amount as its rightmost cell (other numbers on the row are kept in the
+    description). Rows indented further than the block's left edge are breakdowns
+    of the item above ("Charges", "VAT" under each service) and are not items;
+    subtotal and tax rows are skipped; a grand-total row, or a row with no amount,
+    ends the block. A block is read as the document's items only when its amounts
+    add up to an amount printed on a total or subtotal row (the arithmetic is the
+    evidence that these rows are the items and not, say, a payment summary);
+    among such blocks the one with most items wins (the finest breakdown).
+
+    Returns:
+        The items (description and amount only), or ``[]`` when no block adds up.
+    """
+    currency = _document_currency(lines)
+    line_h = statistics.median(max(_box(ln)[3] - _box(ln)[1], 1.0) for ln in lines)
+    targets: list[Decimal] = []
+    blocks: list[list[tuple[float, list[int], int, Decimal]]] = [[]]
+    for row in _rows(lines):
+        amount_at = row[-1]
+        amount = _number(lines[amount_at].text, currency)
+        texts = [i for i in row[:-1] if re.search(r"[^\W\d_]{2}", lines[i].text)]
+        caption = lines[texts[0]].text if texts else ""
+        if amount is not None and texts and (_starts_with(caption, TOTAL_CAPTIONS)
+                                             or _starts_with(caption, SUBTOTAL_CAPTIONS)):
+            targets.append(abs(amount))
+            if _starts_with(caption, TOTAL_CAPTIONS) and not _starts_with(caption, SUBTOTAL_CAPTIONS):
+                blocks.append([])
+            continue
+        if amount is None or not texts:
+            if blocks[-1]:
+                blocks.append([])
+            continue
+        blocks[-1].append((_box(lines[texts[0]])[0], row[:-1], amount_at, amount))
+    best: list[LineItem] = []
+    for block in blocks:
+        if len(block) < 2:
+            continue
+        left = min(x for x, *_ in block)
+        rows = [r for r in block if r[0] <= left + 0.5 * line_h]
+        total = sum((a for *_, a in rows), Decimal(0))
+        if len(rows) < 2 or not any(abs(total - t) <= max(Decimal("0.011"), t * Decimal("0.001")) for t in targets):
+            continue
+        if len(rows) > len(best):
+            best = []
+            for _, text_idx, amount_at, amount in rows:
+                indices = (*text_idx, amount_at)
+                best.append(LineItem(" ".join(lines[i].text for i in text_idx).strip(), None, None, None, amount,
+                                     indices, sum(lines[i].confidence for i in indices) / len(indices)))
+    return best
 
 
 def _merge(old: list[_Column], new: list[_Column]) -> list[_Column]:
@@ -395,6 +473,15 @@ def _centre(lines, row: list[int]) -> float:
 
 def _first_number(lines, indices, currency) -> Decimal | None:
     for i in indices:
+        value = _number(lines[i].text, currency)
+        if value is not None:
+            return value
+    return None
+
+
+def _last_number(lines, indices, currency) -> Decimal | None:
+    """The rightmost number of a cell (two numbers in the amount zone: the line total is the last)."""
+    for i in reversed(list(indices)):
         value = _number(lines[i].text, currency)
         if value is not None:
             return value

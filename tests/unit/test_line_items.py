@@ -181,3 +181,50 @@ def test_evenly_spaced_wrapped_lines_stay_with_the_item_above():
     assert [i.description for i in items] == ["Hosting Small Dienst: A 01.05.14-31.05.14",
                                               "Hosting Large Dienst: B 01.05.14-31.05.14"]
     assert [i.amount for i in items] == [Decimal("3.89"), Decimal("5.39")]
+
+
+def _items(*lines):
+    return read_line_items(OcrResult(tuple(lines), 1600, 2000, 0, 0))
+
+
+def test_a_list_without_a_header_is_read_when_it_adds_up():
+    # The AWS "Detail" block: services at the left edge, their breakdowns indented, one amount each.
+    rows = [("AWS Data Transfer", "$0.01"), ("Amazon Elastic Compute Cloud", "$1.87"), ("Amazon Glacier", "$2.22")]
+    lines, y = [line("Detail", 110, 1100, w=90)], 1150
+    for name, amount in rows:
+        lines += [line(name, 137, y, w=300), line(amount, 1520, y, w=70),
+                  line("Charges", 165, y + 45, w=90), line(amount, 1535, y + 45, w=55),
+                  line("VAT **", 165, y + 90, w=60), line("$0.00", 1535, y + 90, w=55)]
+        y += 135
+    lines += [line("Total for this invoice", 110, y + 20, w=250), line("$4.10", 1520, y + 20, w=70)]
+    items = _items(*lines)
+    assert [(i.description, i.amount) for i in items] == [(n, Decimal(a[1:])) for n, a in rows]
+    # The same list that does not add up to any printed total is not taken for the items.
+    lines[-1] = line("$9.99", 1520, y + 20, w=70)
+    assert _items(*lines) == []
+
+
+def test_till_receipt_tax_codes_quantity_totals_and_descriptions_above_their_numbers():
+    items = _items(
+        line("DESCRIPTION", 176, 10, w=170), line("QTY", 400, 10, w=50), line("U.PRICE", 470, 10, w=80),
+        line("TOTAL TAX", 560, 10, w=130),
+        line("SMOKED DUCK SPAGHETTI", 86, 40, w=300),
+        line("1X", 400, 70, w=30), line("12.50", 470, 70, w=60), line("12.50 SR", 560, 70, w=100),
+        line("HOT GREEN TEA", 86, 100, w=200),
+        line("1X", 400, 130, w=30), line("3.00", 470, 130, w=60), line("3.00 SR", 560, 130, w=100),
+        line("TOTAL QTY:", 86, 160, w=150), line("2", 400, 160, w=20), line("15.50", 560, 160, w=100),
+        line("TOTAL:", 86, 190, w=100), line("15.50", 560, 190, w=100),
+    )
+    assert [(i.description, i.amount) for i in items] == [("SMOKED DUCK SPAGHETTI", Decimal("12.50")),
+                                                          ("HOT GREEN TEA", Decimal("3.00"))]
+
+
+def test_a_grand_total_caption_beside_the_description_ends_the_table():
+    items = _items(
+        line("Artikel", 122, 10, w=80), line("Omschrijving", 282, 10, w=150), line("Prijs", 1107, 10, w=60),
+        line("Bedrag", 1447, 10, w=80),
+        line("E103184 Onderhoudsset", 122, 40, w=300), line("49,99", 1107, 40, w=60), line("49,99", 1465, 40, w=60),
+        line("Prijzen zijn inclusief BTW", 122, 100, w=260), line("Factuur totaal EUR", 1141, 100, w=190),
+        line("49,99", 1465, 100, w=60),
+    )
+    assert [i.description for i in items] == ["E103184 Onderhoudsset"]
