@@ -450,7 +450,22 @@ def make_kv_document(seed: int, index: int, language: str | None = None, layout:
     add((40, y, f"IBAN: {lang['country'] if lang['country'] != 'VN' else 'VN'}{rng.randrange(10, 99)} "
          f"{rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)} {rng.randrange(1000, 9999)}", False, 8))
     add((40, y + 12, f"{lang['page']} 1/1", False, 8))
+    if rng.random() < 0.5:
+        # Signature boxes at the foot, captioned with the parties' words ("Người mua hàng" /
+        # "Người bán hàng" on Vietnamese invoices): captions whose block holds no name.
+        y += 50
+        hint = p(_SIGN_HINT[language])
+        for x, cap in ((60, pick("buyer")), (360, pick("seller"))):
+            add((x, y, cap, True, 9))
+            add((x, y + 13, hint, False, 8))
+        if layout == "vn" and rng.random() < 0.5:
+            add((360, y + 40, p("Ký bởi") + f": {seller}", False, 8))
     return doc
+
+
+_SIGN_HINT = {"vi": "(Ký, ghi rõ họ tên)", "vi_plain": "(Ký, ghi rõ họ tên)", "en": "(signature)",
+              "fr": "(signature et cachet)", "de": "(Unterschrift)", "nl": "(handtekening)", "es": "(firma)",
+              "it": "(firma)", "pl": "(podpis)"}
 
 
 def render_kv_pdf(doc: KvDocument) -> bytes:

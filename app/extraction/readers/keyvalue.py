@@ -59,6 +59,7 @@ class _Line:
     y0: float
     x1: float
     y1: float
+    page: int | None = None
 
     @property
     def height(self) -> float:
@@ -104,7 +105,7 @@ def _lines(ocr: OcrResult) -> list[_Line]:
     for i, ln in enumerate(ocr.lines):
         xs, ys = [p[0] for p in ln.box], [p[1] for p in ln.box]
         text = normalize_text(ln.text)
-        out.append(_Line(i, text, fold(text), min(xs), min(ys), max(xs), max(ys)))
+        out.append(_Line(i, text, fold(text), min(xs), min(ys), max(xs), max(ys), ln.page))
     return out
 
 
@@ -283,7 +284,8 @@ def candidates(ocr: OcrResult, document_type: str = "invoice") -> list[KvCandida
                 add(cap, "right", (p,), _strip_name_caption(lines[p]), gap / line.height)
             # below: the next line down overlapping the caption's column
             below = sorted((o.y0 - line.y1, p) for p, o in enumerate(lines)
-                           if o.y0 >= line.y1 - 0.3 * line.height and o.y0 - line.y1 < 3.5 * line.height
+                           if o.page == line.page  # a caption at a page's foot names nothing on the next
+                           and o.y0 >= line.y1 - 0.3 * line.height and o.y0 - line.y1 < 3.5 * line.height
                            and min(o.x1, line.x1) - max(o.x0, line.x0) > 0 and abs(o.x0 - line.x0) < 4 * line.height)
             if not below:
                 continue
