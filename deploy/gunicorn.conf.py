@@ -103,11 +103,12 @@ workers = _int("GUNICORN_WORKERS", min(2, _cpu_count()), 1, 64)
 
 # Threads, not processes, for concurrency: an extraction request spends most
 # of its time waiting on the LLM server, which does its own batching.
-# The worker is gunicorn's gthread worker whose client sockets time out after
-# CLIENT_READ_TIMEOUT seconds of silence (app/serving/worker.py): with plain
-# gthread, a client that sends its headers and then stalls holds a thread for
-# as long as it likes (docs/reliability.md, "Slow clients"). Importing it loads
-# Flask in the master (no models, threads or sockets).
+# The worker is gunicorn's gthread worker that receives each request whole in
+# its event loop before a thread runs it, and cuts a client silent for
+# CLIENT_READ_TIMEOUT seconds mid-request (app/serving/worker.py): with plain
+# gthread, a client that sends slowly holds a thread for as long as it likes,
+# and 16 of them stopped /health (docs/reliability.md, "Slow clients").
+# Importing it loads Flask in the master (no models, threads or sockets).
 worker_class = "app.serving.worker.TimeoutThreadWorker"
 # 8 threads: MAX_ACTIVE_REQUESTS (2) process, MAX_QUEUED_REQUESTS (4) wait for
 # a slot, and two stay free for /health, /ready and quick 503 OVERLOADED refusals

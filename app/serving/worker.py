@@ -1,20 +1,33 @@
-"""Gunicorn's threaded worker with a read/write timeout on client sockets.
+"""Gunicorn's threaded worker that receives whole requests before a thread sees them.
 
-Gunicorn's ``gthread`` worker (27.x) waits for a connection's first bytes in its
-event loop (at most 5 s per try, then back to the poller), but once a request
-has started, the worker thread reads the rest of the headers and the body with
-a blocking socket and no timeout. A client that sends its headers and then
-stalls holds that thread until it closes the connection: eight such clients
-took every thread of 2 workers x 4 threads, and ``/health`` stopped answering
-for everyone (issue #10; ``bench/slowloris.py``, docs/reliability.md).
+Gunicorn's ``gthread`` worker (27.x) hands each new connection to a thread, which
+waits up to 5 s for its first bytes and then reads the headers and the body from a
+blocking socket: a client that sends slowly holds that thread for as long as it
+takes. Sixteen such clients held every thread of the default server (2 workers x 8
+threads) and ``/health`` stopped answering (issues #10 and #25;
+``bench/slowloris.py``, docs/reliability.md).
 
-:class:`TimeoutThreadWorker` gives every accepted client socket a timeout of
-``CLIENT_READ_TIMEOUT`` seconds instead of none: any ``recv``/``send`` that
-waits longer raises ``TimeoutError``. In the app, a body read that times out
-becomes ``408 REQUEST_TIMEOUT`` (``app/api/routes.py``); in gunicorn's header
-parser it closes the connection. It bounds how long each stalled client holds
-a thread; it does not bound how many clients may try (that takes a buffering
-reverse proxy, ``deploy/nginx.conf.example``).
+:class:`TimeoutThreadWorker` keeps connections in the worker's event loop until
+their request has arrived whole (:class:`app.serving.buffering.RequestBuffer`, the
+request buffering of nginx's ``proxy_request_buffering``): idle connections,
+clients that never send a request line and uploads trickling in at a byte a second
+cost a file descriptor and the bytes received so far, never a thread. A thread
+gets a complete request, which gunicorn's own parser reads from memory.
+
+- ``CLIENT_READ_TIMEOUT`` is the longest silence allowed while a request arrives
+  (reset by every byte, so a slow but live upload of a large PDF is never cut): a
+  connection silent that long mid-request is answered ``408 REQUEST_TIMEOUT``
+  and closed; one that never sent a byte is closed without an answer.
+- A request announcing a body over ``MAX_REQUEST_MB`` is handed over at once, so
+  the app refuses it with 413 without receiving it; so is anything h11 finds
+  malformed, so gunicorn answers it as it always did.
+- At most twice ``MAX_REQUEST_MB`` is buffered per worker; a connection that would
+  go over is handed to a thread as it is, and the thread reads the rest itself
+  (the old behaviour, bounded by the socket timeout below). So a worker's memory
+  for uploads in flight stays bounded.
+- Every client socket still times out after ``CLIENT_READ_TIMEOUT`` s of silence in
+  a thread (reading the rest of a handed-over request, or writing the answer); a
+  body read that times out becomes ``408 REQUEST_TIMEOUT`` (``app/api/routes.py``).
 
 Gunicorn answers what its own HTTP parser refuses (a bad request line, an
 invalid header, a request line or headers over its limits, a bad chunk) and
@@ -24,18 +37,26 @@ them in the service's JSON error shape instead, with a stable code for each
 docs/errors-and-limits.md): gunicorn still decides the status and logs, only
 the body it writes is replaced (:class:`_JsonErrorSocket`).
 
-Plain TCP only: with gunicorn's own TLS (``certfile``) the socket is replaced
-by an ``SSLSocket`` and keeps gunicorn's behaviour; terminate TLS at the proxy.
+Plain TCP only: with gunicorn's own TLS (``certfile``) connections keep plain
+gthread behaviour (a thread reads each request); terminate TLS at a proxy.
 """
 
 from __future__ import annotations
 
+import errno
 import json
+import selectors
 import socket
 import sys
+import time
 import uuid
+from collections import OrderedDict
+from functools import partial
 
+from gunicorn import http
 from gunicorn.workers.gthread import ThreadWorker
+
+from app.serving.buffering import RequestBuffer, Verdict
 
 # Set to True in the WSGI environ by the app for requests that got a processing slot.
 ADMITTED_KEY = "docextract.admitted"
@@ -61,7 +82,8 @@ class _TimeoutSocket(socket.socket):
 
 
 class TimeoutThreadWorker(ThreadWorker):
-    """``gthread`` worker whose client sockets time out (``CLIENT_READ_TIMEOUT``).
+    """``gthread`` worker that buffers each request in its event loop before a thread
+    runs it, and whose client sockets time out (``CLIENT_READ_TIMEOUT``).
 
     Use: ``worker_class = "app.serving.worker.TimeoutThreadWorker"``
     (``deploy/gunicorn.conf.py``).
@@ -69,13 +91,20 @@ class TimeoutThreadWorker(ThreadWorker):
 
     _busy = 0  # connections handed to the thread pool and not finished yet (main thread only)
     _processed = 0  # requests that got a processing slot (app/api/admission.py)
+    _buffered = 0  # bytes held by connections still arriving (main thread only)
 
     def init_process(self):
         from app.config import Settings
 
+        settings = Settings.from_env()
         # A subclass per worker process, so the value is read once, after fork, like create_app()'s settings.
         self._socket_class = type("TimeoutSocket", (_TimeoutSocket,),
-                                  {"__slots__": (), "io_timeout": Settings.from_env().client_read_timeout})
+                                  {"__slots__": (), "io_timeout": settings.client_read_timeout})
+        self._idle_timeout = settings.client_read_timeout
+        self._max_body = settings.max_request_bytes
+        self._buffer_budget = 2 * settings.max_request_bytes
+        # Connections whose request is still arriving -> (buffer, deadline); oldest deadline first.
+        self._arriving: OrderedDict = OrderedDict()
         super().init_process()
 
     # Recycle after max_requests *processed* requests. Gunicorn counts every request,
@@ -110,17 +139,118 @@ class TimeoutThreadWorker(ThreadWorker):
         """
         super().handle_error(req, _JsonErrorSocket(client, exc, self.log), addr, exc)
 
+    # --- Receiving requests in the event loop -------------------------------------------
+
     def accept(self, listener):
-        # Wrap the listener so that each accepted socket gets the timeout class before gunicorn sees it.
-        super().accept(_Listener(listener, self._socket_class))
+        """Accept one connection and start receiving its request in the event loop."""
+        from gunicorn.workers.gthread import TConn
+
+        try:
+            client, address = _Listener(listener, self._socket_class).accept()
+        except OSError as e:
+            if e.errno not in (errno.EAGAIN, errno.ECONNABORTED, errno.EWOULDBLOCK):
+                raise
+            return
+        self.nr_conns += 1
+        conn = TConn(self.cfg, client, address, listener.getsockname())  # non-blocking from here
+        if self.cfg.is_ssl:  # the TLS handshake happens in a thread: plain gthread behaviour
+            self.enqueue_req(conn)
+        else:
+            self._receive(conn)
         if self._busy >= self.cfg.threads:
             self.set_accept_enabled(False)
 
+    def on_client_socket_readable(self, conn, client):
+        """A kept-alive connection has its next request coming: receive it in the event loop too."""
+        self.poller.unregister(client)
+        self.keepalived_conns.remove(conn)
+        if self.cfg.is_ssl:
+            self.enqueue_req(conn)
+        else:
+            self._receive(conn, readable=True)
+
+    def _receive(self, conn, readable=False):
+        self._arriving[conn] = (RequestBuffer(self._max_body), time.monotonic() + self._idle_timeout)
+        self.poller.register(conn.sock, selectors.EVENT_READ, partial(self._on_arriving_readable, conn))
+        if readable:
+            self._on_arriving_readable(conn, conn.sock)
+
+    def _on_arriving_readable(self, conn, _sock):
+        buffer, _ = self._arriving[conn]
+        try:
+            data = conn.sock.recv(256 * 1024)
+        except (BlockingIOError, InterruptedError):
+            return
+        except OSError:  # reset by the peer
+            self._drop(conn)
+            return
+        verdict = buffer.feed(data)
+        self._buffered += len(data)
+        if verdict is Verdict.CLOSED:
+            self._drop(conn)
+            return
+        if verdict is Verdict.MORE and self._buffered > self._buffer_budget:
+            verdict = Verdict.HAND_OVER  # the thread reads the rest itself (bounded by the socket timeout)
+        if verdict is Verdict.MORE:
+            if buffer.expects_continue and buffer.head_done:
+                buffer.expects_continue = False
+                # RFC 9110 section 10.1.1: the client may wait for this before sending its body.
+                # Gunicorn may send another when it parses the head; clients take any number of 1xx.
+                _send_quietly(conn.sock, b"HTTP/1.1 100 Continue\r\n\r\n")
+            self._arriving[conn] = (buffer, time.monotonic() + self._idle_timeout)
+            self._arriving.move_to_end(conn)
+            return
+        self._hand_over(conn)
+
+    def _hand_over(self, conn):
+        """The request is here (or must go as it is): gunicorn's parser gets its bytes, a thread runs it."""
+        buffer, _ = self._arriving.pop(conn)
+        self._buffered -= buffer.size
+        self.poller.unregister(conn.sock)
+        if conn.parser is None:
+            conn.parser = http.get_parser(self.cfg, conn.sock, conn.client)
+        unreader = conn.parser.unreader
+        unreader.buf.seek(0, 2)  # after any read-ahead it holds (those bytes came first)
+        for chunk in buffer.chunks:
+            unreader.buf.write(chunk)
+        conn.data_ready = True  # gthread's handle() must not wait for data again
+        self.enqueue_req(conn)
+
+    def _drop(self, conn):
+        buffer, _ = self._arriving.pop(conn)
+        self._buffered -= buffer.size
+        try:
+            self.poller.unregister(conn.sock)
+        except (KeyError, ValueError, OSError):
+            pass
+        self.nr_conns -= 1
+        conn.close()
+
+    def murder_pending(self):
+        """Also close connections silent for ``CLIENT_READ_TIMEOUT`` while their request arrives
+        (408 when they had sent part of it), and, once the worker stops, those that sent nothing."""
+        super().murder_pending()
+        now = time.monotonic()
+        while self._arriving:
+            conn, (buffer, deadline) = next(iter(self._arriving.items()))
+            if deadline > now:
+                break
+            if buffer.size:
+                answer, trace_id = error_answer(_request_timeout(self._idle_timeout))
+                _send_quietly(conn.sock, answer)
+                self.log.info("answered 408 to a request silent for %g s mid-arrival (%d bytes received, "
+                              "trace_id=%s)", self._idle_timeout, buffer.size, trace_id)
+            self._drop(conn)
+        if not self.alive:
+            for conn in [c for c, (b, _) in self._arriving.items() if not b.size]:
+                self._drop(conn)
+
     # Accept only while a thread is free. Plain gthread accepts up to worker_connections
     # (1000) and queues them in its thread pool without bound, so one worker could take
-    # every new connection while all its threads were held by stalled clients and the
-    # other worker sat idle (measured: 16 stalled clients, all in one worker). Left in
-    # the listen backlog instead, a connection goes to whichever worker has a thread.
+    # every new connection while all its threads were busy and the other worker sat idle
+    # (measured: 16 stalled clients, all in one worker). Left in the listen backlog
+    # instead, a connection goes to whichever worker has a thread. Connections whose
+    # request is still arriving hold no thread and do not count.
     def enqueue_req(self, conn):
         self._busy += 1
         super().enqueue_req(conn)
@@ -131,6 +261,20 @@ class TimeoutThreadWorker(ThreadWorker):
 
     def set_accept_enabled(self, enabled):
         super().set_accept_enabled(enabled and self._busy < self.cfg.threads)
+
+
+def _send_quietly(sock, data: bytes) -> None:
+    """Best-effort write of a short answer on a non-blocking socket (the peer may be gone)."""
+    try:
+        sock.send(data)
+    except OSError:
+        pass
+
+
+def _request_timeout(seconds: float):
+    from app.errors import RequestTimeout
+
+    return RequestTimeout(f"No request data for {seconds:g} s (CLIENT_READ_TIMEOUT); the request was abandoned")
 
 
 class _Listener:
@@ -190,11 +334,20 @@ def json_error_answer(status: int, exc: BaseException) -> tuple[bytes, str]:
     Returns:
         ``(response bytes, trace id)``; the connection is closed after it, as gunicorn does.
     """
+    return error_answer(_service_error_for(status, exc))
+
+
+def error_answer(error) -> tuple[bytes, str]:
+    """A whole HTTP/1.1 response (``Connection: close``) carrying ``error`` (an
+    :class:`app.errors.ServiceError`) in the service's JSON error shape.
+
+    Returns:
+        ``(response bytes, trace id)``.
+    """
     from http import HTTPStatus
 
     from app import SECURITY_HEADERS
 
-    error = _service_error_for(status, exc)
     trace_id = uuid.uuid4().hex
     body = json.dumps({"success": False, "message": error.message, "error_code": error.code,
                        "trace_id": trace_id}).encode()
