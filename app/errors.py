@@ -258,6 +258,11 @@ class RequestTimeout(ServiceError):
 
     code, http_status, default_message = "REQUEST_TIMEOUT", 408, "The request body did not arrive in time"
 
+    @classmethod
+    def after(cls, seconds: float) -> "RequestTimeout":
+        """The error for a client silent for ``seconds`` (``CLIENT_READ_TIMEOUT``) mid-request."""
+        return cls(f"No request data for {seconds:g} s (CLIENT_READ_TIMEOUT); the request was abandoned")
+
 
 class OcrEngineError(ServiceError):
     """The OCR engine failed on an input it accepted (a bug of ours, not the caller's:

@@ -162,12 +162,11 @@ class Attack:
 
 
 def probe(base: str, paths: tuple[str, ...], every: float, stop_at: float, out: dict) -> None:
-    session_less = requests  # a new connection per probe, as an orchestrator's probe makes
     while time.monotonic() < stop_at:
         for path in paths:
             t0 = time.monotonic()
             try:
-                r = session_less.get(base + path, timeout=5, headers={"Connection": "close"})
+                r = requests.get(base + path, timeout=5, headers={"Connection": "close"})
                 out.setdefault(path, []).append(time.monotonic() - t0)
                 if r.status_code >= 500 and path != "/ready":
                     out.setdefault(path + " failed", []).append(r.status_code)

@@ -42,8 +42,7 @@ def _read_body():
         # handling the socket's TimeoutError: that one is a timeout, not a truncated body.
         if not isinstance(e, TimeoutError) and not isinstance(e.__context__, TimeoutError):
             raise
-        raise RequestTimeout(f"No request data for {_services().settings.client_read_timeout:g} s "
-                             "(CLIENT_READ_TIMEOUT); the upload was abandoned") from None
+        raise RequestTimeout.after(_services().settings.client_read_timeout) from None
 
 
 @api.before_request

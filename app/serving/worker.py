@@ -54,8 +54,9 @@ from collections import OrderedDict
 from functools import partial
 
 from gunicorn import http
-from gunicorn.workers.gthread import ThreadWorker
+from gunicorn.workers.gthread import TConn, ThreadWorker
 
+from app.errors import RequestTimeout
 from app.serving.buffering import RequestBuffer, Verdict
 
 # Set to True in the WSGI environ by the app for requests that got a processing slot.
@@ -143,8 +144,6 @@ class TimeoutThreadWorker(ThreadWorker):
 
     def accept(self, listener):
         """Accept one connection and start receiving its request in the event loop."""
-        from gunicorn.workers.gthread import TConn
-
         try:
             client, address = _Listener(listener, self._socket_class).accept()
         except OSError as e:
@@ -236,7 +235,7 @@ class TimeoutThreadWorker(ThreadWorker):
             if deadline > now:
                 break
             if buffer.size:
-                answer, trace_id = error_answer(_request_timeout(self._idle_timeout))
+                answer, trace_id = error_answer(RequestTimeout.after(self._idle_timeout))
                 _send_quietly(conn.sock, answer)
                 self.log.info("answered 408 to a request silent for %g s mid-arrival (%d bytes received, "
                               "trace_id=%s)", self._idle_timeout, buffer.size, trace_id)
@@ -269,12 +268,6 @@ def _send_quietly(sock, data: bytes) -> None:
         sock.send(data)
     except OSError:
         pass
-
-
-def _request_timeout(seconds: float):
-    from app.errors import RequestTimeout
-
-    return RequestTimeout(f"No request data for {seconds:g} s (CLIENT_READ_TIMEOUT); the request was abandoned")
 
 
 class _Listener:
