@@ -227,6 +227,7 @@ def live_upload(base: str, token: str, megabytes: float, rate_kb: float) -> dict
 
 
 NGINX_CONF = """
+user {user};
 worker_processes 1;
 pid {dir}/nginx.pid;
 error_log {dir}/nginx-error.log warn;
@@ -259,9 +260,13 @@ def start_nginx(port: int, api_port: int, log_dir: Path):
     import shutil
     import subprocess
 
+    import getpass
+
     exe = shutil.which("nginx") or "/usr/sbin/nginx"
     conf = log_dir / "nginx.conf"
-    conf.write_text(NGINX_CONF.format(dir=log_dir, port=port, api_port=api_port))
+    # Started as root, nginx's worker would switch to "nobody" and could not write its body
+    # buffers into this run's private folder: keep it the current user (ignored when not root).
+    conf.write_text(NGINX_CONF.format(dir=log_dir, port=port, api_port=api_port, user=getpass.getuser()))
     proc = subprocess.Popen([exe, "-c", str(conf), "-p", str(log_dir), "-g", "daemon off;"])
     from bench.services import wait_url
 
