@@ -103,9 +103,13 @@ llm() {
       log "starting llama.cpp server ($LLM_GGUF_PATH as ${LLM_MODEL:-gemma-3-270m}) on $LLM_SERVER_HOST:$LLM_SERVER_PORT"
       # llama_cpp.server also reads settings from unprefixed environment variables
       # (PORT, HOST, ...) which would override its flags: drop the API's own.
+      # --logits_all False: the server's default (True) keeps every prompt token's logits over
+      # Gemma's 262,144-word vocabulary, 1 MiB a token, and grew to 3-5 GB RSS; nothing here
+      # asks for logprobs (bench/llm_footprint.py, docs/measurements.md).
       exec env -u PORT -u HOST "$VENV/bin/python" -m llama_cpp.server --model "$LLM_GGUF_PATH" \
         --model_alias "${LLM_MODEL:-gemma-3-270m}" --host "$LLM_SERVER_HOST" --port "$LLM_SERVER_PORT" \
-        --n_ctx "${LLM_MAX_MODEL_LEN:-8192}" --n_threads "${LLM_THREADS:-$(nproc)}" --verbose False
+        --n_ctx "${LLM_MAX_MODEL_LEN:-8192}" --n_threads "${LLM_THREADS:-$(nproc)}" --verbose False \
+        --logits_all False
       ;;
     vllm)
       local vllm_bin="${VLLM_BIN:-$VENV/bin/vllm}"

@@ -129,7 +129,7 @@ def start_llama_server(settings: Settings) -> subprocess.Popen:
     port = settings.llm_api_url.rsplit(":", 1)[1].split("/")[0]
     proc = subprocess.Popen(
         [sys.executable, "-m", "llama_cpp.server", "--model", gguf, "--model_alias", settings.llm_model,
-         "--host", "127.0.0.1", "--port", port, "--n_ctx", os.environ.get("LLM_MAX_MODEL_LEN", "8192"),
+         "--host", "127.0.0.1", "--port", port, "--n_ctx", os.environ.get("LLM_MAX_MODEL_LEN", "8192"), "--logits_all", "False",
          "--n_threads", str(os.cpu_count() or 2), "--verbose", "False"],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         # llama_cpp.server reads unprefixed PORT/HOST from the environment over its flags.

@@ -60,7 +60,7 @@ def start_llm(port: int, log_dir: Path, threads: int | None = None, warm: bool =
     env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST")}
     with open(log, "ab") as out:
         proc = subprocess.Popen([PYTHON, "-m", "llama_cpp.server", "--model", str(GGUF), "--model_alias",
-                                 "gemma-3-270m", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
+                                 "gemma-3-270m", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--logits_all", "False",
                                  "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False"],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"

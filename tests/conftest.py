@@ -203,7 +203,7 @@ def llama_server(gguf_path, tmp_path_factory):
     with open(log_path, "wb") as log_file:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", LLAMA_ALIAS,
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--logits_all", "False",
              "--n_threads", str(os.cpu_count() or 2), "--verbose", "False"],
             stdout=log_file, stderr=subprocess.STDOUT, env=llama_server_env())
     url = f"http://127.0.0.1:{port}/v1"

@@ -29,7 +29,7 @@ def _start_llama(gguf_path: Path, port: int, log: Path) -> subprocess.Popen:
     with open(log, "ab") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "llama_cpp.server", "--model", str(gguf_path), "--model_alias", LLAMA_ALIAS,
-             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--n_threads", "2", "--verbose",
+             "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "4096", "--logits_all", "False", "--n_threads", "2", "--verbose",
              "False"], stdout=out, stderr=subprocess.STDOUT, env=llama_server_env())
     wait_http(f"http://127.0.0.1:{port}/v1/models", proc, 180, log)
     return proc
