@@ -42,9 +42,10 @@ FROM ${PYTHON_IMAGE}
 
 # Only the shared libraries the wheels load at run time: OpenCV (libGL,
 # libglib), onnxruntime / llama.cpp / Paddle (OpenMP: libgomp); curl for the
-# HEALTHCHECK; Tesseract with Vietnamese data for OCR_RECOGNISER=tesseract (optional).
+# HEALTHCHECK; Tesseract with Vietnamese data for OCR_RECOGNISER=tesseract (optional);
+# jemalloc (BSD-2-Clause), which run.sh preloads for the OCR processes (MEMORY_ALLOCATOR).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 libgomp1 curl \
+ && apt-get install -y --no-install-recommends libgl1 libglib2.0-0 libgomp1 curl libjemalloc2 \
         tesseract-ocr tesseract-ocr-vie \
  && rm -rf /var/lib/apt/lists/*
 
@@ -86,11 +87,10 @@ ENV PORT=8000 \
     HOST=0.0.0.0
 EXPOSE 8000
 
-# Memory: each gunicorn worker limits glibc to 2 malloc arenas and a fixed 128 KiB mmap
-# threshold after the fork (deploy/gunicorn.conf.py post_fork, app/serving/memory.py);
-# without it a worker grew from 1.2 to 2.3 GB in 10 minutes (docs/reliability.md).
-# `docker run -e MALLOC_ARENA_MAX=... -e MALLOC_MMAP_THRESHOLD_=...` overrides the values,
-# `-e MALLOC_TUNING=false` keeps glibc's defaults (the settings cost about 30 % more CPU per receipt).
+# Memory: run.sh preloads jemalloc (installed above) for the API, gRPC and job workers: memory
+# stays flat under load for less CPU than glibc tuned to the same end (docs/reliability.md,
+# "Memory"). `-e MEMORY_ALLOCATOR=glibc` uses glibc, with 2 arenas and a 128 KiB mmap threshold
+# per gunicorn worker (`-e MALLOC_TUNING=false`: glibc's defaults, whose RSS grows past 2 GB).
 
 # start-period: gunicorn starts after the LLM server has loaded its model.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=120s --retries=3 \

@@ -38,6 +38,7 @@ LLAMA_CPP_VERSION="0.3.36"
 # in ldtilecfg on the first decode (seen on this project's machines).
 LLAMA_CMAKE_ARGS="${LLAMA_CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_AVX512=OFF -DGGML_AMX_TILE=OFF -DGGML_AMX_INT8=OFF -DGGML_AMX_BF16=OFF}"
 
+JEMALLOC_DEFAULT_CONF="background_thread:true,dirty_decay_ms:30000,muzzy_decay_ms:30000"
 log() { printf '[run.sh] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
@@ -153,16 +154,46 @@ warm_llm() {
   "$VENV/bin/python" -m app.llm.warmup || log "LLM warm-up failed (see above); carrying on"
 }
 
+use_allocator() {
+  # The processes that run OCR (api, grpc, worker) use jemalloc when Debian's libjemalloc2 is
+  # installed: memory stays flat under load for less CPU than glibc tuned to the same end
+  # (docs/reliability.md, "Memory"). MEMORY_ALLOCATOR=auto (default: jemalloc if found, else
+  # glibc), jemalloc (required: stop if missing) or glibc. Under glibc, each gunicorn worker
+  # sets 2 arenas and a 128 KiB mmap threshold in post_fork (MALLOC_TUNING=false: glibc's
+  # defaults; MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ override them).
+  local want="${MEMORY_ALLOCATOR:-auto}" lib=""
+  case "$want" in
+    auto|jemalloc)
+      for lib in /usr/lib/x86_64-linux-gnu/libjemalloc.so.2 /usr/lib/aarch64-linux-gnu/libjemalloc.so.2 \
+                 /usr/lib64/libjemalloc.so.2 /usr/lib/libjemalloc.so.2 ""; do
+        [ -z "$lib" ] || [ -r "$lib" ] && break
+      done
+      if [ -n "$lib" ]; then
+        case ":${LD_PRELOAD:-}:" in *":$lib:"*) ;; *) export LD_PRELOAD="${LD_PRELOAD:+$LD_PRELOAD:}$lib" ;; esac
+        # A background thread returns freed pages; 30 s decay: a page freed by one OCR run is
+        # still there for the next (measured: less system CPU than jemalloc's 10 s default).
+        export MALLOC_CONF="${MALLOC_CONF:-$JEMALLOC_DEFAULT_CONF}"
+        log "memory allocator: jemalloc ($lib, MALLOC_CONF=$MALLOC_CONF)"
+      elif [ "$want" = jemalloc ]; then
+        die "MEMORY_ALLOCATOR=jemalloc but libjemalloc.so.2 was not found: apt-get install libjemalloc2"
+      else
+        log "memory allocator: glibc with per-worker tuning (apt-get install libjemalloc2 for jemalloc)"
+      fi ;;
+    glibc) log "memory allocator: glibc (MEMORY_ALLOCATOR=glibc)" ;;
+    *) die "MEMORY_ALLOCATOR must be auto, jemalloc or glibc, got '$want'" ;;
+  esac
+}
+
 api() {
   [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
-  # Each worker sets glibc's malloc (2 arenas, 128 KiB mmap threshold) in the config's post_fork:
-  # MALLOC_ARENA_MAX / MALLOC_MMAP_THRESHOLD_ override it, MALLOC_TUNING=false turns it off.
+  use_allocator
   exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()'
 }
 
 grpc_server() {
   # Its own process (never inside a gunicorn worker); SIGTERM drains it (GRPC_SHUTDOWN_GRACE).
   [ "${LLM_WAIT:-true}" = "false" ] || wait_llm
+  use_allocator
   exec "$VENV/bin/python" -m app.grpc.server
 }
 
@@ -223,6 +254,7 @@ worker() {
     1|true|yes) mkdir -p "${STORAGE_DIR:-$ROOT/storage}"
       args+=(-B -s "${STORAGE_DIR:-$ROOT/storage}/celerybeat-schedule") ;;
   esac
+  use_allocator
   exec "$VENV/bin/celery" "${args[@]}"
 }
 

@@ -27,7 +27,8 @@ METRICS_ENABLED             true             shared with the app: Prometheus met
 PROMETHEUS_MULTIPROC_DIR    (a new temp dir) where workers write metric samples (wiped at start)
 METRICS_PORT                (none)           serve /metrics on this port from the master instead
 METRICS_HOST                127.0.0.1        address METRICS_PORT binds
-MALLOC_TUNING               true             glibc malloc settings in each worker (below)
+MALLOC_TUNING               true             glibc malloc settings in each worker (below;
+                                             none when run.sh preloaded jemalloc)
 MALLOC_ARENA_MAX            2 (in workers)   glibc's own; set it to override ours
 MALLOC_MMAP_THRESHOLD_      131072           glibc's own; set it to override ours
 ==========================  ===============  =========================================
@@ -224,7 +225,8 @@ def when_ready(server):
 
 def post_fork(server, worker):
     """In each new worker, before the app starts threads: glibc malloc settings that keep
-    its RSS from growing with freed OCR buffers (app/serving/memory.py, docs/reliability.md)."""
+    its RSS from growing with freed OCR buffers (app/serving/memory.py, docs/reliability.md);
+    nothing when ``run.sh`` preloaded jemalloc (``MEMORY_ALLOCATOR``)."""
     from app.serving.memory import tune_malloc
 
     applied = tune_malloc()

@@ -14,6 +14,9 @@ freed. Two of its defaults do that with this workload:
   such ``free`` raises the threshold to the block's size (up to 32 MiB), so
   afterwards those buffers come from the arenas' heaps and fragment them.
 
+``run.sh`` preloads jemalloc instead when Debian's ``libjemalloc2`` is installed
+(``MEMORY_ALLOCATOR``, measured in docs/reliability.md, "Memory": flat memory
+for less CPU than this tuning); then nothing here applies. Otherwise
 :func:`tune_malloc` sets ``M_ARENA_MAX`` to 2 and fixes ``M_MMAP_THRESHOLD`` at
 128 KiB (which also turns the dynamic threshold off) with ``mallopt(3)``, in
 each worker right after the fork (``post_fork`` in ``deploy/gunicorn.conf.py``),
@@ -53,6 +56,25 @@ def _libc():
         return None
 
 
+#: Allocators ``run.sh`` may preload instead of glibc's malloc (``MEMORY_ALLOCATOR``).
+PRELOADED = ("jemalloc", "mimalloc", "tcmalloc")
+
+
+def preloaded_allocator(environ: Mapping[str, str] | None = None) -> str | None:
+    """The malloc replacement named in ``LD_PRELOAD`` (``"jemalloc"``, ...), or None.
+
+    ``LD_PRELOAD`` is read by the dynamic loader when the process starts, so a
+    library named there is the process's malloc from its first allocation.
+    """
+    environ = os.environ if environ is None else environ
+    for entry in environ.get("LD_PRELOAD", "").replace(" ", ":").split(":"):
+        name = os.path.basename(entry)
+        for allocator in PRELOADED:
+            if name.startswith(f"lib{allocator}"):
+                return allocator
+    return None
+
+
 def tune_malloc(environ: Mapping[str, str] | None = None) -> dict[str, int]:
     """Apply :data:`DEFAULTS` with ``mallopt(3)``, except those set in ``environ``.
 
@@ -65,11 +87,14 @@ def tune_malloc(environ: Mapping[str, str] | None = None) -> dict[str, int]:
 
     Returns:
         ``{variable: value}`` of what was set (empty when off, outside glibc,
-        or everything was set by the operator).
+        when another allocator is preloaded (:func:`preloaded_allocator`), or
+        everything was set by the operator).
     """
     environ = os.environ if environ is None else environ
     if environ.get("MALLOC_TUNING", "true").strip().lower() in ("0", "false", "no", "off"):
         return {}
+    if preloaded_allocator(environ):
+        return {}  # malloc is jemalloc's (run.sh): mallopt would tune glibc's unused allocator
     libc = _libc()
     if libc is None:
         return {}

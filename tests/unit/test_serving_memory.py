@@ -79,3 +79,13 @@ def test_gunicorn_conf_applies_it_after_the_fork():
     out = subprocess.run([sys.executable, "-c", CONF_PROBE, str(ROOT)], env=env, capture_output=True, text=True,
                          timeout=60, check=True)
     assert out.stdout.strip() == "worker 4242: malloc MALLOC_ARENA_MAX=2 MALLOC_MMAP_THRESHOLD_=131072"
+
+
+def test_a_preloaded_allocator_is_recognised_and_glibc_is_left_alone():
+    from app.serving.memory import preloaded_allocator, tune_malloc
+
+    assert preloaded_allocator({"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}) == "jemalloc"
+    assert preloaded_allocator({"LD_PRELOAD": "/opt/libfoo.so:/usr/lib/libmimalloc.so.2"}) == "mimalloc"
+    assert preloaded_allocator({"LD_PRELOAD": "/opt/libfoo.so"}) is None
+    assert preloaded_allocator({}) is None
+    assert tune_malloc({"LD_PRELOAD": "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2"}) == {}
