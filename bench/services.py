@@ -87,6 +87,21 @@ def start_api(port: int, log_dir: Path, llm_url: str, **env) -> Proc:
     return Proc("api", proc, url, log, answered_at=time.monotonic())
 
 
+def start_api_run_sh(port: int, log_dir: Path, llm_url: str, **env) -> Proc:
+    """``./run.sh api`` on 127.0.0.1:``port`` (gunicorn as run.sh starts it, with its memory
+    allocator, ``MEMORY_ALLOCATOR``); ``env`` overrides settings; waits until /health answers."""
+    log = log_dir / f"api-run-sh-{port}.log"
+    full_env = {**os.environ, "HOST": "127.0.0.1", "PORT": str(port), "LLM_API_URL": llm_url,
+                "LLM_BACKEND": "llamacpp", "LLM_WAIT": "false", **{k: str(v) for k, v in env.items()}}
+    with open(log, "ab") as out:
+        # exec chain: run.sh execs gunicorn, so this pid is gunicorn's master.
+        proc = subprocess.Popen(["bash", str(ROOT / "run.sh"), "api"], cwd=ROOT, env=full_env, stdout=out,
+                                stderr=subprocess.STDOUT)
+    url = f"http://127.0.0.1:{port}"
+    wait_url(url + "/health", 180, proc)
+    return Proc("api", proc, url, log, answered_at=time.monotonic())
+
+
 def stop(p: Proc | None, sig: int = signal.SIGTERM) -> None:
     if p is None or p.proc.poll() is not None:
         return

@@ -89,3 +89,10 @@ def test_stage_timers_count_a_nested_call_once_and_restore_the_functions(tmp_pat
         timers.restore()
         sys.modules.pop("fake_stage_mod", None)
     assert fake_stage_mod.K.run is original_run and fake_stage_mod.outer is original_outer
+
+
+def test_a_stage_measured_on_too_few_documents_is_not_judged():
+    now = record(wall=1000.0, llm=5000.0) | {"stages_n": {"wall": 20, "llm": 1}}
+    rec = record(wall=1000.0, llm=1000.0) | {"stages_n": {"wall": 20, "llm": 1}}
+    lines, ok = latency.compare(now, rec, 0.2, 20)
+    assert ok and verdicts(lines)["llm"].startswith("not judged (a median of 1 document)")
