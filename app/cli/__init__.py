@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Callable, Iterable
 
 #: File name suffixes the CLI picks up in folders (the pipeline decides what it can read).
-SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".pdf")
+SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp", ".heic", ".heif", ".pdf", ".xml")
 #: Leading CSV columns; one column per field key follows.
 CSV_COLUMNS = ("path", "success", "error_code", "message", "document_type", "total_ms")
 
