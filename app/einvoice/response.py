@@ -90,7 +90,10 @@ def _summary(results: list[dict]) -> dict:
 
 
 def xml_checks(invoice: EInvoice, fields: dict[str, FieldResult]) -> tuple[dict, list[LineItem]]:
-    """Arithmetic checks of the XML's numbers (see the module docstring).
+    """Arithmetic checks of the XML's numbers (see the module docstring), exact: the sums
+    (rows to line total, subtotal + tax to total) must agree to the cent, as EN 16931's
+    BR-CO-10, BR-CO-13 and BR-CO-15 require; products (quantity x price) within one unit
+    of the last decimal, the rounding EN 16931 allows a line's net amount.
 
     Args:
         invoice: the e-invoice.
@@ -100,18 +103,18 @@ def xml_checks(invoice: EInvoice, fields: dict[str, FieldResult]) -> tuple[dict,
         ``(checks, items)``: the checks summary ``{ok, failed, skipped, results}`` and the
         line items with their row checks.
     """
-    from app.extraction.checks import _check, _close, _skipped, apply_checks
+    from app.extraction.checks import _check, _skipped, _sum_agrees, apply_checks
 
     items = xml_line_items(invoice)
     empty = OcrResult((), 0, 0, 0.0, 0.0, SOURCE)
-    summary, checked = apply_checks(items, dict(fields), empty)
+    summary, checked = apply_checks(items, dict(fields), empty, exact=True)
     results = []
     for result in summary["results"]:
         if result["name"] == "rows_sum" and invoice.line_total is not None and items:
             amounts = [i.amount for i in items if i.amount is not None]
             if amounts:
                 rows_sum = sum(amounts, Decimal(0))
-                result = _check("rows_sum", _close(rows_sum, invoice.line_total, *amounts), rows_sum,
+                result = _check("rows_sum", _sum_agrees(rows_sum, invoice.line_total, *amounts, exact=True), rows_sum,
                                 invoice.line_total, against="line_total")
         elif result["name"] == "vat_rate" and result["ok"] is None:
             result = _skipped("vat_rate", "not checked on XML: each line states its rate (line_items[].tax_rate)")

@@ -46,13 +46,29 @@ _PERCENT = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
 
 
 def _tolerance(*values: Decimal) -> Decimal:
-    exponents = [v.as_tuple().exponent for v in values if v is not None]
-    unit = Decimal(1).scaleb(min(exponents)) if exponents and min(exponents) < 0 else Decimal(1)
-    return max(unit, max(abs(v) for v in values if v is not None) * Decimal("0.001"))
+    return max(_unit(*values), max(abs(v) for v in values if v is not None) * Decimal("0.001"))
 
 
 def _close(expected: Decimal, found: Decimal, *inputs: Decimal) -> bool:
     return abs(expected - found) <= _tolerance(found, *inputs)
+
+
+def _unit(*values: Decimal) -> Decimal:
+    """One unit of the last decimal any of ``values`` states (0.01 for 2 decimals; 1 for none)."""
+    exponents = [v.as_tuple().exponent for v in values if v is not None]
+    return Decimal(1).scaleb(min(exponents)) if exponents and min(exponents) < 0 else Decimal(1)
+
+
+def _sum_agrees(expected: Decimal, found: Decimal, *inputs: Decimal, exact: bool) -> bool:
+    """A sum of stated amounts: equal to the cent when ``exact`` (EN 16931 BR-CO-10, -13, -15:
+    e-invoice totals are the exact sums of their terms), else :func:`_close`."""
+    return expected == found if exact else _close(expected, found, *inputs)
+
+
+def _product_agrees(expected: Decimal, found: Decimal, *inputs: Decimal, exact: bool) -> bool:
+    """A product (quantity x price, base x rate), rounded to the amount's decimals: within one
+    unit of the last stated decimal when ``exact``, else :func:`_close`."""
+    return abs(expected - found) <= _unit(found, *inputs) if exact else _close(expected, found, *inputs)
 
 
 @dataclass(frozen=True)
@@ -132,7 +148,8 @@ def _shared(reads: dict[str, _Read | None]) -> tuple[str, str] | None:
 _LABELS = {"subtotal": "subtotal", "tax_amount": "tax", "total": "total"}
 
 
-def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[dict, list[LineItem]]:
+def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
+                 exact: bool = False) -> tuple[dict, list[LineItem]]:
     """Run the checks and fold their outcome into confidences.
 
     A check compares values read independently, from different lines: a total
@@ -146,6 +163,10 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
             ``subtotal``, ``tax_amount`` and ``total`` entries are read and
             replaced with checked copies (confidence and ``checks["arithmetic"]``).
         ocr: the document's lines (for the printed VAT rate, discount and rounding).
+        exact: the amounts are stated, not read (e-invoice XML): sums must agree to
+            the cent and products within one unit of the last decimal, instead of the
+            printed-document tolerance (one unit or 0.1 %, which on a 100,000 total would
+            let an XML be 100 off).
 
     Returns:
         ``(checks, items)``: ``checks`` is ``{"ok": bool | None, "failed": [names],
@@ -160,7 +181,7 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
     for n, item in enumerate(items):
         if item.quantity is not None and item.unit_price is not None and item.amount is not None:
             expected = item.quantity * item.unit_price
-            ok = _close(expected, item.amount, item.unit_price)
+            ok = _product_agrees(expected, item.amount, item.unit_price, exact=exact)
             results.append(_check("row_amount", ok, expected, item.amount, row=n + 1))
             conf = 1 - (1 - item.confidence) / 2 if ok else item.confidence / 2
             item = dataclasses.replace(item, confidence=conf, checks={"quantity_x_unit_price": ok})
@@ -190,7 +211,7 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
             results.append(_skipped("rows_sum", f"the {_LABELS[target_key]} was read from a line item's row"))
         else:
             rows_sum = sum(amounts, Decimal(0))
-            ok = _close(rows_sum, target.value, *amounts)
+            ok = _sum_agrees(rows_sum, target.value, *amounts, exact=exact)
             results.append(_check("rows_sum", ok, rows_sum, target.value, against=target_key))
             covered.setdefault(target_key, []).append(ok)
 
@@ -209,8 +230,8 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
         sub_v, total_v = subtotal.value, total.value
         options = [sub_v + tax_v - discount_v + rounding_v, sub_v + tax_v + rounding_v,
                    sub_v + tax_v - discount_v - rounding_v]
-        expected = next((o for o in options if _close(o, total_v, sub_v, tax_v)), options[0])
-        ok = _close(expected, total_v, sub_v, tax_v)
+        expected = next((o for o in options if _sum_agrees(o, total_v, sub_v, tax_v, exact=exact)), options[0])
+        ok = _sum_agrees(expected, total_v, sub_v, tax_v, exact=exact)
         extra = {k: amount_string(v) for k, v in (("discount", discount_v), ("rounding", rounding_v)) if v}
         results.append(_check("total", ok, expected, total_v, **extra))
         for key in ("subtotal", "tax_amount", "total"):
@@ -230,7 +251,7 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult) -> tuple[
         entry = {"name": "vat_rate", "ok": allowed, "rate": amount_string(rate)}
         if independent:
             expected = subtotal.value * rate / 100
-            matches = _close(expected, tax.value, subtotal.value)
+            matches = _product_agrees(expected, tax.value, subtotal.value, exact=exact)
             entry.update(ok=allowed and matches, expected=amount_string(expected), found=amount_string(tax.value))
             covered.setdefault("tax_amount", []).append(matches)
         if vietnamese:

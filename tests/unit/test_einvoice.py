@@ -125,6 +125,31 @@ def test_inconsistent_xml_fails_its_checks_but_keeps_confidence():
     assert "total" in checks["failed"] and fields["total"].confidence == 1.0
 
 
+@pytest.mark.parametrize("off", ["0.01", "5"])
+def test_xml_sums_must_agree_to_the_cent(off):
+    """Within the printed-document tolerance (0.1 % of the total), but stated, not read: a failure."""
+    from app.einvoice.response import xml_checks, xml_fields
+
+    inv = parse_einvoice_xml(cii_xml(invoice_doc()))
+    exact, _ = xml_checks(inv, xml_fields(inv))
+    assert exact["ok"] is True and "total" not in exact["skipped"]
+    shifted = dataclasses.replace(inv, total=inv.total + Decimal(off))
+    checks, _ = xml_checks(shifted, xml_fields(shifted))
+    assert "total" in checks["failed"]
+    one_row = dataclasses.replace(inv, line_total=inv.line_total + Decimal(off))
+    checks, _ = xml_checks(one_row, xml_fields(one_row))
+    assert "rows_sum" in checks["failed"]
+
+
+def test_printed_documents_keep_the_reading_tolerance():
+    from app.extraction.checks import _product_agrees, _sum_agrees
+
+    assert _sum_agrees(Decimal("10000.00"), Decimal("10005.00"), exact=False)  # 0.05 %: a misread cent or rounding
+    assert not _sum_agrees(Decimal("10000.00"), Decimal("10005.00"), exact=True)
+    assert _product_agrees(Decimal("3.333"), Decimal("3.33"), Decimal("1.11"), exact=True)  # rounded to the cent
+    assert not _product_agrees(Decimal("3.35"), Decimal("3.33"), Decimal("1.11"), exact=True)
+
+
 @pytest.mark.parametrize("name", sorted(MALICIOUS))
 def test_dtd_entities_and_external_references_are_forbidden(name):
     with pytest.raises(XmlForbidden) as info:
