@@ -229,7 +229,8 @@ serve() {
     supervise_llm & llm_pid=$!
     wait_llm "$llm_pid"  # the supervisor warms the server meanwhile (gunicorn's start takes longer)
   fi
-  "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()' & api_pid=$!
+  # A subshell that execs gunicorn: the allocator (LD_PRELOAD) is the API's only, not the LLM server's.
+  ( use_allocator; exec "$VENV/bin/gunicorn" -c deploy/gunicorn.conf.py 'app:create_app()' ) & api_pid=$!
   # The LLM server is restarted by its supervisor; gunicorn's master restarts its
   # own workers. Only when gunicorn itself exits does everything stop.
   local rc=0

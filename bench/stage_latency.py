@@ -248,7 +248,7 @@ def compare(now: dict, recorded: dict, tolerance: float, min_ms: float) -> tuple
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--url", help="a running API (default: start gunicorn and llama.cpp for the run)")
+    ap.add_argument("--url", help="a running API (default: start ./run.sh api and llama.cpp for the run)")
     ap.add_argument("--token", default=os.environ.get("HARD_TOKEN") or None)
     ap.add_argument("--limit", type=int, default=10, help="receipts per set (SROIE, MC-OCR)")
     ap.add_argument("--env", action="append", default=[], help="NAME=VALUE for the started API")
