@@ -81,6 +81,16 @@ STAGES: dict[str, list[str]] = {
 }
 
 
+def _modules_holding(attr: str, obj) -> list:
+    """Loaded modules whose attribute ``attr`` is ``obj`` (names taken with ``from ... import``).
+    Deprecated module aliases (``numpy.core``) warn when read: quietly."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [m for m in list(sys.modules.values()) if getattr(m, attr, None) is obj]
+
+
 class StageTimers:
     """Wall seconds spent inside each stage of :data:`STAGES`, by wrapping its functions.
 
@@ -114,8 +124,7 @@ class StageTimers:
                     self.missing.append(name)
                     continue
                 wrapped = self._wrap(stage, original)
-                holders = [owner] if path else [m for m in list(sys.modules.values())
-                                                if getattr(m, attr, None) is original]
+                holders = [owner] if path else _modules_holding(attr, original)
                 for holder in holders:
                     self._undo.append((holder, attr, original))
                     setattr(holder, attr, wrapped)
