@@ -69,13 +69,10 @@ def documents(calls: int) -> list[str]:
 
 
 def tree_rss_mb(pid: int) -> float:
-    import psutil
+    """RSS in MB of ``pid`` and its descendants (:func:`bench.services.rss_tree`, summed)."""
+    from bench.services import rss_tree
 
-    try:
-        root = psutil.Process(pid)
-        return sum(p.memory_info().rss for p in [root, *root.children(recursive=True)]) / 1e6
-    except psutil.Error:
-        return 0.0
+    return sum(rss_tree(pid).values())
 
 
 def run(label: str, flags: str, prompts: list[str], port: int, log_dir: Path) -> dict:

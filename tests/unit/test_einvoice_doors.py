@@ -6,16 +6,16 @@ by tests/synthetic/einvoices.py and vn_einvoice.py; fakes for OCR and the LLM.""
 from __future__ import annotations
 
 import json
-import threading
 from decimal import Decimal
 
 import pytest
-from werkzeug.serving import make_server
 
 from app.cli import find_files, main
+from tests.fuzz.server import serve
 from tests.synthetic.einvoices import cii_xml, factur_x_pdf, ubl_xml
 from tests.synthetic.kv_invoices import make_kv_document
 from tests.synthetic.vn_einvoice import make_vn_einvoice
+from tests.unit.test_einvoice import _post
 from tests.unit.test_jobs import make_app, wait_done
 
 pytest.importorskip("facturx")  # dev dependency (requirements-dev.txt): embeds the XML in the test PDFs
@@ -23,13 +23,6 @@ pytest.importorskip("facturx")  # dev dependency (requirements-dev.txt): embeds 
 
 def invoice(seed=21, index=0, language="de"):
     return make_kv_document(seed, index, language=language, layout="stacked", kind="invoice")
-
-
-def _post(client, url, data, name, config):
-    import io
-
-    return client.post(url, data={"config": json.dumps(config), "image_file": [(io.BytesIO(data), name)]},
-                       content_type="multipart/form-data")
 
 
 @pytest.fixture
@@ -103,12 +96,8 @@ def test_grpc_v1_refuses_malicious_xml_with_invalid_argument():
 @pytest.fixture
 def http_server(tmp_path):
     app = make_app(tmp_path, hard_token="cli-token")
-    srv = make_server("127.0.0.1", 0, app, threaded=True)
-    thread = threading.Thread(target=srv.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{srv.server_port}"
-    srv.shutdown()
-    thread.join(timeout=10)
+    with serve(app) as url:
+        yield url
     app.extensions["docextract_jobs"].stop()
 
 
