@@ -3,8 +3,9 @@
 For each configuration (``--config LABEL=FLAGS``; by default ``--logits_all True``, the
 server's own default and what ``./run.sh llm`` ran before, and ``--logits_all False``, what
 it runs now) this starts
-``python -m llama_cpp.server`` with the embedded Gemma 3 270M GGUF, 8,192-token
-context and ``nproc`` threads plus that configuration's flags, sends it ``--calls``
+``python -m llama_cpp.server`` as :func:`bench.services.start_llm` does (the
+flags of ``./run.sh llm``: the embedded Gemma 3 270M GGUF, 8,192-token context,
+``nproc`` threads) plus that configuration's flags, warms it, sends it ``--calls``
 base-style field prompts (:class:`app.llm.prompts.PromptBuilder`, as the extractor
 asks them) and stops it. The documents are SROIE transcripts
 (``../shared/data/sroie/transcripts``, their OCR words one per line); every fifth
@@ -33,7 +34,6 @@ import json
 import os
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -44,7 +44,6 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-GGUF = ROOT / "weights" / "gemma-3-270m-q4_k_m.gguf"
 TRANSCRIPTS = ROOT.parent / "shared" / "data" / "sroie" / "transcripts" / "train_transcripts.jsonl"
 QUESTIONS = ("name of the company that issued the receipt", "date of the receipt",
              "address of the company", "total amount")
@@ -76,31 +75,25 @@ def tree_rss_mb(pid: int) -> float:
 
 
 def run(label: str, flags: str, prompts: list[str], port: int, log_dir: Path) -> dict:
-    """Start the server with ``flags``, send ``prompts``, stop it; figures and answers."""
+    """Start the server with ``flags`` (:func:`bench.services.start_llm`, warmed), send
+    ``prompts``, stop it; figures and answers."""
     from app.llm.client import LLMClient
     from app.llm.prompts import PromptBuilder
-    from bench.services import wait_url
+    from bench.services import start_llm, stop as stop_server
 
-    cmd = [sys.executable, "-m", "llama_cpp.server", "--model", str(GGUF), "--model_alias", "gemma-3-270m",
-           "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192",
-           "--n_threads", str(os.cpu_count() or 2), "--verbose", "False", *shlex.split(flags)]
-    env = {k: v for k, v in os.environ.items() if k not in ("PORT", "HOST")}
-    with open(log_dir / f"{port}.log", "ab") as log:
-        proc = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env=env)
+    server = start_llm(port, log_dir, extra_args=shlex.split(flags))
+    pid = server.proc.pid
     peak = [0.0]
     stop = threading.Event()
 
     def sample():
         while not stop.is_set():
-            peak[0] = max(peak[0], tree_rss_mb(proc.pid))
+            peak[0] = max(peak[0], tree_rss_mb(pid))
             stop.wait(0.2)
 
     try:
-        url = f"http://127.0.0.1:{port}/v1"
-        wait_url(url + "/models", 180, proc)
-        client = LLMClient(base_url=url, model="gemma-3-270m", max_retries=0)
-        client.complete("Hello", max_tokens=1)
-        rss = {"after warm-up": round(tree_rss_mb(proc.pid))}
+        client = LLMClient(base_url=server.url, model="gemma-3-270m", max_retries=0)
+        rss = {"after warm-up": round(tree_rss_mb(pid))}
         threading.Thread(target=sample, daemon=True).start()
         answers, seconds = [], []
         builder = PromptBuilder("base")
@@ -110,7 +103,7 @@ def run(label: str, flags: str, prompts: list[str], port: int, log_dir: Path) ->
             answers.append(client.complete(prompt, max_tokens=64, timeout=300))
             seconds.append(time.perf_counter() - t0)
             if n % 25 == 0:
-                rss[f"after {n} calls"] = round(tree_rss_mb(proc.pid))
+                rss[f"after {n} calls"] = round(tree_rss_mb(pid))
                 print(f"  {label}: {n} calls, RSS {rss[f'after {n} calls']} MB", file=sys.stderr)
         stop.set()
         return {"label": label, "flags": flags, "rss_mb": rss, "peak_rss_mb": round(peak[0]),
@@ -119,11 +112,7 @@ def run(label: str, flags: str, prompts: list[str], port: int, log_dir: Path) ->
                 "answers": answers}
     finally:
         stop.set()
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop_server(server)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,8 +122,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--port", type=int, default=18140)
     ap.add_argument("--json", help="write the figures (without the answers) here")
     args = ap.parse_args(argv)
-    if not GGUF.is_file():
-        raise SystemExit(f"{GGUF} not found: run ./run.sh setup")
     docs = documents(args.calls)
     prompts = [(d, QUESTIONS[i % len(QUESTIONS)]) for i, d in enumerate(docs)]
     chars = sorted(len(d) for d in docs)

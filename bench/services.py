@@ -16,6 +16,7 @@ import time
 import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Sequence
 
 ROOT = Path(__file__).resolve().parent.parent
 GGUF = ROOT / "weights" / "gemma-3-270m-q4_k_m.gguf"
@@ -48,8 +49,12 @@ def wait_url(url: str, timeout: float, proc: subprocess.Popen | None = None) -> 
     raise RuntimeError(f"{url} did not answer within {timeout} s")
 
 
-def start_llm(port: int, log_dir: Path, threads: int | None = None, warm: bool = True) -> Proc:
+def start_llm(port: int, log_dir: Path, threads: int | None = None, warm: bool = True,
+              extra_args: Sequence[str] = ()) -> Proc:
     """llama.cpp server on 127.0.0.1:``port`` serving ``gemma-3-270m``; waits until /v1/models answers.
+
+    ``extra_args`` go after the flags ``run.sh llm`` passes (a flag named again there wins,
+    e.g. ``--logits_all True`` for a comparison).
 
     With ``warm`` (the default, as ``run.sh``'s supervisor and the systemd unit do) it
     then sends the server one tiny completion (:mod:`app.llm.warmup`) before returning.
@@ -61,7 +66,8 @@ def start_llm(port: int, log_dir: Path, threads: int | None = None, warm: bool =
     with open(log, "ab") as out:
         proc = subprocess.Popen([PYTHON, "-m", "llama_cpp.server", "--model", str(GGUF), "--model_alias",
                                  "gemma-3-270m", "--host", "127.0.0.1", "--port", str(port), "--n_ctx", "8192", "--logits_all", "False",
-                                 "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False"],
+                                 "--n_threads", str(threads or os.cpu_count() or 2), "--verbose", "False",
+                                 *extra_args],
                                 stdout=out, stderr=subprocess.STDOUT, env=env)
     url = f"http://127.0.0.1:{port}/v1"
     wait_url(url + "/models", 180, proc)

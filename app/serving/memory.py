@@ -56,7 +56,8 @@ def _libc():
         return None
 
 
-#: Allocators ``run.sh`` may preload instead of glibc's malloc (``MEMORY_ALLOCATOR``).
+#: Allocators that replace glibc's malloc when preloaded (run.sh preloads jemalloc, ``MEMORY_ALLOCATOR``;
+#: an operator may preload another).
 PRELOADED = ("jemalloc", "mimalloc", "tcmalloc")
 
 
