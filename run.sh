@@ -7,7 +7,8 @@
 #   ./run.sh api        wait for the LLM server, then run only the API (gunicorn) in the foreground
 #   ./run.sh grpc       wait for the LLM server, then run only the gRPC server in the foreground (docs/grpc.md)
 #   ./run.sh warm-llm [PID]   wait for the LLM server (giving up if PID exits), then send it one tiny completion
-#   ./run.sh test [pytest args]   set up with test dependencies and run the test suite
+#   ./run.sh test [pytest args]   set up with test dependencies, start PostgreSQL and Redis when down
+#                 (and install Chromium, fonts, jemalloc, buf when root), run the test suite
 #
 # Settings come from the environment and from .env (see .env.example).
 set -euo pipefail
@@ -95,6 +96,95 @@ system_packages() {
   else
     log "Tesseract (vie) not installed and not root: the Tesseract recogniser's tests will be skipped"
   fi
+}
+
+# -- what the test suite needs besides .venv (./run.sh test) -----------------------------
+# The jobs tests need PostgreSQL on 127.0.0.1:5432 and Redis on 127.0.0.1:6379: each is started
+# when its port does not answer, its Debian package installed first when missing (as root).
+# The browser test needs Debian's Chromium, the document tests DejaVu fonts, the allocator test
+# jemalloc, the proto lint buf (npm). Not root, or no apt: whatever is missing is logged and the
+# tests that need it skip with the reason. TEST_SETUP=false skips all of this.
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+wait_port() {
+  local i
+  for i in $(seq 1 60); do port_open "$1" && return 0; sleep 0.5; done
+  log "port $1 did not open"; return 1
+}
+apt_install() {
+  [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 || { log "cannot install $* (not root or no apt)"; return 1; }
+  if [ -z "${_APT_UPDATED:-}" ]; then DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null; _APT_UPDATED=1; fi
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
+}
+
+start_postgres() {
+  port_open 5432 && return 0
+  local fresh=""
+  if ! command -v pg_ctlcluster >/dev/null 2>&1 || [ -z "$(ls /etc/postgresql 2>/dev/null)" ]; then
+    log "installing postgresql"; apt_install postgresql || return 0; fresh=1
+  fi
+  local version
+  version="$(ls /etc/postgresql | sort -V | tail -1)"
+  log "starting PostgreSQL $version"
+  pg_ctlcluster --skip-systemctl-redirect "$version" main start || true
+  wait_port 5432 || return 0
+  if [ -n "$fresh" ]; then
+    # A fresh cluster asks TCP clients for a password: give the tests one.
+    su postgres -c "psql -qc \"ALTER USER postgres PASSWORD 'postgres'\"" >/dev/null
+    export JOBS_TEST_PG_URL="postgresql://postgres:postgres@127.0.0.1:5432"
+  fi
+}
+
+start_redis() {
+  port_open 6379 && return 0
+  command -v redis-server >/dev/null 2>&1 || { log "installing redis-server"; apt_install redis-server || return 0; }
+  mkdir -p /var/lib/redis /var/log/redis
+  log "starting Redis"
+  redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no \
+    --dir /var/lib/redis --logfile /var/log/redis/ci.log
+  wait_port 6379 || true
+}
+
+# The review UI's browser test (tests/e2e/test_ui_browser.py) drives Debian's Chromium through
+# Playwright (never `playwright install`): install it when missing.
+install_chromium() {
+  [ -x /usr/bin/chromium ] && return 0
+  log "installing chromium"; apt_install chromium chromium-driver || true
+}
+
+system_fonts() {
+  # DejaVu (Vietnamese coverage) renders the synthetic invoices and POs of the document tests.
+  [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && return 0
+  log "installing fonts-dejavu-core"; apt_install fonts-dejavu-core || true
+}
+
+install_jemalloc() {
+  # run.sh runs the OCR processes on jemalloc when it is installed (MEMORY_ALLOCATOR);
+  # tests/e2e/test_allocator.py checks it in a real worker.
+  ls /usr/lib/*/libjemalloc.so.2 >/dev/null 2>&1 && return 0
+  log "installing libjemalloc2"; apt_install libjemalloc2 || true
+}
+
+install_buf() {
+  # buf (npm package @bufbuild/buf ships the binary) lints the docextract.v1 protos (STANDARD);
+  # without it that one test skips.
+  command -v buf >/dev/null 2>&1 && return 0
+  command -v npm >/dev/null 2>&1 || return 0
+  local dir="${XDG_CACHE_HOME:-$HOME/.cache}/docextract/buf"
+  if [ ! -x "$dir/node_modules/.bin/buf" ]; then
+    log "installing buf (npm @bufbuild/buf@1.75.0)"
+    mkdir -p "$dir" && npm install --prefix "$dir" --no-audit --no-fund --silent @bufbuild/buf@1.75.0 >/dev/null 2>&1 || return 0
+  fi
+  export BUF_BIN="$dir/node_modules/.bin/buf"
+}
+
+test_prerequisites() {
+  case "${TEST_SETUP:-true}" in 0|false|no) return 0 ;; esac
+  start_postgres
+  start_redis
+  install_chromium
+  system_fonts
+  install_jemalloc
+  install_buf
 }
 
 llm() {
@@ -259,6 +349,9 @@ worker() {
   exec "$VENV/bin/celery" "${args[@]}"
 }
 
+# Sourced (tests read the functions above): define them, run nothing.
+[[ "${BASH_SOURCE[0]}" != "$0" ]] && return 0
+
 cmd="${1:-serve}"
 [ $# -gt 0 ] && shift
 case "$cmd" in
@@ -271,6 +364,7 @@ case "$cmd" in
   warm-llm) wait_llm "${1:-}"; warm_llm ;;
   test)
     setup requirements-dev.txt tests
+    test_prerequisites
     exec "$VENV/bin/python" -m pytest "${@:-tests}"
     ;;
   *) die "unknown command '$cmd' (setup | serve | llm | api | grpc | warm-llm | worker | test)" ;;

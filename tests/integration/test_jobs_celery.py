@@ -6,7 +6,7 @@ Redis: ``JOBS_TEST_REDIS_URL`` (default ``redis://127.0.0.1:6379/1``); the
 Redis-restart test runs its own ``redis-server`` on a free port. PostgreSQL:
 ``JOBS_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432``); each
 test gets a fresh database ``docextract_test_<random>``. A test whose server is
-unreachable is skipped with the reason (``.ci/run`` starts both).
+unreachable is skipped with the reason (``./run.sh test`` starts both).
 """
 
 from __future__ import annotations
@@ -57,7 +57,7 @@ def redis_url():
         client = _redis_client(REDIS_URL)
         client.ping()
     except Exception as e:
-        pytest.skip(f"Redis not reachable at {REDIS_URL} ({type(e).__name__}); .ci/run starts it")
+        pytest.skip(f"Redis not reachable at {REDIS_URL} ({type(e).__name__}); ./run.sh test starts it")
     client.flushdb()
     yield REDIS_URL
     client.flushdb()
@@ -68,7 +68,7 @@ def database_url():
     try:
         admin = _pg_admin()
     except Exception as e:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({type(e).__name__}); .ci/run starts it")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({type(e).__name__}); ./run.sh test starts it")
     name = f"docextract_test_{uuid.uuid4().hex[:10]}"
     admin.run(f"CREATE DATABASE {name}")
     yield f"{PG_URL.rstrip('/')}/{name}"
@@ -282,7 +282,7 @@ def test_burst_split_queues_none_lost_or_duplicated(stack_factory):
 def test_redis_restarted_mid_burst(stack_factory, tmp_path):
     server = shutil.which("redis-server")
     if server is None:
-        pytest.skip("redis-server is not installed (Debian package redis-server); .ci/run installs it")
+        pytest.skip("redis-server is not installed (Debian package redis-server); ./run.sh test installs it as root")
     port = free_port()
     args = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
             "--dir", str(tmp_path)]

@@ -1,6 +1,6 @@
 """The review UI's tables (Alembic 0002) on real PostgreSQL: migrate, accounts, corrections, audit, cascade.
 
-Needs PostgreSQL at ``JOBS_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432``; .ci/run starts it);
+Needs PostgreSQL at ``JOBS_TEST_PG_URL`` (default ``postgresql://postgres@127.0.0.1:5432``; ./run.sh test starts it);
 each run uses its own database ``docextract_ui_<random>``, dropped afterwards."""
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ def store(tmp_path):
                                          port=parts.port or 5432, password=parts.password, database="postgres",
                                          timeout=5)
     except Exception as e:
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({type(e).__name__}); .ci/run starts it")
+        pytest.skip(f"PostgreSQL not reachable at {PG_URL} ({type(e).__name__}); ./run.sh test starts it")
     name = f"docextract_ui_{uuid.uuid4().hex[:10]}"
     admin.run(f"CREATE DATABASE {name}")
     base = PG_URL.replace("postgresql://", "postgresql+pg8000://", 1).rstrip("/")

@@ -157,6 +157,38 @@ def test_run_sh_has_grpc_command():
     assert "-m app.grpc.server" in text
 
 
+def test_ci_only_calls_the_readme_test_command():
+    # The set-up CI needs (PostgreSQL, Redis, Chromium, ...) lives in `./run.sh test`, so a new
+    # user's `./run.sh test` runs what CI runs.
+    lines = [ln.strip() for ln in (ROOT / ".ci" / "run").read_text().splitlines()
+             if ln.strip() and not ln.lstrip().startswith("#")]
+    assert lines[-1] == "exec ./run.sh test"
+    assert not any("apt" in ln or "redis" in ln or "pg_ctl" in ln for ln in lines)
+
+
+def _sourced_run_sh(script: str, env: dict | None = None) -> subprocess.CompletedProcess:
+    """Run ``script`` in bash after sourcing run.sh (functions only: nothing is dispatched)."""
+    return subprocess.run(["bash", "-c", f'source ./run.sh && {script}'], cwd=ROOT, capture_output=True,
+                          text=True, timeout=30, env={**os.environ, **(env or {})})
+
+
+def test_run_sh_test_prerequisites_can_be_skipped():
+    got = _sourced_run_sh('test_prerequisites && echo done', {"TEST_SETUP": "false"})
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == "done" and "[run.sh]" not in got.stderr
+
+
+def test_run_sh_port_probe():
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        port = listener.getsockname()[1]
+        assert _sourced_run_sh(f"port_open {port}").returncode == 0
+    assert _sourced_run_sh(f"port_open {port}").returncode != 0  # closed now
+
+
 def _systemd_analyze() -> str:
     path = shutil.which("systemd-analyze")
     if path is None:

@@ -1,6 +1,6 @@
 """Synthetic Vietnamese line data for the recogniser trainer (tools/recogniser): fonts,
 text and images. Needs Pillow, fontTools, OpenCV and one Debian font with full
-Vietnamese coverage (DejaVu, installed by .ci/run)."""
+Vietnamese coverage (DejaVu, installed by ./run.sh test as root)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from tools.recogniser.render import X_HEIGHT_RANGE, Style, render_line, sample_s
 
 DEJAVU = Path("/usr/share/fonts/truetype/dejavu")
 needs_dejavu = pytest.mark.skipif(not (DEJAVU / "DejaVuSans.ttf").is_file(),
-                                  reason="fonts-dejavu-core is not installed (.ci/run installs it)")
+                                  reason="fonts-dejavu-core is not installed (./run.sh test installs it as root)")
 
 PLACES = [
     Place("Phúc Xá", "phuong", "Ba Đình", "quan", "Hà Nội", "thanh-pho"),

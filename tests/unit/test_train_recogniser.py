@@ -96,7 +96,7 @@ def test_write_back_puts_trained_weights_into_the_onnx_graph(converted, tmp_path
 
 
 @pytest.mark.skipif(not Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf").is_file(),
-                    reason="fonts-dejavu-core is not installed (.ci/run installs it)")
+                    reason="fonts-dejavu-core is not installed (./run.sh test installs it as root)")
 def test_trainer_runs_a_few_steps_and_writes_model_log_and_summary(tmp_path):
     import importlib.util
 
