@@ -11,11 +11,12 @@ import re
 import time
 import uuid
 import dataclasses
-from dataclasses import dataclass
 
 from flask import Flask, g, request
 
 from app.config import Settings
+from app.observability.logs import configure_logging  # noqa: F401 (public: app.configure_logging)
+from app.services import Services, build_services  # noqa: F401 (public: app.build_services)
 
 log = logging.getLogger("app")
 
@@ -33,72 +34,6 @@ SECURITY_HEADERS = {
     "Cross-Origin-Resource-Policy": "same-origin",
     "Cache-Control": "no-store",
 }
-
-# Third-party loggers that log request bodies (the prompt, i.e. document text) at DEBUG:
-# kept at INFO even when LOG_LEVEL=debug (docs/security.md).
-_BODY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3")
-
-
-@dataclass(frozen=True)
-class Services:
-    """What the routes use, built once per app (per gunicorn worker)."""
-
-    settings: Settings
-    ocr_engine: object
-    llm: object
-    extractor: object
-    pipeline: object
-    admission: object = None
-
-
-def configure_logging(level: str, log_format: str = "text") -> None:
-    """Log lines to stderr with the request's trace id (gunicorn collects them);
-    one JSON object per line when ``log_format`` is ``json`` (app/observability/logs.py)."""
-    from app.observability.logs import formatter
-
-    root = logging.getLogger()
-    handler = next((h for h in root.handlers if getattr(h, "_docextract", False)), None)
-    if handler is None:
-        handler = logging.StreamHandler()
-        handler._docextract = True  # type: ignore[attr-defined]
-        handler.addFilter(_TraceIdFilter())
-        root.addHandler(handler)
-    handler.setFormatter(formatter(log_format))
-    root.setLevel(level)
-    for name in _BODY_LOGGERS:
-        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
-
-
-class _TraceIdFilter(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        from flask import has_request_context
-
-        record.trace_id = g.get("trace_id", "-") if has_request_context() else "-"
-        return True
-
-
-def build_services(settings: Settings, *, ocr_engine=None, llm_client=None) -> Services:
-    """Build the OCR engine, LLM client, extractor and pipeline every door uses
-    (the HTTP app here, the gRPC server in :mod:`app.grpc.server`).
-
-    Args:
-        settings: run-time settings.
-        ocr_engine: an engine to use instead of the one ``settings`` names.
-        llm_client: an LLM client to use instead of one built from ``settings``.
-
-    Raises:
-        EngineUnavailable: the OCR engine cannot load.
-    """
-    from app.extraction.extractor import FieldExtractor
-    from app.llm.client import LLMClient
-    from app.llm.prompts import PromptBuilder
-    from app.ocr.base import create_engine
-    from app.pipeline import DocumentPipeline
-
-    engine = ocr_engine if ocr_engine is not None else create_engine(settings)
-    llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
-    extractor = FieldExtractor(llm, PromptBuilder(settings.prompt_style), max_tokens=settings.llm_max_tokens)
-    return Services(settings, engine, llm, extractor, DocumentPipeline(settings, engine, extractor))
 
 
 def create_app(settings: Settings | None = None, *, ocr_engine=None, llm_client=None) -> Flask:

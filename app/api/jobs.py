@@ -12,7 +12,7 @@ import json
 from flask import Blueprint, current_app, g, jsonify, request
 
 from app.api.auth import require_token
-from app.api.routes import _uploads
+from app.api.uploads import read_uploads
 from app.api.schemas import parse_extract_config
 from app.errors import BadRequest, InvalidParameter
 from app.jobs.store import STATUSES
@@ -61,7 +61,7 @@ def submit():
         config = parse_extract_config(request.form.get("config"))
         source_url = _text(request.form.get("source_url"), "source_url")
         callback_url = _text(request.form.get("callback_url"), "callback_url")
-        uploads = [] if source_url and not request.files.getlist("image_file") else _uploads()
+        uploads = [] if source_url and not request.files.getlist("image_file") else read_uploads(_jobs().settings.max_files_per_request)
         if source_url and uploads:
             raise BadRequest("send either image_file parts or source_url, not both")
     key = _text(request.headers.get("Idempotency-Key"), "Idempotency-Key", 255)

@@ -11,10 +11,11 @@ from werkzeug.exceptions import ClientDisconnected
 
 from app.api.auth import require_token
 from app.api.errors import error_response
-from app.api.schemas import clip, parse_bool_param, parse_extract_config, single_value
-from app.errors import InvalidConfig, LLMError, MissingFile, PayloadTooLarge, RequestTimeout, ServiceNotReady
+from app.api.schemas import parse_bool_param, parse_extract_config, single_value
+from app.api.uploads import read_uploads
+from app.errors import InvalidConfig, LLMError, RequestTimeout, ServiceNotReady
 from app.extraction.extractor import ExtractOptions
-from app.pipeline import BatchResult, Upload
+from app.pipeline import BatchResult
 
 log = logging.getLogger(__name__)
 
@@ -59,23 +60,6 @@ def _release(_exc):
         _services().admission.release()
 
 
-def _uploads() -> list[Upload]:
-    files = [f for f in request.files.getlist("image_file")]
-    if not files:
-        if "image_file" in request.form:
-            raise MissingFile("Form field 'image_file' came without a filename, so it arrived as text, not as a "
-                              "file: send it as a file part (curl -F image_file=@photo.jpg)")
-        if request.mimetype != "multipart/form-data":
-            raise MissingFile(f"Send multipart/form-data with one or more 'image_file' file parts "
-                              f"(got Content-Type {clip(request.mimetype or 'none', 80)})")
-        raise MissingFile()
-    limit = _services().settings.max_files_per_request
-    if len(files) > limit:
-        raise PayloadTooLarge(f"{len(files)} files sent; the limit is {limit} per request (MAX_FILES_PER_REQUEST)")
-    # The file name is only echoed back (clipped), never used as a path.
-    return [Upload(filename=(f.filename or f"file{i}")[:255], data=f.read()) for i, f in enumerate(files)]
-
-
 def _batch_response(batch: BatchResult, message: str):
     data = {"results": batch.results, "processed_count": batch.processed_count, "error_count": batch.error_count}
     if batch.processed_count == 0 and batch.first_error is not None:
@@ -89,7 +73,7 @@ def _batch_response(batch: BatchResult, message: str):
 @api.post("/ocr")
 def ocr():
     """Text detection + recognition on one or more ``image_file`` parts."""
-    uploads = _uploads()
+    uploads = read_uploads(_services().settings.max_files_per_request)
     with_box = parse_bool_param("display_text_box", single_value(request.form, "display_text_box"), True)
     batch = _services().pipeline.ocr_batch(uploads, with_box=with_box)
     return _batch_response(batch, "OCR completed")
@@ -99,7 +83,7 @@ def ocr():
 def extract():
     """OCR + LLM field extraction; ``config`` is a JSON string (see ExtractConfig)."""
     config = parse_extract_config(single_value(request.form, "config", InvalidConfig))
-    uploads = _uploads()
+    uploads = read_uploads(_services().settings.max_files_per_request)
     services = _services()
     options = ExtractOptions(
         mode=config.mode or services.settings.default_extract_mode,

@@ -153,7 +153,7 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
 
     Args:
         settings: read from the environment (and ``.env``) when None.
-        pipeline: the pipeline to serve; when None, built by :func:`app.build_services`,
+        pipeline: the pipeline to serve; when None, built by :func:`app.services.build_services`,
             with the jobs capability (:func:`app.jobs.service.build_jobs`) on the same services.
         stop_event: set it to stop (signals set it too when called in the main thread).
         on_started: called with the bound port once the server is listening.
@@ -164,7 +164,8 @@ def serve(settings: Settings | None = None, *, pipeline: DocumentPipeline | None
     Raises:
         ConfigError, EngineUnavailable: bad settings, OCR engine missing.
     """
-    from app import build_services, configure_logging
+    from app.observability.logs import configure_logging
+    from app.services import build_services
 
     settings = settings or Settings.from_env()
     configure_logging(settings.log_level, settings.log_format)

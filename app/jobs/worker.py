@@ -33,7 +33,7 @@ def create_worker_app(settings: Settings | None = None, *, ocr_engine=None, llm_
     """
     from celery import signals
 
-    from app import configure_logging
+    from app.observability.logs import configure_logging
     from app.jobs.engine import make_celery
 
     from app.config import ConfigError
@@ -71,24 +71,20 @@ def create_worker_app(settings: Settings | None = None, *, ocr_engine=None, llm_
 
 
 def _build(settings: Settings, celery, ocr_engine, llm_client):
-    from app.extraction.extractor import FieldExtractor
+    # The parts app.services builds for every door, each on first use.
     from app.jobs.service import build_jobs
-    from app.llm.client import LLMClient
-    from app.llm.prompts import PromptBuilder
-    from app.ocr.base import create_engine
+    from app.services import make_extractor, make_ocr_engine
 
     cache: dict = {}
 
     def get_ocr():
         if "ocr" not in cache:
-            cache["ocr"] = ocr_engine if ocr_engine is not None else create_engine(settings)
+            cache["ocr"] = make_ocr_engine(settings, ocr_engine)
         return cache["ocr"]
 
     def get_extractor():
         if "extractor" not in cache:
-            llm = llm_client if llm_client is not None else LLMClient.from_settings(settings)
-            cache["extractor"] = FieldExtractor(llm, PromptBuilder(settings.prompt_style),
-                                                max_tokens=settings.llm_max_tokens)
+            cache["extractor"] = make_extractor(settings, llm_client)[1]
         return cache["extractor"]
 
     jobs = build_jobs(settings, get_ocr, get_extractor, celery=celery)

@@ -46,3 +46,32 @@ def formatter(log_format: str) -> logging.Formatter:
     if log_format == "json":
         return JsonFormatter()
     return logging.Formatter("%(asctime)s %(levelname)s [%(trace_id)s] %(name)s: %(message)s")
+
+
+# Third-party loggers that log request bodies (the prompt, i.e. document text) at DEBUG:
+# kept at INFO even when LOG_LEVEL=debug (docs/security.md).
+_BODY_LOGGERS = ("openai", "httpx", "httpx2", "httpcore", "httpcore2", "urllib3")
+
+
+def configure_logging(level: str, log_format: str = "text") -> None:
+    """Log lines to stderr with the request's trace id (gunicorn collects them);
+    one JSON object per line when ``log_format`` is ``json`` (:class:`JsonFormatter`)."""
+    root = logging.getLogger()
+    handler = next((h for h in root.handlers if getattr(h, "_docextract", False)), None)
+    if handler is None:
+        handler = logging.StreamHandler()
+        handler._docextract = True  # type: ignore[attr-defined]
+        handler.addFilter(_TraceIdFilter())
+        root.addHandler(handler)
+    handler.setFormatter(formatter(log_format))
+    root.setLevel(level)
+    for name in _BODY_LOGGERS:
+        logging.getLogger(name).setLevel(max(logging.INFO, root.level))
+
+
+class _TraceIdFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        from flask import g, has_request_context
+
+        record.trace_id = g.get("trace_id", "-") if has_request_context() else "-"
+        return True

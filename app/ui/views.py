@@ -18,7 +18,7 @@ from flask import Blueprint, Response, current_app, jsonify, redirect, render_te
 from flask_wtf.csrf import CSRFError
 
 from app.api.errors import error_response
-from app.api.routes import _uploads
+from app.api.uploads import read_uploads
 from app.api.schemas import parse_extract_config
 from app.errors import BadRequest, InvalidParameter, JobNotFound, NotFound
 from app.extraction.doctypes import DOCUMENT_TYPES
@@ -132,8 +132,9 @@ def try_it():
 def try_submit():
     document_type = request.form.get("document_type") or "auto"
     config = parse_extract_config(json.dumps({"document_type": document_type, "display_text_box": True}))
-    row, _ = _jobs().submit(uploads=_uploads(), request=config.model_dump(), source_url=None, callback_url=None,
-                            idempotency_key=None)
+    jobs = _jobs()
+    row, _ = jobs.submit(uploads=read_uploads(jobs.settings.max_files_per_request), request=config.model_dump(),
+                         source_url=None, callback_url=None, idempotency_key=None)
     session["mine"] = ([row["id"]] + [j for j in session.get("mine", []) if j != row["id"]])[:50]
     return redirect(url_for("ui.job", job_id=row["id"]))
 
