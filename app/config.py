@@ -131,6 +131,8 @@ class Settings:
     text_det_thresh: float = 0.3
     text_det_unclip_ratio: float = 1.6
     text_det_limit_side_len: int = 736
+    # Detector input sized by the page's text height (app/ocr/geometry.text_height_scale); 0 = RapidOCR's rule
+    ocr_det_text_height: float = 0.0
     # Second detection pass over the page's header (hybrid engine, app/ocr/header.py); 0 = off
     ocr_header_fraction: float = 0.0
     ocr_header_scale: float = 1.5
@@ -343,6 +345,7 @@ class Settings:
             text_det_limit_side_len=_number(
                 "TEXT_DET_LIMIT_SIDE_LEN", get("TEXT_DET_LIMIT_SIDE_LEN", "736"), int, 32, 4096
             ),
+            ocr_det_text_height=_number("OCR_DET_TEXT_HEIGHT", get("OCR_DET_TEXT_HEIGHT", "0"), float, 0.0, 256.0),
             ocr_header_fraction=_number("OCR_HEADER_FRACTION", get("OCR_HEADER_FRACTION", "0"), float, 0.0, 1.0),
             ocr_header_scale=_number("OCR_HEADER_SCALE", get("OCR_HEADER_SCALE", "1.5"), float, 1.0, 4.0),
             ocr_header_merge=_choice("OCR_HEADER_MERGE", get("OCR_HEADER_MERGE", "fill"), ("fill", "replace")),

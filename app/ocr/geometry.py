@@ -226,6 +226,68 @@ def detector_budget(ocr, height: int, width: int, limits: OcrLimits, *, min_side
         det.limit_type, det.limit_side_len = saved
 
 
+#: The probe pass of :func:`sized_detection` runs at this share of the detector rule's scale
+#: (a quarter of its pixels).
+PROBE_FACTOR = 0.5
+
+
+def rule_scale(ocr, height: int, width: int, limits: OcrLimits, *, min_side_len: int = LIB_DET_LIMIT) -> float:
+    """The detector's resize factor relative to a ``height`` x ``width`` image under
+    RapidOCR's rule and the budget (what :func:`detector_budget` with ``scale=None``
+    yields), without running anything."""
+    pre_h, w = library_preprocess_size(height, width)
+    h = padded_height(pre_h, w) if ocr.cfg.Global.use_vertical_padding else pre_h
+    return (pre_h / max(1, height)) * detector_scale(h, w, detector_limit(h, w, limits, min_side_len=min_side_len))
+
+
+def image_to_budget_scale(height: int, width: int, image_scale: float) -> float:
+    """The ``scale`` argument of :func:`detector_budget` that resizes a ``height`` x
+    ``width`` image by ``image_scale`` (``detector_budget`` scales RapidOCR's
+    preprocessed image, whose long side is at most 2000 px)."""
+    pre_h, _ = library_preprocess_size(height, width)
+    return image_scale * height / max(1, pre_h)
+
+
+def box_heights(boxes: np.ndarray) -> np.ndarray:
+    """Heights of ``(N, 4, 2)`` quadrilaterals (corners clockwise from the top left):
+    the mean length of the left and right sides, in the boxes' own pixels; ``(N,)``."""
+    boxes = np.asarray(boxes, dtype=np.float32).reshape(-1, 4, 2)
+    if not len(boxes):
+        return np.zeros(0, np.float32)
+    return (np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1) + np.linalg.norm(boxes[:, 2] - boxes[:, 1], axis=1)) / 2
+
+
+def text_height_scale(heights: np.ndarray, probe_scale: float, full_scale: float, target: float) -> float | None:
+    """Decide the detector's scale for a page from the text heights a probe pass found.
+
+    DB text detection (Liao et al., "Real-time Scene Text Detection with Differentiable
+    Binarization", AAAI 2020) finds a line once it is some pixels high; past that, more
+    resolution only costs time (the detector's cost is linear in its input's pixels).
+    RapidOCR's rule sizes the input by the page's short side alone, so a receipt photo
+    whose lines are 35 px high at the detector is read at four times the pixels a
+    17 px line needs.
+
+    Args:
+        heights: box heights found by the probe pass, in image pixels (:func:`box_heights`).
+        probe_scale: the probe pass's resize factor relative to the image.
+        full_scale: the factor of RapidOCR's rule (:func:`rule_scale`), never exceeded.
+        target: the median box height, in detector pixels, that is enough
+            (``OCR_DET_TEXT_HEIGHT``; boxes include DB's unclip margin).
+
+    Returns:
+        None when the probe's boxes stand (their median height at the detector is at
+        least ``target``); otherwise the factor to detect again at: the one that
+        brings the median up to ``target``, at most ``full_scale`` (and
+        ``full_scale`` itself when the probe found nothing).
+    """
+    if not len(heights):
+        return full_scale
+    at_probe = float(np.median(heights)) * probe_scale
+    if at_probe >= target:
+        return None
+    return min(full_scale, probe_scale * target / max(at_probe, 1e-3))
+
+
 def text_columns(crop_shape: Sequence[int]) -> float:
     """Columns the recogniser reads for one line crop of ``(h, w, ...)`` pixels."""
     h, w = max(1, int(crop_shape[0])), int(crop_shape[1])

@@ -67,7 +67,18 @@ from app.config import ConfigError, Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
-from app.ocr.geometry import check_geometry, detector_budget, library_preprocess_size, select_lines, text_columns
+from app.ocr.geometry import (
+    PROBE_FACTOR,
+    box_heights,
+    check_geometry,
+    detector_budget,
+    image_to_budget_scale,
+    library_preprocess_size,
+    rule_scale,
+    select_lines,
+    text_columns,
+    text_height_scale,
+)
 from app.ocr.header import MERGES, header_region, inside_region, merge_passes
 
 log = logging.getLogger(__name__)
@@ -684,6 +695,7 @@ class HybridOcrEngine(OcrEngine):
         self._lock = threading.Lock()  # RapidOCR's pipeline steps share state
         self._rec_threshold = settings.text_rec_conf_threshold
         self._header_fraction = settings.ocr_header_fraction
+        self._text_height = settings.ocr_det_text_height
         self._header_scale = settings.ocr_header_scale
         if settings.ocr_header_merge not in MERGES:
             raise ConfigError(f"OCR_HEADER_MERGE must be one of {', '.join(MERGES)}, got {settings.ocr_header_merge!r}")
@@ -724,7 +736,25 @@ class HybridOcrEngine(OcrEngine):
         image as RapidOCR's preprocess sized it) and the detector's resize factor
         relative to ``image``, within the input budget of :mod:`app.ocr.geometry`
         (raises PayloadTooLarge). ``scale``: the detector's resize factor wanted
-        (the header pass), instead of the ``TEXT_DET_LIMIT_SIDE_LEN`` rule."""
+        (the header pass), instead of the ``TEXT_DET_LIMIT_SIDE_LEN`` rule.
+
+        With ``OCR_DET_TEXT_HEIGHT`` > 0 and no ``scale``, a probe pass at
+        :data:`PROBE_FACTOR` of the rule's scale measures the text height first,
+        and its boxes stand when the text is tall enough there
+        (:func:`app.ocr.geometry.text_height_scale`); otherwise the page is
+        detected again at the scale the text needs, at most the rule's."""
+        if scale is not None or self._text_height <= 0:
+            return self._detect_once(image, scale)
+        height, width = image.shape[:2]
+        full = rule_scale(self._ocr, height, width, self._rapid.limits, min_side_len=self._rapid.det_limit_side_len)
+        probe = self._detect_once(image, image_to_budget_scale(height, width, full * PROBE_FACTOR))
+        again = text_height_scale(box_heights(probe[0]), probe[2], full, self._text_height)
+        if again is None:
+            return probe
+        return self._detect_once(image, None if again >= full else image_to_budget_scale(height, width, again))
+
+    def _detect_once(self, image: np.ndarray, scale: float | None):
+        """One detector pass (see :meth:`_detect`); ``scale`` as ``detector_budget``'s."""
         from rapidocr.main import RapidOCRError
         from rapidocr.utils.process_img import map_boxes_to_original
 

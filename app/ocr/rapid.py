@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import unicodedata
 from pathlib import Path
 
@@ -19,7 +20,18 @@ from app.config import Settings
 from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
-from app.ocr.geometry import OcrLimits, check_geometry, detector_budget, select_lines
+from app.ocr.geometry import (
+    PROBE_FACTOR,
+    OcrLimits,
+    box_heights,
+    check_geometry,
+    detector_budget,
+    image_to_budget_scale,
+    library_preprocess_size,
+    rule_scale,
+    select_lines,
+    text_height_scale,
+)
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +106,7 @@ class RapidOcrEngine(OcrEngine):
         self._paths = paths
         self.limits = OcrLimits.from_settings(settings)
         self.det_limit_side_len = settings.text_det_limit_side_len
+        self.det_text_height = settings.ocr_det_text_height
         # RapidOCR mutates per-call parameters on the instance, so calls are serialised.
         self._lock = threading.Lock()
         log.info("OCR engine rapidocr ready: det=%s rec=%s", paths["det"].name, paths["rec"].name)
@@ -159,12 +172,10 @@ class RapidOcrEngine(OcrEngine):
 
         ocr = self._ocr
         image = ocr.load_img(image)
-        with detector_budget(ocr, image.shape[0], image.shape[1], self.limits, min_side_len=self.det_limit_side_len):
-            img, record = ocr.preprocess_img(image)
-            try:
-                crops, det = ocr.detect_and_crop(img, record)
-            except RapidOCRError:  # nothing detected
-                return None
+        found = self._detect(image)
+        if found is None:
+            return None
+        img, record, crops, det = found
         keep = select_lines(crops, self.limits)
         if not keep:
             return None
@@ -180,3 +191,41 @@ class RapidOcrEngine(OcrEngine):
         except RapidOCRError:
             rec = TextRecOutput()
         return ocr.build_final_output(image, det, cls, rec, crops, record)
+
+    def _detect(self, image: np.ndarray):
+        """``(preprocessed image, record, crops, detection)`` of RapidOCR's detector within
+        the budget, or None when nothing was detected. With ``OCR_DET_TEXT_HEIGHT`` > 0 the
+        page is first probed at :data:`~app.ocr.geometry.PROBE_FACTOR` of the rule's scale
+        and detected again only when its text is too small there
+        (:func:`app.ocr.geometry.text_height_scale`), as the hybrid engine does."""
+        height, width = image.shape[:2]
+        if self.det_text_height <= 0:
+            return self._detect_once(image, None)[0]
+        started = time.perf_counter()
+        found = self._sized_detection(image, height, width)
+        if found is not None:
+            found[3].elapse = time.perf_counter() - started  # both passes in detection_ms
+        return found
+
+    def _sized_detection(self, image: np.ndarray, height: int, width: int):
+        full = rule_scale(self._ocr, height, width, self.limits, min_side_len=self.det_limit_side_len)
+        found, scale = self._detect_once(image, image_to_budget_scale(height, width, full * PROBE_FACTOR))
+        heights = np.zeros(0) if found is None else box_heights(found[3].boxes) * height / library_preprocess_size(height, width)[0]
+        again = text_height_scale(heights, scale, full, self.det_text_height)
+        if again is None:
+            return found
+        return self._detect_once(image, None if again >= full else image_to_budget_scale(height, width, again))[0]
+
+    def _detect_once(self, image: np.ndarray, scale: float | None):
+        """One detector pass: ``(found or None, the detector's factor relative to image)``."""
+        from rapidocr.main import RapidOCRError
+
+        ocr = self._ocr
+        with detector_budget(ocr, image.shape[0], image.shape[1], self.limits, min_side_len=self.det_limit_side_len,
+                             scale=scale) as (_, factor):
+            img, record = ocr.preprocess_img(image)
+            try:
+                crops, det = ocr.detect_and_crop(img, record)
+            except RapidOCRError:  # nothing detected
+                return None, factor
+        return (img, record, crops, det), factor
