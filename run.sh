@@ -334,12 +334,23 @@ worker() {
   # ./run.sh worker: a Celery job worker (docs/jobs.md). Needs REDIS_URL and DATABASE_URL.
   #   WORKER_QUEUES       queues to consume (default all: ocr,extraction,webhooks,maintenance);
   #                       e.g. "ocr,maintenance" on OCR hosts, "extraction,webhooks" on LLM hosts
-  #   WORKER_CONCURRENCY  worker processes (default 1: OCR and the LLM use all cores themselves)
+  #   WORKER_CONCURRENCY  worker processes (default: the number of cores). With more than one,
+  #                       OCR_THREADS=0 (one ONNX thread per core, per process) becomes
+  #                       cores / processes, so the processes do not contend for the cores:
+  #                       2 processes of 1 thread did 1,955 receipts an hour on 2 cores against
+  #                       1,560 for one process of 2 threads and 1,293 for 2 of 2 (docs/jobs.md)
   #   WORKER_BEAT         true (default): also run the periodic watchdog and purge; set false on
   #                       extra hosts (a second beat only repeats work that is idempotent)
   [ -n "${REDIS_URL:-}" ] || die "./run.sh worker needs REDIS_URL (and DATABASE_URL); see docs/jobs.md"
+  local procs cores
+  cores="$(nproc)"
+  procs="${WORKER_CONCURRENCY:-$cores}"
+  [[ "$procs" =~ ^[1-9][0-9]*$ ]] || die "WORKER_CONCURRENCY must be a whole number >= 1, got '$procs'"
+  if [ "$procs" -gt 1 ] && [ "${OCR_THREADS:-0}" = 0 ]; then
+    export OCR_THREADS=$(( cores / procs > 0 ? cores / procs : 1 ))
+  fi
   local args=(-A app.jobs.worker worker -Q "${WORKER_QUEUES:-ocr,extraction,webhooks,maintenance}"
-    -c "${WORKER_CONCURRENCY:-1}" -n "${WORKER_NAME:-docextract}-$$@%h" --without-gossip --without-mingle
+    -c "$procs" -n "${WORKER_NAME:-docextract}-$$@%h" --without-gossip --without-mingle
     -l "${LOG_LEVEL:-INFO}")
   case "${WORKER_BEAT:-true}" in
     1|true|yes) mkdir -p "${STORAGE_DIR:-$ROOT/storage}"

@@ -23,7 +23,11 @@ Two pipelines:
 Usage::
 
     nice -n 10 .venv/bin/python bench/jobs_throughput.py --jobs 500 --workers 1,2
-    nice -n 10 .venv/bin/python bench/jobs_throughput.py --pipeline real --jobs 8 --workers 1,2
+    nice -n 10 .venv/bin/python bench/jobs_throughput.py --pipeline real --start-llm --jobs 40 --workers 1 \
+        [--concurrency 2] [--worker-env OCR_THREADS=1] [--queues 'ocr,maintenance+extraction,webhooks']
+
+With ``--pipeline real`` the workers are started as deployed, through ``./run.sh worker``
+(its memory allocator, ``WORKER_CONCURRENCY`` = ``--concurrency``, ``WORKER_QUEUES``).
 
 Figures are printed, never asserted. On a shared machine run it with ``nice``
 and read the load average it prints next to the figures.
@@ -60,12 +64,21 @@ def _pg(url: str, sql: str) -> None:
     conn.close()
 
 
-def _start_worker(env: dict, app_module: str, name: str, tmp: Path, beat: bool) -> subprocess.Popen:
+def _start_worker(env: dict, app_module: str, name: str, tmp: Path, beat: bool, *, run_sh: bool = False,
+                  concurrency: int | None = None, queues: str = QUEUES) -> subprocess.Popen:
+    """One Celery worker: ``./run.sh worker`` (its memory allocator and flags, as deployed) when
+    ``run_sh``, else ``celery -A app_module worker`` directly (the test worker app)."""
     log = tmp / f"{name}.log"
-    args = [sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", QUEUES, "-c", "1",
-            "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
-    if beat:
-        args += ["-B", "-s", str(tmp / f"beat-{name}")]
+    if run_sh:
+        args = ["bash", str(ROOT / "run.sh"), "worker"]
+        env = {**env, "WORKER_NAME": name, "WORKER_QUEUES": queues, "WORKER_BEAT": "true" if beat else "false"}
+        if concurrency is not None:  # else run.sh's default
+            env["WORKER_CONCURRENCY"] = str(concurrency)
+    else:
+        args = [sys.executable, "-m", "celery", "-A", app_module, "worker", "-Q", queues, "-c", str(concurrency or 1),
+                "-n", f"{name}@%h", "--without-gossip", "--without-mingle", "--without-heartbeat", "-l", "WARNING"]
+        if beat:
+            args += ["-B", "-s", str(tmp / f"beat-{name}")]
     with open(log, "ab") as f:
         proc = subprocess.Popen(args, cwd=ROOT, env=env, stdout=f, stderr=subprocess.STDOUT,
                                 start_new_session=True)
@@ -111,7 +124,7 @@ def run(workers: int, args) -> dict:
     env = {**os.environ, "REDIS_URL": args.redis, "DATABASE_URL": f"{args.pg.rstrip('/')}/{db}",
            "STORAGE_DIR": str(tmp / "storage"), "HARD_TOKEN": "", "LOG_LEVEL": "WARNING",
            "MAX_QUEUED_JOBS": str(max(1000, args.jobs * 2)), "JOB_REQUEUE_AFTER": "600",
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), **dict(pair.split("=", 1) for pair in args.worker_env)}
     app_module = "tests.jobs_worker_app" if args.pipeline == "fake" else "app.jobs.worker"
     procs = []
     try:
@@ -121,7 +134,10 @@ def run(workers: int, args) -> dict:
         jobs = app.extensions["docextract_jobs"]
         _wait_ready(jobs.store)
         jobs.ensure_ready()
-        procs = [_start_worker(env, app_module, f"w{i}", tmp, beat=i == 0) for i in range(workers)]
+        queue_sets = args.queues.split("+") if args.queues else [QUEUES]
+        procs = [_start_worker(env, app_module, f"w{i}", tmp, beat=i == 0, run_sh=args.pipeline == "real",
+                               concurrency=args.concurrency, queues=queue_sets[i % len(queue_sets)])
+                 for i in range(workers)]
         time.sleep(args.warmup)  # workers import and connect before the clock starts
         images = _images(args.pipeline, args.jobs if args.pipeline == "real" else 1)
         config = json.dumps({"info": {"shop": "name of the shop", "total": "total amount"}}
@@ -150,7 +166,8 @@ def run(workers: int, args) -> dict:
             success_rows = s.scalar(select(func.count()).select_from(JobEvent).where(JobEvent.status == "succeeded"))
         load = os.getloadavg()
         result = {
-            "workers": workers, "jobs": args.jobs, "pipeline": args.pipeline,
+            "workers": workers, "concurrency": args.concurrency, "queues": args.queues or QUEUES,
+            "worker_env": args.worker_env, "jobs": args.jobs, "pipeline": args.pipeline,
             "submit_jobs_per_s": round(args.jobs / submitted, 1),
             "elapsed_s": round(elapsed, 1),
             "documents_per_hour": round(len(finished) / elapsed * 3600) if last else None,
@@ -184,17 +201,43 @@ def main(argv=None) -> int:
     parser.add_argument("--timeout", type=float, default=1800.0, help="seconds to wait for the burst to finish")
     parser.add_argument("--warmup", type=float, default=8.0, help="seconds for workers to start before timing")
     parser.add_argument("--json", help="also write the figures to this file")
+    parser.add_argument("--concurrency", type=int, help="processes per worker (celery -c; default: run.sh's, "
+                        "the number of cores, with --pipeline real; 1 with the fake pipeline)")
+    parser.add_argument("--queues", help="queues per worker, '+' between workers, e.g. 'ocr+extraction,webhooks,"
+                        "maintenance' (worker 0 takes the first set, worker 1 the second, ...); default all")
+    parser.add_argument("--worker-env", action="append", default=[], metavar="NAME=VALUE",
+                        help="setting for the workers, e.g. OCR_THREADS=1 (repeatable)")
+    parser.add_argument("--start-llm", action="store_true",
+                        help="--pipeline real: start a llama.cpp server (bench/services.start_llm) for the run")
     args = parser.parse_args(argv)
+    if any("=" not in pair for pair in args.worker_env):
+        parser.error("--worker-env takes NAME=VALUE")
+    llm = None
+    if args.start_llm:
+        from bench.services import start_llm
+
+        llm = start_llm(18530, Path(tempfile.mkdtemp(prefix="jobs-bench-llm-")))
+        os.environ["LLM_API_URL"] = llm.url
+    try:
+        return _measure(args)
+    finally:
+        if llm is not None:
+            from bench.services import stop
+
+            stop(llm)
+
+
+def _measure(args) -> int:
     results = []
     for count in (int(x) for x in args.workers.split(",")):
         result = run(count, args)
         results.append(result)
         print(json.dumps(result), flush=True)
-    print(f"\n{'workers':>7} {'jobs':>5} {'docs/hour':>10} {'elapsed s':>10} {'submit/s':>9} {'ok':>5} "
+    print(f"\n{'workers':>7} {'-c':>3} {'jobs':>5} {'docs/hour':>10} {'elapsed s':>10} {'submit/s':>9} {'ok':>5} "
           f"{'lost':>5} {'dup':>4} {'load':>5}")
     for r in results:
         dup = r["succeeded_history_rows"] - r["succeeded"]
-        print(f"{r['workers']:>7} {r['jobs']:>5} {r['documents_per_hour']!s:>10} {r['elapsed_s']:>10} "
+        print(f"{r['workers']:>7} {r['concurrency'] or '-':>3} {r['jobs']:>5} {r['documents_per_hour']!s:>10} {r['elapsed_s']:>10} "
               f"{r['submit_jobs_per_s']:>9} {r['succeeded']:>5} {r['unfinished']:>5} {dup:>4} "
               f"{r['load_average_1m']:>5}")
     if args.json:

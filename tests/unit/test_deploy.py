@@ -189,6 +189,30 @@ def test_run_sh_port_probe():
     assert _sourced_run_sh(f"port_open {port}").returncode != 0  # closed now
 
 
+@pytest.mark.parametrize("env,expected", [
+    ({}, "-c 4 threads=1"),                                      # one process per core, one thread each
+    ({"WORKER_CONCURRENCY": "2"}, "-c 2 threads=2"),             # the cores split between the processes
+    ({"WORKER_CONCURRENCY": "1"}, "-c 1 threads=0"),             # one process keeps one thread per core
+    ({"WORKER_CONCURRENCY": "2", "OCR_THREADS": "3"}, "-c 2 threads=3"),  # an explicit choice stands
+])
+def test_run_sh_worker_splits_the_cores_between_its_processes(tmp_path, env, expected):
+    celery = tmp_path / "bin" / "celery"
+    celery.parent.mkdir()
+    celery.write_text('#!/bin/sh\nwhile [ "$1" != -c ]; do shift; done; echo "-c $2 threads=${OCR_THREADS:-0}"\n')
+    celery.chmod(0o755)
+    base = {"REDIS_URL": "redis://127.0.0.1:1/0", "WORKER_BEAT": "false", "MEMORY_ALLOCATOR": "glibc"}
+    environ = {k: v for k, v in os.environ.items() if k not in ("WORKER_CONCURRENCY", "OCR_THREADS")}
+    got = subprocess.run(["bash", "-c", f'source ./run.sh && VENV={tmp_path} && nproc() {{ echo 4; }} && worker'],
+                         cwd=ROOT, capture_output=True, text=True, timeout=30, env={**environ, **base, **env})
+    assert got.returncode == 0, got.stderr
+    assert got.stdout.strip() == expected
+
+
+def test_run_sh_worker_refuses_a_bad_process_count():
+    got = _sourced_run_sh("worker", {"REDIS_URL": "redis://127.0.0.1:1/0", "WORKER_CONCURRENCY": "two"})
+    assert got.returncode != 0 and "WORKER_CONCURRENCY" in got.stderr
+
+
 def _systemd_analyze() -> str:
     path = shutil.which("systemd-analyze")
     if path is None:
