@@ -14,7 +14,6 @@ from app.api.errors import error_response
 from app.api.schemas import parse_bool_param, parse_extract_config, single_value
 from app.api.uploads import read_uploads
 from app.errors import InvalidConfig, LLMError, RequestTimeout, ServiceNotReady
-from app.extraction.extractor import ExtractOptions
 from app.pipeline import BatchResult
 
 log = logging.getLogger(__name__)
@@ -85,14 +84,7 @@ def extract():
     config = parse_extract_config(single_value(request.form, "config", InvalidConfig))
     uploads = read_uploads(_services().settings.max_files_per_request)
     services = _services()
-    options = ExtractOptions(
-        mode=config.mode or services.settings.default_extract_mode,
-        parallel=config.parallel,
-        batch_size=config.batch_size,
-        llm_timeout=config.llm_timeout,
-        deadline=g.deadline,
-        einvoice_xml=config.einvoice_xml,
-    )
+    options = config.options(services.settings, g.deadline)
     batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box,
                                             document_type=config.document_type)
     return _batch_response(batch, "Extraction completed")

@@ -13,11 +13,13 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from app.errors import InvalidConfig, InvalidParameter, MissingConfig, PayloadTooLarge
+from app.extraction.extractor import ExtractOptions
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -77,6 +79,25 @@ class ExtractConfig(BaseModel):
     llm_timeout: float = Field(default=30.0, gt=0, le=600)
     display_text_box: bool = False
     einvoice_xml: bool | None = None
+
+    def options(self, settings, deadline: float | None = None) -> ExtractOptions:
+        """The :class:`~app.extraction.extractor.ExtractOptions` of this request: the one
+        place every door (HTTP, gRPC, legacy gRPC, jobs, CLI) makes them.
+
+        Args:
+            settings: :class:`app.config.Settings` (``DEFAULT_EXTRACT_MODE`` when ``mode``
+                is omitted).
+            deadline: ``time.monotonic()`` instant by which the request must be answered,
+                or None. Each LLM call's timeout is clipped to the time left before it
+                (at least 0.1 s), so no call is started that the deadline would cut off
+                later than its own timeout.
+        """
+        llm_timeout = self.llm_timeout
+        if deadline is not None:
+            llm_timeout = max(0.1, min(llm_timeout, deadline - time.monotonic()))
+        return ExtractOptions(mode=self.mode or settings.default_extract_mode, parallel=self.parallel,
+                              batch_size=self.batch_size, llm_timeout=llm_timeout, deadline=deadline,
+                              einvoice_xml=self.einvoice_xml)
 
     @model_validator(mode="after")
     def _info_or_type(self) -> "ExtractConfig":

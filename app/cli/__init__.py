@@ -137,13 +137,10 @@ def in_process_backend(config) -> Callable[[Path], dict]:
     """
     from app import create_app
     from app.errors import ServiceError
-    from app.extraction.extractor import ExtractOptions
     from app.pipeline import Upload
 
     services = create_app().extensions["docextract"]
-    options = ExtractOptions(mode=config.mode or services.settings.default_extract_mode, parallel=config.parallel,
-                             batch_size=config.batch_size, llm_timeout=config.llm_timeout,
-                             einvoice_xml=config.einvoice_xml)
+    options = config.options(services.settings)
 
     def run(path: Path) -> dict:
         try:

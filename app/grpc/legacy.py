@@ -31,7 +31,6 @@ import time
 from app.api.schemas import parse_extract_config
 from app.config import Settings
 from app.errors import MissingFile
-from app.extraction.extractor import ExtractOptions
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.prompt import PromptAsk, parse_prompt
 from app.grpc.servicers import CallRunner
@@ -98,10 +97,7 @@ class LegacyModelServicer(model_pb2_grpc.ModelServiceServicer):
         upload = Upload(filename="image", data=request.image)
 
         def work(seconds_left: float) -> dict:
-            options = ExtractOptions(mode=self.settings.default_extract_mode, parallel=config.parallel,
-                                     batch_size=config.batch_size,
-                                     llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)),
-                                     deadline=time.monotonic() + seconds_left)
+            options = config.options(self.settings, time.monotonic() + seconds_left)
             return self.pipeline.process(upload, info=config.info, options=options,
                                          document_type=config.document_type)
 

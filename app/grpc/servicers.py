@@ -31,7 +31,6 @@ from google.protobuf import json_format, struct_pb2
 from app.api.schemas import parse_extract_config
 from app.config import Settings
 from app.errors import DeadlineExceeded, InvalidParameter, MissingFile, PayloadTooLarge, ServiceNotReady
-from app.extraction.extractor import ExtractOptions
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
 from app.grpc.interceptors import current_trace_id
 from app.observability.metrics import observe_results
@@ -262,10 +261,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
         config = parse_extract_config(json.dumps(config_dict))
 
         def work(seconds_left: float) -> dict:
-            options = ExtractOptions(mode=config.mode or self.settings.default_extract_mode,
-                                     parallel=config.parallel, batch_size=config.batch_size,
-                                     llm_timeout=max(0.1, min(config.llm_timeout, seconds_left)),
-                                     deadline=time.monotonic() + seconds_left, einvoice_xml=config.einvoice_xml)
+            options = config.options(self.settings, time.monotonic() + seconds_left)
             return self.pipeline.process(upload, info=config.info, options=options,
                                          with_box=config.display_text_box, document_type=config.document_type)
 

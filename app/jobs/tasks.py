@@ -37,10 +37,12 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
+from pydantic import ValidationError
 
 from app.config import Settings
 from app.domain import OcrResult, TextLine
-from app.errors import LLMTimeout, LLMUnavailable, ServiceError
+from app.errors import InvalidConfig, LLMTimeout, LLMUnavailable, ServiceError
+from app.api.schemas import ExtractConfig
 from app.extraction.extractor import ExtractOptions
 from app.jobs.review import review
 from app.jobs.store import FINISHED, JobStore, utcnow
@@ -151,12 +153,13 @@ def _transient_field_error(results: list[dict]) -> ServiceError | None:
 
 
 def _options(request: dict, settings: Settings) -> ExtractOptions:
-    # The step's LLM calls end by the soft time limit (the local engine has no other).
-    return ExtractOptions(mode=request.get("mode") or settings.default_extract_mode,
-                          parallel=request.get("parallel", True), batch_size=request.get("batch_size", 3),
-                          llm_timeout=request.get("llm_timeout", 30.0),
-                          einvoice_xml=request.get("einvoice_xml"),
-                          deadline=time.monotonic() + settings.job_time_limit * 0.9)
+    # The stored request is the ExtractConfig the door validated (model_dump); the step's
+    # LLM calls end by the soft time limit (the local engine has no other).
+    try:
+        config = ExtractConfig.model_validate(request)
+    except ValidationError as e:  # a row stored by another version: the job fails with the code, not a crash
+        raise InvalidConfig(f"the stored job request is not a valid config: {e.errors()[0].get('msg', e)}") from None
+    return config.options(settings, time.monotonic() + settings.job_time_limit * 0.9)
 
 
 class JobRunner:
