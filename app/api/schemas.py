@@ -217,6 +217,18 @@ def parse_extract_config(raw: str | None) -> ExtractConfig:
     data = _decode_json(raw)
     if not isinstance(data, dict):
         raise InvalidConfig("config must be a JSON object")
+    return validate_extract_config(data)
+
+
+def validate_extract_config(data: dict) -> ExtractConfig:
+    """Validate a config that arrived as values, not JSON text (the gRPC doors build it from
+    protobuf fields, the UI from a form, a job reads back the one its door stored); what
+    :func:`parse_extract_config` does after decoding the JSON.
+
+    Raises:
+        InvalidConfig: as :func:`parse_extract_config` (a key with a bad value, an unknown
+            key, neither ``info`` nor ``document_type``, a lone UTF-16 surrogate).
+    """
     _refuse_surrogates(data)
     if "info" not in data and "document_type" not in data:
         raise InvalidConfig("config.info (field key -> description) or config.document_type is required")

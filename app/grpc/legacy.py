@@ -28,7 +28,7 @@ import json
 import re
 import time
 
-from app.api.schemas import parse_extract_config
+from app.api.schemas import validate_extract_config
 from app.config import Settings
 from app.errors import MissingFile
 from app.grpc.generated import model_pb2, model_pb2_grpc
@@ -93,7 +93,7 @@ class LegacyModelServicer(model_pb2_grpc.ModelServiceServicer):
         if not request.image:
             raise MissingFile("The request has no image (field 'image' is empty)")
         info = info_for(parse_prompt(request.prompt))
-        config = parse_extract_config(json.dumps({"document_type": AUTO, **({"info": info} if info else {})}))
+        config = validate_extract_config({"document_type": AUTO, **({"info": info} if info else {})})
         upload = Upload(filename="image", data=request.image)
 
         def work(seconds_left: float) -> dict:

@@ -2,7 +2,7 @@
 
 Each servicer receives the pipeline in its constructor (as the HTTP routes
 fetch it from the app), parses its request into the same arguments as the
-HTTP API (the same validation: :func:`app.api.schemas.parse_extract_config`),
+HTTP API (the same validation: :func:`app.api.schemas.validate_extract_config`),
 calls :meth:`DocumentPipeline.process` once (the entry point of every door)
 and shapes its result, the HTTP API's JSON, into messages. Errors are raised as
 :class:`app.errors.ServiceError` and become gRPC statuses in
@@ -28,7 +28,7 @@ from typing import Callable, TypeVar
 import grpc
 from google.protobuf import json_format, struct_pb2
 
-from app.api.schemas import parse_extract_config
+from app.api.schemas import validate_extract_config
 from app.config import Settings
 from app.errors import DeadlineExceeded, InvalidParameter, MissingFile, PayloadTooLarge, ServiceNotReady
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
@@ -258,7 +258,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
                           ("llm_timeout_seconds", "llm_timeout")):
             if request.HasField(name):
                 config_dict[key] = getattr(request, name)
-        config = parse_extract_config(json.dumps(config_dict))
+        config = validate_extract_config(config_dict)
 
         def work(seconds_left: float) -> dict:
             options = config.options(self.settings, time.monotonic() + seconds_left)
@@ -300,7 +300,7 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
             raise PayloadTooLarge(f"{len(request.files)} files sent; the limit is {limit} per request "
                                   "(MAX_FILES_PER_REQUEST)")
         uploads = [_upload(f.content, f.filename or f"file{i}") for i, f in enumerate(request.files)]
-        config = parse_extract_config(json.dumps(_config_fields(request)))
+        config = validate_extract_config(_config_fields(request))
         row, created = jobs.submit(uploads=uploads, request=config.model_dump(), source_url=None,
                                    callback_url=request.callback_url or None,
                                    idempotency_key=request.idempotency_key or None)

@@ -37,12 +37,11 @@ from pathlib import Path
 from typing import Callable
 
 import numpy as np
-from pydantic import ValidationError
 
 from app.config import Settings
 from app.domain import OcrResult, TextLine
-from app.errors import InvalidConfig, LLMTimeout, LLMUnavailable, ServiceError
-from app.api.schemas import ExtractConfig
+from app.errors import LLMTimeout, LLMUnavailable, ServiceError
+from app.api.schemas import validate_extract_config
 from app.extraction.extractor import ExtractOptions
 from app.jobs.review import review
 from app.jobs.store import FINISHED, JobStore, utcnow
@@ -155,11 +154,8 @@ def _transient_field_error(results: list[dict]) -> ServiceError | None:
 def _options(request: dict, settings: Settings) -> ExtractOptions:
     # The stored request is the ExtractConfig the door validated (model_dump); the step's
     # LLM calls end by the soft time limit (the local engine has no other).
-    try:
-        config = ExtractConfig.model_validate(request)
-    except ValidationError as e:  # a row stored by another version: the job fails with the code, not a crash
-        raise InvalidConfig(f"the stored job request is not a valid config: {e.errors()[0].get('msg', e)}") from None
-    return config.options(settings, time.monotonic() + settings.job_time_limit * 0.9)
+    # (A row stored by another version that no longer validates fails the job with INVALID_CONFIG.)
+    return validate_extract_config(request).options(settings, time.monotonic() + settings.job_time_limit * 0.9)
 
 
 class JobRunner:

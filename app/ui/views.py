@@ -19,7 +19,7 @@ from flask_wtf.csrf import CSRFError
 
 from app.api.errors import error_response
 from app.api.uploads import read_uploads
-from app.api.schemas import parse_extract_config
+from app.api.schemas import validate_extract_config
 from app.errors import BadRequest, InvalidParameter, JobNotFound, NotFound
 from app.extraction.doctypes import DOCUMENT_TYPES
 from app.jobs.review_store import REVIEW_STATUSES
@@ -131,7 +131,7 @@ def try_it():
 @require("client")
 def try_submit():
     document_type = request.form.get("document_type") or "auto"
-    config = parse_extract_config(json.dumps({"document_type": document_type, "display_text_box": True}))
+    config = validate_extract_config({"document_type": document_type, "display_text_box": True})
     jobs = _jobs()
     row, _ = jobs.submit(uploads=read_uploads(jobs.settings.max_files_per_request), request=config.model_dump(),
                          source_url=None, callback_url=None, idempotency_key=None)

@@ -42,6 +42,6 @@ def test_a_job_reads_back_the_config_its_door_stored():
 
 
 def test_a_stored_request_that_no_longer_validates_fails_with_a_code():
-    with pytest.raises(InvalidConfig, match="stored job request"):
+    with pytest.raises(InvalidConfig, match="batch_size"):
         _options({"document_type": "receipt", "batch_size": 99}, Settings.from_env({}))
     assert ExtractConfig.model_fields["batch_size"].default == 3
