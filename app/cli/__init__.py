@@ -194,6 +194,9 @@ def build_parser() -> argparse.ArgumentParser:
     from app.cli.users import add_parser as add_users_parser
 
     add_users_parser(sub)
+    from app.weights import add_parser as add_weights_parser
+
+    add_weights_parser(sub)
     ex = sub.add_parser("extract", help="extract fields from files and folders of documents",
                         description="Extract fields from every image/PDF under PATH... into JSON lines or CSV.")
     ex.add_argument("paths", nargs="+", metavar="PATH", help="files and folders (searched recursively)")
@@ -333,6 +336,10 @@ def main(argv: list[str] | None = None) -> int:
             from app.cli.users import users_command
 
             return users_command(args)
+        if args.command == "weights":
+            from app.weights import run as weights_check
+
+            return weights_check(args)
     except UsageError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

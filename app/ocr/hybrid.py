@@ -80,6 +80,7 @@ from app.ocr.geometry import (
     text_height_scale,
 )
 from app.ocr.header import MERGES, header_region, inside_region, merge_passes
+from app.requirements import CheckContext, Requirement, register_check
 
 log = logging.getLogger(__name__)
 
@@ -1004,3 +1005,41 @@ def _reading_order(lines: list[TextLine], width: int, height: int, turn: str = "
     turned = [TextLine(ln.text, ln.confidence, tuple(to_upright(x, y) for x, y in ln.box)) for ln in lines]
     back = {id(t): ln for ln, t in zip(lines, turned)}
     return [back[id(t)] for t in sort_reading_order(turned)]
+
+
+def check_hybrid(recogniser: str = "aster") -> list[Requirement]:
+    """The hybrid engine: RapidOCR's bundled models plus its second recogniser:
+    AsterNet's model files in the ``asterocr`` wheel, and/or (``tesseract``) the
+    tesseract binary and its ``vie`` traineddata (Debian: tesseract-ocr, tesseract-ocr-vie)."""
+    import shutil
+
+    from app.ocr.rapid import check_rapidocr
+
+    reqs = check_rapidocr()
+    if "aster" in recogniser:
+        from app.errors import EngineUnavailable
+        from app.ocr.aster import INSTALL_HINT, MODEL_FILE, VOCAB_FILE, asset_dir
+
+        try:
+            folder = asset_dir()
+        except EngineUnavailable:
+            folder = None
+        for name in (MODEL_FILE, VOCAB_FILE):
+            path = folder / name if folder else None
+            ok = path is not None and path.is_file()
+            reqs.append(Requirement(f"AsterNet {name}", ok, str(path) if ok else "asterocr not installed or file missing",
+                                    INSTALL_HINT))
+    if "tesseract" in recogniser:
+        how = "apt-get install tesseract-ocr tesseract-ocr-vie (./run.sh setup does this when run as root)"
+        binary = shutil.which("tesseract")
+        reqs.append(Requirement("tesseract binary", binary is not None, binary or "tesseract not on PATH", how))
+        found = next((Path(d) / "vie.traineddata" for d in TESSDATA_DIRS
+                      if (Path(d) / "vie.traineddata").is_file()), None)
+        reqs.append(Requirement("Tesseract vie traineddata", found is not None,
+                                str(found) if found else f"not in {', '.join(map(str, TESSDATA_DIRS))}", how))
+    return reqs
+
+
+@register_check("hybrid", "OCR engine hybrid")
+def _check(context: CheckContext) -> list[Requirement]:
+    return check_hybrid(context.settings.ocr_recogniser)

@@ -27,7 +27,8 @@ from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError
 from app.ocr.base import OcrEngine, register_engine
 from app.ocr.geometry import OcrLimits, check_geometry
-from app.weights import check_paddleocr, describe_missing, paddle_gpu_requirement, paddle_model_plan
+from app.ocr.paddle_models import check_paddleocr, paddle_gpu_requirement, paddle_model_plan
+from app.requirements import describe_missing
 
 logger = logging.getLogger(__name__)
 

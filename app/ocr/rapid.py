@@ -32,6 +32,7 @@ from app.ocr.geometry import (
     select_lines,
     text_height_scale,
 )
+from app.requirements import CheckContext, Requirement, module_dir, package_requirement, register_check
 
 log = logging.getLogger(__name__)
 
@@ -229,3 +230,47 @@ class RapidOcrEngine(OcrEngine):
             except RapidOCRError:  # nothing detected
                 return None, factor
         return (img, record, crops, det), factor
+
+
+RAPIDOCR_MODEL_FILES = (
+    "PP-OCRv6_det_small.onnx",
+    "PP-OCRv6_rec_small.onnx",
+    "ch_ppocr_mobile_v2.0_cls_mobile.onnx",
+)
+
+
+def check_rapidocr(package_dir: Path | None = None) -> list[Requirement]:
+    """rapidocr and the ONNX models bundled in its wheel.
+
+    Args:
+        package_dir: rapidocr's package directory; found with ``find_spec``
+            when None (tests pass a directory of their own).
+    """
+    how_pkg = "pip install rapidocr onnxruntime"
+    if package_dir is None:
+        reqs = [package_requirement("rapidocr", how_pkg)]
+        if not reqs[0].present:
+            return reqs
+        package_dir = module_dir("rapidocr")
+        if package_dir is None:
+            return reqs + [Requirement("rapidocr models", False, "cannot locate the rapidocr package", how_pkg)]
+    else:
+        reqs = [Requirement("package rapidocr", package_dir.is_dir(), f"package directory {package_dir}", how_pkg)]
+    models = Path(package_dir) / "models"
+    for filename in RAPIDOCR_MODEL_FILES:
+        path = models / filename
+        present = path.is_file() and path.stat().st_size > 0
+        reqs.append(
+            Requirement(
+                f"rapidocr model {filename}",
+                present,
+                f"{path} ({path.stat().st_size} bytes)" if present else f"{path} is missing or empty",
+                "reinstall the wheel, which bundles it: pip install --force-reinstall --no-deps rapidocr",
+            )
+        )
+    return reqs
+
+
+@register_check("rapidocr", "OCR engine rapidocr")
+def _check(context: CheckContext) -> list[Requirement]:
+    return check_rapidocr()

@@ -1,4 +1,5 @@
-"""Requirement checks of app.weights against temporary weights directories."""
+"""Each engine's requirement checks (app.requirements) and ``python -m app weights check``
+against temporary weights directories."""
 
 from __future__ import annotations
 
@@ -12,21 +13,12 @@ import pytest
 
 from app import weights
 from app.config import ConfigError, Settings
-from app.weights import (
-    RAPIDOCR_MODEL_FILES,
-    Requirement,
-    all_present,
-    check_llamacpp,
-    check_paddleocr,
-    check_rapidocr,
-    check_settings,
-    check_vllm,
-    derive_model_name,
-    engines_for,
-    main,
-    paddle_model_files_problems,
-    read_inference_model_name,
-)
+from app.llm.local import check_llamacpp, check_vllm
+from app.ocr.hybrid import check_hybrid
+from app.ocr.paddle_models import check_paddleocr, derive_model_name, paddle_model_files_problems, read_inference_model_name
+from app.ocr.rapid import RAPIDOCR_MODEL_FILES, check_rapidocr
+from app.requirements import Requirement, module_available
+from app.weights import all_present, check_settings, engines_for, main
 
 
 def make_model_dir(root: Path, dirname: str, model_name: str | None = None, files=("inference.json", "inference.pdiparams")):
@@ -169,7 +161,7 @@ def test_rapidocr_package_dir(tmp_path):
 
 
 def test_rapidocr_installed_in_this_environment():
-    if not weights.module_available("rapidocr"):
+    if not module_available("rapidocr"):
         pytest.skip("rapidocr is not installed")
     assert all(r.present for r in check_rapidocr())
 
@@ -184,9 +176,9 @@ def test_hybrid_checks_the_chosen_recogniser(monkeypatch, tmp_path):
     from app.ocr import hybrid
 
     monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
-    names = [r.name for r in weights.check_hybrid("aster")]
+    names = [r.name for r in check_hybrid("aster")]
     assert "AsterNet asternet.onnx" in names and not any("esseract" in n for n in names)
-    both = {r.name: r for r in weights.check_hybrid("aster+tesseract")}
+    both = {r.name: r for r in check_hybrid("aster+tesseract")}
     assert "AsterNet vocab.json" in both and not both["Tesseract vie traineddata"].present
     assert "apt-get install tesseract-ocr tesseract-ocr-vie" in both["Tesseract vie traineddata"].how_to_get
 
@@ -195,7 +187,7 @@ def test_hybrid_without_asterocr_says_what_to_install(monkeypatch):
     from app.ocr import aster
 
     monkeypatch.setattr(aster.importlib.util, "find_spec", lambda name: None)
-    missing = [r for r in weights.check_hybrid("aster") if r.name.startswith("AsterNet")]
+    missing = [r for r in check_hybrid("aster") if r.name.startswith("AsterNet")]
     assert missing and not any(r.present for r in missing)
     assert "pip install asterocr" in missing[0].how_to_get
 
@@ -313,3 +305,23 @@ def test_main_invalid_setting_exits_2(monkeypatch, capsys):
 def test_main_requires_a_command():
     with pytest.raises(SystemExit):
         main([])
+
+
+def test_the_one_cli_runs_the_weights_check(paddle_weights, paddle_packages, monkeypatch, capsys):
+    from app.cli import main as cli_main
+
+    settings = Settings.from_env({"WEIGHTS_DIR": str(paddle_weights), "OCR_ENGINE": "paddleocr",
+                                  "DEVICE_GPU": "-1", "LLM_BACKEND": "external"})
+    monkeypatch.setattr(weights.Settings, "from_env", classmethod(lambda cls, *a, **k: settings))
+    assert cli_main(["weights", "check", "--json"]) == 0
+    got = json.loads(capsys.readouterr().out)
+    assert got["ok"] is True and list(got["engines"]) == ["paddleocr"]
+
+
+def test_each_component_registers_its_own_check():
+    from app.requirements import CHECK_MODULES, CheckContext, check_component, check_title
+
+    assert check_title("rapidocr") == "OCR engine rapidocr" and check_title("vllm") == "LLM backend vllm"
+    with pytest.raises(ValueError, match="unknown engine 'tesseract'"):
+        check_component("tesseract", CheckContext(Settings.from_env({})))
+    assert set(CHECK_MODULES) == {"rapidocr", "hybrid", "paddleocr", "llamacpp", "vllm"}
