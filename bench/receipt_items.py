@@ -17,7 +17,7 @@ limits the reading to header-row tables (the reader before the headerless lists)
 
     PYTHONPATH=. .venv/bin/python bench/receipt_items.py --half report
     PYTHONPATH=. .venv/bin/python bench/receipt_items.py --half report --reader table
-    PYTHONPATH=. .venv/bin/python bench/receipt_items.py --labels [--failures]
+    PYTHONPATH=. .venv/bin/python bench/receipt_items.py --labels --half report [--source ocr] [--failures]
 """
 
 from __future__ import annotations
@@ -39,8 +39,30 @@ LABELS = {"report": ROOT / "bench" / "labels" / "sroie_line_items.jsonl",
           "tune": ROOT / "bench" / "labels" / "sroie_line_items_tune.jsonl"}
 
 
-def row_f1(read, show_failures: bool, half: str) -> int:
-    """Row F1 of ``read(OcrResult) -> [LineItem]`` on the hand-labelled receipts."""
+def _ocr_of(key: str, engine):
+    """The configured OCR engine's reading of SROIE image ``key`` (cached), or None when the
+    shared data has no image for it (250 of the 507 transcripts have one)."""
+    from app.config import Settings
+    from app.documents import decode_image
+
+    path = ROOT.parent / "shared" / "data" / "sroie" / "images" / f"{key}.jpg"
+    if not path.exists():
+        return None
+    settings = Settings.from_env()
+    return engine.recognize(decode_image(path.read_bytes(), max_bytes=settings.max_file_bytes,
+                                         max_pixels=settings.max_image_pixels))
+
+
+def row_f1(read, show_failures: bool, half: str, source: str = "transcripts") -> int:
+    """Row F1 of ``read(OcrResult) -> [LineItem]`` on the hand-labelled receipts, read from
+    their transcripts or (``source="ocr"``) from the OCR of their images."""
+    engine = None
+    if source == "ocr":
+        from app.config import Settings
+        from app.ocr.base import create_engine
+
+        ocr_cache = load_script("docextract_ocr_cache", "ocr_cache.py")
+        engine = ocr_cache.CachingOcrEngine(create_engine(Settings.from_env()))
     ev = load_script("docextract_evaluate", "evaluate.py")
     labels = {row["key"]: row["line_items"] for row in map(json.loads, LABELS[half].read_text().splitlines())}
     counts = []
@@ -48,8 +70,11 @@ def row_f1(read, show_failures: bool, half: str) -> int:
         row = json.loads(raw)
         if row["key"] not in labels:
             continue
+        ocr = re_.transcript_ocr(row) if engine is None else _ocr_of(row["key"], engine)
+        if ocr is None:
+            continue
         got = [{"description": i.description, "amount": None if i.amount is None else str(i.amount)}
-               for i in read(re_.transcript_ocr(row))]
+               for i in read(ocr)]
         c = ev.score_line_items(labels[row["key"]], got)
         counts.append(c)
         if show_failures and c["matched"] < max(c["gold"], c["predicted"]):
@@ -57,11 +82,11 @@ def row_f1(read, show_failures: bool, half: str) -> int:
             for item in got:
                 print(f"    read  {item['amount']!s:>8}  {item['description']}")
     f = ev.line_item_figures(counts)
-    print(f"SROIE hand-labelled receipts ({half} half): {f['documents']} receipts, {f['gold']} labelled rows, "
+    print(f"SROIE hand-labelled receipts ({half} half, {source}): {f['documents']} receipts, {f['gold']} labelled rows, "
           f"{f['predicted']} read, {f['matched']} matched; precision {f['precision']:.3f}, recall "
           f"{f['recall']:.3f}, row F1 {f['f1']:.3f}")
     if len(counts) != len(labels):
-        print(f"({len(labels) - len(counts)} labelled receipts not found in the transcripts)")
+        print(f"({len(labels) - len(counts)} labelled receipts not read: no image in the shared data)")
     return 0
 
 
@@ -73,12 +98,14 @@ def main(argv=None) -> int:
     ap.add_argument("--reader", choices=("all", "table"), default="all")
     ap.add_argument("--labels", action="store_true", help="row F1 on the hand-labelled receipts")
     ap.add_argument("--failures", action="store_true", help="with --labels: the receipts not read exactly")
+    ap.add_argument("--source", choices=("transcripts", "ocr"), default="transcripts",
+                    help="with --labels: read the transcripts, or OCR the receipts' images (those in the shared data)")
     args = ap.parse_args(argv)
     read = line_items.read_line_items if args.reader == "all" else (lambda ocr: line_items._table_items(ocr.lines))
     if args.labels:
         if args.half == "all":
             ap.error("--labels takes --half tune or --half report")
-        return row_f1(read, args.failures, args.half)
+        return row_f1(read, args.failures, args.half, args.source)
     n = with_items = adds_up = single = 0
     for raw in re_.TRANSCRIPTS.read_text().splitlines():
         row = json.loads(raw)

@@ -33,7 +33,15 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain import OcrResult, TextLine
-from app.extraction.normalize import amount_string, detect_currency, fold, parse_amount
+from app.extraction.item_cells import NUMERIC_CELL as _NUMERIC_CELL
+from app.extraction.item_cells import SUBTOTAL_CAPTIONS, TOTAL_CAPTIONS, LineItem  # noqa: F401 (public here too)
+from app.extraction.item_cells import box_of as _box
+from app.extraction.item_cells import document_currency as _document_currency
+from app.extraction.item_cells import number as _number
+from app.extraction.item_cells import starts_with as _starts_with
+from app.extraction.item_cells import visual_rows as _rows
+from app.extraction.item_lists import headerless_items
+from app.extraction.normalize import fold
 
 #: Document types whose line items are read.
 LINE_ITEM_TYPES = ("invoice", "receipt", "purchase_order", "sales_order")
@@ -72,67 +80,11 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
                "importe", "importo", "totale riga", "amt"),
 }
 
-#: Row captions of the totals under a table: skipped, the table goes on (subtotals,
-#: taxes, discounts).
-SUBTOTAL_CAPTIONS = ("cong tien hang", "tong tien hang", "tong tien truoc thue", "tong cong tien hang", "cong tien", "tien thue", "thue suat", "thue gtgt", "chiet khau",
-                     "giam gia", "tien hang", "subtotal", "sub total", "sub-total", "tax", "vat", "discount",
-                     "shipping", "sous-total", "sous total", "tva", "remise", "subtotaal", "btw", "korting",
-                     "zwischensumme", "mwst", "ust", "rabatt", "netto", "rabat", "lam tron", "rounding",
-                     "base imponible", "iva", "descuento", "imponibile", "sconto")
-#: Row captions of the grand total: the table ends.
-TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong cong", "tong tien", "tong so tien",
-                  "tong thanh toan", "grand total", "total due", "amount due", "balance due", "total",
-                  "montant total", "total ttc", "totaal", "te betalen", "gesamtbetrag", "endbetrag",
-                  "razem", "do zaplaty", "suma", "importe total", "total factura", "totale", "totale fattura",
-                  "totale documento", "factuur totaal", "somme a payer")
-
-_NUMERIC_CELL = re.compile(
-    r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
-    r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?"
-    # a till's tax code after the amount ("20.00 SR": standard-rated, "ZR" zero-rated)
-    r"(?:\s+(?:sr|zr|zrl|s|z|t|e|x|tx|n))?$", re.IGNORECASE)
 #: A description-only row joins the item below only when it is nearer than this
 #: fraction of its distance to the item above.
 _NEARER = 0.75
 _LEADING_NUMBER = re.compile(r"^\s*(\d[\d.,]*)\s+([^\d\s].{0,15})$")
 _CAPTION_TEXT = re.compile(r"[()\[\]:]")
-
-
-@dataclass(frozen=True)
-class LineItem:
-    """One item row.
-
-    Attributes:
-        description: the item's text (lines of a wrapped cell joined by a space).
-        quantity, unit_price, amount: numbers as printed, parsed (None: absent).
-        unit: unit of measure as printed.
-        line_indices: OCR lines of the row (indices into the stacked ``OcrResult``).
-        confidence: mean OCR confidence of those lines, adjusted by the row's
-            arithmetic check (:mod:`app.extraction.checks`).
-        checks: the row's checks (``{"quantity_x_unit_price": bool}``).
-    """
-
-    description: str | None
-    quantity: Decimal | None
-    unit: str | None
-    unit_price: Decimal | None
-    amount: Decimal | None
-    line_indices: tuple[int, ...]
-    confidence: float
-    checks: dict | None = None
-
-    def to_dict(self) -> dict:
-        """Response form: numbers as canonical decimal strings (``"1250.50"``)."""
-        out = {"description": self.description,
-               "quantity": _num(self.quantity), "unit": self.unit, "unit_price": _num(self.unit_price),
-               "amount": _num(self.amount), "confidence": round(self.confidence, 3)}
-        if self.checks:
-            out["checks"] = self.checks
-        return out
-
-
-def _num(value: Decimal | None) -> str | None:
-    return None if value is None else amount_string(value)
 
 
 @dataclass
@@ -142,40 +94,10 @@ class _Column:
     x1: float
 
 
-def _box(line: TextLine) -> tuple[float, float, float, float]:
-    (ax, ay), (bx, by), (cx, cy), (dx, dy) = line.box
-    return min(ax, bx, cx, dx), min(ay, by, cy, dy), max(ax, bx, cx, dx), max(ay, by, cy, dy)
-
-
-def _rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
-    """Line indices grouped into visual rows (centres within half a line height), top to bottom."""
-    order = sorted(range(len(lines)), key=lambda i: (_box(lines[i])[1] + _box(lines[i])[3]) / 2)
-    rows: list[list[int]] = []
-    centre = height = 0.0
-    for i in order:
-        x0, y0, x1, y1 = _box(lines[i])
-        c, h = (y0 + y1) / 2, max(y1 - y0, 1.0)
-        if rows and abs(c - centre) < 0.5 * min(h, height):
-            rows[-1].append(i)
-            n = len(rows[-1])
-            centre, height = centre + (c - centre) / n, height + (h - height) / n
-        else:
-            rows.append([i])
-            centre, height = c, h
-    for row in rows:
-        row.sort(key=lambda i: _box(lines[i])[0])
-    return rows
-
-
 def caption_key(text: str) -> str | None:
     """The column a header cell names (``"Đơn giá (Unit price)"`` -> ``unit_price``), or None."""
     segments = caption_segments(text)
     return segments[0][0] if segments else None
-
-
-def _starts_with(text: str, captions: tuple[str, ...]) -> bool:
-    folded = " ".join(fold(text).replace(":", " ").split())
-    return any(folded == c or folded.startswith(c + " ") or folded.startswith(c + "(") for c in captions)
 
 
 def _index_captions() -> dict[str, list[tuple[str, str]]]:
@@ -258,13 +180,6 @@ def _zone(columns: list[_Column], x0: float, x1: float) -> str:
     return columns[-1].key
 
 
-def _number(text: str, currency: str | None) -> Decimal | None:
-    if not _NUMERIC_CELL.match(text.strip()):
-        return None
-    parsed = parse_amount(text, currency)
-    return parsed[0] if parsed else None
-
-
 def read_line_items(ocr: OcrResult) -> list[LineItem]:
     """The item rows of every table in ``ocr`` (see the module docstring).
 
@@ -278,7 +193,7 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
     if not lines:
         return []
     items = _table_items(lines)
-    return items if items else _list_items(lines)
+    return items if items else headerless_items(lines)
 
 
 def _table_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
@@ -401,60 +316,6 @@ def _table_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
     return out
 
 
-def _list_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
-    """Items of a "description ... amount" list printed without a header row.
-
-    A block is a run of consecutive rows each holding text on the left and an
-    amount as its rightmost cell (other numbers on the row are kept in the
-    description). Rows indented further than the block's left edge are breakdowns
-    of the item above ("Charges", "VAT" under each service) and are not items;
-    subtotal and tax rows are skipped; a grand-total row, or a row with no amount,
-    ends the block. A block is read as the document's items only when its amounts
-    add up to an amount printed on a total or subtotal row (the arithmetic is the
-    evidence that these rows are the items and not, say, a payment summary);
-    among such blocks the one with most items wins (the finest breakdown).
-
-    Returns:
-        The items (description and amount only), or ``[]`` when no block adds up.
-    """
-    currency = _document_currency(lines)
-    line_h = statistics.median(max(_box(ln)[3] - _box(ln)[1], 1.0) for ln in lines)
-    targets: list[Decimal] = []
-    blocks: list[list[tuple[float, list[int], int, Decimal]]] = [[]]
-    for row in _rows(lines):
-        amount_at = row[-1]
-        amount = _number(lines[amount_at].text, currency)
-        texts = [i for i in row[:-1] if re.search(r"[^\W\d_]{2}", lines[i].text)]
-        caption = lines[texts[0]].text if texts else ""
-        if amount is not None and texts and (_starts_with(caption, TOTAL_CAPTIONS)
-                                             or _starts_with(caption, SUBTOTAL_CAPTIONS)):
-            targets.append(abs(amount))
-            if _starts_with(caption, TOTAL_CAPTIONS) and not _starts_with(caption, SUBTOTAL_CAPTIONS):
-                blocks.append([])
-            continue
-        if amount is None or not texts:
-            if blocks[-1]:
-                blocks.append([])
-            continue
-        blocks[-1].append((_box(lines[texts[0]])[0], row[:-1], amount_at, amount))
-    best: list[LineItem] = []
-    for block in blocks:
-        if len(block) < 2:
-            continue
-        left = min(x for x, *_ in block)
-        rows = [r for r in block if r[0] <= left + 0.5 * line_h]
-        total = sum((a for *_, a in rows), Decimal(0))
-        if len(rows) < 2 or not any(abs(total - t) <= max(Decimal("0.011"), t * Decimal("0.001")) for t in targets):
-            continue
-        if len(rows) > len(best):
-            best = []
-            for _, text_idx, amount_at, amount in rows:
-                indices = (*text_idx, amount_at)
-                best.append(LineItem(" ".join(lines[i].text for i in text_idx).strip(), None, None, None, amount,
-                                     indices, sum(lines[i].confidence for i in indices) / len(indices)))
-    return best
-
-
 def _merge(old: list[_Column], new: list[_Column]) -> list[_Column]:
     """Columns of a header seen again (the next page, or a second caption line):
     the new positions win, columns only in the old header are kept."""
@@ -488,12 +349,3 @@ def _last_number(lines, indices, currency) -> Decimal | None:
     return None
 
 
-def _document_currency(lines) -> str | None:
-    """The document's currency: the first currency mark in its text, VND for a Vietnamese page."""
-    from app.ocr.hybrid import looks_vietnamese
-
-    for line in lines:
-        found = detect_currency(line.text)
-        if found:
-            return found
-    return "VND" if looks_vietnamese([ln.text for ln in lines]) else None

@@ -1,0 +1,228 @@
+"""Line items printed without a table header: the lists of receipts and simple invoices.
+
+Two layouts, each accepted only when its amounts add up to an amount printed on a total or
+subtotal row (the arithmetic is the evidence that these rows are the items and not, say, a
+payment summary):
+
+* :func:`list_items`: "description ... amount" on one row;
+* :func:`till_items`: a till's two-line items, a *quantity row* ("1 X 8.50 | 8.50",
+  "*4 | 252.00 ZR", "2 PC @ 269.00 | 538.00", "2.50*3 | 7.50", "1X 000008541987 | 7.00ZR":
+  quantities, prices, codes and an amount, no words) with its description on the rows
+  above it or below it.
+
+:func:`headerless_items` reads both and keeps the one with more items.
+"""
+
+from __future__ import annotations
+
+import re
+import statistics
+from decimal import Decimal
+
+from app.domain import TextLine
+from app.extraction.item_cells import (
+    COUNT_CAPTIONS,
+    SUBTOTAL_CAPTIONS,
+    TOTAL_CAPTIONS,
+    LineItem,
+    box_of,
+    document_currency,
+    number,
+    starts_with,
+    visual_rows,
+)
+
+#: A cell of a quantity row: numbers, codes and the marks between them (x, *, @, units);
+#: no word of two letters other than a unit or an article code ("FM411000055").
+_QUANTITY_CELL = re.compile(r"[\s\d.,*@x×#$/()%:-]*(?:\b(?:pcs?|units?|ea|nos|qty|rm|[a-z]{1,3}\d{5,})\b"
+                            r"[\s\d.,*@x×#$/()%:-]*)*", re.IGNORECASE)
+#: "3 X 4.50", "2 * 30.00", "2 PC @ 269.00", "3 UNIT * 4.80": quantity, then unit price.
+_QTY_PRICE = re.compile(r"(?<![\d.,])(\d{1,4})\s*(?:x|×|\*|pcs?\s*@|units?\s*\*?|@)\s*(\d+[.,]\d{2})(?![\d])",
+                        re.IGNORECASE)
+#: "2.50*3": unit price, then quantity.
+_PRICE_QTY = re.compile(r"(?<![\d.,])(\d+[.,]\d{2})\s*[*x×]\s*(\d{1,4})(?![\d.,])", re.IGNORECASE)
+#: An amount has cents or thousands groups ("8.50", "98.000"): a bare integer is a code or a count.
+_AMOUNT_SHAPE = re.compile(r"\d[.,]\d{2,3}(?!\d)")
+#: Most rows of text one item's description spans.
+_MAX_DESCRIPTION_ROWS = 3
+
+
+def headerless_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+    """The items of a list printed without a header row: :func:`list_items` or
+    :func:`till_items`, whichever reads more items (``[]`` when neither adds up)."""
+    one_row, two_line = list_items(lines), till_items(lines)
+    return two_line if len(two_line) > len(one_row) else one_row
+
+
+def list_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+    """Items of a "description ... amount" list printed without a header row.
+
+    A block is a run of consecutive rows each holding text on the left and an
+    amount as its rightmost cell (other numbers on the row are kept in the
+    description). Rows indented further than the block's left edge are breakdowns
+    of the item above ("Charges", "VAT" under each service) and are not items;
+    subtotal and tax rows are skipped; a grand-total row, or a row with no amount,
+    ends the block. A block is read as the document's items only when its amounts
+    add up to an amount printed on a total or subtotal row (the arithmetic is the
+    evidence that these rows are the items and not, say, a payment summary);
+    among such blocks the one with most items wins (the finest breakdown).
+
+    Returns:
+        The items (description and amount only), or ``[]`` when no block adds up.
+    """
+    currency = document_currency(lines)
+    line_h = statistics.median(max(box_of(ln)[3] - box_of(ln)[1], 1.0) for ln in lines)
+    targets: list[Decimal] = []
+    blocks: list[list[tuple[float, list[int], int, Decimal]]] = [[]]
+    for row in visual_rows(lines):
+        amount_at = row[-1]
+        amount = number(lines[amount_at].text, currency)
+        texts = [i for i in row[:-1] if re.search(r"[^\W\d_]{2}", lines[i].text)]
+        caption = lines[texts[0]].text if texts else ""
+        if amount is not None and texts and (starts_with(caption, TOTAL_CAPTIONS)
+                                             or starts_with(caption, SUBTOTAL_CAPTIONS)):
+            targets.append(abs(amount))
+            if starts_with(caption, TOTAL_CAPTIONS) and not starts_with(caption, SUBTOTAL_CAPTIONS):
+                blocks.append([])
+            continue
+        if amount is None or not texts:
+            if blocks[-1]:
+                blocks.append([])
+            continue
+        blocks[-1].append((box_of(lines[texts[0]])[0], row[:-1], amount_at, amount))
+    best: list[LineItem] = []
+    for block in blocks:
+        if len(block) < 2:
+            continue
+        left = min(x for x, *_ in block)
+        rows = [r for r in block if r[0] <= left + 0.5 * line_h]
+        total = sum((a for *_, a in rows), Decimal(0))
+        if len(rows) < 2 or not any(abs(total - t) <= max(Decimal("0.011"), t * Decimal("0.001")) for t in targets):
+            continue
+        if len(rows) > len(best):
+            best = []
+            for _, text_idx, amount_at, amount in rows:
+                indices = (*text_idx, amount_at)
+                best.append(LineItem(" ".join(lines[i].text for i in text_idx).strip(), None, None, None, amount,
+                                     indices, sum(lines[i].confidence for i in indices) / len(indices)))
+    return best
+
+
+def _caption(text: str) -> bool:
+    return starts_with(text, TOTAL_CAPTIONS) or starts_with(text, SUBTOTAL_CAPTIONS) or starts_with(
+        text, COUNT_CAPTIONS)
+
+
+def till_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+    """A till's two-line items: each *quantity row* (an amount as its rightmost cell, only
+    numbers, codes and quantity marks before it) with the text rows that belong to it.
+
+    Rows are cut into blocks at totals rows (total, subtotal, tax, item-count captions),
+    at rows that fit neither shape and at runs of more text rows than a description spans.
+    In a block the descriptions stand either above their quantity rows or below them: below
+    when text rows follow the last quantity row (a description above would leave a line
+    without a number just before the totals), above otherwise. The item at the open end
+    (the first one when above, the last when below) takes as many rows as the others'
+    median, at most :data:`_MAX_DESCRIPTION_ROWS`. Priced text rows in a block ("ITEM
+    PROMO @12.99 | -3.51") are items of their own. A block is the document's items only
+    when its amounts add up to a total or subtotal amount; among such blocks the one with
+    most items wins. Quantity and unit price are kept when the row prints them and
+    quantity x unit price is the amount.
+
+    Returns:
+        The items, or ``[]``.
+    """
+    currency = document_currency(lines)
+    targets: list[Decimal] = []
+    blocks: list[list[tuple[str, list[int], Decimal | None]]] = [[]]
+
+    def close():
+        if blocks[-1]:
+            blocks.append([])
+
+    for row in visual_rows(lines):
+        last = lines[row[-1]].text.strip()
+        # "@53.50" right of a description is its unit price, not an amount
+        amount = number(last, currency) if _AMOUNT_SHAPE.search(last) and not last.startswith("@") else None
+        texts = [lines[i].text for i in row if re.search(r"[^\W\d_]{2}", lines[i].text)]
+        if any(_caption(t) for t in texts):
+            if amount is not None and any(starts_with(t, TOTAL_CAPTIONS) or starts_with(t, SUBTOTAL_CAPTIONS)
+                                          for t in texts):
+                targets.append(abs(amount))
+            close()
+            continue
+        if amount is not None and all(_QUANTITY_CELL.fullmatch(lines[i].text) for i in row[:-1]):
+            blocks[-1].append(("quantity", row, amount))
+        elif amount is not None and texts:
+            blocks[-1].append(("priced", row, amount))
+        elif amount is None and texts:
+            run = 0
+            for kind, *_ in reversed(blocks[-1]):
+                if kind != "text":
+                    break
+                run += 1
+            if run >= _MAX_DESCRIPTION_ROWS + 2:  # a paragraph, not a description
+                del blocks[-1][:]
+            blocks[-1].append(("text", row, None))
+        else:
+            close()
+    best: list[LineItem] = []
+    for block in blocks:
+        read = _block_items(lines, block, currency)
+        items = [item for item, _ in read]
+        if not any(from_quantity_row for _, from_quantity_row in read):
+            continue
+        total = sum((i.amount for i in items), Decimal(0))
+        if not any(abs(total - t) <= max(Decimal("0.011"), t * Decimal("0.001")) for t in targets):
+            continue
+        if len(items) > len(best):
+            best = items
+    return best
+
+
+def _block_items(lines, block, currency) -> list[tuple[LineItem, bool]]:
+    """The items of one block (see :func:`till_items`), each with whether it is a quantity
+    row's (a block of priced text rows alone is :func:`list_items`'s to read)."""
+    anchors = [k for k, (kind, *_) in enumerate(block) if kind == "quantity"]
+    if not anchors:
+        return []
+    below = block[-1][0] == "text"
+    spans: dict[int, list[int]] = {}  # anchor -> its text entries
+    if below:
+        ends = anchors[1:] + [len(block)]
+        for a, end in zip(anchors, ends):
+            spans[a] = [k for k in range(a + 1, end) if block[k][0] == "text"]
+    else:
+        starts = [-1] + anchors[:-1]
+        for a, start in zip(anchors, starts):
+            spans[a] = [k for k in range(start + 1, a) if block[k][0] == "text"]
+    inner = [len(v) for a, v in spans.items() if a != (anchors[-1] if below else anchors[0])]
+    usual = min(_MAX_DESCRIPTION_ROWS, max(1, round(statistics.median(inner)) if inner else 1))
+    open_end = anchors[-1] if below else anchors[0]
+    spans[open_end] = spans[open_end][:usual] if below else spans[open_end][-usual:]
+    out: list[tuple[LineItem, bool]] = []
+    for k, (kind, row, amount) in enumerate(block):
+        if kind == "priced":
+            texts = row[:-1]
+            out.append((LineItem(" ".join(lines[i].text for i in texts).strip(), None, None, None, amount,
+                                 tuple(row), sum(lines[i].confidence for i in row) / len(row)), False))
+            continue
+        if kind != "quantity" or not spans.get(k):
+            continue
+        text_idx = [i for e in spans[k] for i in block[e][1]]
+        description = " ".join(lines[i].text for i in text_idx).strip()
+        if not re.search(r"[^\W\d_]{2}", description):
+            continue
+        quantity = unit_price = None
+        printed = " ".join(lines[i].text for i in row)
+        for pattern, order in ((_QTY_PRICE, (1, 2)), (_PRICE_QTY, (2, 1))):
+            m = pattern.search(printed)
+            if m:
+                q, p = (number(m.group(g), currency) for g in order)
+                if q is not None and p is not None and abs(q * p - amount) <= Decimal("0.011"):
+                    quantity, unit_price = q, p
+                    break
+        indices = tuple(sorted(set(row) | set(text_idx), key=lambda i: (box_of(lines[i])[1], box_of(lines[i])[0])))
+        out.append((LineItem(description, quantity, None, unit_price, amount, indices,
+                             sum(lines[i].confidence for i in indices) / len(indices)), True))
+    return out

@@ -1,0 +1,63 @@
+"""A till's two-line items (app/extraction/item_lists.till_items): a quantity row with its
+description above or below, accepted only when the amounts add up to a printed total."""
+
+from decimal import Decimal
+
+from app.domain import OcrResult
+from app.extraction.item_lists import headerless_items, till_items
+from tests.conftest import line
+
+
+def _read(rows, reader=till_items):
+    """``rows``: one list of ``(text, x, width)`` cells per visual row, 30 px apart."""
+    lines = [line(text, x, 100 + 30 * k, w=w) for k, cells in enumerate(rows) for text, x, w in cells]
+    return reader(OcrResult(tuple(lines), 600, 100 + 30 * len(rows), 0, 0).lines)
+
+
+def test_descriptions_above_their_quantity_rows():
+    got = _read([
+        [("TAX INVOICE", 200, 120)],
+        [("EPOXY PUTTY+ (2 X 50GM)", 20, 250), ("*S", 500, 30)],
+        [("WA17 - 12/144", 20, 120)],
+        [("9555075106825", 20, 140), ("1 X 8.50", 250, 90), ("8.50", 500, 50)],
+        [("DOOR GUARD EC008", 20, 200), ("*S", 500, 30)],
+        [("TJ12 - 10/100", 20, 120)],
+        [("9002148", 20, 90), ("3 X 4.50", 250, 90), ("13.50", 500, 50)],
+        [("ITEM(S) : 2", 20, 120), ("QTY(S) : 4", 250, 120)],
+        [("TOTAL INCL. GST@6%", 20, 200), ("RM 22.00", 480, 70)],
+    ])
+    assert [i.description for i in got] == ["EPOXY PUTTY+ (2 X 50GM) *S WA17 - 12/144", "DOOR GUARD EC008 *S TJ12 - 10/100"]
+    assert [(i.quantity, i.unit_price, i.amount) for i in got] == [
+        (Decimal("1"), Decimal("8.50"), Decimal("8.50")), (Decimal("3"), Decimal("4.50"), Decimal("13.50"))]
+
+
+def test_descriptions_below_their_quantity_rows():
+    # A supermarket till: "1X <article> | amount", the name under it, a promotion row between.
+    got = _read([
+        [("VALUED CUSTOMER: 1190052101", 20, 300)],
+        [("1X 000008541987", 20, 200), ("7.00ZR", 480, 60)],
+        [("SA MIX PLUM", 20, 150)],
+        [("1X 000001038556", 20, 200), ("16.50SR", 480, 60)],
+        [("CHEK HUP 2IN1", 20, 150)],
+        [("ITEM PROMO @12.99", 20, 200), ("-3.51", 480, 60)],
+        [("1X 000007634147", 20, 200), ("7.50ZR", 480, 60)],
+        [("TOMATO AMOROS", 20, 150)],
+        [("SUB-TOTAL", 20, 120), ("27.49", 480, 60)],
+    ])
+    assert [(i.description, i.amount) for i in got] == [
+        ("SA MIX PLUM", Decimal("7.00")), ("CHEK HUP 2IN1", Decimal("16.50")),
+        ("ITEM PROMO @12.99", Decimal("-3.51")), ("TOMATO AMOROS", Decimal("7.50"))]
+
+
+def test_rows_that_do_not_add_up_to_a_printed_total_are_not_items():
+    rows = [
+        [("UNICA PAIL 6GL 600", 20, 200)],
+        [("1 X 17.41", 250, 90), ("17.41 S", 480, 60)],
+        [("MASSIMO FINE WHOLEMEAL 420G", 20, 250)],
+        [("1 X 2.64", 250, 90), ("2.64 Z", 480, 60)],
+        [("NO OF ITEMS: 2", 20, 150)],
+    ]
+    assert _read(rows + [[("TOTAL INCL. GST:RM", 20, 200), ("99.00", 480, 60)]]) == []
+    got = _read(rows + [[("TOTAL INCL. GST:RM", 20, 200), ("20.05", 480, 60)]], headerless_items)
+    assert [(i.description, i.amount) for i in got] == [("UNICA PAIL 6GL 600", Decimal("17.41")),
+                                                         ("MASSIMO FINE WHOLEMEAL 420G", Decimal("2.64"))]
