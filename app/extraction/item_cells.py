@@ -33,10 +33,11 @@ TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong con
 NUMERIC_CELL = re.compile(
     r"^[(\-+]?\s*(?:[$€£₫₹]|us\$|rm|vnd|vnđ|usd|eur|pln|inr|zl|zł)?\s*-?\d[\d.,\s\u00a0\u202f]*"
     r"\s*(?:[$€£₫₹đ]|vnd|vnđ|usd|eur|pln|inr|zl|zł|rm)?\s*\)?"
-    # a till's tax code after the amount ("20.00 SR": standard-rated, "ZR" zero-rated)
-    r"(?:\s*(?:sr|zr|zrl|srs|s\d?|z|t|e|x|tx|n))?(?:\s*\*)?$", re.IGNORECASE)
+    # a till's tax code after the amount ("20.00 SR": standard-rated, "ZR" zero-rated, "S6";
+    # any one to three letters, as OCR misreads them: "17.20 LR"), and its GST mark "*"
+    r"(?:\s*[a-z]{1,3}\d?)?(?:\s*\*)?$", re.IGNORECASE)
 #: A till's tax code and GST mark after an amount (see :func:`number`).
-_TILL_MARK = re.compile(r"(?<=\d)\s*(?:sr|zr|zrl|srs|s\d?|z|t|e|x|tx|n)?\s*\*?$", re.IGNORECASE)
+_TILL_MARK = re.compile(r"(?<=\d)\s*(?:[a-z]{1,3}\d?)?\s*\*?$", re.IGNORECASE)
 @dataclass(frozen=True)
 class LineItem:
     """One item row.

@@ -119,7 +119,8 @@ def till_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
 
     Rows are cut into blocks at totals rows (total, subtotal, tax, item-count captions),
     at rows that fit neither shape and at runs of more text rows than a description spans.
-    In a block the descriptions stand either above their quantity rows or below them: below
+    In a block the descriptions stand either above their quantity rows or below them: on the
+    side where text rows sit nearer to the quantity rows; when the gaps do not tell, below
     when text rows follow the last quantity row (a description above would leave a line
     without a number just before the totals), above otherwise. The item at the open end
     (the first one when above, the last when below) takes as many rows as the others'
@@ -180,13 +181,37 @@ def till_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
     return best
 
 
+def _descriptions_below(lines, block, anchors: list[int]) -> bool:
+    """Whether a block's descriptions stand below their quantity rows: the side where the
+    text rows sit nearer to the quantity rows (a description is printed close to its own
+    numbers, with the gap between items), when the mean gaps differ by a tenth of a line
+    height or more; else below only when text rows follow the last quantity row."""
+    def span(k):
+        row = block[k][1]
+        return min(box_of(lines[i])[1] for i in row), max(box_of(lines[i])[3] for i in row)
+
+    above_gaps, below_gaps = [], []
+    for a in anchors:
+        y0, y1 = span(a)
+        if a > 0 and block[a - 1][0] == "text":
+            above_gaps.append(y0 - span(a - 1)[1])
+        if a + 1 < len(block) and block[a + 1][0] == "text":
+            below_gaps.append(span(a + 1)[0] - y1)
+    line_h = statistics.median(span(k)[1] - span(k)[0] for k in range(len(block)))
+    if above_gaps and below_gaps:
+        diff = statistics.fmean(above_gaps) - statistics.fmean(below_gaps)
+        if abs(diff) >= 0.1 * line_h:
+            return diff > 0
+    return block[-1][0] == "text"
+
+
 def _block_items(lines, block, currency) -> list[tuple[LineItem, bool]]:
     """The items of one block (see :func:`till_items`), each with whether it is a quantity
     row's (a block of priced text rows alone is :func:`list_items`'s to read)."""
     anchors = [k for k, (kind, *_) in enumerate(block) if kind == "quantity"]
     if not anchors:
         return []
-    below = block[-1][0] == "text"
+    below = _descriptions_below(lines, block, anchors)
     spans: dict[int, list[int]] = {}  # anchor -> its text entries
     if below:
         ends = anchors[1:] + [len(block)]

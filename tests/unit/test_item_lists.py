@@ -61,3 +61,15 @@ def test_rows_that_do_not_add_up_to_a_printed_total_are_not_items():
     got = _read(rows + [[("TOTAL INCL. GST:RM", 20, 200), ("20.05", 480, 60)]], headerless_items)
     assert [(i.description, i.amount) for i in got] == [("UNICA PAIL 6GL 600", Decimal("17.41")),
                                                          ("MASSIMO FINE WHOLEMEAL 420G", Decimal("2.64"))]
+
+
+def test_the_nearer_side_decides_when_a_misread_caption_trails_the_list():
+    # Each name printed just above its quantity row, a wider gap to the next item; the
+    # item count misread by OCR ("QUANT1TY") is a text row after the last quantity row.
+    cells = [("LORY FITTLET 6KG @63.00", 20, 100, 250), ("FM411000055 *4", 20, 124, 160), ("252.00 ZR", 480, 124, 70),
+             ("BERAS BIRI-BIRI 10KG", 20, 160, 250), ("9556606389892 *1", 20, 184, 160), ("53.50 ZR", 480, 184, 70),
+             ("QUANT1TY : 5 Units", 20, 220, 200), ("TOTAL SALES", 20, 250, 150), ("RM305.50", 470, 250, 80)]
+    lines = tuple(line(text, x, y, w=w) for text, x, y, w in cells)
+    got = till_items(OcrResult(lines, 600, 300, 0, 0).lines)
+    assert [(i.description, i.amount) for i in got] == [("LORY FITTLET 6KG @63.00", Decimal("252.00")),
+                                                         ("BERAS BIRI-BIRI 10KG", Decimal("53.50"))]
