@@ -34,7 +34,7 @@ from decimal import Decimal
 
 from app.domain import OcrResult, TextLine
 from app.extraction.item_cells import NUMERIC_CELL as _NUMERIC_CELL
-from app.extraction.item_cells import SUBTOTAL_CAPTIONS, TOTAL_CAPTIONS, LineItem  # noqa: F401 (public here too)
+from app.extraction.item_cells import COUNT_CAPTIONS, SUBTOTAL_CAPTIONS, TOTAL_CAPTIONS, LineItem  # noqa: F401
 from app.extraction.item_cells import box_of as _box
 from app.extraction.item_cells import document_currency as _document_currency
 from app.extraction.item_cells import number as _number
@@ -222,11 +222,12 @@ def _table_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
         counted = any(_number(lines[i].text, currency) is not None
                       for key in ("quantity", "unit_price") for i in cells.get(key, ()))
         captions = [lines[i].text for i in row if not _NUMERIC_CELL.match(lines[i].text.strip())]
-        if captions and counted and _starts_with(captions[0], TOTAL_CAPTIONS + SUBTOTAL_CAPTIONS):
+        if captions and counted and _starts_with(captions[0], TOTAL_CAPTIONS + SUBTOTAL_CAPTIONS + COUNT_CAPTIONS):
             kinds.append(("skip", row, None))  # "TOTAL QTY: 2 | 63.60": the quantities' total, not an item
             continue
         if captions and not counted:  # a totals row: a caption and an amount, no quantity or price
-            if _starts_with(captions[0], TOTAL_CAPTIONS) and not _starts_with(captions[0], SUBTOTAL_CAPTIONS):
+            if (_starts_with(captions[0], TOTAL_CAPTIONS) or _names_total(captions[0])) \
+                    and not _starts_with(captions[0], SUBTOTAL_CAPTIONS):
                 kinds.append(("end", row, None))
                 continue
             # "Prijzen zijn inclusief BTW | Factuur totaal EUR | 49,99": the caption beside the description
@@ -314,6 +315,17 @@ def _table_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
         out.append(LineItem(description, quantity, unit, _first_number(lines, cells.get("unit_price", ()), currency),
                             _last_number(lines, cells.get("amount", ()), currency), indices, confidence))
     return out
+
+
+#: One-word grand-total captions that name the total wherever they stand in a row's caption
+#: ("TAKEOUT TOTAL (INCL GST)", "NETT TOTAL", "Rechnungsbetrag gesamt").
+_TOTAL_WORDS = frozenset(c for c in TOTAL_CAPTIONS if " " not in c)
+
+
+def _names_total(text: str) -> bool:
+    """Whether a caption names the grand total as one of its words (see :data:`_TOTAL_WORDS`)."""
+    words = re.findall(r"[^\W\d_]+", fold(text))
+    return any(w in _TOTAL_WORDS for w in words) and not _starts_with(text, SUBTOTAL_CAPTIONS)
 
 
 def _merge(old: list[_Column], new: list[_Column]) -> list[_Column]:

@@ -73,3 +73,16 @@ def test_the_nearer_side_decides_when_a_misread_caption_trails_the_list():
     got = till_items(OcrResult(lines, 600, 300, 0, 0).lines)
     assert [(i.description, i.amount) for i in got] == [("LORY FITTLET 6KG @63.00", Decimal("252.00")),
                                                          ("BERAS BIRI-BIRI 10KG", Decimal("53.50"))]
+
+
+def test_a_table_ends_at_a_total_named_inside_its_caption_and_skips_a_count_row():
+    from app.extraction.line_items import read_line_items
+
+    cells = [("QTY ITEM", 20, 100, 120), ("UNIT PRICE", 300, 100, 100), ("TOTAL", 480, 100, 60),
+             ("1 L MCCHICKEN", 20, 130, 200), ("11.10", 300, 130, 50), ("11.10", 480, 130, 50),
+             ("TOT QTY:", 20, 160, 100), ("1", 300, 160, 20), ("11.10", 480, 160, 50),
+             ("TAKEOUT TOTAL (INCL GST)", 20, 190, 250), ("11.10", 480, 190, 50),
+             ("CHANGE", 20, 220, 100), ("8.90", 480, 220, 50)]
+    lines = tuple(line(text, x, y, w=w) for text, x, y, w in cells)
+    got = read_line_items(OcrResult(lines, 600, 260, 0, 0))
+    assert [(i.description, i.amount) for i in got] == [("1 L MCCHICKEN", Decimal("11.10"))]
