@@ -162,8 +162,11 @@ def till_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
                 if kind != "text":
                     break
                 run += 1
-            if run >= _MAX_DESCRIPTION_ROWS + 2:  # a paragraph, not a description
-                del blocks[-1][:]
+            if run >= _MAX_DESCRIPTION_ROWS:  # a paragraph, not a description: the items before it
+                keep = blocks[-1][-(_MAX_DESCRIPTION_ROWS - 1):]  # end there; its last rows may lead the next
+                del blocks[-1][-run:]
+                close()
+                blocks[-1].extend(keep)
             blocks[-1].append(("text", row, None))
         else:
             close()
