@@ -288,6 +288,32 @@ def text_height_scale(heights: np.ndarray, probe_scale: float, full_scale: float
     return min(full_scale, probe_scale * target / max(at_probe, 1e-3))
 
 
+def sized_detection(detect, heights, ocr, height: int, width: int, limits: OcrLimits, *, min_side_len: int,
+                    target: float):
+    """Detection with the input sized by the page's text height (``OCR_DET_TEXT_HEIGHT``),
+    for any engine on RapidOCR's detector: a probe pass at :data:`PROBE_FACTOR` of the
+    rule's scale, kept when its text is tall enough (:func:`text_height_scale`), else one
+    more pass at the scale the text needs (the rule's itself when that is at least it).
+
+    Args:
+        detect: ``detect(scale) -> result``, one pass; ``scale`` as :func:`detector_budget`'s
+            (None: the rule).
+        heights: ``heights(result) -> (box heights in image pixels, the pass's resize
+            factor relative to the image)``.
+        ocr, height, width, limits, min_side_len: as :func:`rule_scale`.
+        target: the median box height wanted at the detector, in pixels.
+
+    Returns:
+        The result of the pass that stands.
+    """
+    full = rule_scale(ocr, height, width, limits, min_side_len=min_side_len)
+    probe = detect(image_to_budget_scale(height, width, full * PROBE_FACTOR))
+    again = text_height_scale(*heights(probe), full, target)
+    if again is None:
+        return probe
+    return detect(None if again >= full else image_to_budget_scale(height, width, again))
+
+
 def text_columns(crop_shape: Sequence[int]) -> float:
     """Columns the recogniser reads for one line crop of ``(h, w, ...)`` pixels."""
     h, w = max(1, int(crop_shape[0])), int(crop_shape[1])

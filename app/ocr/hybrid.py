@@ -68,16 +68,13 @@ from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
 from app.ocr.geometry import (
-    PROBE_FACTOR,
     box_heights,
     check_geometry,
     detector_budget,
-    image_to_budget_scale,
     library_preprocess_size,
-    rule_scale,
     select_lines,
+    sized_detection,
     text_columns,
-    text_height_scale,
 )
 from app.ocr.header import MERGES, header_region, inside_region, merge_passes
 from app.requirements import CheckContext, Requirement, register_check
@@ -740,19 +737,15 @@ class HybridOcrEngine(OcrEngine):
         (the header pass), instead of the ``TEXT_DET_LIMIT_SIDE_LEN`` rule.
 
         With ``OCR_DET_TEXT_HEIGHT`` > 0 and no ``scale``, a probe pass at
-        :data:`PROBE_FACTOR` of the rule's scale measures the text height first,
+        :data:`~app.ocr.geometry.PROBE_FACTOR` of the rule's scale measures the text height first,
         and its boxes stand when the text is tall enough there
         (:func:`app.ocr.geometry.text_height_scale`); otherwise the page is
         detected again at the scale the text needs, at most the rule's."""
         if scale is not None or self._text_height <= 0:
             return self._detect_once(image, scale)
-        height, width = image.shape[:2]
-        full = rule_scale(self._ocr, height, width, self._rapid.limits, min_side_len=self._rapid.det_limit_side_len)
-        probe = self._detect_once(image, image_to_budget_scale(height, width, full * PROBE_FACTOR))
-        again = text_height_scale(box_heights(probe[0]), probe[2], full, self._text_height)
-        if again is None:
-            return probe
-        return self._detect_once(image, None if again >= full else image_to_budget_scale(height, width, again))
+        return sized_detection(lambda s: self._detect_once(image, s), lambda found: (box_heights(found[0]), found[2]),
+                               self._ocr, *image.shape[:2], self._rapid.limits,
+                               min_side_len=self._rapid.det_limit_side_len, target=self._text_height)
 
     def _detect_once(self, image: np.ndarray, scale: float | None):
         """One detector pass (see :meth:`_detect`); ``scale`` as ``detector_budget``'s."""

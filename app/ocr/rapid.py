@@ -21,16 +21,13 @@ from app.domain import OcrResult, TextLine, sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
 from app.ocr.geometry import (
-    PROBE_FACTOR,
     OcrLimits,
     box_heights,
     check_geometry,
     detector_budget,
-    image_to_budget_scale,
     library_preprocess_size,
-    rule_scale,
     select_lines,
-    text_height_scale,
+    sized_detection,
 )
 from app.requirements import CheckContext, Requirement, module_dir, package_requirement, register_check
 
@@ -209,13 +206,14 @@ class RapidOcrEngine(OcrEngine):
         return found
 
     def _sized_detection(self, image: np.ndarray, height: int, width: int):
-        full = rule_scale(self._ocr, height, width, self.limits, min_side_len=self.det_limit_side_len)
-        found, scale = self._detect_once(image, image_to_budget_scale(height, width, full * PROBE_FACTOR))
-        heights = np.zeros(0) if found is None else box_heights(found[3].boxes) * height / library_preprocess_size(height, width)[0]
-        again = text_height_scale(heights, scale, full, self.det_text_height)
-        if again is None:
-            return found
-        return self._detect_once(image, None if again >= full else image_to_budget_scale(height, width, again))[0]
+        pre_h = library_preprocess_size(height, width)[0]
+
+        def heights(result):  # boxes of RapidOCR's preprocessed image, in image pixels
+            found, factor = result
+            return (np.zeros(0) if found is None else box_heights(found[3].boxes) * height / pre_h), factor
+
+        return sized_detection(lambda s: self._detect_once(image, s), heights, self._ocr, height, width, self.limits,
+                               min_side_len=self.det_limit_side_len, target=self.det_text_height)[0]
 
     def _detect_once(self, image: np.ndarray, scale: float | None):
         """One detector pass: ``(found or None, the detector's factor relative to image)``."""
