@@ -39,16 +39,14 @@ LABELS = {"report": ROOT / "bench" / "labels" / "sroie_line_items.jsonl",
           "tune": ROOT / "bench" / "labels" / "sroie_line_items_tune.jsonl"}
 
 
-def _ocr_of(key: str, engine):
+def _ocr_of(key: str, engine, settings):
     """The configured OCR engine's reading of SROIE image ``key`` (cached), or None when the
     shared data has no image for it (250 of the 507 transcripts have one)."""
-    from app.config import Settings
     from app.documents import decode_image
 
     path = ROOT.parent / "shared" / "data" / "sroie" / "images" / f"{key}.jpg"
     if not path.exists():
         return None
-    settings = Settings.from_env()
     return engine.recognize(decode_image(path.read_bytes(), max_bytes=settings.max_file_bytes,
                                          max_pixels=settings.max_image_pixels))
 
@@ -56,13 +54,14 @@ def _ocr_of(key: str, engine):
 def row_f1(read, show_failures: bool, half: str, source: str = "transcripts") -> int:
     """Row F1 of ``read(OcrResult) -> [LineItem]`` on the hand-labelled receipts, read from
     their transcripts or (``source="ocr"``) from the OCR of their images."""
-    engine = None
+    engine = settings = None
     if source == "ocr":
         from app.config import Settings
         from app.ocr.base import create_engine
 
+        settings = Settings.from_env()
         ocr_cache = load_script("docextract_ocr_cache", "ocr_cache.py")
-        engine = ocr_cache.CachingOcrEngine(create_engine(Settings.from_env()))
+        engine = ocr_cache.CachingOcrEngine(create_engine(settings))
     ev = load_script("docextract_evaluate", "evaluate.py")
     labels = {row["key"]: row["line_items"] for row in map(json.loads, LABELS[half].read_text().splitlines())}
     counts = []
@@ -70,7 +69,7 @@ def row_f1(read, show_failures: bool, half: str, source: str = "transcripts") ->
         row = json.loads(raw)
         if row["key"] not in labels:
             continue
-        ocr = re_.transcript_ocr(row) if engine is None else _ocr_of(row["key"], engine)
+        ocr = re_.transcript_ocr(row) if engine is None else _ocr_of(row["key"], engine, settings)
         if ocr is None:
             continue
         got = [{"description": i.description, "amount": None if i.amount is None else str(i.amount)}
@@ -101,7 +100,7 @@ def main(argv=None) -> int:
     ap.add_argument("--source", choices=("transcripts", "ocr"), default="transcripts",
                     help="with --labels: read the transcripts, or OCR the receipts' images (those in the shared data)")
     args = ap.parse_args(argv)
-    read = line_items.read_line_items if args.reader == "all" else (lambda ocr: line_items._table_items(ocr.lines))
+    read = line_items.read_line_items if args.reader == "all" else (lambda ocr: line_items._table_items(ocr.lines, line_items._document_currency(ocr.lines)))
     if args.labels:
         if args.half == "all":
             ap.error("--labels takes --half tune or --half report")

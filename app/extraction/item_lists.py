@@ -47,14 +47,21 @@ _AMOUNT_SHAPE = re.compile(r"\d[.,]\d{2,3}(?!\d)")
 _MAX_DESCRIPTION_ROWS = 3
 
 
-def headerless_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+#: ``currency`` not given: read it from the lines (:func:`document_currency`).
+_FROM_LINES = object()
+
+
+def headerless_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineItem]:
     """The items of a list printed without a header row: :func:`list_items` or
-    :func:`till_items`, whichever reads more items (``[]`` when neither adds up)."""
-    one_row, two_line = list_items(lines), till_items(lines)
+    :func:`till_items`, whichever reads more items (``[]`` when neither adds up).
+    ``currency``: the document's (:func:`document_currency`), when the caller has it."""
+    if currency is _FROM_LINES:
+        currency = document_currency(lines)
+    one_row, two_line = list_items(lines, currency), till_items(lines, currency)
     return two_line if len(two_line) > len(one_row) else one_row
 
 
-def list_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+def list_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineItem]:
     """Items of a "description ... amount" list printed without a header row.
 
     A block is a run of consecutive rows each holding text on the left and an
@@ -70,7 +77,8 @@ def list_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
     Returns:
         The items (description and amount only), or ``[]`` when no block adds up.
     """
-    currency = document_currency(lines)
+    if currency is _FROM_LINES:
+        currency = document_currency(lines)
     line_h = statistics.median(max(box_of(ln)[3] - box_of(ln)[1], 1.0) for ln in lines)
     targets: list[Decimal] = []
     blocks: list[list[tuple[float, list[int], int, Decimal]]] = [[]]
@@ -113,7 +121,7 @@ def _caption(text: str) -> bool:
         text, COUNT_CAPTIONS)
 
 
-def till_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
+def till_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineItem]:
     """A till's two-line items: each *quantity row* (an amount as its rightmost cell, only
     numbers, codes and quantity marks before it) with the text rows that belong to it.
 
@@ -133,7 +141,8 @@ def till_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
     Returns:
         The items, or ``[]``.
     """
-    currency = document_currency(lines)
+    if currency is _FROM_LINES:
+        currency = document_currency(lines)
     targets: list[Decimal] = []
     blocks: list[list[tuple[str, list[int], Decimal | None]]] = [[]]
 

@@ -192,13 +192,14 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
     lines = ocr.lines
     if not lines:
         return []
-    items = _table_items(lines)
-    return items if items else headerless_items(lines)
-
-
-def _table_items(lines: tuple[TextLine, ...]) -> list[LineItem]:
-    """Items of the tables found by their header rows (see the module docstring)."""
     currency = _document_currency(lines)
+    items = _table_items(lines, currency)
+    return items if items else headerless_items(lines, currency)
+
+
+def _table_items(lines: tuple[TextLine, ...], currency: str | None) -> list[LineItem]:
+    """Items of the tables found by their header rows (see the module docstring);
+    ``currency``: the document's (:func:`app.extraction.item_cells.document_currency`)."""
     heights = [max(_box(ln)[3] - _box(ln)[1], 1.0) for ln in lines]
     line_h = statistics.median(heights)
     rows = _rows(lines)
