@@ -101,7 +101,9 @@ def visual_rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
 
 
 def starts_with(text: str, captions: tuple[str, ...]) -> bool:
-    folded = " ".join(fold(text).replace(":", " ").split())
+    """Whether ``text`` (folded; a till's leading marks such as ``#`` or ``*`` ignored) begins
+    with one of ``captions`` as whole words."""
+    folded = " ".join(fold(text).replace(":", " ").split()).lstrip("#*-•·. ")
     return any(folded == c or folded.startswith(c + " ") or folded.startswith(c + "(") for c in captions)
 
 

@@ -86,3 +86,10 @@ def test_a_table_ends_at_a_total_named_inside_its_caption_and_skips_a_count_row(
     lines = tuple(line(text, x, y, w=w) for text, x, y, w in cells)
     got = read_line_items(OcrResult(lines, 600, 260, 0, 0))
     assert [(i.description, i.amount) for i in got] == [("1 L MCCHICKEN", Decimal("11.10"))]
+
+
+def test_a_captions_leading_till_mark_is_not_part_of_it():
+    from app.extraction.item_cells import COUNT_CAPTIONS, starts_with
+
+    assert starts_with("#Total Qty 2", COUNT_CAPTIONS) and starts_with("* ITEM(S) : 8", COUNT_CAPTIONS)
+    assert not starts_with("TOTALLY NEW PEN", COUNT_CAPTIONS)
