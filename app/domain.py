@@ -157,6 +157,33 @@ class Extraction:
     classification: dict | None = None
 
 
+def box_top(line: TextLine) -> float:
+    """Smallest y of a line's box, pixels."""
+    return min(y for _, y in line.box)
+
+
+def box_bottom(line: TextLine) -> float:
+    """Largest y of a line's box, pixels."""
+    return max(y for _, y in line.box)
+
+
+def box_left(line: TextLine) -> float:
+    """Smallest x of a line's box, pixels."""
+    return min(x for x, _ in line.box)
+
+
+def box_right(line: TextLine) -> float:
+    """Largest x of a line's box, pixels."""
+    return max(x for x, _ in line.box)
+
+
+def same_row(a: TextLine, b: TextLine) -> bool:
+    """Whether two lines' boxes share a visual row: their vertical extents overlap by
+    more than half the smaller height (axis-aligned; the readers' one same-row test)."""
+    down = min(box_bottom(a), box_bottom(b)) - max(box_top(a), box_top(b))
+    return down > 0.5 * min(box_bottom(a) - box_top(a), box_bottom(b) - box_top(b))
+
+
 def _edges(box: Box) -> tuple[tuple[float, float], float]:
     """The text direction of one box and its height across that direction.
 

@@ -128,11 +128,30 @@ class Document:
         self.close()
 
 
+_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
+
+
+def is_xml(data: bytes) -> bool:
+    """Whether the bytes look like an XML document (the name is never used): after an
+    optional byte-order mark and whitespace, ``<?xml`` or a start tag ``<Name``; HTML
+    (``<html``, ``<!DOCTYPE html``) is not taken for XML."""
+    head = data[:256]
+    if head[:2] in _UTF16_BOMS:
+        try:
+            head = head.decode("utf-16").encode("utf-8", "replace")
+        except UnicodeDecodeError:
+            return False
+    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
+    lower = head[:14].lower()
+    if lower.startswith(b"<html") or lower.startswith(b"<!doctype html"):
+        return False
+    return head.startswith(b"<?xml") or (len(head) > 1 and head[:1] == b"<" and (head[1:2].isalpha()
+                                                                                or head[1:2] in (b"_", b"!")))
+
+
 def sniff(data: bytes) -> str:
     """``pdf``, ``xml``, ``heif`` or ``image`` from the file's first bytes (the name is never
-    used; ``xml``: :func:`app.einvoice.is_xml`)."""
-    from app.einvoice import is_xml
-
+    used; ``xml``: :func:`is_xml`)."""
     if b"%PDF-" in data[:1024]:
         return "pdf"
     if is_xml(data):

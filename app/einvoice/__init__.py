@@ -12,30 +12,11 @@ no external references). What the pipeline makes of the result (fields with ``so
 
 from __future__ import annotations
 
+from app.documents.document import is_xml
 from app.einvoice.model import EInvoice, EInvoiceLine
 from app.errors import InvalidXml, UnsupportedXml
 
 __all__ = ["EInvoice", "EInvoiceLine", "read_einvoice", "parse_einvoice_xml", "is_xml"]
-
-_UTF16_BOMS = (b"\xff\xfe", b"\xfe\xff")
-
-
-def is_xml(data: bytes) -> bool:
-    """Whether the bytes look like an XML document (the name is never used): after an
-    optional byte-order mark and whitespace, ``<?xml`` or a start tag ``<Name``; HTML
-    (``<html``, ``<!DOCTYPE html``) is not taken for XML."""
-    head = data[:256]
-    if head[:2] in _UTF16_BOMS:
-        try:
-            head = head.decode("utf-16").encode("utf-8", "replace")
-        except UnicodeDecodeError:
-            return False
-    head = head.removeprefix(b"\xef\xbb\xbf").lstrip()
-    lower = head[:14].lower()
-    if lower.startswith(b"<html") or lower.startswith(b"<!doctype html"):
-        return False
-    return head.startswith(b"<?xml") or (len(head) > 1 and head[:1] == b"<" and (head[1:2].isalpha()
-                                                                                or head[1:2] in (b"_", b"!")))
 
 
 def parse_einvoice_xml(data: bytes, attachment: str | None = None) -> EInvoice:
@@ -95,7 +76,8 @@ def read_einvoice(data: bytes, max_bytes: int = 20 * 1024 * 1024) -> EInvoice | 
             (the caller decides whether to go on with the pages).
         InvalidDocument, PdfEncrypted: a PDF PDFium cannot open (400).
     """
-    from app.documents import check_size, sniff
+    from app.documents.document import sniff
+    from app.documents.images import check_size
 
     check_size(data, max_bytes)
     kind = sniff(data)

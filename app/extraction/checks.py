@@ -30,9 +30,9 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from app.domain import OcrResult
+from app.domain import box_left as _left, same_row as _same_row
 from app.extraction.line_items import LineItem
 from app.extraction.normalize import amount_string, fold, parse_amount
-from app.extraction.rules import _left, _same_row  # the rule reader's one same-row test
 
 #: VAT rates of Vietnamese e-invoices, percent.
 VN_VAT_RATES = (Decimal(0), Decimal(5), Decimal(8), Decimal(10))
@@ -174,7 +174,7 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
         ok: None, skipped: reason}]}`` (``ok`` None when no check compared
         anything); items with their row check and adjusted confidence.
     """
-    from app.ocr.hybrid import looks_vietnamese
+    from app.classify.language import looks_vietnamese
 
     results: list[dict] = []
     checked_items = []

@@ -119,7 +119,7 @@ def number(text: str, currency: str | None) -> Decimal | None:
 
 def document_currency(lines) -> str | None:
     """The document's currency: the first currency mark in its text, VND for a Vietnamese page."""
-    from app.ocr.hybrid import looks_vietnamese
+    from app.classify.language import looks_vietnamese
 
     for line in lines:
         found = detect_currency(line.text)

@@ -34,6 +34,11 @@ import re
 from pathlib import Path
 
 from app.domain import TextLine
+from app.domain import box_bottom as _bottom, box_left as _left, box_right as _right, box_top as _top
+from app.extraction.lexicon import (COMPANY_SUFFIX as _COMPANY_SUFFIX, DATE_HINT as _DATE_HINT,
+                                    HEADER_NOISE as _HEADER_NOISE, MY_ADDRESS_WORDS as _MY_ADDRESS_WORDS,
+                                    PHONE_OR_META as _PHONE_OR_META, POSTCODE as _POSTCODE, REGION as _REGION,
+                                    REGISTRATION_LINE as _REGISTRATION_LINE, TABLE_START as _TABLE_START)
 from app.errors import EngineUnavailable
 
 #: How many lines from the top of a receipt the model looks at.
@@ -71,9 +76,6 @@ def line_features(lines: list[TextLine], folded: list[str], seller: tuple[int, .
     Returns:
         Rows of :data:`FEATURES` values (floats; geometry in page fractions).
     """
-    from app.extraction.rules import (
-        _COMPANY_SUFFIX, _DATE_HINT, _HEADER_NOISE, _MY_ADDRESS_WORDS, _PHONE_OR_META, _POSTCODE, _REGION,
-        _REGISTRATION_LINE, _TABLE_START, _bottom, _left, _right, _top)
 
     n = min(len(lines), HEADER_LINES)
     if n == 0:

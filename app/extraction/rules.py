@@ -25,6 +25,8 @@ from collections import Counter
 from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine, local_text_angles
+from app.domain import box_bottom as _bottom, box_left as _left, box_right as _right, box_top as _top
+from app.domain import same_row as _same_row
 from app.extraction.doctypes import DOCUMENT_NUMBER_KEYS, FieldSpec
 from app.extraction.normalize import (
     MONTH_NAMES,
@@ -36,9 +38,11 @@ from app.extraction.normalize import (
     similarity,
 )
 from app.classify.language import looks_vietnamese
+from app.extraction.lexicon import (BRANDS as _BRANDS, COMPANY_SUFFIX as _COMPANY_SUFFIX, DATE_HINT as _DATE_HINT,
+                                     HEADER_NOISE as _HEADER_NOISE, MY_ADDRESS_WORDS as _MY_ADDRESS_WORDS,
+                                     PHONE_OR_META as _PHONE_OR_META, POSTCODE as _POSTCODE, REGION as _REGION,
+                                     REGISTRATION_LINE as _REGISTRATION_LINE, TABLE_START as _TABLE_START)
 
-_DATE_HINT = re.compile(r"\d{1,4}\s*[/.\-]\s*\d{1,2}\s*[/.\-]\s*\d{2,4}|\d{1,2}\s+[A-Za-z]{3,9}\.?\s+\d{2,4}"
-                        r"|[A-Za-z]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\b\d{8}\b")
 _MONTHS = r"(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")[a-z]*"  # over folded text
 # Dates inside OCR lines, overlapping candidates allowed. Seen glued to other digits:
 # "2018-01-0522:55:25" (a time right after the day), "#19536001/06/2018" (a number
@@ -53,24 +57,9 @@ _DATE_AFTER_DIGITS = re.compile(r"\d((?:0[1-9]|[12]\d|3[01])/(?:0[1-9]|1[0-2])/(
 _AMOUNT = re.compile(r"(?<![\w.,])-?(?:RM|VND|VNĐ|USD|\$|€)?\s*\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?(?:\s*(?:đ|d|vnd|vnđ))?(?![\d%])"
                      r"|(?<![\w.,])-?(?:RM|\$|€)?\s*\d+(?:[.,]\d{1,2})?(?:\s*(?:đ|vnd|vnđ))?(?![\w%.,/])", re.I)
 _ID12 = re.compile(r"(?<!\d)(\d{12})(?!\d)")
-_PHONE_OR_META = re.compile(
-    r"\b(tel|fax|phone|hot ?[l1i]ine|\w*careline|prepay|dt|dien thoai|email|e-mail|www|http|gst|reg|co\.? ?no|company no|sst|tax|mst|"
-    r"ma so thue|invoice|receipt|cashier|date|ngay|thoi gian|so hd|hoa don|phieu|ban hang|thu ngan|nhan vien|n\.? ?vien|"
-    r"ma hd|quay|pos|table|ban so)\b")
-_HEADER_NOISE = re.compile(
-    r"^(tax ?invoice|invoice|receipt|official receipt|cash sales?|cash bill|simplified tax invoice|welcome|"
-    r"hoa don ban hang|hoa don ban le|hoa don thanh toan|phieu thanh toan|phieu tinh tien|hoa don|"
-    r"hoa don gtgt|xin cam on|chao mung.*|cam on quy khach.*|thank you.*|facture|factuur|rechnung|faktura( vat)?)$")
 # Words that make a top line look like an address on Vietnamese receipts (folded).
 _VI_ADDRESS_WORD = re.compile(r"\b(to|t|khu|p\.?|phuong|q\.?|quan|tp\.?|thanh pho|duong|xa|huyen|tinh|cho|ch|"
                               r"ngo|thon|so nha|kp|ap|ha noi|ninh|gia lam)\b")
-# Retail chains whose name is printed as a logo word above or beside the address (folded).
-_BRANDS = (r"v[a-z1|]?n ?commerce|v[a-z1|]?nmart|co\.?op ?(mart|food|xtra)?|bach hoa xanh|circle k|familymart|"
-           r"ministop|gs25|highlands coffee|lotte mart|big c|aeon")
-_COMPANY_SUFFIX = re.compile(r"\b(?:" + _BRANDS + "|"
-                             r"sdn\.? ?bhd|bhd|berhad|s/b|sdn|enterprise|trading|restaurant|restoran|store|mart|"
-                             r"company|ltd|limited|plt|resources|marketing|hardware|bakery|cafe|"
-                             r"cong ty|cua hang|sieu thi|nha sach|minimart|tnhh|co\.? ?phan)\b|\bco\.")
 _LEGAL_SUFFIX = re.compile(r"\b(sdn|bhd|berhad|s/b|enterprise|trading|plt|tnhh|co\.? ?ltd)\b")
 _SUFFIX_ONLY = re.compile(r"[(\[]?m?[)\]]?\s*(sdn\.?|bhd\.?|berhad|sdn\.? ?bhd\.?)\s*")
 _TOTAL_EXCLUDE = re.compile(r"(sub ?-?total|\b(qty|quantity|items?|so luong|sl|service|discount|giam gia|giam|"
@@ -657,18 +646,6 @@ def _same_block(lines, i, j) -> bool:
     return min(_right(a), _right(b)) - max(_left(a), _left(b)) > 0 or _same_row(a, b)
 
 
-def _same_row(a: TextLine, b: TextLine) -> bool:
-    """The two boxes' vertical extents overlap by more than half the smaller height."""
-    down = min(_bottom(a), _bottom(b)) - max(_top(a), _top(b))
-    return down > 0.5 * min(_bottom(a) - _top(a), _bottom(b) - _top(b))
-
-
-def _top(line: TextLine) -> float:
-    return min(y for _, y in line.box)
-
-
-def _bottom(line: TextLine) -> float:
-    return max(y for _, y in line.box)
 
 
 # A postcode followed by the town at the end of a line ("81750 JOHOR BAHRU"): the address's last line
@@ -684,13 +661,6 @@ _DUE_DATE = re.compile(r"\b(due date|payment due|pay by|date limite|echeance|ver
                        r"falligkeit\w*|zahlbar bis|termin platnosci|han thanh toan)\b")
 # A line that is only a price ("43 000", "22.000d", "-3.000"): the item table has begun.
 _PRICE_ONLY = re.compile(r"-?\d{1,3}(?:[ .,]\d{3})+\s*(?:d|vnd)?")
-_TABLE_START = re.compile(r"\b(ten hang|don gia|thanh tien|so luong|mat hang|description|qty)\b")
-_POSTCODE = re.compile(r"(?<![\w-])\d{5}\s*,?\s+[a-z][a-z .]*[,.]?\s*$")
-_REGION = re.compile(r"([a-z .,]*\b(selangor|johor|kedah|kelantan|melaka|malacca|negeri sembilan|pahang|perak|perlis|"
-                     r"pulau pinang|penang|sabah|sarawak|terengganu|kuala lumpur|putrajaya|labuan|malaysia|"
-                     r"darul [a-z]+|wilayah persekutuan|viet ?nam)\b[a-z .,]*)")
-_REGISTRATION_LINE = re.compile(r"\b(co\.? ?(reg|no)|company no|roc|reg\.? no|br no|gst ?id|gst reg|sst|licensee|"
-                                r"business reg)\b")
 # A registration number after a name, with the branch code some chains print after it ("273500-U (KSB)").
 _REGISTRATION = re.compile(r"\s*[\(\[]?\s*(co\.?\s*(reg|no)\.?\s*[:.]?\s*)?\d{3,}[\s-]*[A-Za-z]?\s*[\)\]]?"
                            r"(?:\s*\([A-Z0-9]{2,6}\))?\s*$", re.I)
@@ -910,14 +880,6 @@ def _repair_total(text: str) -> str:
     return _TOTAL_MISREAD.sub(word, text)
 
 
-#: Words of Malaysian addresses (Malay street and area words, states, large towns), upper case.
-_MY_ADDRESS_WORDS = frozenset("""
-JALAN TAMAN LORONG KAMPUNG BANDAR PERSIARAN KAWASAN PERINDUSTRIAN PERUSAHAAN SEKSYEN MEDAN PUSAT BANGUNAN
-WISMA MENARA PLAZA KOMPLEKS DESA INDAH UTAMA BARU BESAR PERMAI SENTOSA SETIA ALAM JAYA RAYA SELATAN UTARA
-TIMUR BARAT TENGAH SELANGOR JOHOR KEDAH KELANTAN MELAKA PAHANG PERAK PERLIS PENANG PINANG SABAH SARAWAK
-TERENGGANU LUMPUR KUALA DARUL EHSAN TAKZIM AMAN PUTRAJAYA LABUAN PETALING DAMANSARA SUBANG PUCHONG KAJANG
-CHERAS KLANG SHAH BAHRU AMPANG KEPONG SETAPAK SEMENYIH SERDANG KOTA BATU GOMBAK RAWANG SEREMBAN IPOH
-""".split())
 #: Malaysian address abbreviations that OCR reads with I, 1 or | for L ("JIN", "J1n", "BIk").
 _MY_ABBREVIATIONS = {"JLN": re.compile(r"\bJ[I1|l]N\b", re.I), "BLK": re.compile(r"\bB[I1|l]K\b", re.I)}
 
@@ -1065,9 +1027,3 @@ def _continue_lines(lines, folded, indices, value, most: int = 2):
     return text, text, tuple(idx)
 
 
-def _left(line: TextLine) -> float:
-    return min(x for x, _ in line.box)
-
-
-def _right(line: TextLine) -> float:
-    return max(x for x, _ in line.box)
