@@ -14,6 +14,7 @@ from app.api.errors import error_response
 from app.api.schemas import parse_bool_param, parse_extract_config, single_value
 from app.api.uploads import read_uploads
 from app.errors import InvalidConfig, LLMError, RequestTimeout, ServiceNotReady
+from app.observability.http import observe_batch
 from app.pipeline import BatchResult
 
 log = logging.getLogger(__name__)
@@ -75,6 +76,7 @@ def ocr():
     uploads = read_uploads(_services().settings.max_files_per_request)
     with_box = parse_bool_param("display_text_box", single_value(request.form, "display_text_box"), True)
     batch = _services().pipeline.ocr_batch(uploads, with_box=with_box)
+    observe_batch(batch.results, None)
     return _batch_response(batch, "OCR completed")
 
 
@@ -87,6 +89,7 @@ def extract():
     options = config.options(services.settings, g.deadline)
     batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box,
                                             document_type=config.document_type)
+    observe_batch(batch.results, config.document_type)
     return _batch_response(batch, "Extraction completed")
 
 

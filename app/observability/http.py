@@ -21,7 +21,6 @@ Probe semantics follow Kubernetes' liveness/readiness probes
 
 from __future__ import annotations
 
-import json
 import logging
 import time
 from typing import Callable
@@ -42,6 +41,18 @@ ops = Blueprint("ops", __name__)
 #: Endpoints (last part of the endpoint name, in an ``api*`` blueprint) whose
 #: responses carry per-file pipeline results in ``data.results``.
 _RESULT_ENDPOINTS = {"ocr": "ocr", "extract": "extract"}
+_RESULTS_KEY = "observed_results"
+
+
+def observe_batch(results: list[dict], document_type: str | None) -> None:
+    """Hand one request's per-file results to the after-request hook (metrics and the JSON
+    access log), as the route has them: the hook never parses the response or the form again.
+
+    Args:
+        results: the pipeline's per-file results (``BatchResult.results``).
+        document_type: the type the caller named (None: none or ``/ocr``).
+    """
+    g.setdefault(_RESULTS_KEY, (results, document_type))
 
 
 def add_readiness_check(app: Flask, name: str, check: Callable[[], dict | None]) -> None:
@@ -76,10 +87,8 @@ def init_app(app: Flask) -> None:
         document_type = None
         results = None
         endpoint = (request.endpoint or "").rsplit(".", 1)[-1]
-        if settings.metrics_enabled or settings.log_format == "json":
-            if (request.blueprint or "").startswith("api") and endpoint in _RESULT_ENDPOINTS:
-                results = _response_results(response)
-                document_type = _requested_document_type() if results is not None else None
+        if (request.blueprint or "").startswith("api") and endpoint in _RESULT_ENDPOINTS:
+            results, document_type = g.get(_RESULTS_KEY, (None, None))
         if settings.metrics_enabled:
             try:
                 metrics.observe_request(route, request.method, response.status_code, seconds)
@@ -106,24 +115,6 @@ def init_app(app: Flask) -> None:
     if settings.metrics_enabled and not settings.metrics_port:
         # With METRICS_PORT the metrics are served on that port (gunicorn master), not here.
         app.add_url_rule("/metrics", "ops_metrics", metrics_view, methods=["GET"])
-
-
-def _requested_document_type() -> str | None:
-    try:
-        raw = request.form.get("config") if request.mimetype == "multipart/form-data" else None
-        value = json.loads(raw).get("document_type") if raw else None
-    except Exception:  # a body that could not be read is not this hook's to report
-        return None
-    return value if isinstance(value, str) else None
-
-
-def _response_results(response: Response) -> list[dict] | None:
-    if not response.is_json or response.direct_passthrough:
-        return None
-    body = response.get_json(silent=True)
-    data = body.get("data") if isinstance(body, dict) else None
-    results = data.get("results") if isinstance(data, dict) else None
-    return [r for r in results if isinstance(r, dict)] if isinstance(results, list) else None
 
 
 def _ocr_check(services) -> dict:
