@@ -72,13 +72,17 @@ def image_key(image: np.ndarray) -> str:
     return digest.hexdigest()
 
 
-def _ocr_to_dict(ocr: OcrResult) -> dict:
+def ocr_to_record(ocr: OcrResult) -> dict:
+    """An OCR result as JSON-ready data (``{lines: [[text, confidence, box (4, 2)]], width, height,
+    detection_ms, recognition_ms, engine}``), as the ``ocr`` step stores it; :func:`ocr_from_record`
+    reads it back."""
     return {"lines": [[ln.text, float(ln.confidence), [list(map(float, p)) for p in ln.box]] for ln in ocr.lines],
             "width": ocr.width, "height": ocr.height, "detection_ms": ocr.detection_ms,
             "recognition_ms": ocr.recognition_ms, "engine": ocr.engine}
 
 
-def _ocr_from_dict(d: dict) -> OcrResult:
+def ocr_from_record(d: dict) -> OcrResult:
+    """The :class:`OcrResult` stored by :func:`ocr_to_record` (lines without ``page``)."""
     lines = tuple(TextLine(t, c, tuple(tuple(p) for p in box)) for t, c, box in d["lines"])
     return OcrResult(lines, d["width"], d["height"], d["detection_ms"], d["recognition_ms"], d.get("engine", ""))
 
@@ -98,7 +102,7 @@ class RecordingOcrEngine(OcrEngine):
     def recognize(self, image):
         result = self.engine.recognize(image)
         with self._lock:
-            self.records[image_key(image)] = _ocr_to_dict(result)
+            self.records[image_key(image)] = ocr_to_record(result)
             self.pages += 1
             pages = self.pages
         if self.on_page is not None:
@@ -121,7 +125,7 @@ class ReplayOcrEngine(OcrEngine):
     def recognize(self, image):
         record = self.records.get(image_key(image))
         if record is not None:
-            return _ocr_from_dict(record)
+            return ocr_from_record(record)
         return self.fallback().recognize(image)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
-from app.domain import OcrResult, TextLine
+from app.jobs.tasks import ocr_from_record, ocr_to_record
 from app.ocr.base import OcrEngine
 
 HERE = Path(__file__).resolve().parent
@@ -117,7 +117,7 @@ CASES: tuple[Case, ...] = (
     Case("vn_xml", "hoadon.xml", _vn_xml, "invoice", INVOICE_INFO),
 )
 
-#: request name -> (door, config); the configs are the ``/extract`` form's ``config``.
+#: The requests asked of every document (:meth:`Doors.ask`; their configs: :func:`config_for`).
 REQUESTS = ("auto", "info", "named", "ocr", "grpc_extract", "grpc_ocr", "legacy")
 
 
@@ -159,7 +159,7 @@ def llm_responder(kind: str, kw: dict) -> str:
 class SequenceOcrEngine(OcrEngine):
     """Answers each ``recognize`` call with the next stored page of the current document.
 
-    ``load(pages)`` sets the pages (the recorded :class:`OcrResult` dicts in call order);
+    ``load(pages)`` sets the pages (:func:`app.jobs.tasks.ocr_to_record` records, in call order);
     a call beyond them raises ``LookupError`` (the document changed since recording).
     """
 
@@ -177,7 +177,7 @@ class SequenceOcrEngine(OcrEngine):
             raise LookupError(f"no recorded OCR for call {self.calls + 1} (recorded {len(self.pages)} pages)")
         page = self.pages[self.calls]
         self.calls += 1
-        return ocr_from_dict(page)
+        return ocr_from_record(page)
 
     def describe(self) -> dict:
         return {"engine": self.name}
@@ -193,22 +193,11 @@ class RecordingEngine(OcrEngine):
 
     def recognize(self, image):
         result = self.engine.recognize(image)
-        self.pages.append(ocr_to_dict(result))
+        self.pages.append(ocr_to_record(result))
         return result
 
     def describe(self) -> dict:
         return self.engine.describe()
-
-
-def ocr_to_dict(result: OcrResult) -> dict:
-    return {"width": result.width, "height": result.height, "engine": result.engine,
-            "lines": [[ln.text, round(float(ln.confidence), 6), [[round(float(x), 2), round(float(y), 2)]
-                                                               for x, y in ln.box]] for ln in result.lines]}
-
-
-def ocr_from_dict(d: dict) -> OcrResult:
-    lines = tuple(TextLine(t, c, tuple(tuple(p) for p in box)) for t, c, box in d["lines"])
-    return OcrResult(lines, d["width"], d["height"], 1.0, 2.0, d.get("engine", ""))
 
 
 # ----------------------------------------------------------------------- the doors
@@ -225,8 +214,8 @@ def scrub(value):
 
 
 class Doors:
-    """The HTTP app and a gRPC server over one set of services (the given OCR engine,
-    the stand-in LLM); ``ask(case, data, request)`` answers one request as JSON."""
+    """The HTTP app and a gRPC server over one set of services (``engine``, the stand-in
+    LLM); ``ask(case, data, request)`` answers one request as JSON."""
 
     def __init__(self, engine: OcrEngine):
         import grpc
@@ -237,16 +226,16 @@ class Doors:
         from app.grpc.generated.docextract.v1 import extraction_service_pb2_grpc as v1_grpc
         from app.grpc.server import create_server
         from app.llm.client import LLMClient
-        from app.services import build_services
         from tests.conftest import FakeOpenAI
 
         settings = Settings(hard_token="", llm_api_url="http://fake/v1", grpc_drain_delay=0.0)
         llm = LLMClient(base_url="http://fake/v1", model="m", max_retries=0, client=FakeOpenAI(llm_responder))
-        self.services = build_services(settings, ocr_engine=engine, llm_client=llm)
         app = create_app(settings, ocr_engine=engine, llm_client=llm)
         app.testing = True
+        self.engine = engine
         self.http = app.test_client()
-        self.server, port = create_server("127.0.0.1:0", settings, self.services.pipeline)
+        # The gRPC server on the app's own pipeline: one set of services behind both doors.
+        self.server, port = create_server("127.0.0.1:0", settings, app.extensions["docextract"].pipeline)
         self.server.start()
         self.channel = grpc.insecure_channel(f"127.0.0.1:{port}",
                                              options=[("grpc.max_receive_message_length", 64 * 1024 * 1024),

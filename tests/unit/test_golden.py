@@ -61,9 +61,7 @@ def test_first_difference_names_the_path():
 
 @pytest.fixture(scope="module")
 def doors():
-    engine = SequenceOcrEngine()
-    d = Doors(engine)
-    d.engine = engine
+    d = Doors(SequenceOcrEngine())
     yield d
     d.close()
 
