@@ -40,53 +40,67 @@ LABELS = {"report": ROOT / "bench" / "labels" / "sroie_line_items.jsonl",
           "tune": ROOT / "bench" / "labels" / "sroie_line_items_tune.jsonl"}
 
 
-def _ocr_of(key: str, engine, settings):
-    """The configured OCR engine's reading of SROIE image ``key`` (cached), or None when the
-    shared data has no image for it (250 of the 507 transcripts have one)."""
+def _image_ocr(path: Path, engine, settings):
+    """The configured OCR engine's reading of the image at ``path`` (cached), or None when
+    the shared data has no such image (250 of SROIE's 507 transcripts have one)."""
     from app.documents import decode_image
 
-    path = ROOT.parent / "shared" / "data" / "sroie" / "images" / f"{key}.jpg"
     if not path.exists():
         return None
     return engine.recognize(decode_image(path.read_bytes(), max_bytes=settings.max_file_bytes,
                                          max_pixels=settings.max_image_pixels))
 
 
-def row_f1(read, show_failures: bool, half: str, source: str = "transcripts") -> int:
-    """Row F1 of ``read(OcrResult) -> [LineItem]`` on the hand-labelled receipts, read from
-    their transcripts or (``source="ocr"``) from the OCR of their images."""
-    engine = settings = None
-    if source == "ocr":
-        from app.config import Settings
-        from app.ocr.base import create_engine
+def _ocr_engine():
+    """``(caching engine, settings)``: the configured OCR engine behind ``bench/ocr_cache.py``'s cache."""
+    from app.config import Settings
+    from app.ocr.base import create_engine
 
-        settings = Settings.from_env()
-        ocr_cache = load_script("docextract_ocr_cache", "ocr_cache.py")
-        engine = ocr_cache.CachingOcrEngine(create_engine(settings))
+    settings = Settings.from_env()
+    return load_script("docextract_ocr_cache", "ocr_cache.py").CachingOcrEngine(create_engine(settings)), settings
+
+
+def _score(read, documents, show_failures: bool) -> dict | None:
+    """Row figures (``bench/evaluate.py``'s matching) of ``read(OcrResult) -> [LineItem]`` over
+    ``documents``: ``(key, labelled rows, OcrResult or None)``, a None reading left out.
+    None when no document was read."""
     ev = load_script("docextract_evaluate", "evaluate.py")
-    labels = {row["key"]: row["line_items"] for row in map(json.loads, LABELS[half].read_text().splitlines())}
     counts = []
-    for raw in re_.TRANSCRIPTS.read_text().splitlines():
-        row = json.loads(raw)
-        if row["key"] not in labels:
-            continue
-        ocr = re_.transcript_ocr(row) if engine is None else _ocr_of(row["key"], engine, settings)
+    for key, labelled, ocr in documents:
         if ocr is None:
             continue
         got = [{"description": i.description, "amount": None if i.amount is None else str(i.amount)}
                for i in read(ocr)]
-        c = ev.score_line_items(labels[row["key"]], got)
+        c = ev.score_line_items(labelled, got)
         counts.append(c)
         if show_failures and c["matched"] < max(c["gold"], c["predicted"]):
-            print(f"{row['key']}: {c['matched']} of {c['gold']} labelled rows matched, {c['predicted']} read")
+            print(f"{key}: {c['matched']} of {c['gold']} labelled rows matched, {c['predicted']} read")
             for item in got:
                 print(f"    read  {item['amount']!s:>8}  {item['description']}")
-    f = ev.line_item_figures(counts)
-    print(f"SROIE hand-labelled receipts ({half} half, {source}): {f['documents']} receipts, {f['gold']} labelled rows, "
-          f"{f['predicted']} read, {f['matched']} matched; precision {f['precision']:.3f}, recall "
-          f"{f['recall']:.3f}, row F1 {f['f1']:.3f}")
-    if len(counts) != len(labels):
-        print(f"({len(labels) - len(counts)} labelled receipts not read: no image in the shared data)")
+    return ev.line_item_figures(counts) if counts else None
+
+
+def _figures(f: dict) -> str:
+    return (f"{f['documents']} receipts, {f['gold']} labelled rows, {f['predicted']} read, {f['matched']} matched; "
+            f"precision {f['precision']:.3f}, recall {f['recall']:.3f}, row F1 {f['f1']:.3f}")
+
+
+def row_f1(read, show_failures: bool, half: str, source: str = "transcripts") -> int:
+    """Row F1 of ``read(OcrResult) -> [LineItem]`` on the hand-labelled receipts, read from
+    their transcripts or (``source="ocr"``) from the OCR of their images."""
+    engine, settings = _ocr_engine() if source == "ocr" else (None, None)
+    images = ROOT.parent / "shared" / "data" / "sroie" / "images"
+    labels = {row["key"]: row["line_items"] for row in map(json.loads, LABELS[half].read_text().splitlines())}
+    rows = [row for row in map(json.loads, re_.TRANSCRIPTS.read_text().splitlines()) if row["key"] in labels]
+    documents = ((row["key"], labels[row["key"]],
+                  re_.transcript_ocr(row) if engine is None else _image_ocr(images / f"{row['key']}.jpg", engine,
+                                                                            settings))
+                 for row in rows)
+    f = _score(read, documents, show_failures)
+    print(f"SROIE hand-labelled receipts ({half} half, {source}): "
+          + (_figures(f) if f else "skipped (no receipt read)"))
+    if (f["documents"] if f else 0) != len(labels):
+        print(f"({len(labels) - (f['documents'] if f else 0)} labelled receipts not read: no image in the shared data)")
     return 0
 
 
@@ -97,35 +111,13 @@ def mcocr_row_f1(read, show_failures: bool) -> int:
     """Row F1 of ``read(OcrResult) -> [LineItem]`` on the hand-labelled MC-OCR photos
     (``bench/labels/mcocr_line_items.jsonl``: 4 receipts, 18 rows, labelled from the photos;
     never tuned on), read through the configured OCR engine (cached)."""
-    from app.config import Settings
-    from app.documents import decode_image
-    from app.ocr.base import create_engine
-
-    settings = Settings.from_env()
-    engine = load_script("docextract_ocr_cache", "ocr_cache.py").CachingOcrEngine(create_engine(settings))
-    ev = load_script("docextract_evaluate", "evaluate.py")
-    counts = []
-    for row in map(json.loads, MCOCR_LABELS.read_text(encoding="utf-8").splitlines()):
-        path = ROOT.parent / "shared" / "data" / "mcocr2021" / "images" / f"{row['key']}.jpg"
-        if not path.exists():
-            continue
-        ocr = engine.recognize(decode_image(path.read_bytes(), max_bytes=settings.max_file_bytes,
-                                            max_pixels=settings.max_image_pixels))
-        got = [{"description": i.description, "amount": None if i.amount is None else str(i.amount)}
-               for i in read(ocr)]
-        c = ev.score_line_items(row["line_items"], got)
-        counts.append(c)
-        if show_failures and c["matched"] < max(c["gold"], c["predicted"]):
-            print(f"{row['key']}: {c['matched']} of {c['gold']} labelled rows matched, {c['predicted']} read")
-            for item in got:
-                print(f"    read  {item['amount']!s:>8}  {item['description']}")
-    if not counts:
-        print("MC-OCR hand-labelled receipts: skipped (no image in ../shared/data/mcocr2021)")
-        return 0
-    f = ev.line_item_figures(counts)
-    print(f"MC-OCR hand-labelled receipts (ocr): {f['documents']} receipts, {f['gold']} labelled rows, "
-          f"{f['predicted']} read, {f['matched']} matched; precision {f['precision']:.3f}, recall "
-          f"{f['recall']:.3f}, row F1 {f['f1']:.3f}")
+    engine, settings = _ocr_engine()
+    images = ROOT.parent / "shared" / "data" / "mcocr2021" / "images"
+    documents = ((row["key"], row["line_items"], _image_ocr(images / f"{row['key']}.jpg", engine, settings))
+                 for row in map(json.loads, MCOCR_LABELS.read_text(encoding="utf-8").splitlines()))
+    f = _score(read, documents, show_failures)
+    print("MC-OCR hand-labelled receipts (ocr): "
+          + (_figures(f) if f else "skipped (no image in ../shared/data/mcocr2021)"))
     return 0
 
 
