@@ -6,9 +6,10 @@ top-left, x to the right, y down. Times are milliseconds.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass, field
-from typing import Sequence
+from decimal import Decimal
 
 Point = tuple[float, float]
 Box = tuple[Point, Point, Point, Point]  # (4, 2): top-left, top-right, bottom-right, bottom-left
@@ -124,6 +125,11 @@ class FieldError:
     def to_dict(self) -> dict:
         return {"error_code": self.code, "message": self.message}
 
+    @classmethod
+    def from_dict(cls, data: dict) -> "FieldError":
+        """The inverse of :meth:`to_dict`."""
+        return cls(data["error_code"], data["message"])
+
 
 @dataclass(frozen=True)
 class Extraction:
@@ -184,153 +190,6 @@ def same_row(a: TextLine, b: TextLine) -> bool:
     return down > 0.5 * min(box_bottom(a) - box_top(a), box_bottom(b) - box_top(b))
 
 
-def _edges(box: Box) -> tuple[tuple[float, float], float]:
-    """The text direction of one box and its height across that direction.
-
-    The box's two pairs of opposite edges are compared; the pair closer to the
-    x axis runs along the text (whichever corner the engine put first, as
-    happens once a turned page's boxes are put in upright coordinates).
-
-    Returns:
-        ``((dx, dy), height)``: the summed vector of the two edges along the
-        text, pointing right, and the mean length of the two other edges.
-    """
-    import math
-
-    (x0, y0), (x1, y1), (x2, y2), (x3, y3) = box
-    a = ((x1 - x0) + (x2 - x3), (y1 - y0) + (y2 - y3))  # top + bottom edges, as listed
-    b = ((x3 - x0) + (x2 - x1), (y3 - y0) + (y2 - y1))  # left + right edges, as listed
-    along, across = (a, b) if abs(a[0]) >= abs(b[0]) else (b, a)
-    if along[0] < 0:
-        along = (-along[0], -along[1])
-    return along, math.hypot(*across) / 2
-
-
-def text_angle(lines: Sequence[TextLine]) -> float:
-    """The page's text direction: median slope angle of the wide line boxes.
-
-    Args:
-        lines: lines with boxes ``(4, 2)``.
-
-    Returns:
-        Radians; positive when lines descend towards the right (image y grows
-        downwards), negative when they rise. 0.0 when no box is at least twice
-        as wide as tall; boxes slanted beyond 45 degrees are ignored.
-    """
-    import math
-
-    angles = []
-    for line in lines:
-        (dx, dy), height = _edges(line.box)
-        if math.hypot(dx, dy) / 2 < 2 * max(height, 1.0):
-            continue
-        angle = math.atan2(dy, dx)
-        if abs(angle) < math.pi / 4:
-            angles.append(angle)
-    if not angles:
-        return 0.0
-    angles.sort()
-    return angles[len(angles) // 2]
-
-
-def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[float]:
-    """The text direction around each line: like :func:`text_angle`, over the wide
-    boxes whose centres lie within ``rows`` median line heights above or below the
-    line's centre. A curled receipt's rows slant differently at its top and bottom,
-    and a column of short amounts, whose boxes come out level, can outvote the
-    slanted captions on the page-wide median.
-
-    Args:
-        lines: lines with boxes ``(4, 2)``.
-        rows: half-height of the window, in median line heights.
-
-    Returns:
-        One angle per line, radians (sign as :func:`text_angle`); the page's
-        angle where fewer than three wide boxes fall in the window.
-    """
-    import math
-    import statistics
-
-    if not lines:
-        return []
-    centres, heights, wide = [], [], []  # wide: (centre y, angle) of the boxes text_angle counts
-    for line in lines:
-        (dx, dy), height = _edges(line.box)
-        centres.append(sum(y for _, y in line.box) / 4)
-        heights.append(height)
-        angle = math.atan2(dy, dx)
-        if math.hypot(dx, dy) / 2 >= 2 * max(height, 1.0) and abs(angle) < math.pi / 4:
-            wide.append((centres[-1], angle))
-    everywhere = sorted(angle for _, angle in wide)
-    page = everywhere[len(everywhere) // 2] if everywhere else 0.0  # = text_angle(lines)
-    reach = rows * statistics.median(heights)
-    out = []
-    for centre in centres:
-        near = sorted(angle for y, angle in wide if abs(y - centre) <= reach)
-        out.append(near[len(near) // 2] if len(near) >= 3 else page)
-    return out
-
-
-def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
-    """Sort lines top-to-bottom, then left-to-right within a visual row.
-
-    The page's skew (:func:`text_angle`) is removed first, and each line's
-    vertical extent is its box's own height around its centre, so the lines
-    of a photo taken at a slant do not run into each other's rows. A line joins a
-    row when its vertical extent overlaps the row's mean extent (the average
-    top and bottom of the row's lines, so a row cannot creep downwards line by
-    line) by more than half of the smaller of the two heights; rows are
-    ordered by their mean centre y.
-
-    Args:
-        lines: lines with boxes in any order.
-
-    Returns:
-        A new list in reading order.
-    """
-    import math
-
-    angle = text_angle(lines)
-    cos, sin = math.cos(angle), math.sin(angle)
-
-    def level(line: TextLine) -> tuple[float, float, float]:
-        """(left x, top y, bottom y) with the skew removed (rotation by -angle); the
-        vertical extent is the box's own height around its centre, so a line
-        slanted more than the page does not grow taller."""
-        xs = [x * cos + y * sin for x, y in line.box]
-        ys = [-x * sin + y * cos for x, y in line.box]
-        centre = sum(ys) / 4
-        height = min(_edges(line.box)[1], max(ys) - min(ys))
-        return min(xs), centre - height / 2, centre + height / 2
-
-    geometry = {id(line): level(line) for line in lines}
-
-    def extent(line: TextLine) -> tuple[float, float]:
-        return geometry[id(line)][1:]
-
-    def band(row: list[TextLine]) -> tuple[float, float]:
-        return (sum(extent(x)[0] for x in row) / len(row), sum(extent(x)[1] for x in row) / len(row))
-
-    rows: list[list[TextLine]] = []
-    for line in sorted(lines, key=lambda ln: sum(extent(ln)) / 2):
-        top, bottom = extent(line)
-        height = max(bottom - top, 1.0)
-        placed = False
-        for row in reversed(rows[-3:]):
-            r_top, r_bottom = band(row)
-            overlap = min(bottom, r_bottom) - max(top, r_top)
-            if overlap > 0.5 * min(height, max(r_bottom - r_top, 1.0)):
-                row.append(line)
-                placed = True
-                break
-        if not placed:
-            rows.append([line])
-    ordered: list[TextLine] = []
-    for row in sorted(rows, key=lambda r: sum(sum(extent(x)) / 2 for x in r) / len(r)):
-        ordered.extend(sorted(row, key=lambda ln: geometry[id(ln)][0]))
-    return ordered
-
-
 # --------------------------------------------------------------------------- fields
 SOURCES = ("qr", "mrz", "rule", "llm")
 
@@ -359,3 +218,304 @@ class Candidate:
     source: str
     line_indices: tuple[int, ...] = ()
     checks: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class FieldResult:
+    """One field's final reading: the response entry of one field.
+
+    Attributes:
+        value: as printed (or as encoded in the QR / MRZ / e-invoice XML); None when not found.
+        normalized: ISO date, ``{"amount", "currency"}``, NFC text, ...
+        confidence: 0..1.
+        source: ``qr``, ``mrz``, ``rule``, ``llm`` or ``xml`` (None when not found).
+        line_indices: lines of the stacked ``OcrResult`` the value was read from.
+        grounded: the value appears in the OCR text (always true for QR/MRZ/rule).
+        checks: validations run and their outcome.
+        matched_field: the known field an ``info`` entry was mapped onto
+            (``app.classify.mapping.map_info``; type detected); None: no
+            known field matched.
+        mapped: the entry went through the mapping (the response then shows
+            ``matched_field``, null included).
+        page: 1-based page of the value's lines (None: not placed, or not from a page).
+        box: axis-aligned ``[[x, y] x 4]`` around the value's lines in that page's
+            pixels (None: no lines), set by the pipeline (:meth:`placed`).
+    """
+
+    value: str | None
+    normalized: object
+    confidence: float
+    source: str | None
+    line_indices: tuple[int, ...] = ()
+    grounded: bool = False
+    checks: dict = field(default_factory=dict)
+    matched_field: str | None = None
+    mapped: bool = False
+    page: int | None = None
+    box: list | None = None
+
+    def placed(self, page: int | None, box: list | None) -> "FieldResult":
+        """This result with its page and box (page pixels) set."""
+        return dataclasses.replace(self, page=page, box=box)
+
+    def to_dict(self) -> dict:
+        """Response form: ``{value, normalized, confidence (3 places), source, grounded, box,
+        checks?, matched_field? (mapped entries), page}``."""
+        out = {"value": self.value, "normalized": self.normalized, "confidence": round(self.confidence, 3),
+               "source": self.source, "grounded": self.grounded, "box": self.box}
+        if self.checks:
+            out["checks"] = self.checks
+        if self.mapped:
+            out["matched_field"] = self.matched_field
+        out["page"] = self.page
+        return out
+
+
+def amount_string(value: Decimal) -> str:
+    """Canonical decimal string: no separators, no currency; whole amounts
+    without decimals, others with at least two (``60.3`` -> ``"60.30"``,
+    ``408000.000`` -> ``"408000"``, ``6500.00`` -> ``"6500"``)."""
+    if value == value.to_integral_value():
+        return str(value.quantize(Decimal(1)))
+    text = format(value.normalize(), "f")
+    whole, _, frac = text.partition(".")
+    return f"{whole}.{frac.ljust(2, '0')}"
+
+
+@dataclass(frozen=True)
+class LineItem:
+    """One item row.
+
+    Attributes:
+        description: the item's text (lines of a wrapped cell joined by a space).
+        quantity, unit_price, amount: numbers as printed, parsed (None: absent).
+        unit: unit of measure as printed.
+        line_indices: OCR lines of the row (indices into the stacked ``OcrResult``).
+        confidence: mean OCR confidence of those lines, adjusted by the row's
+            arithmetic check (``app.extraction.checks``); 1.0 for an e-invoice XML row.
+        checks: the row's checks (``{"quantity_x_unit_price": bool}``).
+        page, box: where the row is (page pixels, as :attr:`FieldResult.box`); set by
+            the pipeline (:meth:`placed`); None for an XML row.
+        tax_rate: the VAT rate an e-invoice XML row states (percent, as a string).
+    """
+
+    description: str | None
+    quantity: Decimal | None
+    unit: str | None
+    unit_price: Decimal | None
+    amount: Decimal | None
+    line_indices: tuple[int, ...]
+    confidence: float
+    checks: dict | None = None
+    page: int | None = None
+    box: list | None = None
+    tax_rate: str | None = None
+
+    def placed(self, page: int | None, box: list | None) -> "LineItem":
+        """This row with its page and box (page pixels) set."""
+        return dataclasses.replace(self, page=page, box=box)
+
+    def to_dict(self) -> dict:
+        """Response form: numbers as canonical decimal strings (``"1250.50"``, :func:`amount_string`),
+        then ``confidence``, ``checks`` (when any), ``page``, ``box`` and ``tax_rate`` (when stated)."""
+        out = {"description": self.description,
+               "quantity": _num(self.quantity), "unit": self.unit, "unit_price": _num(self.unit_price),
+               "amount": _num(self.amount), "confidence": round(self.confidence, 3)}
+        if self.checks:
+            out["checks"] = self.checks
+        out["page"], out["box"] = self.page, self.box
+        if self.tax_rate is not None:
+            out["tax_rate"] = self.tax_rate
+        return out
+
+
+def _num(value: Decimal | None) -> str | None:
+    return None if value is None else amount_string(value)
+
+
+# --------------------------------------------------------------------------- documents
+PAGE_SOURCES = ("ocr", "pdf_text")
+
+
+@dataclass(frozen=True)
+class PageText:
+    """One page's text, built once by the OCR engine or the PDF text layer.
+
+    Attributes:
+        number: 1-based page number.
+        width, height: page size in pixels (PDF pages at ``PDF_DPI``).
+        source: one of :data:`PAGE_SOURCES`: ``pdf_text`` (text layer) or ``ocr``.
+        ocr: the page's lines (``page`` set; boxes in the page's pixels) and the
+            OCR stage times (0 for a text-layer page).
+        text_layer_ms: time reading the text layer, milliseconds.
+    """
+
+    number: int
+    width: int
+    height: int
+    source: str
+    ocr: OcrResult
+    text_layer_ms: float = 0.0
+
+    def timing(self) -> dict:
+        """``processing_time`` of the page, milliseconds."""
+        return {"detection_ms": round(self.ocr.detection_ms, 1), "recognition_ms": round(self.ocr.recognition_ms, 1),
+                "text_layer_ms": round(self.text_layer_ms, 1)}
+
+    def to_dict(self, with_lines: bool, with_box: bool) -> dict:
+        """Response form: ``{page, width, height, source, ocr_data? (with_lines), processing_time}``."""
+        out = {"page": self.number, "width": self.width, "height": self.height, "source": self.source}
+        if with_lines:
+            out["ocr_data"] = [line.to_dict(with_box) for line in self.ocr.lines]
+        out["processing_time"] = self.timing()
+        return out
+
+
+@dataclass(frozen=True)
+class DocumentResult:
+    """What the pipeline read from one document: the one result every door serialises.
+
+    HTTP and the jobs store it with :meth:`to_dict` (the ``/extract`` and ``/ocr`` JSON);
+    gRPC builds its messages from the attributes (``app.grpc.servicers``); metrics read it
+    before it is serialised.
+
+    Attributes:
+        filename: the client's file name.
+        kind: ``ocr`` (text only, the ``/ocr`` door) or ``extract`` (fields).
+        pages: the pages in order (empty for an e-invoice XML upload).
+        timings: ``processing_time``: stage -> milliseconds (0.1 ms), keys ending ``_ms``.
+        document_type: the type whose fields were read (given or detected); None when none applies.
+        classification: ``{type, confidence, source}``.
+        values: field key -> value as read (``extracted_fields``).
+        fields: field key -> :class:`FieldResult`, placed (page and box set).
+        line_items: the item rows, placed; None: the type has no line items.
+        checks: the arithmetic checks' report (``app.extraction.checks``); None with ``line_items``.
+        einvoice: what an e-invoice XML said about itself (``{format, profile, attachment, ...}``).
+        field_errors: field key -> why the LLM gave it no value.
+        warnings: things the caller should know.
+    """
+
+    filename: str
+    kind: str
+    pages: tuple[PageText, ...]
+    timings: dict
+    document_type: str | None = None
+    classification: dict | None = None
+    values: dict = field(default_factory=dict)
+    fields: dict = field(default_factory=dict)
+    line_items: tuple[LineItem, ...] | None = None
+    checks: dict | None = None
+    einvoice: dict | None = None
+    field_errors: dict = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
+
+    success = True
+
+    @property
+    def lines(self) -> list[TextLine]:
+        """Every page's lines in page coordinates (each with its ``page``)."""
+        return [ln for p in self.pages for ln in p.ocr.lines]
+
+    def to_dict(self, with_box: bool = False) -> dict:
+        """The HTTP JSON of one file (the ``/ocr`` and ``/extract`` wire format).
+
+        Args:
+            with_box: ``/extract``: include every line with its box (``ocr_data``, top level
+                and per page); ``/ocr``: lines are always included and this decides their boxes.
+
+        Returns:
+            ``ocr``: ``{filename, success, page_count, ocr_data, pages, processing_time}``.
+            ``extract``: ``{filename, success, page_count, document_type, classification,
+            extracted_fields, fields, line_items?, checks?, einvoice?, pages, processing_time,
+            ocr_data?, field_errors?, warnings?}``.
+        """
+        out = {"filename": self.filename, "success": True, "page_count": len(self.pages)}
+        if self.kind == "ocr":
+            out["ocr_data"] = [line.to_dict(with_box) for line in self.lines]
+            out["pages"] = [p.to_dict(True, with_box) for p in self.pages]
+            out["processing_time"] = dict(self.timings)
+            return out
+        out.update({"document_type": self.document_type, "classification": self.classification,
+                    "extracted_fields": dict(self.values),
+                    "fields": {key: r.to_dict() for key, r in self.fields.items()}})
+        if self.line_items is not None:
+            out["line_items"] = [item.to_dict() for item in self.line_items]
+            out["checks"] = self.checks
+        if self.einvoice is not None:
+            out["einvoice"] = self.einvoice
+        out["pages"] = [p.to_dict(with_box, with_box) for p in self.pages]
+        out["processing_time"] = dict(self.timings)
+        if with_box:
+            out["ocr_data"] = [line.to_dict(True) for line in self.lines]
+        if self.field_errors:
+            out["field_errors"] = {k: e.to_dict() for k, e in self.field_errors.items()}
+        if self.warnings:
+            out["warnings"] = list(self.warnings)
+        return out
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "DocumentResult":
+        """A result from its JSON (:meth:`to_dict`), as the jobs store it.
+
+        ``to_dict(from_dict(d), with_box)`` gives ``d`` back for the ``with_box`` it was
+        written with. What the JSON does not carry stays empty: the fields' and rows'
+        ``line_indices``, and the pages' lines when they were written without them.
+
+        Raises:
+            KeyError, TypeError, ValueError: ``data`` is not a result's JSON.
+        """
+        kind = "extract" if "fields" in data else "ocr"
+        pages = tuple(PageText(p["page"], p["width"], p["height"], p["source"],
+                               OcrResult(tuple(_line_from_dict(ln) for ln in p.get("ocr_data", ())),
+                                         p["width"], p["height"], p["processing_time"]["detection_ms"],
+                                         p["processing_time"]["recognition_ms"]),
+                               p["processing_time"]["text_layer_ms"])
+                      for p in data.get("pages", ()))
+        if kind == "ocr":
+            return cls(data["filename"], kind, pages, dict(data["processing_time"]))
+        items = data.get("line_items")
+        return cls(
+            data["filename"], kind, pages, dict(data["processing_time"]),
+            document_type=data.get("document_type"), classification=data.get("classification"),
+            values=dict(data.get("extracted_fields") or {}),
+            fields={k: FieldResult(f["value"], f["normalized"], f["confidence"], f["source"], (), f["grounded"],
+                                   f.get("checks") or {}, f.get("matched_field"), "matched_field" in f,
+                                   f.get("page"), f.get("box"))
+                    for k, f in data["fields"].items()},
+            line_items=None if items is None else tuple(_item_from_dict(i) for i in items),
+            checks=data.get("checks"), einvoice=data.get("einvoice"),
+            field_errors={k: FieldError.from_dict(e) for k, e in (data.get("field_errors") or {}).items()},
+            warnings=tuple(data.get("warnings") or ()))
+
+
+def _line_from_dict(data: dict) -> TextLine:
+    box = data.get("box") or ((0.0, 0.0),) * 4
+    return TextLine(data["text"], data["confidence"], tuple(tuple(p) for p in box), data.get("page"))
+
+
+def _item_from_dict(data: dict) -> LineItem:
+    def num(key: str) -> Decimal | None:
+        return None if data.get(key) is None else Decimal(data[key])
+
+    return LineItem(data.get("description"), num("quantity"), data.get("unit"), num("unit_price"), num("amount"),
+                    (), data["confidence"], data.get("checks"), data.get("page"), data.get("box"),
+                    data.get("tax_rate"))
+
+
+@dataclass(frozen=True)
+class FileFailure:
+    """A file of a batch that could not be read (its own fault or the OCR engine's).
+
+    Attributes:
+        filename: the client's file name.
+        error: the ``app.errors.ServiceError`` raised for it.
+    """
+
+    filename: str
+    error: object
+
+    success = False
+
+    def to_dict(self, with_box: bool = False) -> dict:
+        """``{filename, success: false, error_code, message, ...}`` (``with_box`` is ignored)."""
+        return {"filename": self.filename, "success": False, **self.error.to_dict()}

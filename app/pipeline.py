@@ -34,7 +34,8 @@ import numpy as np
 
 from app.config import Settings
 from app.documents import DocumentLimits, open_document
-from app.domain import OcrResult, TextLine, sort_reading_order
+from app.domain import DocumentResult, FileFailure, OcrResult, PageText, TextLine
+from app.geometry import sort_reading_order
 from app.errors import (BadRequest, DeadlineExceeded, InvalidXml, OcrEngineError, PayloadTooLarge, ServiceError,
                         UnsupportedXml)
 from app.extraction.extractor import ExtractOptions, FieldExtractor
@@ -56,50 +57,21 @@ class BatchResult:
     """Per-file results in upload order, and counts.
 
     Attributes:
-        results: one dict per file; failed files carry ``success: false``,
-            ``error_code`` and ``message``.
+        results: one :class:`~app.domain.DocumentResult` per file read, a
+            :class:`~app.domain.FileFailure` per file that failed.
         processed_count: files processed without error.
         error_count: files that failed.
         first_error: the first per-file error (used when every file failed).
     """
 
-    results: list[dict]
+    results: list[DocumentResult | FileFailure]
     processed_count: int
     error_count: int
     first_error: ServiceError | None = None
 
-
-@dataclass(frozen=True)
-class PageRead:
-    """One page's text.
-
-    Attributes:
-        number: 1-based page number.
-        width, height: page size in pixels (PDF pages at ``PDF_DPI``).
-        source: ``pdf_text`` (text layer) or ``ocr``.
-        ocr: the page's lines (``page`` set; boxes in the page's pixels) and the
-            OCR stage times (0 for a text-layer page).
-        text_layer_ms: time reading the text layer, milliseconds.
-    """
-
-    number: int
-    width: int
-    height: int
-    source: str
-    ocr: OcrResult
-    text_layer_ms: float = 0.0
-
-    def timing(self) -> dict:
-        """``processing_time`` of the page, milliseconds."""
-        return {"detection_ms": round(self.ocr.detection_ms, 1), "recognition_ms": round(self.ocr.recognition_ms, 1),
-                "text_layer_ms": round(self.text_layer_ms, 1)}
-
-    def to_dict(self, with_lines: bool, with_box: bool) -> dict:
-        out = {"page": self.number, "width": self.width, "height": self.height, "source": self.source}
-        if with_lines:
-            out["ocr_data"] = [line.to_dict(with_box) for line in self.ocr.lines]
-        out["processing_time"] = self.timing()
-        return out
+    def to_dicts(self, with_box: bool = False) -> list[dict]:
+        """The files' JSON (:meth:`DocumentResult.to_dict`), in upload order."""
+        return [r.to_dict(with_box) for r in self.results]
 
 
 @dataclass
@@ -115,7 +87,7 @@ class DocumentRead:
         offsets: page number -> y offset of that page in ``stacked``, pixels.
     """
 
-    pages: list[PageRead]
+    pages: list[PageText]
     first_image: np.ndarray | None = None
     stacked: OcrResult = field(init=False)
     offsets: dict[int, float] = field(init=False)
@@ -197,7 +169,7 @@ class DocumentPipeline:
             OcrEngineError: the engine failed.
             DeadlineExceeded: the deadline passed before a page was OCR'd.
         """
-        pages: list[PageRead] = []
+        pages: list[PageText] = []
         first_image = None
         with open_document(upload.data, self.limits) as document:
             for page in document.pages():
@@ -206,7 +178,7 @@ class DocumentPipeline:
                         first_image = page.image()
                     lines = tuple(sort_reading_order(page.text_lines))
                     ocr = OcrResult(lines, page.width, page.height, 0.0, 0.0, engine="pdf_text")
-                    pages.append(PageRead(page.number, page.width, page.height, "pdf_text", ocr, page.text_ms))
+                    pages.append(PageText(page.number, page.width, page.height, "pdf_text", ocr, page.text_ms))
                     continue
                 if deadline is not None and time.monotonic() >= deadline:
                     raise DeadlineExceeded(f"The request's deadline passed before page {page.number} of "
@@ -218,7 +190,7 @@ class DocumentPipeline:
                 if page.number == 1:
                     first_image = image
                 height, width = image.shape[:2]
-                pages.append(PageRead(page.number, width, height, "ocr", ocr))
+                pages.append(PageText(page.number, width, height, "ocr", ocr))
                 del image
         return DocumentRead(pages, first_image)
 
@@ -232,36 +204,30 @@ class DocumentPipeline:
 
     # --------------------------------------------------------------- one document
     def process(self, upload: Upload, *, info: dict[str, str] | None = None, options: ExtractOptions | None = None,
-                with_box: bool = False, document_type: str | None = None, ocr_only: bool = False) -> dict:
+                document_type: str | None = None, ocr_only: bool = False) -> DocumentResult:
         """Process one document; the entry point for every door.
 
         Args:
             upload: file name and bytes.
             info: field key -> description (extraction).
             options: LLM mode, fan-out and timeouts (extraction).
-            with_box: include OCR lines with boxes (``ocr_data``); for ``ocr_only``
-                lines are always included and this only decides their boxes.
             document_type: a predefined field set (``invoice``, ...).
             ocr_only: read text only (the ``/ocr`` door); no fields.
 
         Returns:
-            ``ocr_only``: ``{filename, success, page_count, ocr_data, pages,
-            processing_time: {detection_ms, recognition_ms, text_layer_ms}}``;
-            ``ocr_data`` holds every page's lines, each with its ``page``.
-            Otherwise: ``{filename, success, page_count, document_type,
-            classification ({type, confidence, source}: given or detected), extracted_fields, fields,
-            pages, processing_time: {ocr_ms (reading every page), detection_ms, recognition_ms,
-            text_layer_ms, extraction_ms, <reader>_ms...}}``
-            plus ``line_items`` and ``checks`` for invoices, receipts and orders,
-            ``ocr_data`` when ``with_box``, ``field_errors`` / ``warnings`` when any.
-            Each field carries ``page`` and ``box`` in that page's pixels.
-            ``pages`` entries: ``{page, width, height, source, ocr_data?,
-            processing_time}``.
+            A :class:`~app.domain.DocumentResult` (its :meth:`~app.domain.DocumentResult.to_dict`
+            is the HTTP JSON). ``ocr_only``: kind ``ocr``, the pages and
+            ``timings`` ``{detection_ms, recognition_ms, text_layer_ms}``. Otherwise kind
+            ``extract``: the type (given or detected) and its classification, the fields
+            (each placed on its page, box in that page's pixels), line items and checks for
+            invoices, receipts and orders, field errors and warnings, and ``timings``
+            ``{ocr_ms (reading every page), detection_ms, recognition_ms, text_layer_ms,
+            extraction_ms, <reader>_ms...}``.
             E-invoice XML (:mod:`app.einvoice.response`): fields the XML states have
-            ``source: "xml"``, confidence 1.0, ``page``/``box`` null; ``line_items`` are the
-            XML's; ``checks`` are on the XML's numbers plus ``xml_agreement``; ``einvoice``
+            ``source: "xml"``, confidence 1.0, no page or box; the line items are the
+            XML's; the checks are on the XML's numbers plus ``xml_agreement``; ``einvoice``
             says what was read (``{format, profile, attachment, ...}``). An XML upload has
-            ``page_count`` 0, ``pages`` [] and ``processing_time: {xml_ms, extraction_ms}``.
+            no pages and ``timings`` ``{xml_ms, extraction_ms}``.
 
         Raises:
             InvalidImage, InvalidDocument, PdfEncrypted, PayloadTooLarge,
@@ -277,57 +243,35 @@ class DocumentPipeline:
         if not ocr_only:
             einvoice, warnings = self._einvoice(upload, options)
             if einvoice is not None and einvoice.attachment is None:  # an XML upload: no pages
-                return self._xml_result(upload, einvoice, info, document_type, with_box, start)
+                return self._xml_result(upload, einvoice, info, document_type, start)
             if einvoice is not None and document_type in (None, "auto") and not info:
                 document_type = "invoice"  # the XML says what it is; the visual reading reads its fields
         document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type),
                                       deadline=options.deadline if options is not None else None)
         ocr_ms = (time.perf_counter() - start) * 1000.0
         stacked = document.stacked
-        result = {"filename": upload.filename, "success": True, "page_count": len(document.pages)}
+        pages = tuple(document.pages)
+        read_ms = {"detection_ms": round(stacked.detection_ms, 1), "recognition_ms": round(stacked.recognition_ms, 1),
+                   "text_layer_ms": round(sum(p.text_layer_ms for p in pages), 1)}
         if ocr_only:
-            result["ocr_data"] = [line.to_dict(with_box) for line in document.lines]
-            result["pages"] = [p.to_dict(True, with_box) for p in document.pages]
-            result["processing_time"] = {
-                "detection_ms": round(stacked.detection_ms, 1),
-                "recognition_ms": round(stacked.recognition_ms, 1),
-                "text_layer_ms": round(sum(p.text_layer_ms for p in document.pages), 1),
-            }
-            return result
+            return DocumentResult(upload.filename, "ocr", pages, read_ms)
 
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
         details = dict(extraction.details)
         # The given or detected type (document_type None / "auto": classified by app.classify).
         tables = self._line_items(document, details, extraction.document_type)
-        fields = {}
-        for key, r in details.items():
-            entry = r.to_dict(stacked)
-            entry["page"], entry["box"] = document.page_box(r.line_indices)
-            fields[key] = entry
-        result.update({
-            "document_type": extraction.document_type,
-            "classification": extraction.classification,
-            "extracted_fields": extraction.fields,
-            "fields": fields,
-        })
-        if tables is not None:
-            result["line_items"], result["checks"] = tables
+        fields = {key: r.placed(*document.page_box(r.line_indices)) for key, r in details.items()}
+        result = DocumentResult(
+            upload.filename, "extract", pages,
+            {"ocr_ms": round(ocr_ms, 1), **read_ms, "extraction_ms": round(extraction.extraction_ms, 1),
+             **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}},
+            document_type=extraction.document_type, classification=extraction.classification,
+            values=dict(extraction.fields), fields=fields,
+            line_items=tables[0] if tables is not None else None, checks=tables[1] if tables is not None else None,
+            field_errors=dict(extraction.errors), warnings=tuple(extraction.warnings) + tuple(warnings))
         if einvoice is not None:
-            self._apply_einvoice(result, einvoice, extraction.fields, details, stacked, tables, asked_type)
-        result["pages"] = [p.to_dict(with_box, with_box) for p in document.pages]
-        result["processing_time"] = {"ocr_ms": round(ocr_ms, 1),
-                                     "detection_ms": round(stacked.detection_ms, 1),
-                                     "recognition_ms": round(stacked.recognition_ms, 1),
-                                     "text_layer_ms": round(sum(p.text_layer_ms for p in document.pages), 1),
-                                     "extraction_ms": round(extraction.extraction_ms, 1),
-                                     **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}}
-        if with_box:
-            result["ocr_data"] = [line.to_dict(True) for line in document.lines]
-        if extraction.errors:
-            result["field_errors"] = {k: e.to_dict() for k, e in extraction.errors.items()}
-        if extraction.warnings or warnings:
-            result["warnings"] = list(extraction.warnings) + warnings
+            result = self._apply_einvoice(result, einvoice, asked_type)
         return result
 
     # ------------------------------------------------------------- e-invoice XML
@@ -364,13 +308,12 @@ class DocumentPipeline:
                           "were read from its pages"]
 
     def _xml_result(self, upload: Upload, invoice, info: dict[str, str] | None, document_type: str | None,
-                    with_box: bool, start: float) -> dict:
+                    start: float) -> DocumentResult:
         """The result of an XML upload: the e-invoice's fields (the caller's ``info`` keys
         mapped onto the ``invoice`` fields, or the named type's fields), line items and checks;
-        ``page_count`` 0 and no pages (see :meth:`process`)."""
+        no pages (see :meth:`process`)."""
         from app.classify import given, map_info
-        from app.einvoice.response import INVOICE, SOURCE, line_item_dicts, no_visual_agreement, xml_checks, \
-            xml_fields
+        from app.einvoice.response import INVOICE, SOURCE, no_visual_agreement, xml_checks, xml_fields, xml_rows
         from app.extraction.doctypes import resolve_fields
         from app.extraction.fields import EMPTY
 
@@ -387,50 +330,38 @@ class DocumentPipeline:
             details = {spec.key: stated.get(spec.key, EMPTY) for spec in resolve_fields(doc_type, info)[1]}
         checks, items = xml_checks(invoice, stated)
         checks["xml_agreement"] = no_visual_agreement()
-        empty = OcrResult((), 0, 0, 0.0, 0.0, SOURCE)
-        fields = {key: {**r.to_dict(empty), "page": None} for key, r in details.items()}
-        result = {"filename": upload.filename, "success": True, "page_count": 0, "document_type": doc_type,
-                  "classification": classification, "extracted_fields": {k: r.value for k, r in details.items()},
-                  "fields": fields, "line_items": line_item_dicts(invoice, items), "checks": checks,
-                  "einvoice": invoice.summary(), "pages": []}
-        result["processing_time"] = {"xml_ms": round(parse_ms, 1),
-                                     "extraction_ms": round((time.perf_counter() - start) * 1000.0 - parse_ms, 1)}
-        if with_box:
-            result["ocr_data"] = []
-        return result
+        return DocumentResult(
+            upload.filename, "extract", (),
+            {"xml_ms": round(parse_ms, 1),
+             "extraction_ms": round((time.perf_counter() - start) * 1000.0 - parse_ms, 1)},
+            document_type=doc_type, classification=classification,
+            values={k: r.value for k, r in details.items()}, fields=details,
+            line_items=xml_rows(invoice, items), checks=checks, einvoice=invoice.summary())
 
-    def _apply_einvoice(self, result: dict, invoice, values: dict, details: dict, stacked: OcrResult, tables,
-                        asked_type: str | None) -> None:
-        """Replace a PDF's visually read fields with its embedded e-invoice's and record the
-        comparison (``checks.xml_agreement``); the XML's line items and checks replace the
-        visual ones. ``result`` is updated in place."""
-        from decimal import Decimal
+    def _apply_einvoice(self, result: DocumentResult, invoice, asked_type: str | None) -> DocumentResult:
+        """``result`` (a PDF's visual reading) with its embedded e-invoice's fields in place of
+        the visually read ones and the comparison recorded (``checks.xml_agreement``); the
+        XML's line items and checks replace the visual ones."""
+        from app.einvoice.response import INVOICE, SOURCE, merge, xml_checks, xml_fields, xml_rows
 
-        from app.einvoice.response import INVOICE, SOURCE, line_item_dicts, merge, xml_checks, xml_fields
-
-        visual_amounts = [None if row.get("amount") is None else Decimal(row["amount"])
-                          for row in (tables[0] if tables is not None else [])]
-        merged, agreement = merge(invoice, details, visual_amounts)
-        fields = {}
-        for key, r in merged.items():
-            if r.source == SOURCE:
-                fields[key] = {**r.to_dict(stacked), "page": None}
-            else:
-                fields[key] = result["fields"][key]
+        visual_amounts = [row.amount for row in result.line_items or ()]
+        merged, agreement = merge(invoice, result.fields, visual_amounts)
         checks, items = xml_checks(invoice, xml_fields(invoice))
         checks["xml_agreement"] = agreement
-        result.update({
-            "extracted_fields": {k: (r.value if r.source == SOURCE else values.get(k)) for k, r in merged.items()},
-            "fields": fields, "line_items": line_item_dicts(invoice, items), "checks": checks,
+        changes = {
+            "values": {k: (r.value if r.source == SOURCE else result.values.get(k)) for k, r in merged.items()},
+            "fields": merged, "line_items": xml_rows(invoice, items), "checks": checks,
             "einvoice": invoice.summary(),
-        })
+        }
         if asked_type in (None, "auto"):  # detected: the XML says what the document is
-            result["document_type"] = INVOICE
-            result["classification"] = {"type": INVOICE, "confidence": 1.0, "source": SOURCE}
+            changes["document_type"] = INVOICE
+            changes["classification"] = {"type": INVOICE, "confidence": 1.0, "source": SOURCE}
+        return dataclasses.replace(result, **changes)
 
     def _line_items(self, document: DocumentRead, details: dict, document_type: str | None):
-        """Line items and arithmetic checks of a priced document; updates ``details``'
-        amount confidences from the checks. None for other document types."""
+        """``(rows, checks)``: the line items (placed on their pages) and arithmetic checks of
+        a priced document; updates ``details``' amount confidences from the checks. None for
+        other document types."""
         from app.extraction.checks import apply_checks
         from app.extraction.line_items import LINE_ITEM_TYPES, read_line_items
 
@@ -438,20 +369,15 @@ class DocumentPipeline:
             return None
         items = read_line_items(document.stacked)
         checks, items = apply_checks(items, details, document.stacked)
-        rows = []
-        for item in items:
-            entry = item.to_dict()
-            entry["page"], entry["box"] = document.page_box(item.line_indices)
-            rows.append(entry)
-        return rows, checks
+        return tuple(item.placed(*document.page_box(item.line_indices)) for item in items), checks
 
     # ------------------------------------------------------------------ batches
-    def ocr_batch(self, uploads: list[Upload], with_box: bool = True) -> BatchResult:
+    def ocr_batch(self, uploads: list[Upload]) -> BatchResult:
         """OCR every upload (see :meth:`process` with ``ocr_only``)."""
-        return self._batch(uploads, lambda u: self.process(u, with_box=with_box, ocr_only=True))
+        return self._batch(uploads, lambda u: self.process(u, ocr_only=True))
 
     def extract_batch(self, uploads: list[Upload], info: dict[str, str] | None, options: ExtractOptions,
-                      with_box: bool = False, document_type: str | None = None) -> BatchResult:
+                      document_type: str | None = None) -> BatchResult:
         """OCR then extract the fields of ``document_type`` and/or ``info`` from
         every upload (see :meth:`process`).
 
@@ -459,11 +385,11 @@ class DocumentPipeline:
             LLMUnavailable, LLMTimeout, LLMRejected: the LLM stage failed for
                 every field of a document.
         """
-        return self._batch(uploads, lambda u: self.process(u, info=info, options=options, with_box=with_box,
+        return self._batch(uploads, lambda u: self.process(u, info=info, options=options,
                                                            document_type=document_type))
 
     @staticmethod
-    def _batch(uploads: list[Upload], one: Callable[[Upload], dict]) -> BatchResult:
+    def _batch(uploads: list[Upload], one: Callable[[Upload], DocumentResult]) -> BatchResult:
         results, errors, first_error = [], 0, None
         for upload in uploads:
             try:
@@ -472,5 +398,5 @@ class DocumentPipeline:
                 log.info("file %r failed: %s %s", upload.filename, e.code, e.message)
                 errors += 1
                 first_error = first_error or e
-                results.append({"filename": upload.filename, "success": False, **e.to_dict()})
+                results.append(FileFailure(upload.filename, e))
         return BatchResult(results, len(uploads) - errors, errors, first_error)

@@ -75,7 +75,7 @@ def main(argv=None) -> int:
     text_ms, ocr_ms = [], []
     for path in pdfs:
         try:
-            result = pipeline.process(Upload(path.name, path.read_bytes()), ocr_only=True)
+            result = pipeline.process(Upload(path.name, path.read_bytes()), ocr_only=True).to_dict()
             sources = [p["source"] for p in result["pages"]]
             print(f"  {path.name:32s} ok  pages={result['page_count']} sources={','.join(sources)}")
             text_ms += [p["processing_time"]["text_layer_ms"] for p in result["pages"] if p["source"] == "pdf_text"]
@@ -87,7 +87,7 @@ def main(argv=None) -> int:
         data = twenty_pages(scanned)
         before = _peak_rss_mb()
         t = time.perf_counter()
-        result = pipeline.process(Upload("twenty.pdf", data), ocr_only=True)
+        result = pipeline.process(Upload("twenty.pdf", data), ocr_only=True).to_dict()
         seconds = time.perf_counter() - t
         grown = _peak_rss_mb() - before
         kind = "scanned (OCR)" if scanned else "born-digital (text layer)"

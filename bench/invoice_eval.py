@@ -129,7 +129,7 @@ def _run(pipeline, name: str, data: bytes, document_type: str):
 
     t = time.perf_counter()
     try:
-        result = pipeline.process(Upload(name, data), options=ExtractOptions(), document_type=document_type)
+        result = pipeline.process(Upload(name, data), options=ExtractOptions(), document_type=document_type).to_dict()
     except LLMError:
         # No reader found any field, and the (switched off) LLM was asked for all of them.
         return {"fields": {}, "pages": [{"source": "pdf_text"}]}, (time.perf_counter() - t) * 1000.0

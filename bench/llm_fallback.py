@@ -99,7 +99,7 @@ def start_server(gguf: Path, port: int, threads: int, alias: str) -> subprocess.
 
 
 def result_of(out, ocr) -> dict:
-    return {"extracted_fields": out.fields, "fields": {k: r.to_dict(ocr) for k, r in out.details.items()}}
+    return {"extracted_fields": out.fields, "fields": {k: r.to_dict() for k, r in out.details.items()}}
 
 
 def without_dropped(result: dict) -> dict:

@@ -62,7 +62,7 @@ def transcript_ocr(row: dict) -> OcrResult:
     (``[x0, y0, x1, y1]`` -> quadrilateral), confidence 1, put in reading order
     as the OCR engines do (:func:`app.domain.sort_reading_order`; the
     transcripts list a table column by column)."""
-    from app.domain import sort_reading_order
+    from app.geometry import sort_reading_order
 
     lines = tuple(sort_reading_order([TextLine(text, 1.0, ((x0, y0), (x1, y0), (x1, y1), (x0, y1)))
                                       for text, (x0, y0, x1, y1) in zip(row["words"], row["bboxes"])

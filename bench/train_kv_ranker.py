@@ -32,7 +32,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from app.domain import OcrResult, sort_reading_order  # noqa: E402
+from app.domain import OcrResult  # noqa: E402
+from app.geometry import sort_reading_order  # noqa: E402
 from app.extraction.normalize import fold  # noqa: E402
 from app.extraction.readers.keyvalue import candidates, features  # noqa: E402
 from app.extraction.readers.kv_lexicon import ROLE_FIELDS  # noqa: E402

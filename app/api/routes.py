@@ -60,8 +60,9 @@ def _release(_exc):
         _services().admission.release()
 
 
-def _batch_response(batch: BatchResult, message: str):
-    data = {"results": batch.results, "processed_count": batch.processed_count, "error_count": batch.error_count}
+def _batch_response(batch: BatchResult, message: str, with_box: bool):
+    data = {"results": batch.to_dicts(with_box), "processed_count": batch.processed_count,
+            "error_count": batch.error_count}
     if batch.processed_count == 0 and batch.first_error is not None:
         # Nothing succeeded: the request as a whole gets that error's status.
         return error_response(batch.first_error, extra={"data": data})
@@ -75,9 +76,9 @@ def ocr():
     """Text detection + recognition on one or more ``image_file`` parts."""
     uploads = read_uploads(_services().settings.max_files_per_request)
     with_box = parse_bool_param("display_text_box", single_value(request.form, "display_text_box"), True)
-    batch = _services().pipeline.ocr_batch(uploads, with_box=with_box)
+    batch = _services().pipeline.ocr_batch(uploads)
     observe_batch(batch.results, None)
-    return _batch_response(batch, "OCR completed")
+    return _batch_response(batch, "OCR completed", with_box)
 
 
 @api.post("/extract")
@@ -87,10 +88,9 @@ def extract():
     uploads = read_uploads(_services().settings.max_files_per_request)
     services = _services()
     options = config.options(services.settings, g.deadline)
-    batch = services.pipeline.extract_batch(uploads, config.info, options, with_box=config.display_text_box,
-                                            document_type=config.document_type)
+    batch = services.pipeline.extract_batch(uploads, config.info, options, document_type=config.document_type)
     observe_batch(batch.results, config.document_type)
-    return _batch_response(batch, "Extraction completed")
+    return _batch_response(batch, "Extraction completed", config.display_text_box)
 
 
 @health.get("/health")

@@ -145,11 +145,10 @@ def in_process_backend(config) -> Callable[[Path], dict]:
     def run(path: Path) -> dict:
         try:
             batch = services.pipeline.extract_batch([Upload(path.name, path.read_bytes())], config.info, options,
-                                                    with_box=config.display_text_box,
                                                     document_type=config.document_type)
         except ServiceError as e:  # not per-file (LLM server down, ...): this file fails with it
             return {"filename": path.name, "success": False, **e.to_dict()}
-        return batch.results[0]
+        return batch.to_dicts(config.display_text_box)[0]
 
     return run
 

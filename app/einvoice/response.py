@@ -68,17 +68,11 @@ def xml_line_items(invoice: EInvoice) -> list[LineItem]:
             for line in invoice.lines]
 
 
-def line_item_dicts(invoice: EInvoice, items: list[LineItem]) -> list[dict]:
-    """Response rows of ``items`` (from :func:`xml_line_items`, checked): ``LineItem.to_dict``
-    with confidence 1.0, ``page``/``box`` null, and ``tax_rate`` where the XML states one."""
-    rows = []
-    for line, item in zip(invoice.lines, items):
-        entry = dataclasses.replace(item, confidence=1.0).to_dict()
-        entry["page"], entry["box"] = None, None
-        if line.tax_rate is not None:
-            entry["tax_rate"] = line.tax_rate
-        rows.append(entry)
-    return rows
+def xml_rows(invoice: EInvoice, items: list[LineItem]) -> tuple[LineItem, ...]:
+    """Response rows of ``items`` (from :func:`xml_line_items`, checked): confidence 1.0,
+    ``page``/``box`` None, and ``tax_rate`` where the XML states one."""
+    return tuple(dataclasses.replace(item, confidence=1.0, page=None, box=None, tax_rate=line.tax_rate)
+                 for line, item in zip(invoice.lines, items))
 
 
 def _summary(results: list[dict]) -> dict:

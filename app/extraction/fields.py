@@ -21,9 +21,8 @@ confidence after these adjustments:
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
 
-from app.domain import Candidate, OcrResult
+from app.domain import Candidate, FieldResult, OcrResult  # noqa: F401 (FieldResult: its home before domain)
 from app.extraction.doctypes import DOCUMENT_NUMBER_KEYS, FieldSpec
 from app.extraction.normalize import fold, normalize_value, similarity
 
@@ -37,54 +36,6 @@ UNGROUNDED_CAP = 0.2
 #: MC-OCR 4) was right, so its answers rank below any reader's. ``instruct`` (a 7B
 #: instruction model such as Qwen2.5-7B-Instruct on vLLM): not measured here.
 LLM_CONFIDENCE = {"base": 0.3, "instruct": 0.6}
-
-
-@dataclass(frozen=True)
-class FieldResult:
-    """The response entry of one field.
-
-    Attributes:
-        value: as printed (or as encoded in the QR / MRZ); None when not found.
-        normalized: ISO date, ``{"amount", "currency"}``, NFC text, ...
-        confidence: 0..1.
-        source: ``qr``, ``mrz``, ``rule`` or ``llm`` (None when not found).
-        line_indices: OCR lines the value was read from.
-        grounded: the value appears in the OCR text (always true for QR/MRZ/rule).
-        checks: validations run and their outcome.
-        matched_field: the known field an ``info`` entry was mapped onto
-            (:func:`app.classify.mapping.map_info`; type detected); None: no
-            known field matched.
-        mapped: the entry went through the mapping (the response then shows
-            ``matched_field``, null included).
-    """
-
-    value: str | None
-    normalized: object
-    confidence: float
-    source: str | None
-    line_indices: tuple[int, ...] = ()
-    grounded: bool = False
-    checks: dict = field(default_factory=dict)
-    matched_field: str | None = None
-    mapped: bool = False
-
-    def to_dict(self, ocr: OcrResult) -> dict:
-        """Response form; ``box`` is the axis-aligned quadrilateral around the
-        source lines (``[[x, y] x 4]``, pixels) or None."""
-        box = None
-        if self.line_indices:
-            pts = [p for i in self.line_indices for p in ocr.lines[i].box]
-            x0, y0 = min(p[0] for p in pts), min(p[1] for p in pts)
-            x1, y1 = max(p[0] for p in pts), max(p[1] for p in pts)
-            box = [[round(x0, 1), round(y0, 1)], [round(x1, 1), round(y0, 1)], [round(x1, 1), round(y1, 1)],
-                   [round(x0, 1), round(y1, 1)]]
-        out = {"value": self.value, "normalized": self.normalized, "confidence": round(self.confidence, 3),
-               "source": self.source, "grounded": self.grounded, "box": box}
-        if self.checks:
-            out["checks"] = self.checks
-        if self.mapped:
-            out["matched_field"] = self.matched_field
-        return out
 
 
 EMPTY = FieldResult(None, None, 0.0, None)

@@ -5,11 +5,10 @@ its header row; :mod:`app.extraction.item_lists`, lists printed without one): th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from decimal import Decimal
 
-from app.domain import TextLine
-from app.extraction.normalize import amount_string, detect_currency, fold, parse_amount
+from app.domain import LineItem, TextLine  # noqa: F401 (LineItem: shared by the readers)
+from app.extraction.normalize import detect_currency, fold, parse_amount
 
 #: Row captions of the totals under a table: skipped, the table goes on (subtotals,
 #: taxes, discounts).
@@ -38,43 +37,6 @@ NUMERIC_CELL = re.compile(
     r"(?:\s*[a-z]{1,3}\d?)?(?:\s*\*)?$", re.IGNORECASE)
 #: A till's tax code and GST mark after an amount (see :func:`number`).
 _TILL_MARK = re.compile(r"(?<=\d)\s*(?:[a-z]{1,3}\d?)?\s*\*?$", re.IGNORECASE)
-@dataclass(frozen=True)
-class LineItem:
-    """One item row.
-
-    Attributes:
-        description: the item's text (lines of a wrapped cell joined by a space).
-        quantity, unit_price, amount: numbers as printed, parsed (None: absent).
-        unit: unit of measure as printed.
-        line_indices: OCR lines of the row (indices into the stacked ``OcrResult``).
-        confidence: mean OCR confidence of those lines, adjusted by the row's
-            arithmetic check (:mod:`app.extraction.checks`).
-        checks: the row's checks (``{"quantity_x_unit_price": bool}``).
-    """
-
-    description: str | None
-    quantity: Decimal | None
-    unit: str | None
-    unit_price: Decimal | None
-    amount: Decimal | None
-    line_indices: tuple[int, ...]
-    confidence: float
-    checks: dict | None = None
-
-    def to_dict(self) -> dict:
-        """Response form: numbers as canonical decimal strings (``"1250.50"``)."""
-        out = {"description": self.description,
-               "quantity": _num(self.quantity), "unit": self.unit, "unit_price": _num(self.unit_price),
-               "amount": _num(self.amount), "confidence": round(self.confidence, 3)}
-        if self.checks:
-            out["checks"] = self.checks
-        return out
-
-
-def _num(value: Decimal | None) -> str | None:
-    return None if value is None else amount_string(value)
-
-
 def box_of(line: TextLine) -> tuple[float, float, float, float]:
     (ax, ay), (bx, by), (cx, cy), (dx, dy) = line.box
     return min(ax, bx, cx, dx), min(ay, by, cy, dy), max(ax, bx, cx, dx), max(ay, by, cy, dy)

@@ -21,6 +21,8 @@ import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
 
+from app.domain import amount_string  # noqa: F401 (the canonical amount form lives with LineItem)
+
 __all__ = [
     "CAPTIONS",
     "KINDS",
@@ -458,17 +460,6 @@ def _in_date_or_time(text: str, start: int, end: int) -> bool:
     return (prev2.endswith("/") or next2.startswith("/")
             or (len(prev2) == 2 and prev2[1] == ":" and prev2[0].isdigit())
             or (len(next2) == 2 and next2[0] == ":" and next2[1].isdigit()))
-
-
-def amount_string(value: Decimal) -> str:
-    """Canonical decimal string: no separators, no currency; whole amounts
-    without decimals, others with at least two (``60.3`` -> ``"60.30"``,
-    ``408000.000`` -> ``"408000"``, ``6500.00`` -> ``"6500"``)."""
-    if value == value.to_integral_value():
-        return str(value.quantize(Decimal(1)))
-    text = format(value.normalize(), "f")
-    whole, _, frac = text.partition(".")
-    return f"{whole}.{frac.ljust(2, '0')}"
 
 
 # --------------------------------------------------------------------------- values

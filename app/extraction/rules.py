@@ -24,7 +24,7 @@ import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
-from app.domain import Candidate, OcrResult, TextLine, local_text_angles
+from app.domain import Candidate, OcrResult, TextLine
 from app.domain import box_bottom as _bottom, box_left as _left, box_right as _right, box_top as _top
 from app.domain import same_row as _same_row
 from app.extraction.doctypes import DOCUMENT_NUMBER_KEYS, FieldSpec
@@ -42,6 +42,7 @@ from app.extraction.lexicon import (BRANDS as _BRANDS, COMPANY_SUFFIX as _COMPAN
                                      HEADER_NOISE as _HEADER_NOISE, MY_ADDRESS_WORDS as _MY_ADDRESS_WORDS,
                                      PHONE_OR_META as _PHONE_OR_META, POSTCODE as _POSTCODE, REGION as _REGION,
                                      REGISTRATION_LINE as _REGISTRATION_LINE, TABLE_START as _TABLE_START)
+from app.geometry import local_text_angles
 
 _MONTHS = r"(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")[a-z]*"  # over folded text
 # Dates inside OCR lines, overlapping candidates allowed. Seen glued to other digits:

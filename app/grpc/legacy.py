@@ -30,6 +30,7 @@ import time
 
 from app.api.schemas import validate_extract_config
 from app.config import Settings
+from app.domain import DocumentResult
 from app.errors import MissingFile
 from app.grpc.generated import model_pb2, model_pb2_grpc
 from app.grpc.prompt import PromptAsk, parse_prompt
@@ -57,21 +58,21 @@ def info_for(ask: PromptAsk) -> dict[str, str] | None:
     return info
 
 
-def legacy_output(result: dict) -> dict:
+def legacy_output(result: DocumentResult) -> dict:
     """The ``output`` object for one pipeline result: field key -> value, then ``document_type``.
 
     A caller key mapped onto a known field is replaced by that field's key
-    (``fields[key]["matched_field"]``); two phrases mapped onto one field give one entry.
+    (``FieldResult.matched_field``); two phrases mapped onto one field give one entry.
     """
     out: dict = {}
-    fields = result.get("fields", {})
-    for key, value in result.get("extracted_fields", {}).items():
-        name = (fields.get(key) or {}).get("matched_field") or key
+    for key, value in result.values.items():
+        field = result.fields.get(key)
+        name = (field.matched_field if field is not None else None) or key
         if name == DOCUMENT_TYPE_KEY:
             name = f"{key}_field"
         if name not in out or out[name] is None:
             out[name] = value
-    out[DOCUMENT_TYPE_KEY] = result.get("document_type")
+    out[DOCUMENT_TYPE_KEY] = result.document_type
     return out
 
 
@@ -96,7 +97,7 @@ class LegacyModelServicer(model_pb2_grpc.ModelServiceServicer):
         config = validate_extract_config({"document_type": AUTO, **({"info": info} if info else {})})
         upload = Upload(filename="image", data=request.image)
 
-        def work(seconds_left: float) -> dict:
+        def work(seconds_left: float) -> DocumentResult:
             options = config.options(self.settings, time.monotonic() + seconds_left)
             return self.pipeline.process(upload, info=config.info, options=options,
                                          document_type=config.document_type)

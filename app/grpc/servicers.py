@@ -4,7 +4,9 @@ Each servicer receives the pipeline in its constructor (as the HTTP routes
 fetch it from the app), parses its request into the same arguments as the
 HTTP API (the same validation: :func:`app.api.schemas.validate_extract_config`),
 calls :meth:`DocumentPipeline.process` once (the entry point of every door)
-and shapes its result, the HTTP API's JSON, into messages. Errors are raised as
+and builds messages from its typed result (:class:`app.domain.DocumentResult`);
+a job's results, stored as the HTTP JSON, are read back with
+:meth:`DocumentResult.from_dict` first. Errors are raised as
 :class:`app.errors.ServiceError` and become gRPC statuses in
 :class:`app.grpc.interceptors.ErrorInterceptor`.
 
@@ -19,17 +21,17 @@ door's service) and shape its ``public`` form; WatchJob polls the job store.
 from __future__ import annotations
 
 import contextvars
-import json
 import time
 from concurrent.futures import Executor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Callable, TypeVar
 
 import grpc
-from google.protobuf import json_format, struct_pb2
+from google.protobuf import struct_pb2
 
 from app.api.schemas import validate_extract_config
 from app.config import Settings
+from app.domain import DocumentResult, FieldResult, LineItem, PageText, TextLine
 from app.errors import DeadlineExceeded, InvalidParameter, MissingFile, PayloadTooLarge, ServiceNotReady
 from app.grpc.generated.docextract.v1 import document_pb2, extraction_service_pb2, extraction_service_pb2_grpc
 from app.grpc.interceptors import current_trace_id
@@ -89,7 +91,7 @@ def _upload(content: bytes, filename: str) -> Upload:
     return Upload(filename=filename or "document", data=content)
 
 
-# ----------------------------------------------------------------- dict -> message
+# ----------------------------------------------------------- result -> message
 def box_message(points) -> document_pb2.Box | None:
     """``[[x, y] x 4]`` pixels -> Box (None stays None)."""
     if not points:
@@ -97,54 +99,86 @@ def box_message(points) -> document_pb2.Box | None:
     return document_pb2.Box(points=[document_pb2.Point(x=float(x), y=float(y)) for x, y in points])
 
 
-def text_line_message(line: dict) -> document_pb2.TextLine:
-    """An ``ocr_data`` entry of the HTTP result -> TextLine."""
-    return document_pb2.TextLine(text=line["text"], confidence=float(line["confidence"]),
-                                 box=box_message(line.get("box")), page=int(line.get("page") or 0))
+def text_line_message(line: TextLine, with_box: bool = True) -> document_pb2.TextLine:
+    """A :class:`TextLine` -> TextLine (rounded as the HTTP JSON: confidence 4 places, box 0.1 px)."""
+    data = line.to_dict(with_box)
+    return document_pb2.TextLine(text=data["text"], confidence=data["confidence"], box=box_message(data.get("box")),
+                                 page=line.page or 0)
 
 
-def field_message(key: str, field: dict) -> document_pb2.Field:
-    """A ``fields`` entry of the HTTP result -> Field."""
-    message = document_pb2.Field(key=key, confidence=float(field.get("confidence") or 0.0),
-                                 source=field.get("source") or "", grounded=bool(field.get("grounded")),
-                                 box=box_message(field.get("box")), page=int(field.get("page") or 0),
-                                 matched_field=field.get("matched_field") or "")
-    if field.get("value") is not None:
-        message.value = str(field["value"])
-    message.normalized.CopyFrom(json_format.ParseDict(json.loads(json.dumps(field.get("normalized"), default=str)),
-                                                      struct_pb2.Value()))
-    if field.get("checks"):
-        message.checks.CopyFrom(struct_message(field["checks"]))
+def _jsonable(value):
+    """``value`` with what the JSON encoder writes as strings (``Decimal``, dates) as strings
+    and tuples as lists, for a protobuf ``Struct`` / ``Value``."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (bool, int, float, str)):
+        return value
+    return str(value)
+
+
+def value_message(value) -> struct_pb2.Value:
+    """A JSON-like value -> Value."""
+    message = struct_pb2.Value()
+    value = _jsonable(value)
+    if value is None:
+        message.null_value = struct_pb2.NULL_VALUE
+    elif isinstance(value, bool):
+        message.bool_value = value
+    elif isinstance(value, (int, float)):
+        message.number_value = value
+    elif isinstance(value, str):
+        message.string_value = value
+    elif isinstance(value, dict):
+        message.struct_value.update(value)
+    else:
+        message.list_value.extend(value)
     return message
 
 
 def struct_message(value: dict | None) -> struct_pb2.Struct | None:
-    """A JSON-like dict -> Struct (None stays None; non-JSON values as strings)."""
+    """A JSON-like dict -> Struct (None and empty stay None)."""
     if not value:
         return None
-    return json_format.ParseDict(json.loads(json.dumps(value, default=str)), struct_pb2.Struct())
+    message = struct_pb2.Struct()
+    message.update(_jsonable(value))
+    return message
 
 
-def page_message(page: dict) -> document_pb2.Page:
-    """A ``pages`` entry of the HTTP result -> Page."""
-    return document_pb2.Page(page=int(page["page"]), width=int(page.get("width") or 0),
-                             height=int(page.get("height") or 0), source=page.get("source") or "",
-                             lines=[text_line_message(line) for line in page.get("ocr_data", [])],
-                             timings=timings_message(page.get("processing_time", {})))
+def field_message(key: str, result: FieldResult) -> document_pb2.Field:
+    """One placed :class:`FieldResult` -> Field."""
+    message = document_pb2.Field(key=key, confidence=round(result.confidence, 3), source=result.source or "",
+                                 grounded=bool(result.grounded), box=box_message(result.box), page=result.page or 0,
+                                 matched_field=result.matched_field or "")
+    if result.value is not None:
+        message.value = str(result.value)
+    message.normalized.CopyFrom(value_message(result.normalized))
+    if result.checks:
+        message.checks.CopyFrom(struct_message(result.checks))
+    return message
 
 
-def line_item_message(item: dict) -> document_pb2.LineItem:
-    """A ``line_items`` entry of the HTTP result -> LineItem."""
-    message = document_pb2.LineItem(confidence=float(item.get("confidence") or 0.0), page=int(item.get("page") or 0),
-                                     box=box_message(item.get("box")), checks=struct_message(item.get("checks")))
+def page_message(page: PageText, with_lines: bool, with_box: bool = True) -> document_pb2.Page:
+    """A :class:`PageText` -> Page (its lines when ``with_lines``)."""
+    return document_pb2.Page(page=page.number, width=page.width, height=page.height, source=page.source,
+                             lines=[text_line_message(line, with_box) for line in page.ocr.lines] if with_lines else [],
+                             timings=timings_message(page.timing()))
+
+
+def line_item_message(item: LineItem) -> document_pb2.LineItem:
+    """A placed :class:`LineItem` -> LineItem (numbers as the JSON's canonical strings)."""
+    data = item.to_dict()
+    message = document_pb2.LineItem(confidence=data["confidence"], page=item.page or 0,
+                                    box=box_message(item.box), checks=struct_message(item.checks))
     for key in ("description", "quantity", "unit", "unit_price", "amount"):
-        if item.get(key) is not None:
-            setattr(message, key, str(item[key]))
+        if data.get(key) is not None:
+            setattr(message, key, str(data[key]))
     return message
 
 
 def classification_message(classification: dict | None) -> document_pb2.Classification | None:
-    """``classification`` of the HTTP result -> Classification."""
+    """``classification`` (``{type, confidence, source}``) -> Classification."""
     if not classification:
         return None
     return document_pb2.Classification(type=classification.get("type") or "",
@@ -153,7 +187,7 @@ def classification_message(classification: dict | None) -> document_pb2.Classifi
 
 
 def timings_message(processing_time: dict) -> document_pb2.Timings:
-    """``processing_time`` of the HTTP result -> Timings (``<stage>_ms`` keys go to ``stages_ms``)."""
+    """``timings`` (``processing_time``) -> Timings (``<stage>_ms`` keys go to ``stages_ms``)."""
     top = {"ocr_ms", "detection_ms", "recognition_ms", "extraction_ms", "text_layer_ms"}
     message = document_pb2.Timings(**{k: float(v) for k, v in processing_time.items() if k in top})
     for key, value in processing_time.items():
@@ -175,23 +209,42 @@ def _config_fields(request) -> dict:
     return fields
 
 
-def extract_response(result: dict, trace_id: str = "") -> extraction_service_pb2.ExtractResponse:
-    """One file's result of :meth:`DocumentPipeline.process` (the ``/extract`` JSON) -> ExtractResponse."""
+def extract_response(result: DocumentResult, trace_id: str = "",
+                     with_lines: bool = False) -> extraction_service_pb2.ExtractResponse:
+    """One file's :class:`DocumentResult` -> ExtractResponse.
+
+    Args:
+        result: what :meth:`DocumentPipeline.process` returned (kind ``extract``).
+        trace_id: the call's trace id.
+        with_lines: include every OCR line with its box (``include_ocr_lines``), top level and per page.
+    """
     return extraction_service_pb2.ExtractResponse(
-        filename=result["filename"],
-        document_type=result.get("document_type") or "",
-        fields=[field_message(k, v) for k, v in result["fields"].items()],
-        field_errors=[document_pb2.FieldError(key=k, error_code=e["error_code"], message=e["message"])
-                      for k, e in result.get("field_errors", {}).items()],
-        warnings=result.get("warnings", []),
-        ocr_lines=[text_line_message(line) for line in result.get("ocr_data", [])],
-        timings=timings_message(result["processing_time"]),
+        filename=result.filename,
+        document_type=result.document_type or "",
+        fields=[field_message(k, v) for k, v in result.fields.items()],
+        field_errors=[document_pb2.FieldError(key=k, error_code=e.code, message=e.message)
+                      for k, e in result.field_errors.items()],
+        warnings=list(result.warnings),
+        ocr_lines=[text_line_message(line) for line in result.lines] if with_lines else [],
+        timings=timings_message(result.timings),
         trace_id=trace_id,
-        page_count=int(result.get("page_count") or 0),
-        pages=[page_message(page) for page in result.get("pages", [])],
-        line_items=[line_item_message(item) for item in result.get("line_items") or []],
-        checks=struct_message(result.get("checks")),
-        classification=classification_message(result.get("classification")),
+        page_count=len(result.pages),
+        pages=[page_message(page, with_lines) for page in result.pages],
+        line_items=[line_item_message(item) for item in result.line_items or ()],
+        checks=struct_message(result.checks),
+        classification=classification_message(result.classification),
+    )
+
+
+def ocr_response(result: DocumentResult, trace_id: str = "") -> extraction_service_pb2.OcrResponse:
+    """One file's :class:`DocumentResult` (kind ``ocr``) -> OcrResponse (lines with boxes)."""
+    return extraction_service_pb2.OcrResponse(
+        filename=result.filename,
+        lines=[text_line_message(line) for line in result.lines],
+        timings=timings_message(result.timings),
+        trace_id=trace_id,
+        page_count=len(result.pages),
+        pages=[page_message(page, True) for page in result.pages],
     )
 
 
@@ -221,7 +274,8 @@ def job_message(job: dict) -> extraction_service_pb2.Job:
     result = job.get("result") or {}
     for item in result.get("results") or []:
         if item.get("success", True) and "fields" in item:
-            message.results.append(extract_response(item))
+            # A job stores its results as the HTTP JSON (with its lines when it asked for boxes).
+            message.results.append(extract_response(DocumentResult.from_dict(item), with_lines="ocr_data" in item))
         else:
             message.file_errors.append(extraction_service_pb2.JobFileError(
                 filename=item.get("filename") or "", error_code=item.get("error_code") or "",
@@ -260,27 +314,20 @@ class ExtractionServicer(extraction_service_pb2_grpc.ExtractionServiceServicer):
                 config_dict[key] = getattr(request, name)
         config = validate_extract_config(config_dict)
 
-        def work(seconds_left: float) -> dict:
+        def work(seconds_left: float) -> DocumentResult:
             options = config.options(self.settings, time.monotonic() + seconds_left)
             return self.pipeline.process(upload, info=config.info, options=options,
-                                         with_box=config.display_text_box, document_type=config.document_type)
+                                         document_type=config.document_type)
 
         result = self.runner.run(context, work)
         observe_results("extract", [result], config.document_type)
-        return extract_response(result, current_trace_id())
+        return extract_response(result, current_trace_id(), with_lines=config.display_text_box)
 
     def Ocr(self, request, context):
         upload = _upload(request.content, request.filename)
-        result = self.runner.run(context, lambda _: self.pipeline.process(upload, with_box=True, ocr_only=True))
+        result = self.runner.run(context, lambda _: self.pipeline.process(upload, ocr_only=True))
         observe_results("ocr", [result])
-        return extraction_service_pb2.OcrResponse(
-            filename=result["filename"],
-            lines=[text_line_message(line) for line in result["ocr_data"]],
-            timings=timings_message(result["processing_time"]),
-            trace_id=current_trace_id(),
-            page_count=int(result.get("page_count") or 0),
-            pages=[page_message(page) for page in result.get("pages", [])],
-        )
+        return ocr_response(result, current_trace_id())
 
     # ----------------------------------------------------------------- jobs
     def _jobs(self):

@@ -144,11 +144,15 @@ class StepOutcome:
     webhook: bool = False
 
 
-def _transient_field_error(results: list[dict]) -> ServiceError | None:
+def _transient_field_error(results: list) -> ServiceError | None:
     """The LLM outage behind any field's error, if one: ``/extract`` answers with
     what the readers found and per-field errors, a job retries the extraction
-    step instead (and fails with that code when out of attempts)."""
-    codes = {e.get("error_code"): e.get("message") for r in results for e in (r.get("field_errors") or {}).values()}
+    step instead (and fails with that code when out of attempts).
+
+    Args:
+        results: ``BatchResult.results`` (:class:`app.domain.DocumentResult` or ``FileFailure``).
+    """
+    codes = {e.code: e.message for r in results if r.success for e in r.field_errors.values()}
     for cls in TRANSIENT:
         if cls.code in codes:
             return cls(codes[cls.code])
@@ -260,7 +264,7 @@ class JobRunner:
                                       on_page=lambda n: self.store.progress(job_id, worker, pages=n))
         pipeline = self._pipeline(recorder)
         for i, upload in enumerate(self._uploads(job)):
-            pipeline.ocr_batch([upload], with_box=False)
+            pipeline.ocr_batch([upload])
             if not self.store.progress(job_id, worker, done=i + 1):
                 return self._canceled(job, worker) or StepOutcome()
         path = self.store.job_dir(job_id) / "ocr.json"
@@ -284,15 +288,15 @@ class JobRunner:
         start = time.perf_counter()
         pipeline = self._pipeline(ReplayOcrEngine(records, self._ocr_engine))
         options = _options(request, self.settings)
-        results, first_error = [], None
+        results, stored, first_error = [], [], None
         for i, upload in enumerate(self._uploads(job)):
             batch = pipeline.extract_batch([upload], request.get("info"), options,
-                                           with_box=request.get("display_text_box", False),
                                            document_type=request.get("document_type"))
             transient = _transient_field_error(batch.results)
             if transient is not None:
                 raise transient
             results.extend(batch.results)
+            stored.extend(batch.to_dicts(request.get("display_text_box", False)))
             first_error = first_error or batch.first_error
             if not self.store.progress(job_id, worker, done=i + 1):
                 return self._canceled(job, worker) or StepOutcome()
@@ -300,9 +304,11 @@ class JobRunner:
         if not self.store.progress(job_id, worker, stage="validation"):
             return self._canceled(job, worker) or StepOutcome()
         start = time.perf_counter()
-        processed = sum(1 for r in results if r.get("success"))
-        data = {"results": results, "processed_count": processed, "error_count": len(results) - processed}
-        routing = review(results, self.settings.review_threshold)
+        processed = sum(1 for r in results if r.success)
+        # The job stores the HTTP JSON of its results; review routing reads that form (as the
+        # review page does after a correction), metrics the typed results.
+        data = {"results": stored, "processed_count": processed, "error_count": len(results) - processed}
+        routing = review(stored, self.settings.review_threshold)
         data["review"] = {"quality_score": routing["quality_score"], "review_status": routing["review_status"],
                           "reasons": routing["reasons"], "documents": routing["documents"]}
         timings["validation_ms"] = round((time.perf_counter() - start) * 1000.0, 1)

@@ -44,12 +44,12 @@ _RESULT_ENDPOINTS = {"ocr": "ocr", "extract": "extract"}
 _RESULTS_KEY = "observed_results"
 
 
-def observe_batch(results: list[dict], document_type: str | None) -> None:
+def observe_batch(results: list, document_type: str | None) -> None:
     """Hand one request's per-file results to the after-request hook (metrics and the JSON
     access log), as the route has them: the hook never parses the response or the form again.
 
     Args:
-        results: the pipeline's per-file results (``BatchResult.results``).
+        results: the pipeline's per-file results (``BatchResult.results``: typed, not serialised).
         document_type: the type the caller named (None: none or ``/ocr``).
     """
     g.setdefault(_RESULTS_KEY, (results, document_type))
@@ -102,10 +102,10 @@ def init_app(app: Flask) -> None:
                      "duration_ms": round(seconds * 1000.0, 1)}
             if results is not None:
                 extra["document_type"] = document_type or (
-                    next((r.get("document_type") for r in results if r.get("document_type")), None))
+                    next((r.document_type for r in results if getattr(r, "document_type", None)), None))
                 extra["files"] = len(results)
                 if settings.log_document_text:
-                    extra["fields"] = [r.get("extracted_fields") for r in results]
+                    extra["fields"] = [r.values if r.success and r.kind == "extract" else None for r in results]
             if response.status_code >= 400 and response.is_json:
                 extra["error_code"] = (response.get_json(silent=True) or {}).get("error_code")
             log.info("%s %s %s", request.method, route, response.status_code, extra=extra)

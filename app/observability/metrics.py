@@ -169,31 +169,27 @@ def observe_request(route: str, method: str, status: int, seconds: float) -> Non
         RATE_LIMITED.inc()
 
 
-def observe_results(operation: str, results: list[dict], document_type: str | None = None) -> None:
-    """Record what the pipeline returned for a batch of files.
-
-    Reads only the shape the pipeline already returns per file:
-    ``success``/``error_code``, ``processing_time`` (``<stage>_ms`` keys),
-    ``fields`` (``{key: {source, ...}}``), ``pages`` (a list, when the
-    document had several) and ``document_type`` (when the result names one).
+def observe_results(operation: str, results: list, document_type: str | None = None) -> None:
+    """Record what the pipeline returned for a batch of files, before it is serialised.
 
     Args:
         operation: ``ocr``, ``extract`` (HTTP, gRPC) or ``job`` (a job's extraction step).
-        results: the per-file result dicts (``BatchResult.results``).
+        results: the per-file results (``BatchResult.results``):
+            :class:`app.domain.DocumentResult` (its ``timings``, ``pages``, ``fields``'
+            sources and ``document_type``) or :class:`app.domain.FileFailure` (its error's code).
         document_type: the type the request asked for (None: ``info`` only).
     """
     for result in results:
-        dtype = document_type_label(result.get("document_type") or document_type)
-        if operation == "ocr" and not (result.get("document_type") or document_type):
+        named = getattr(result, "document_type", None) or document_type
+        dtype = document_type_label(named)
+        if operation == "ocr" and not named:
             dtype = "ocr"
-        if not result.get("success", False):
-            DOCUMENTS.labels(operation, dtype, str(result.get("error_code", "error")).lower()).inc()
+        if not result.success:
+            DOCUMENTS.labels(operation, dtype, str(getattr(result.error, "code", "error")).lower()).inc()
             continue
         DOCUMENTS.labels(operation, dtype, "ok").inc()
-        pages = result.get("pages")
-        PAGES.labels(dtype).inc(len(pages) if isinstance(pages, list) and pages else 1)
-        timings = result.get("processing_time") or {}
-        stage_ms = {k[:-3]: float(v) for k, v in timings.items()
+        PAGES.labels(dtype).inc(len(result.pages) or 1)
+        stage_ms = {k[:-3]: float(v) for k, v in result.timings.items()
                     if k.endswith("_ms") and isinstance(v, (int, float))}
         if "decode" not in stage_ms and "ocr" in stage_ms and "detection" in stage_ms:
             # Reading the document's pages = decoding/rasterising + text layer + OCR: the rest is decoding.
@@ -209,9 +205,8 @@ def observe_results(operation: str, results: list[dict], document_type: str | No
         for stage, ms in stage_ms.items():
             if stage in STAGES:
                 STAGE_DURATION.labels(stage, dtype).observe(max(ms, 0.0) / 1000.0)
-        for detail in (result.get("fields") or {}).values():
-            source = detail.get("source") if isinstance(detail, dict) else None
-            FIELDS.labels(dtype, source if source in FIELD_SOURCES else "none").inc()
+        for detail in result.fields.values():
+            FIELDS.labels(dtype, detail.source if detail.source in FIELD_SOURCES else "none").inc()
 
 
 def observe_grpc_call(method: str, code: str, seconds: float) -> None:

@@ -64,7 +64,8 @@ import numpy as np
 
 from app.classify.language import looks_vietnamese
 from app.config import ConfigError, Settings
-from app.domain import OcrResult, TextLine, sort_reading_order
+from app.domain import OcrResult, TextLine
+from app.geometry import sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
 from app.ocr.geometry import (

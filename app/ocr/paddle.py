@@ -23,7 +23,8 @@ from importlib import metadata
 import numpy as np
 
 from app.config import Settings
-from app.domain import OcrResult, TextLine, sort_reading_order
+from app.domain import OcrResult, TextLine
+from app.geometry import sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError
 from app.ocr.base import OcrEngine, register_engine
 from app.ocr.geometry import OcrLimits, check_geometry

@@ -233,6 +233,7 @@ class Doors:
         app = create_app(settings, ocr_engine=engine, llm_client=llm)
         app.testing = True
         self.engine = engine
+        self.pipeline = app.extensions["docextract"].pipeline
         self.http = app.test_client()
         # The gRPC server on the app's own pipeline: one set of services behind both doors.
         self.server, port = create_server("127.0.0.1:0", settings, app.extensions["docextract"].pipeline)

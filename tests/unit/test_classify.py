@@ -178,7 +178,7 @@ def test_info_only_request_is_classified_mapped_and_keeps_the_callers_keys():
     assert out.fields["so_cccd"] == "001099012345" and out.fields["ten"] == "NGUYỄN VĂN AN"
     assert out.details["dob"].normalized == "1999-02-01"
     assert out.document_type == "cccd_front" and out.classification["type"] == "cccd_front"
-    assert {k: out.details[k].to_dict(CCCD_FRONT)["matched_field"] for k in info} == {
+    assert {k: out.details[k].to_dict()["matched_field"] for k in info} == {
         "so_cccd": "id_number", "ten": "full_name", "dob": "date_of_birth", "hobby": None}
     # Only the field no reader found went to the LLM, with the caller's description.
     assert len(fake.requests) == 1 and "sở thích" in fake.requests[0][1]["prompt"]
@@ -189,7 +189,7 @@ def test_a_named_type_keeps_todays_behaviour():
     out = _extractor(FakeOpenAI()).extract(RECEIPT, {"total": "tổng"}, ExtractOptions(), document_type="cccd_front")
     assert out.classification == {"type": "cccd_front", "confidence": 1.0, "source": "given"}
     assert list(out.fields)[:1] == ["id_number"] and "total" in out.fields
-    assert "matched_field" not in out.details["total"].to_dict(RECEIPT)
+    assert "matched_field" not in out.details["total"].to_dict()
 
 
 def test_auto_without_info_returns_the_detected_types_fields():

@@ -1,4 +1,4 @@
-from app.domain import sort_reading_order
+from app.geometry import sort_reading_order
 from tests.conftest import line
 
 
@@ -39,7 +39,7 @@ def test_slanted_photo_keeps_lines_in_order():
 
 
 def test_text_angle_of_level_and_slanted_lines():
-    from app.domain import text_angle
+    from app.geometry import text_angle
 
     assert text_angle([line("a", 0, 0), line("b", 0, 30)]) == 0.0
     assert text_angle([_slanted("a", 0, 0, rise=43)]) < -0.09  # rising to the right: negative (y grows down)

@@ -49,8 +49,14 @@ def test_qr_beats_rule_and_box_covers_lines():
     rule = Candidate("seller", "Y", "Y", 0.9, "rule", (2, 3))
     result = combine(TEXT, [qr, rule])
     assert result.source == "qr" and result.value == "X"
-    body = combine(TEXT, [rule]).to_dict(OCR)
-    assert body["box"] == [[0, 60], [100, 60], [100, 110], [0, 110]]
+    # The pipeline places a field on its page: the box around its lines, in page pixels.
+    from app.domain import PageText
+    from app.pipeline import DocumentRead
+
+    document = DocumentRead([PageText(1, 600, 200, "ocr", OcrResult(tuple(ln.__class__(ln.text, ln.confidence, ln.box, 1)
+                                                                          for ln in OCR.lines), 600, 200, 0, 0))])
+    body = combine(TEXT, [rule]).placed(*document.page_box((2, 3))).to_dict()
+    assert body["box"] == [[0, 60], [100, 60], [100, 110], [0, 110]] and body["page"] == 1
 
 
 def test_resolve_fields_merges_info():

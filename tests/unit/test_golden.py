@@ -87,3 +87,40 @@ def test_every_door_answers_as_recorded(case, doors):
             differences.append(f"{request}: {found}")
     assert compared == len(REQUESTS), f"{case.name}: {compared} of {len(REQUESTS)} requests recorded"
     assert not differences, "\n".join(differences)
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_stored_json_reads_back_to_the_same_result(case, doors):
+    """A job stores a result as its HTTP JSON and the gRPC jobs methods read it back
+    (``DocumentResult.from_dict``): the JSON written again, and the gRPC message built
+    from it, are those of the result itself."""
+    from app.domain import DocumentResult
+    from app.extraction.extractor import ExtractOptions
+    from app.grpc.servicers import extract_response, ocr_response
+    from app.pipeline import Upload
+
+    data = case.load()
+    if data is None or case.name not in OCR:
+        pytest.skip(f"{case.name}: its source or its recorded OCR is missing here")
+    checked = 0
+    for kind in ("extract", "ocr"):
+        doors.engine.load(OCR[case.name])
+        upload = Upload(case.filename, data)
+        if kind == "ocr":
+            try:
+                result = doors.pipeline.process(upload, ocr_only=True)
+            except Exception as e:  # an XML upload has no pages to read
+                assert getattr(e, "code", "") == "XML_HAS_NO_PAGES", e
+                continue
+        else:
+            result = doors.pipeline.process(upload, options=ExtractOptions(), document_type=case.document_type)
+        for with_box in (False, True):
+            stored = json.loads(json.dumps(result.to_dict(with_box), default=str))
+            back = DocumentResult.from_dict(stored)
+            assert first_difference(json.loads(json.dumps(back.to_dict(with_box), default=str)), stored) is None
+            checked += 1
+            if kind == "ocr" and not with_box:
+                continue  # the OcrResponse always has boxes: JSON without them cannot make one
+            build = ocr_response if kind == "ocr" else (lambda r: extract_response(r, with_lines=with_box))
+            assert build(back) == build(result)
+    assert checked >= 2

@@ -47,9 +47,15 @@ def test_info_keys():
 
 
 def test_output_uses_known_field_keys():
-    result = {"document_type": "invoice",
-              "extracted_fields": {"so_hoa_don": "0000123", "tong_tien": None, "total": "9.00", "bank": "x"},
-              "fields": {"so_hoa_don": {"matched_field": "invoice_number"}, "tong_tien": {"matched_field": "total"},
-                         "total": {"matched_field": "total"}, "bank": {"matched_field": None}}}
+    from app.domain import DocumentResult, FieldResult
+
+    def mapped(name):
+        return FieldResult(None, None, 0.0, None, matched_field=name, mapped=True)
+
+    result = DocumentResult(
+        "a.png", "extract", (), {}, document_type="invoice",
+        values={"so_hoa_don": "0000123", "tong_tien": None, "total": "9.00", "bank": "x"},
+        fields={"so_hoa_don": mapped("invoice_number"), "tong_tien": mapped("total"), "total": mapped("total"),
+                "bank": mapped(None)})
     assert legacy_output(result) == {"invoice_number": "0000123", "total": "9.00", "bank": "x",
                                      "document_type": "invoice"}

@@ -163,7 +163,9 @@ def test_a_vat_rate_with_nothing_to_compare_is_skipped():
 def test_line_item_shape():
     item = LineItem("Pens", Decimal(2), "box", Decimal("1.5"), Decimal("3.0"), (0,), 0.9)
     assert item.to_dict() == {"description": "Pens", "quantity": "2", "unit": "box", "unit_price": "1.50",
-                              "amount": "3", "confidence": 0.9}
+                              "amount": "3", "confidence": 0.9, "page": None, "box": None}
+    placed = item.placed(2, [[0, 1], [5, 1], [5, 3], [0, 3]])
+    assert placed.to_dict()["page"] == 2 and placed.to_dict()["box"] == [[0, 1], [5, 1], [5, 3], [0, 3]]
 
 
 def test_evenly_spaced_wrapped_lines_stay_with_the_item_above():

@@ -8,8 +8,7 @@ from app.domain import OcrResult, TextLine
 from app.errors import EngineUnavailable
 from app.extraction.doctypes import DOCUMENT_TYPES
 from app.extraction.line_roles import (DEFAULT_MODEL, FEATURES, TreeEnsemble, best_run, choose_address,
-                                       line_features, load_model, margin_over_rules, pick_address_lines,
-                                       trees_digest)
+                                       line_features, load_model, margin_over_rules, trees_digest)
 from app.extraction.normalize import fold
 from app.extraction.rules import RuleReader
 

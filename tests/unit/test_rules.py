@@ -398,7 +398,7 @@ CURLED = [
 
 
 def test_caption_rows_follow_the_local_slant_of_a_curled_receipt():
-    from app.domain import local_text_angles, text_angle
+    from app.geometry import local_text_angles, text_angle
 
     assert abs(text_angle(CURLED)) < 0.01  # the page-wide median is level ...
     slant = local_text_angles(CURLED)

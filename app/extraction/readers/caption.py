@@ -20,7 +20,8 @@ import functools
 import math
 import re
 
-from app.domain import Candidate, OcrResult, local_text_angles
+from app.domain import Candidate, OcrResult
+from app.geometry import local_text_angles
 from app.extraction.doctypes import FieldSpec
 from app.extraction.normalize import fold, normalize_text
 
