@@ -150,6 +150,9 @@ class Extraction:
             detected); None when none applies.
         classification: ``{type, confidence, source}`` (source ``given`` when
             the caller named the type).
+        line_items: the :class:`LineItem` rows of an invoice, receipt or order
+            (``line_indices`` into the OCR lines read); None for other types.
+        checks: the arithmetic checks' report with ``line_items``; None without.
     """
 
     fields: dict[str, str | None]
@@ -161,6 +164,8 @@ class Extraction:
     stage_ms: dict = field(default_factory=dict)
     document_type: str | None = None
     classification: dict | None = None
+    line_items: tuple | None = None
+    checks: dict | None = None
 
 
 def box_top(line: TextLine) -> float:

@@ -10,8 +10,9 @@ per-file (every file would fail the same way) and propagate.
 
 A document has pages (a PDF's pages, a TIFF's frames, or one image). Each page
 is read from the PDF text layer when it has one (``source: "pdf_text"``), else
-rendered and OCR'd (``source: "ocr"``), one page at a time. Fields are extracted
-once per document from all pages' lines, stacked top to bottom (page 2 below
+rendered and OCR'd (``source: "ocr"``), one page at a time. Fields, line items
+and checks are read once per document, in one stage (:meth:`FieldExtractor.extract`),
+from all pages' lines, stacked top to bottom (page 2 below
 page 1) so no reader pairs a caption on one page with a value on another; boxes
 in responses are given in their own page's pixels with the page number.
 
@@ -258,17 +259,17 @@ class DocumentPipeline:
 
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
-        details = dict(extraction.details)
-        # The given or detected type (document_type None / "auto": classified by app.classify).
-        tables = self._line_items(document, details, extraction.document_type)
-        fields = {key: r.placed(*document.page_box(r.line_indices)) for key, r in details.items()}
+        # Fields and line items carry indices into the stacked lines: placed on their own pages.
+        fields = {key: r.placed(*document.page_box(r.line_indices)) for key, r in extraction.details.items()}
+        items = None if extraction.line_items is None else \
+            tuple(item.placed(*document.page_box(item.line_indices)) for item in extraction.line_items)
         result = DocumentResult(
             upload.filename, "extract", pages,
             {"ocr_ms": round(ocr_ms, 1), **read_ms, "extraction_ms": round(extraction.extraction_ms, 1),
              **{f"{k}_ms": v for k, v in extraction.stage_ms.items()}},
             document_type=extraction.document_type, classification=extraction.classification,
             values=dict(extraction.fields), fields=fields,
-            line_items=tables[0] if tables is not None else None, checks=tables[1] if tables is not None else None,
+            line_items=items, checks=extraction.checks,
             field_errors=dict(extraction.errors), warnings=tuple(extraction.warnings) + tuple(warnings))
         if einvoice is not None:
             result = self._apply_einvoice(result, einvoice, asked_type)
@@ -357,19 +358,6 @@ class DocumentPipeline:
             changes["document_type"] = INVOICE
             changes["classification"] = {"type": INVOICE, "confidence": 1.0, "source": SOURCE}
         return dataclasses.replace(result, **changes)
-
-    def _line_items(self, document: DocumentRead, details: dict, document_type: str | None):
-        """``(rows, checks)``: the line items (placed on their pages) and arithmetic checks of
-        a priced document; updates ``details``' amount confidences from the checks. None for
-        other document types."""
-        from app.extraction.checks import apply_checks
-        from app.extraction.line_items import LINE_ITEM_TYPES, read_line_items
-
-        if document_type not in LINE_ITEM_TYPES:
-            return None
-        items = read_line_items(document.stacked)
-        checks, items = apply_checks(items, details, document.stacked)
-        return tuple(item.placed(*document.page_box(item.line_indices)) for item in items), checks
 
     # ------------------------------------------------------------------ batches
     def ocr_batch(self, uploads: list[Upload]) -> BatchResult:

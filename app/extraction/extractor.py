@@ -21,7 +21,9 @@ from app.domain import Candidate, Extraction, FieldError, OcrResult
 from app.errors import LLMError, LLMRejected, LLMTimeout, LLMUnavailable
 from app.classify.mapping import implied_kind
 from app.extraction.doctypes import DOCUMENT_TYPES, FieldSpec, resolve_fields
+from app.extraction.checks import apply_checks
 from app.extraction.fields import LLM_CONFIDENCE, combine, llm_candidate
+from app.extraction.line_items import LINE_ITEM_TYPES, read_line_items
 from app.extraction.rules import RuleReader
 from app.llm.client import LLMClient
 from app.llm.prompts import MAX_VALUE_CHARS, PromptBuilder, clean_value, parse_json_object
@@ -115,8 +117,11 @@ class FieldExtractor:
             Extraction with a value (or None) for every field; ``details``
             holds value, normalized, confidence, source, lines and checks;
             fields whose LLM call failed are listed in ``errors``;
-            ``document_type`` (given or detected; None for ``other``) and
-            ``classification`` (``{type, confidence, source}``).
+            ``document_type`` (given or detected; None for ``other``),
+            ``classification`` (``{type, confidence, source}``), and for invoices,
+            receipts and orders ``line_items`` (rows, with their lines in ``ocr``) and
+            ``checks`` (:func:`app.extraction.checks.apply_checks`, which also sets
+            the amount fields' confidences).
 
         Raises:
             LLMUnavailable, LLMTimeout, LLMRejected: no reader found anything
@@ -181,11 +186,19 @@ class FieldExtractor:
                 if _unsupported(r):
                     values[k] = None
                     results[k] = dataclasses.replace(r, checks={**r.checks, "dropped": DROPPED_REASON})
+        line_items = checks = None
+        if doc is not None and doc.name in LINE_ITEM_TYPES:
+            # The rows are read, and the amounts checked against them (the checks adjust the
+            # amount fields' confidences), in the same stage as the fields.
+            t = time.perf_counter()
+            checks, items = apply_checks(read_line_items(ocr), results, ocr)
+            line_items = tuple(items)
+            timings["line_items"] = _ms(t)
         return Extraction(values, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
                           stage_ms={k: round(v, 1) for k, v in timings.items()},
                           document_type=doc.name if doc is not None else None,
-                          classification=classification.to_dict())
+                          classification=classification.to_dict(), line_items=line_items, checks=checks)
 
     def _fields(self, ocr, info, document_type, image, timings):
         """The request's fields: the named type's (today's behaviour), or, for

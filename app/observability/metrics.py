@@ -44,8 +44,8 @@ NAMESPACE = "docextract"
 #: (``<stage>_ms``; ``text_layer`` = reading a PDF's text layer; ``decode`` = decoding and
 #: rasterising, what ``ocr_ms`` holds beyond detection, recognition and text layer). ``readers`` is the sum of the deterministic readers
 #: (``qr``, ``mrz``, ``rules``); ``total`` is the whole document.
-STAGES = ("decode", "detection", "recognition", "text_layer", "ocr", "qr", "mrz", "rules", "readers", "llm",
-          "extraction", "total")
+STAGES = ("decode", "detection", "recognition", "text_layer", "ocr", "qr", "mrz", "rules", "readers", "line_items",
+          "llm", "extraction", "total")
 #: Known field sources (``app.extraction.fields.FieldResult.source``); ``none`` = not found.
 FIELD_SOURCES = ("qr", "mrz", "rule", "llm", "xml", "none")
 #: Document types a label may take; anything else is reported as ``other``.
