@@ -131,7 +131,7 @@ def llm_alone(extractor, doc: dict, timeout: float) -> dict:
             raw = None
         cand = llm_candidate(spec, raw, doc["ocr"], extractor.llm_confidence)
         result = combine(spec, [cand] if cand is not None else [])
-        entry = result.to_dict(doc["ocr"])
+        entry = result.to_dict()
         if _unsupported(result):
             entry["checks"] = {**entry.get("checks", {}), "dropped": DROPPED_REASON}
         values[spec.key], fields[spec.key] = result.value, entry

@@ -199,7 +199,7 @@ def run(dataset: str, docs: list[dict], config: dict, back: dict,
         try:
             out = ext.extract(doc["ocr"], config.get("info"), ExtractOptions(parallel=False),
                               document_type=config.get("document_type"), image=doc["image"])
-            result = {"extracted_fields": out.fields, "fields": {k: r.to_dict(doc["ocr"]) for k, r in out.details.items()}}
+            result = {"extracted_fields": out.fields, "fields": {k: r.to_dict() for k, r in out.details.items()}}
             stage, classification = out.stage_ms, getattr(out, "classification", None)
         except LLMError:
             result, stage, classification = None, {}, None
