@@ -48,6 +48,8 @@ class Classification:
             ``none`` (no evidence: ``other``).
         scores: type -> summed cue weight (for logs and the confusion bench).
         language: ``vi`` or ``other`` (:func:`app.classify.language.page_language`).
+        qr_payload: the CCCD QR code's text when the classifier decoded one (source
+            ``qr``), passed on so the QR reader does not decode the image again.
     """
 
     type: str
@@ -55,6 +57,7 @@ class Classification:
     source: str
     scores: dict = field(default_factory=dict)
     language: str = "other"
+    qr_payload: str | None = None
 
     def to_dict(self) -> dict:
         """Response form: ``{type, confidence, source}``."""
@@ -165,9 +168,10 @@ def classify(ocr: OcrResult, image=None) -> Classification:
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
     (top, top_score), (_, second_score) = ranked[0], ranked[1]
     if image is not None and top_score < 3.0:  # the print says little: a CCCD QR code decides
-        if _has_cccd_qr(image):
+        payload = _cccd_qr_payload(image)
+        if payload is not None:
             return Classification("cccd_front", 0.99, "qr", {**scores, "cccd_front": scores["cccd_front"] + 10},
-                                  language)
+                                  language, payload)
     if top_score <= 0:
         return Classification("other", 0.0, "none", scores, language)
     confidence = top_score / (top_score + second_score + 1.0)
@@ -198,20 +202,21 @@ def _receipt_layout(ocr: OcrResult) -> float:
     return 2.0 if height / width >= 1.6 else 0.0
 
 
-def _has_cccd_qr(image) -> bool:
-    """The image as given (one zxing-cpp pass) holds a QR code whose payload
-    parses as a CCCD payload (:func:`app.extraction.readers.qr.parse_cccd_qr_payload`)."""
+def _cccd_qr_payload(image) -> str | None:
+    """The text of a QR code in the image as given (one zxing-cpp pass) whose payload
+    parses as a CCCD payload (:func:`app.extraction.readers.qr.parse_cccd_qr_payload`);
+    None when there is none."""
     from app.errors import EngineUnavailable, InvalidImage
     from app.extraction.readers.qr import parse_cccd_qr_payload, read_qr_texts
 
     try:
         texts = read_qr_texts(image, max_variants=1)
     except (EngineUnavailable, InvalidImage):
-        return False  # zxing-cpp missing or not an image array: no QR evidence
+        return None  # zxing-cpp missing or not an image array: no QR evidence
     for text in texts:
         try:
             parse_cccd_qr_payload(text)
-            return True
+            return text
         except ValueError:
             continue
-    return False
+    return None

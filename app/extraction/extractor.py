@@ -133,7 +133,7 @@ class FieldExtractor:
         warnings: list[str] = []
         candidates: dict[str, list[Candidate]] = {s.key: [] for s in specs}
         if doc is not None:
-            for cand in self._read_deterministic(doc, specs, ocr, image, timings):
+            for cand in self._read_deterministic(doc, specs, ocr, image, timings, classification.qr_payload):
                 if cand.key in candidates:
                     candidates[cand.key].append(cand)
         free = [s for s in specs if s.free]
@@ -236,14 +236,16 @@ class FieldExtractor:
                 specs.append(FieldSpec(key, info[key], info[key], free=True))
         return doc, specs, classification, matches
 
-    def _read_deterministic(self, doc, specs, ocr, image, timings: dict) -> list[Candidate]:
-        """Run the document type's readers; their times (ms) go into ``timings``."""
+    def _read_deterministic(self, doc, specs, ocr, image, timings: dict,
+                            qr_payload: str | None = None) -> list[Candidate]:
+        """Run the document type's readers; their times (ms) go into ``timings``. ``qr_payload``:
+        the CCCD QR code's text the classifier already decoded (not decoded again)."""
         out: list[Candidate] = []
-        if "qr" in doc.readers and image is not None:
+        if "qr" in doc.readers and (image is not None or qr_payload is not None):
             from app.extraction.readers.qr import decode_cccd_qr
 
             t = time.perf_counter()
-            out += decode_cccd_qr(image)
+            out += decode_cccd_qr(image, qr_payload)
             timings["qr"] = _ms(t)
         if "mrz" in doc.readers:
             from app.extraction.readers.mrz import mrz_candidates

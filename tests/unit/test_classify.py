@@ -70,6 +70,32 @@ def test_classify_reads_the_cccd_qr_when_the_text_says_nothing():
     image = np.asarray(render_cccd_front(random_person(3)))[:, :, ::-1].copy()
     got = classify(OcrResult((), image.shape[1], image.shape[0], 0, 0), image=image)
     assert (got.type, got.source) == ("cccd_front", "qr")
+    assert got.qr_payload is not None and got.qr_payload.count("|") >= 5
+
+
+def test_the_qr_code_the_classifier_decoded_is_not_decoded_again(monkeypatch):
+    pytest.importorskip("zxingcpp")
+    pytest.importorskip("segno")
+    import numpy as np
+
+    from app.extraction.readers import qr
+    from tests.synthetic.cccd import random_person, render_cccd_front
+
+    person = random_person(3)
+    image = np.asarray(render_cccd_front(person))[:, :, ::-1].copy()
+    decoded = []
+    real = qr._texts_per_variant
+
+    def counting(img):
+        decoded.append(1)
+        yield from real(img)
+
+    monkeypatch.setattr(qr, "_texts_per_variant", counting)
+    out = _extractor(FakeOpenAI()).extract(OcrResult((), image.shape[1], image.shape[0], 0, 0), None,
+                                            ExtractOptions(), image=image)
+    assert out.document_type == "cccd_front" and out.classification["source"] == "qr"
+    assert out.details["id_number"].source == "qr" and out.details["id_number"].value == person.id_number
+    assert len(decoded) == 1  # the classifier's one pass; the QR reader used its payload
 
 
 def test_classification_language_and_dict():

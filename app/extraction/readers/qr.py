@@ -155,12 +155,15 @@ def read_qr_texts(image_bgr: np.ndarray, max_variants: int | None = None) -> lis
     return []
 
 
-def decode_cccd_qr(image_bgr: np.ndarray) -> list[Candidate]:
+def decode_cccd_qr(image_bgr: np.ndarray | None, payload: str | None = None) -> list[Candidate]:
     """Field candidates from the CCCD QR code in an image.
 
     Args:
         image_bgr: ``(H, W, 3)`` BGR (or ``(H, W)`` grayscale) uint8 image of
-            the card's front.
+            the card's front (may be None when ``payload`` is given).
+        payload: the QR code's text when it was already decoded (by the document
+            classifier, :class:`app.classify.doctype.Classification`); the image is then
+            not decoded again.
 
     Returns:
         Candidates with source ``qr`` and confidence 0.99 for ``id_number``
@@ -177,7 +180,8 @@ def decode_cccd_qr(image_bgr: np.ndarray) -> list[Candidate]:
     """
     from app.extraction.readers.idnumber import check_id_number
 
-    for text in (t for texts in _texts_per_variant(image_bgr) for t in texts):
+    texts = [payload] if payload is not None else (t for texts in _texts_per_variant(image_bgr) for t in texts)
+    for text in texts:
         try:
             parsed = parse_cccd_qr_payload(text)
         except ValueError:
