@@ -20,7 +20,6 @@ import dataclasses
 import functools
 import math
 import re
-import unicodedata
 from collections import Counter
 from dataclasses import dataclass
 
@@ -39,9 +38,10 @@ from app.extraction.normalize import (
 )
 from app.classify.language import looks_vietnamese
 from app.extraction.lexicon import (BRANDS as _BRANDS, COMPANY_SUFFIX as _COMPANY_SUFFIX, DATE_HINT as _DATE_HINT,
-                                     HEADER_NOISE as _HEADER_NOISE, MY_ADDRESS_WORDS as _MY_ADDRESS_WORDS,
-                                     PHONE_OR_META as _PHONE_OR_META, POSTCODE as _POSTCODE, REGION as _REGION,
-                                     REGISTRATION_LINE as _REGISTRATION_LINE, TABLE_START as _TABLE_START)
+                                     HEADER_NOISE as _HEADER_NOISE, PHONE_OR_META as _PHONE_OR_META,
+                                     POSTCODE as _POSTCODE, REGION as _REGION, REGISTRATION_LINE as _REGISTRATION_LINE, TABLE_START as _TABLE_START)
+from app.extraction.repairs import (fix_malaysian_address, fix_name_digits, repair_amount_text, repair_total,
+                                    strip_latin_accents, strip_letters_before_amount)
 from app.geometry import local_text_angles
 
 _MONTHS = r"(?:" + "|".join(sorted(MONTH_NAMES, key=len, reverse=True)) + r")[a-z]*"  # over folded text
@@ -169,7 +169,7 @@ class RuleReader:
             if cand is not None:
                 if currency == "MYR" and spec.kind == "text" and isinstance(cand.value, str):
                     # Malay and English use no diacritics: "JAYÀ", "CHÉRAS" are specks read as accents.
-                    plain = _strip_latin_accents(cand.value)
+                    plain = strip_latin_accents(cand.value)
                     if spec.key == "address":
                         plain = fix_malaysian_address(plain)
                     cand = dataclasses.replace(cand, value=plain, normalized=plain) if plain != cand.value else cand
@@ -312,7 +312,7 @@ class RuleReader:
         # no total caption; the sum of the transactions is printed after "TẠI QUẦY".
         summary = any(re.search(r"\btong ket gia\w* dich\b", f) for f in folded)
         for i, f in enumerate(folded):
-            f = _repair_total(f)  # "tota/sales", "tota1"
+            f = repair_total(f)  # "tota/sales", "tota1"
             if _TOTAL_EXCLUDE.search(f) and not re.search(r"\brounded\b|after round", f):
                 continue
             if re.search(r"\btong so\b(?!\s*(tien|thanh toan|phai))", f):
@@ -403,12 +403,8 @@ class RuleReader:
         for j in (i, *rows(lines, i)):
             if j != i and re.search(r"\d\s*%", lines[j].text):
                 break  # a tax summary row ("S 6.00% 39.09 2.34 41.43"): the caption is its column header
-            text = lines[j].text if j != i else _strip_letters_before_amount(_repair_total(lines[i].text))
-            text = _DIGIT_SPECK.sub("", text)  # "238,0)08": a speck read between digits
-            text = _LEADING_SPECK.sub("", text)  # ".549.885 Đ": a speck before a grouped amount
-            text = _MISREAD_RM.sub("RM", text)  # "RN43.40": ringgit's M misread
-            text = _MISREAD_VND.sub("VND ", text)  # "UND402,766": VND's V misread, glued to the amount
-            text = _MISREAD_DECIMAL.sub(_decimal_point, text)  # "28-90" / "28:90" alone: the point misread
+            text = lines[j].text if j != i else strip_letters_before_amount(repair_total(lines[i].text))
+            text = repair_amount_text(text)  # specks, a misread RM / VND or decimal point
             got = amount_in(text, spec)
             if got is None:
                 continue
@@ -781,44 +777,13 @@ def _strip_registration(text: str) -> str:
 _CHAIN_NAMES = ("VinCommerce", "VinMart", "Circle K", "FamilyMart", "Ministop", "GS25", "Bách Hóa Xanh")
 
 
-_NAME_DIGITS = str.maketrans({"1": "I", "0": "O", "5": "S", "8": "B"})
-
-
-def _fix_name_digits(text: str) -> str:
-    """Digits OCR read inside the words of a company name: ``URBAN 1DEA`` ->
-    ``URBAN IDEA``, ``MR D1Y`` -> ``MR DIY`` (a word of upper-case letters with
-    one such digit), ``SIN BHD`` / ``SDN DHD`` / ``Sn Bhd`` -> ``SDN BHD`` (:data:`_SDN_BHD`),
-    a closing ``5/8`` -> ``S/B``."""
-    def word(m):
-        w = m.group(0)
-        digits = sum(c.isdigit() for c in w)
-        if digits == 1 and len(w) >= 3 and all(c.isupper() or c in "1058" for c in w):
-            return w.translate(_NAME_DIGITS)
-        return w
-
-    text = re.sub(r"\b[A-Z0-9]+\b", word, text)
-    text = re.sub(r"(?<=\b[A-Z]\.)1(?=\.[A-Z]\b)", "I", text)  # "MR. D.1.Y."
-    text = re.sub(r"(?<=[A-Z] )[S5]/[B8]$", "S/B", text)  # "99 SPEED MART 5/8": Sdn Bhd, abbreviated
-    return _SDN_BHD.sub(_sdn_bhd, text)
-
-
-#: Malaysia's private-company suffix "Sdn Bhd" as OCR misreads it: D dropped or read I/l/1
-#: ("SN BHD", "SIN BHD"), B read D/8, H read N/M, the last D read O/0 ("SDN DHD", "SDN BND", "Sdn Bh0").
-_SDN_BHD = re.compile(r"\b(S[DIl1L]?N)(\.? ?)([BD8][HNM][DO0])\b", re.I)
-
-
-def _sdn_bhd(m: re.Match) -> str:
-    upper = m.group(0) == m.group(0).upper()
-    return ("SDN" if upper else "Sdn") + m.group(2) + ("BHD" if upper else "Bhd")
-
-
 def _canonical_seller(text: str) -> str:
     """``text`` without a trailing registration number; a chain name misread
     by one letter gets the chain's spelling."""
     from rapidfuzz.distance import Levenshtein
 
     text = _strip_registration(text.rstrip(" .,;:"))
-    text = _fix_name_digits(text)
+    text = fix_name_digits(text)
     bare = re.sub(r"[^a-z0-9]", "", fold(text))
     for name in _CHAIN_NAMES:
         allowed = 2 if len(bare) >= 6 else 1
@@ -851,91 +816,6 @@ def _currency_context(lines: list[TextLine], folded: list[str], vietnamese: bool
 
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")
-_LEADING_SPECK = re.compile(r"(?<![\w.,])[.,'`]+(?=\d{1,3}[.,]\d{3}\b)")
-_MISREAD_VND = re.compile(r"(?<![^\W\d_])[UV][NH][DĐ](?=\d{1,3}(?:[.,]\d{3})+\b)")
-_MISREAD_RM = re.compile(r"\bR[NHW](?=\d{1,3}(?:,\d{3})*\.\d{2}\b)")
-_DIGIT_SPECK = re.compile(r"(?<=\d)[)(\]\['`’](?=\d)")
-# An amount alone on its line whose decimal point OCR read as a hyphen or colon ("28-90", "RM 28:90").
-_MISREAD_DECIMAL = re.compile(r"^(\s*(?:RM\s*)?\d{1,6})([-:])(\d{2})(\s*)$", re.I)
-
-
-def _decimal_point(m: re.Match) -> str:
-    """:data:`_MISREAD_DECIMAL`'s repair; a colon between a valid hour and minute ("12:30") is a time, kept."""
-    whole = re.sub(r"\D", "", m.group(1))
-    if m.group(2) == ":" and int(whole) < 24 and int(m.group(3)) < 60:
-        return m.group(0)
-    return f"{m.group(1)}.{m.group(3)}{m.group(4)}"
-
-
-# "TOTAL" as OCR misreads it in a caption: l read 1/i/|/! ("TOTA1", "TOTAi"), O read 0, or "l " read "/"
-# ("Tota/Sales"). Matched on folded text.
-_TOTAL_MISREAD = re.compile(r"\bt[o0]ta[1i|!](?![a-z0-9])|\bt0tal\b|\bt[o0]ta(/)(?=[a-z])", re.I)
-
-
-def _repair_total(text: str) -> str:
-    """``text`` with :data:`_TOTAL_MISREAD` spelt "total" (in the text's case), so a
-    misread caption is found and its digits ("TOTA1") are not read as its amount."""
-    def word(m):
-        spelt = "TOTAL" if m.group(0).isupper() else "total"
-        return spelt + " " if m.group(1) else spelt
-    return _TOTAL_MISREAD.sub(word, text)
-
-
-#: Malaysian address abbreviations that OCR reads with I, 1 or | for L ("JIN", "J1n", "BIk").
-_MY_ABBREVIATIONS = {"JLN": re.compile(r"\bJ[I1|l]N\b", re.I), "BLK": re.compile(r"\bB[I1|l]K\b", re.I)}
-
-
-#: Letter pairs that text recognition confuses on receipts (either way round).
-_CONFUSABLE = frozenset({frozenset(p) for p in ("MN", "IL", "OD", "KR", "EF", "UV", "CG", "HN", "BE", "RP")})
-
-
-def _one_confusion(a: str, b: str) -> bool:
-    """``a`` and ``b`` (same length) differ in one letter, a pair of :data:`_CONFUSABLE`."""
-    diff = [(x, y) for x, y in zip(a, b) if x != y]
-    return len(diff) == 1 and frozenset(diff[0]) in _CONFUSABLE
-
-
-def fix_malaysian_address(text: str) -> str:
-    """OCR misreadings in a Malaysian address: ``JIn``/``J1n`` -> ``Jln``,
-    ``BIk`` -> ``Blk``, a digit inside a word (``8ESAR`` -> ``BESAR``), and an
-    address word one letter off by a letter pair OCR confuses (``TANAN`` ->
-    ``TAMAN``; :data:`_CONFUSABLE`; words of 5+ letters against
-    :data:`_MY_ADDRESS_WORDS`), the printed case kept; then the post town and
-    postcode checked against each other (:func:`app.extraction.postcodes.fix_postcode_town`)."""
-    for right, pattern in _MY_ABBREVIATIONS.items():
-        text = pattern.sub(lambda m: right if m.group(0).isupper() else right.capitalize(), text)
-
-    def word(m):
-        w = m.group(0)
-        upper = w.upper()
-        if upper in _MY_ADDRESS_WORDS or len(w) < 5:
-            return w
-        fixed = upper.translate(_NAME_DIGITS) if sum(c.isdigit() for c in w) == 1 else upper
-        if fixed in _MY_ADDRESS_WORDS:
-            best = fixed
-        elif not fixed.isalpha():
-            return w
-        else:
-            near = [a for a in _MY_ADDRESS_WORDS if len(a) == len(fixed) and _one_confusion(a, fixed)]
-            if len(near) != 1:
-                return w
-            best = near[0]
-        return best if w.isupper() or not w.isalpha() else best.capitalize()
-
-    text = re.sub(r"\b[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*\b", word, text)
-    from app.extraction.postcodes import fix_postcode_town
-
-    return fix_postcode_town(text)
-
-
-def _strip_latin_accents(text: str) -> str:
-    """``text`` with combining accents removed from letters (``JAYÀ`` -> ``JAYA``)."""
-    decomposed = unicodedata.normalize("NFD", text)
-    return unicodedata.normalize("NFC", "".join(c for c in decomposed if not unicodedata.combining(c)))
-
-
-def _strip_letters_before_amount(text: str) -> str:
-    return re.sub(r"^[^\d\-$€]*", "", text)
 
 
 def _upright(ocr: OcrResult) -> list[TextLine]:

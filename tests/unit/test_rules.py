@@ -181,11 +181,11 @@ def test_misread_total_captions_and_decimal_points(texts, amount):
 
 
 def test_a_bare_time_under_a_total_caption_keeps_its_colon():
-    from app.extraction.rules import _MISREAD_DECIMAL, _decimal_point
+    from app.extraction.repairs import repair_amount_text
 
-    assert _MISREAD_DECIMAL.sub(_decimal_point, "12:30") == "12:30"
-    assert _MISREAD_DECIMAL.sub(_decimal_point, "RM 41:45") == "RM 41.45"
-    assert _MISREAD_DECIMAL.sub(_decimal_point, "1-23-45") == "1-23-45"
+    assert repair_amount_text("12:30") == "12:30"
+    assert repair_amount_text("RM 41:45") == "RM 41.45"
+    assert repair_amount_text("1-23-45") == "1-23-45"
 
 
 def test_a_total_column_header_over_a_tax_summary_row_is_not_the_total():
@@ -552,6 +552,6 @@ def test_a_name_cut_after_an_ampersand_continues_and_a_misread_bhd_is_fixed():
     ("NO.59 JALAN PERMAS 9/5 BANDAR BARU PERMAS JAYA", "NO.59 JALAN PERMAS 9/5 BANDAR BARU PERMAS JAYA"),  # a place
 ])
 def test_malaysian_address_misreadings(read_as, fixed):
-    from app.extraction.rules import fix_malaysian_address
+    from app.extraction.repairs import fix_malaysian_address
 
     assert fix_malaysian_address(read_as) == fixed
