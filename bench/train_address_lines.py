@@ -121,14 +121,15 @@ def header_rows(doc: dict) -> tuple[list[list[float]], tuple[int, ...], list]:
     from app.extraction.doctypes import DOCUMENT_TYPES
     from app.extraction.line_roles import line_features
     from app.extraction.normalize import fold
-    from app.extraction.rules import RuleReader, _upright
+    from app.extraction.layout import upright
+    from app.extraction.rules import RuleReader
 
     receipt = DOCUMENT_TYPES["receipt"]
     found = RuleReader(address_model=None).read(doc["ocr"], [receipt.spec("seller"), receipt.spec("address")],
                                                 "receipt")
     seller = next((c for c in found if c.key == "seller"), None)
     address = next((c for c in found if c.key == "address"), None)
-    lines = _upright(doc["ocr"])
+    lines = upright(doc["ocr"])
     folded = [fold(ln.text) for ln in lines]
     rule_lines = tuple(address.line_indices) if address else ()
     rows = line_features(lines, folded, tuple(seller.line_indices) if seller else (), rule_lines,

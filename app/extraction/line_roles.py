@@ -1,6 +1,6 @@
 """A learned line-role classifier for receipt headers: which lines are the seller's address.
 
-The rule reader (:meth:`app.extraction.rules.RuleReader._address`) proposes an
+The rule reader (:func:`app.extraction.readers.receipt_header.read_address`) proposes an
 address by layout rules; this model looks at every line of the header (the
 first :data:`HEADER_LINES` lines) and scores how likely each one belongs to the
 address, from the line's own text and geometry, its neighbours', and what the
@@ -67,7 +67,7 @@ def line_features(lines: list[TextLine], folded: list[str], seller: tuple[int, .
     """One feature vector per header line (``min(len(lines), HEADER_LINES)`` rows).
 
     Args:
-        lines: the page's OCR lines, upright (:func:`app.extraction.rules._upright`), in reading order.
+        lines: the page's OCR lines, upright (:func:`app.extraction.layout.upright`), in reading order.
         folded: ``fold(line.text)`` for each line.
         seller: indices of the lines the rule reader read the seller from (empty: none).
         rule_address: indices of the rule reader's address lines (empty: none).

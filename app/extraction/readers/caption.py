@@ -78,12 +78,13 @@ def read_captions(ocr: OcrResult, fields: list[tuple[FieldSpec, str]], reader=No
     """
     if not fields or not ocr.lines:
         return []
-    from app.extraction.rules import RuleReader, _next_lines
+    from app.extraction.layout import next_lines
+    from app.extraction.rules import RuleReader
 
     reader = reader if reader is not None else RuleReader()
     lines = list(ocr.lines)
     folded = [fold(line.text) for line in lines]
-    rows = functools.partial(_next_lines, slopes=[math.tan(a) for a in local_text_angles(lines)])
+    rows = functools.partial(next_lines, slopes=[math.tan(a) for a in local_text_angles(lines)])
     parse = {"date": reader._date_in, "amount": reader._amount_in, "number": _number_in, "text": _text_in}
     out = []
     for spec, kind in fields:
