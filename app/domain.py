@@ -90,6 +90,9 @@ class OcrResult:
         detection_ms: text detection time.
         recognition_ms: text recognition time (includes orientation classification).
         engine: name of the engine that produced it.
+        language: ``vi`` or ``other`` (``app.classify.language.page_language`` of all the
+            lines), set once by the pipeline for a document's stacked lines so no stage
+            guesses it again; None: not determined (each stage then decides from the lines).
     """
 
     lines: tuple[TextLine, ...]
@@ -98,6 +101,7 @@ class OcrResult:
     detection_ms: float
     recognition_ms: float
     engine: str = ""
+    language: str | None = None
 
     @property
     def text(self) -> str:

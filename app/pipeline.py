@@ -33,6 +33,7 @@ from typing import Callable
 
 import numpy as np
 
+from app.classify.language import page_language
 from app.config import Settings
 from app.documents import DocumentLimits, open_document
 from app.domain import DocumentResult, FileFailure, OcrResult, PageText, TextLine
@@ -257,6 +258,9 @@ class DocumentPipeline:
         if ocr_only:
             return DocumentResult(upload.filename, "ocr", pages, read_ms)
 
+        # The document's language, decided once here for every stage that asks (classification,
+        # the readers, line items, checks).
+        stacked = dataclasses.replace(stacked, language=page_language([ln.text for ln in stacked.lines]))
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
         # Fields and line items carry indices into the stacked lines: placed on their own pages.

@@ -153,7 +153,7 @@ def classify(ocr: OcrResult, image=None) -> Classification:
     from app.classify.language import fold_page, page_language
 
     texts = [line.text for line in ocr.lines]
-    language = page_language(texts)
+    language = ocr.language or page_language(texts)
     page = fold_page("\n".join(texts))
 
     if _has_mrz(texts):

@@ -46,6 +46,18 @@ def looks_vietnamese(texts: Sequence[str]) -> bool:
     return len(words) >= 3
 
 
+def is_vietnamese(ocr) -> bool:
+    """Whether a document's OCR lines are Vietnamese: its ``OcrResult.language`` when the
+    pipeline set it (decided once per document), else :func:`looks_vietnamese` of its lines.
+
+    Args:
+        ocr: an :class:`app.domain.OcrResult`.
+    """
+    if ocr.language is not None:
+        return ocr.language == "vi"
+    return looks_vietnamese([line.text for line in ocr.lines])
+
+
 def page_language(texts: Sequence[str]) -> str:
     """``"vi"`` for a Vietnamese page (:func:`looks_vietnamese`), else ``"other"``
     (English, Malay and the European invoice languages are not told apart)."""

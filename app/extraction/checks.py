@@ -174,7 +174,7 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
         ok: None, skipped: reason}]}`` (``ok`` None when no check compared
         anything); items with their row check and adjusted confidence.
     """
-    from app.classify.language import looks_vietnamese
+    from app.classify.language import is_vietnamese
 
     results: list[dict] = []
     checked_items = []
@@ -239,7 +239,7 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
                 covered.setdefault(key, []).append(ok)
 
     rate = _vat_rate(ocr)
-    vietnamese = rate is not None and looks_vietnamese([ln.text for ln in ocr.lines])
+    vietnamese = rate is not None and is_vietnamese(ocr)
     independent = subtotal is not None and tax is not None and not (subtotal.lines & tax.lines)
     if rate is None:
         results.append(_skipped("vat_rate", "no VAT rate printed"))

@@ -354,7 +354,7 @@ def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
     are printed by the issuer, not read, and stay; so do values read without a
     single tone mark (:meth:`PlaceNames.restore`)."""
     from app.extraction.gazetteer import identifying_marks, place_names
-    from app.classify.language import looks_vietnamese
+    from app.classify.language import is_vietnamese
 
     wanted = [s for s in specs if s.lexicon and results[s.key].value and results[s.key].source in ("rule", "llm")]
     if not wanted:
@@ -363,7 +363,7 @@ def _restore_tone_marks(specs, results: dict, ocr: OcrResult) -> None:
     for spec in wanted:
         if spec.lexicon == "places":
             if vietnamese is None:
-                vietnamese = looks_vietnamese([line.text for line in ocr.lines])
+                vietnamese = is_vietnamese(ocr)
             if not vietnamese:
                 continue
             names, check = place_names(), "place_names"

@@ -79,12 +79,19 @@ def number(text: str, currency: str | None) -> Decimal | None:
     return parsed[0] if parsed else None
 
 
-def document_currency(lines) -> str | None:
-    """The document's currency: the first currency mark in its text, VND for a Vietnamese page."""
+def document_currency(lines, language: str | None = None) -> str | None:
+    """The document's currency: the first currency mark in its text, VND for a Vietnamese page.
+
+    Args:
+        lines: the document's lines.
+        language: the document's language when known (``OcrResult.language``); None: decided
+            from ``lines`` (:func:`app.classify.language.looks_vietnamese`).
+    """
     from app.classify.language import looks_vietnamese
 
     for line in lines:
         found = detect_currency(line.text)
         if found:
             return found
-    return "VND" if looks_vietnamese([ln.text for ln in lines]) else None
+    vietnamese = language == "vi" if language is not None else looks_vietnamese([ln.text for ln in lines])
+    return "VND" if vietnamese else None

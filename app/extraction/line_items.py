@@ -192,7 +192,7 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
     lines = ocr.lines
     if not lines:
         return []
-    currency = _document_currency(lines)
+    currency = _document_currency(lines, ocr.language)
     items = _table_items(lines, currency)
     return items if items else headerless_items(lines, currency)
 

@@ -34,7 +34,7 @@ from app.extraction.normalize import (
     parse_date,
     similarity,
 )
-from app.classify.language import looks_vietnamese
+from app.classify.language import is_vietnamese
 from app.extraction.layout import continue_lines, next_lines, upright
 from app.extraction.readers.receipt_header import read_address, read_seller
 from app.extraction.repairs import (fix_malaysian_address, repair_amount_text, repair_total, strip_latin_accents,
@@ -127,7 +127,7 @@ class RuleReader:
         lines = upright(ocr)
         folded = [fold(line.text) for line in lines]
         # Per call, not on self: one reader serves concurrent requests.
-        vietnamese = looks_vietnamese([line.text for line in lines])
+        vietnamese = is_vietnamese(ocr)
         currency = self.default_currency or _currency_context(lines, folded, vietnamese)
         amount_in = functools.partial(self._amount_in, currency=currency)
         # The text slope around each line, once per page, for the same-row tests of captions and values.

@@ -259,3 +259,29 @@ def test_a_question_about_the_country_maps_to_nationality(description):
     # fields' vocabularies ("công dân" of the ID number) do not drown it; the two Vietnamese
     # phrasings mapped to no field before; none is in a synonym list.
     assert map_info({"q": description}, "cccd_front")["q"].field == "nationality"
+
+
+def test_the_document_language_is_decided_once_per_request(monkeypatch):
+    """Classification, the rules, the line items, the checks and the place-name repair all
+    ask whether the page is Vietnamese; the pipeline decides it once and passes it on."""
+    import io
+
+    from PIL import Image
+
+    from app.classify import language
+    from app.config import Settings
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    assert classify(VI_RECEIPT).type == "receipt"
+    calls = []
+    real = language.looks_vietnamese
+    monkeypatch.setattr(language, "looks_vietnamese", lambda texts: calls.append(1) or real(texts))
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 200), "white").save(buf, "PNG")
+    pipeline = DocumentPipeline(Settings(), FakeOcrEngine(VI_RECEIPT.lines), _extractor(FakeOpenAI()))
+    calls.clear()
+    result = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions())
+    assert result.document_type == "receipt" and result.classification["source"] != "given"
+    assert result.line_items is not None and result.checks is not None
+    assert len(calls) == 1
