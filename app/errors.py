@@ -70,6 +70,22 @@ class ServiceError(Exception):
             body["details"] = self.details
         return body
 
+    def response_body(self, trace_id: str = "", extra: dict | None = None) -> dict:
+        """The HTTP JSON body of this error: ``{success: false, message (clipped to
+        :data:`MAX_MESSAGE_CHARS`), error_code, trace_id, details?, **extra}``; every HTTP door
+        (``app.api.errors.error_response``, the ``/readyz`` probe) answers with it."""
+        message = self.message if len(self.message) <= MAX_MESSAGE_CHARS else self.message[:MAX_MESSAGE_CHARS] + "…"
+        body = {"success": False, "message": message, "error_code": self.code, "trace_id": trace_id}
+        if self.details:
+            body["details"] = self.details
+        if extra:
+            body.update(extra)
+        return body
+
+
+#: A message never quotes more of the caller's input than this (characters).
+MAX_MESSAGE_CHARS = 2000
+
 
 class Unauthorized(ServiceError):
     code, http_status, default_message = "UNAUTHORIZED", 401, "Missing or invalid API token"

@@ -27,7 +27,7 @@ _HTTP_TO_SERVICE = {
 }
 
 
-MAX_MESSAGE_CHARS = 2000  # a message never quotes more of the caller's input than this
+MAX_MESSAGE_CHARS = errors.MAX_MESSAGE_CHARS
 
 
 def _clipped(message: str) -> str:
@@ -61,13 +61,7 @@ def too_large_message(content_length: int | None, max_body: int, max_field: int 
 def error_response(error: errors.ServiceError, extra: dict | None = None):
     """Flask response for ``error``: JSON body and its HTTP status (message clipped to
     :data:`MAX_MESSAGE_CHARS`)."""
-    body = {"success": False, "message": _clipped(error.message), "error_code": error.code,
-            "trace_id": g.get("trace_id", "")}
-    if error.details:
-        body["details"] = error.details
-    if extra:
-        body.update(extra)
-    response = jsonify(body)
+    response = jsonify(error.response_body(g.get("trace_id", ""), extra))
     response.status_code = error.http_status
     if error.retry_after is not None:
         response.headers["Retry-After"] = str(max(1, int(error.retry_after)))

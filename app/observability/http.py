@@ -140,8 +140,6 @@ def livez():
 @ops.get("/readyz")
 def readyz():
     """Readiness: 200 when every check passes, else 503 ``NOT_READY`` naming the failed checks."""
-    from app.api.errors import error_response
-
     checks = {}
     for name, check in current_app.extensions.get(READINESS_KEY, {}).items():
         try:
@@ -151,7 +149,9 @@ def readyz():
     failed = [name for name, c in checks.items() if not c["ok"]]
     if failed:
         error = ServiceNotReady("Not ready: " + ", ".join(f"{n} ({checks[n]['message']})" for n in failed))
-        return error_response(error, extra={"status": "not_ready", "checks": checks})
+        response = jsonify(error.response_body(g.get("trace_id", ""), {"status": "not_ready", "checks": checks}))
+        response.status_code = error.http_status
+        return response
     return jsonify({"success": True, "status": "ready", "trace_id": g.get("trace_id", ""), "checks": checks})
 
 

@@ -83,3 +83,20 @@ def test_app_has_no_import_circle():
     graph = import_graph()
     assert len(graph) > 50 and "app.extraction.rules" in graph["app.extraction.extractor"]
     assert circles(graph) == []
+
+
+#: Arrows the issue named as going the wrong way (a lower layer importing a higher one):
+#: (importing package, imported package). Prefix match on module names.
+FORBIDDEN = (("app.ocr", "app.weights"), ("app.observability", "app.api"), ("app.jobs", "app"),
+             ("app.domain", "app.extraction"), ("app.domain", "app.classify"), ("app.geometry", "app.extraction"))
+
+
+def _within(module: str, package: str) -> bool:
+    return module == package or module.startswith(package + ".")
+
+
+def test_no_lower_layer_imports_a_higher_one():
+    graph = import_graph()
+    wrong = [(m, i) for m, imported in graph.items() for i in imported for low, high in FORBIDDEN
+             if _within(m, low) and (i == high if high == "app" else _within(i, high))]
+    assert wrong == []
