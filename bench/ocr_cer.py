@@ -206,11 +206,11 @@ def error_kinds(label: str, hyp: str, edits: int) -> dict[str, int]:
     ``missed``: all edits of a label whose line CER is above 0.5 (not
     detected, or its best match is another line, or the label covers only part
     of a printed line); otherwise ``marks``: edits that disappear when
-    diacritics are removed from both sides (:func:`app.ocr.hybrid.strip_marks`),
+    diacritics are removed from both sides (:func:`app.ocr.fusion.strip_marks`),
     ``spaces``: edits that then disappear when spaces are removed too, and
     ``letters``: the rest (base letters, digits and punctuation).
     """
-    from app.ocr.hybrid import strip_marks
+    from app.ocr.fusion import strip_marks
 
     if edits > 0.5 * max(len(label), 1):
         return {"missed": edits, "letters": 0, "spaces": 0, "marks": 0}

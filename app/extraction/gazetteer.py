@@ -42,8 +42,8 @@ from typing import Iterable
 
 from rapidfuzz.distance import Levenshtein
 
-from app.ocr.hybrid import SYLLABLE as _SYLLABLE
-from app.ocr.hybrid import join_marks, split_marks
+from app.ocr.fusion import SYLLABLE as _SYLLABLE
+from app.ocr.fusion import join_marks, split_marks
 
 log = logging.getLogger(__name__)
 

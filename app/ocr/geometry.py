@@ -54,7 +54,9 @@ from typing import Iterator, Sequence
 
 import numpy as np
 
+from app.domain import TextLine
 from app.errors import ImageTooSmall, PayloadTooLarge, UnsupportedGeometry
+from app.geometry import sort_reading_order
 
 # RapidOCR 3.10 defaults (rapidocr/config.yaml) that the rules below reproduce.
 LIB_MAX_SIDE_LEN = 2000  # Global.max_side_len
@@ -346,3 +348,89 @@ def select_lines(crops: Sequence[np.ndarray], limits: OcrLimits) -> list[int]:
             f"(OCR_MAX_TEXT_COLUMNS): send the page in parts"
         )
     return keep
+
+
+# --------------------------------------------------------------- turned pages and line crops
+def page_turn(boxes: np.ndarray, upside_down: bool) -> str:
+    """How the page lies in the image, from its line boxes and the orientation vote.
+
+    Args:
+        boxes: ``(N, 4, 2)`` line boxes in page pixels.
+        upside_down: the lines, cut as RapidOCR cuts them (tall boxes turned 90
+            degrees counter-clockwise), were classified upside down.
+
+    Returns:
+        ``upright``, ``180``, ``left`` (page turned 90 degrees counter-clockwise:
+        its top is at the image's left) or ``right`` (top at the right).
+    """
+    if len(boxes) == 0:
+        return "upright"
+    widths = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
+    heights = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
+    if np.count_nonzero(heights >= 1.5 * widths) * 2 > len(boxes):
+        return "left" if upside_down else "right"
+    return "180" if upside_down else "upright"
+
+
+def turned_reading_order(lines: list[TextLine], width: int, height: int, turn: str = "upright") -> list[TextLine]:
+    """Reading order of the page as it reads upright (see :func:`page_turn`);
+    the boxes stay in image pixels."""
+    to_upright = {
+        "upright": None,
+        "180": lambda x, y: (width - x, height - y),
+        "left": lambda x, y: (height - y, x),
+        "right": lambda x, y: (y, width - x),
+    }[turn]
+    if to_upright is None:
+        return sort_reading_order(lines)
+    turned = [TextLine(ln.text, ln.confidence, tuple(to_upright(x, y) for x, y in ln.box)) for ln in lines]
+    back = {id(t): ln for ln, t in zip(lines, turned)}
+    return [back[id(t)] for t in sort_reading_order(turned)]
+
+
+def line_image(gray: np.ndarray, quad: np.ndarray, options, upside_down: bool = False) -> np.ndarray:
+    """Cut one detected line out of the page for Tesseract.
+
+    Args:
+        gray: ``(H, W)`` uint8 page.
+        quad: ``(4, 2)`` box in page pixels, clockwise from the text's top-left.
+        options: an :class:`app.ocr.hybrid.HybridOptions` (its ``line_height``, ``margin``, ``border``, ``normalize``).
+        upside_down: turn the result 180 degrees.
+
+    Returns:
+        ``(h, w)`` uint8 image: the line level and upright, its box
+        ``line_height`` pixels high, dark text on white with a white border.
+    """
+    import cv2
+
+    quad = np.asarray(quad, dtype=np.float32).reshape(4, 2)
+    box_w = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]), 1.0)
+    box_h = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]), 1.0)
+    tall = box_h >= 1.5 * box_w  # RapidOCR's rule: such a crop is turned 90 degrees
+    scale = options.line_height / (box_w if tall else box_h)
+    m = options.margin * (box_w if tall else box_h) * scale
+    out_w, out_h = box_w * scale, box_h * scale
+    dst = np.array([[m, m], [m + out_w, m], [m + out_w, m + out_h], [m, m + out_h]], dtype=np.float32)
+    size = (int(round(out_w + 2 * m)), int(round(out_h + 2 * m)))
+    matrix = cv2.getPerspectiveTransform(quad, dst)
+    flags = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
+    img = cv2.warpPerspective(gray, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
+    if tall:
+        img = np.rot90(img)
+    if upside_down:
+        img = np.rot90(img, 2)
+    img = np.ascontiguousarray(img)
+    if options.normalize == "flatten":
+        # Paper brightness: a large closing (max filter) removes the dark strokes.
+        k = max(3, int(options.line_height * 0.6) | 1)
+        background = cv2.morphologyEx(img, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
+        img = cv2.divide(img, background, scale=255)
+        lo = np.percentile(img, 1)
+        if lo < 250:
+            img = np.clip((img.astype(np.float32) - lo) * (255.0 / (255.0 - lo)), 0, 255).astype(np.uint8)
+    elif options.normalize == "otsu":
+        _, img = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
+    if options.border:
+        b = options.border
+        img = cv2.copyMakeBorder(img, b, b, b, b, cv2.BORDER_CONSTANT, value=255)
+    return img

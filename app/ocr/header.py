@@ -44,7 +44,7 @@ class Region:
 
 
 # (x, y) in image pixels -> the same point with the page upright, per page turn
-# (app.ocr.hybrid.page_turn), and back; W, H: the image's width and height.
+# (app.ocr.geometry.page_turn), and back; W, H: the image's width and height.
 _TO_UPRIGHT = {
     "upright": lambda x, y, W, H: (x, y),
     "180": lambda x, y, W, H: (W - x, H - y),
@@ -65,7 +65,7 @@ def to_upright(points: np.ndarray, width: int, height: int, turn: str) -> np.nda
     Args:
         points: ``(..., 2)`` x, y in image pixels.
         width, height: the image's size, pixels.
-        turn: ``upright``, ``180``, ``left`` or ``right`` (:func:`app.ocr.hybrid.page_turn`).
+        turn: ``upright``, ``180``, ``left`` or ``right`` (:func:`app.ocr.geometry.page_turn`).
 
     Returns:
         Same shape; x, y in the upright page's frame (its size is
@@ -100,7 +100,7 @@ def header_region(boxes: np.ndarray, width: int, height: int, turn: str = "uprig
     Args:
         boxes: ``(N, 4, 2)`` first-pass line boxes, image pixels.
         width, height: the image's size, pixels.
-        turn: how the page lies in the image (:func:`app.ocr.hybrid.page_turn`).
+        turn: how the page lies in the image (:func:`app.ocr.geometry.page_turn`).
         fraction: share of the text's height taken, in (0, 1].
         margin_lines: the margin, in median line heights.
 

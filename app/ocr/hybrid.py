@@ -47,15 +47,9 @@ from __future__ import annotations
 
 import logging
 import os
-import queue
-import re
-import shutil
-import subprocess
-import tempfile
 import threading
 import time
 import unicodedata
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Sequence
@@ -65,217 +59,27 @@ import numpy as np
 from app.classify.language import looks_vietnamese
 from app.config import ConfigError, Settings
 from app.domain import OcrResult, TextLine
-from app.geometry import sort_reading_order
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
-from app.ocr.geometry import (
+from app.ocr.fusion import (PP_OCRV6_MISSING_LETTERS, VIETNAMESE_DIACRITIC_LETTERS, agreement, fuse,  # noqa: F401
+                             fused_confidence, strip_marks)
+from app.ocr.geometry import (  # noqa: F401 (page_turn: re-exported)
     box_heights,
     check_geometry,
     detector_budget,
     library_preprocess_size,
+    line_image,
+    page_turn,
     select_lines,
     sized_detection,
     text_columns,
+    turned_reading_order,
 )
 from app.ocr.header import MERGES, header_region, inside_region, merge_passes
+from app.ocr.tesseract import INSTALL_HINT, TESSDATA_DIRS, _make_reader, find_tessdata  # noqa: F401
 from app.requirements import CheckContext, Requirement, register_check
 
 log = logging.getLogger(__name__)
-
-INSTALL_HINT = "apt-get install tesseract-ocr tesseract-ocr-vie"
-
-# Where Linux/macOS packages put tessdata (Debian/Ubuntu first).
-TESSDATA_DIRS = (
-    "/usr/share/tesseract-ocr/5/tessdata",
-    "/usr/share/tesseract-ocr/4.00/tessdata",
-    "/usr/share/tessdata",
-    "/usr/local/share/tessdata",
-    "/opt/homebrew/share/tessdata",
-)
-
-# ---------------------------------------------------------------- letters
-
-_VOWELS = "aăâeêioôơuưy"
-_TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")  # none, grave, acute, tilde, hook, dot below
-_STROKE = "\u0335"  # stands for the stroke of đ/Đ (which Unicode does not decompose)
-
-#: The 134 Vietnamese letters outside ASCII (both cases).
-VIETNAMESE_DIACRITIC_LETTERS = frozenset(
-    {
-        c
-        for v in _VOWELS
-        for t in _TONES
-        for c in (unicodedata.normalize("NFC", v + t), unicodedata.normalize("NFC", v.upper() + t))
-        if not c.isascii()
-    }
-    | {"đ", "Đ"}
-)
-
-#: The 46 of them that PP-OCRv6 small's recognition dictionary contains
-#: (read from the model bundled in rapidocr 3.10; the engine re-reads it at start).
-PP_OCRV6_DIACRITIC_LETTERS = frozenset("ÀÁÂÃÈÉÊÌÍÒÓÔÕÙÚÝàáâãèéêìíòóôõùúýĂăĐđĨĩŨũƠơƯưẠồ")
-
-#: Vietnamese letters PP-OCRv6 cannot output: where the second recogniser reads one of these,
-#: PP-OCR's reading at that place is known to be wrong.
-PP_OCRV6_MISSING_LETTERS = VIETNAMESE_DIACRITIC_LETTERS - PP_OCRV6_DIACRITIC_LETTERS
-
-
-def split_marks(ch: str) -> tuple[str, str]:
-    """``(base, marks)`` of one character: ``"ộ" -> ("o", "\\u0302\\u0323")``, ``"Đ" -> ("D", STROKE)``.
-
-    Characters that do not decompose to one base character are their own base.
-    """
-    if ch in "đĐ":
-        return ("d" if ch == "đ" else "D"), _STROKE
-    decomposed = unicodedata.normalize("NFD", ch)
-    base = "".join(c for c in decomposed if not unicodedata.combining(c))
-    if len(base) != 1:
-        return ch, ""
-    return base, "".join(c for c in decomposed if unicodedata.combining(c))
-
-
-def join_marks(base: str, marks: str) -> str | None:
-    """Inverse of :func:`split_marks`; None unless the result is one character."""
-    if _STROKE in marks:
-        if base not in "dD" or marks != _STROKE:
-            return None
-        return "đ" if base == "d" else "Đ"
-    out = unicodedata.normalize("NFC", base + marks)
-    return out if len(out) == 1 else None
-
-
-def strip_marks(text: str) -> str:
-    """``text`` without diacritics (``đ`` -> ``d``), same length as its NFC form."""
-    return "".join(split_marks(c)[0] for c in unicodedata.normalize("NFC", text))
-
-
-def _key(ch: str) -> str:
-    low = split_marks(ch)[0].lower()
-    return low if len(low) == 1 else ch
-
-
-def letter_key(text: str) -> str:
-    """Diacritic-stripped, lower-cased form used to align two readings (same length as NFC ``text``)."""
-    return "".join(_key(c) for c in unicodedata.normalize("NFC", text))
-
-
-def agreement(pp_text: str, other_text: str) -> float:
-    """1 - normalised Levenshtein distance between the two readings' letter keys, in [0, 1]."""
-    from rapidfuzz.distance import Levenshtein
-
-    a, b = letter_key(pp_text), letter_key(other_text)
-    if not a and not b:
-        return 1.0
-    return 1.0 - Levenshtein.normalized_distance(a, b)
-
-
-def _with_marks_of(pp_ch: str, other_ch: str, keep_pp_marks: bool) -> str:
-    """PP-OCR's letter (its case) with the other reader's diacritics, when that is a Vietnamese letter."""
-    p_base, p_marks = split_marks(pp_ch)
-    if not p_base.isalpha():
-        return pp_ch
-    t_marks = split_marks(other_ch)[1]
-    if t_marks == p_marks or (keep_pp_marks and not t_marks):
-        return pp_ch
-    out = join_marks(p_base, t_marks)
-    if out is None or not (out.isascii() or out in VIETNAMESE_DIACRITIC_LETTERS):
-        return pp_ch
-    return out
-
-
-def fuse(
-    pp_text: str,
-    other_text: str,
-    *,
-    missing: frozenset[str] = PP_OCRV6_MISSING_LETTERS,
-    keep_pp_marks: bool = False,
-    min_agreement: float = 0.5,
-) -> str:
-    """Fuse PP-OCR's reading of one line with a Vietnamese recogniser's (AsterNet or Tesseract).
-
-    Both texts are aligned (Levenshtein opcodes) on their :func:`letter_key`
-    forms. Then, block by block:
-
-    - equal letters: PP-OCR's letter, in PP-OCR's case, with the other reader's
-      diacritics (``Cong`` + ``Cộng`` -> ``Cộng``); digits and punctuation stay
-      PP-OCR's. With ``keep_pp_marks`` a bare letter of the other reader does not remove a
-      mark PP-OCR read.
-    - The other reader has letters PP-OCR lacks (insert), or a different character at
-      the same place (replace of equal length): the other reader's character is taken
-      only when it is in ``missing`` (a letter PP-OCR cannot output, so PP-OCR
-      had to drop or replace it: ``Thi`` + ``Thời`` -> ``Thời``,
-      ``T8ng`` + ``Tổng`` -> ``Tổng``), or, for insertions of one or two
-      characters, when it is any tone-marked Vietnamese letter (PP-OCR drops
-      some it could output: ``rui`` + ``ruồi`` -> ``ruồi``).
-    - anything else (PP-OCR-only characters, unequal replacements): PP-OCR's.
-
-    Args:
-        pp_text: PP-OCR's reading.
-        other_text: the other reader's reading of the same line.
-        missing: letters PP-OCR's dictionary cannot produce.
-        keep_pp_marks: keep PP-OCR's marks where the other reader's letter has none.
-        min_agreement: below this :func:`agreement`, the readings are taken to
-            be of different things and PP-OCR's text is returned unchanged.
-
-    Returns:
-        The fused text, Unicode NFC.
-    """
-    from rapidfuzz.distance import Levenshtein
-
-    pp = unicodedata.normalize("NFC", pp_text)
-    tess = unicodedata.normalize("NFC", " ".join(other_text.split()))
-    if not tess or not pp:
-        return pp
-    kp, kt = letter_key(pp), letter_key(tess)
-    if 1.0 - Levenshtein.normalized_distance(kp, kt) < min_agreement:
-        return pp
-    out: list[str] = []
-    for tag, i1, i2, j1, j2 in Levenshtein.opcodes(kp, kt):
-        if tag == "equal":
-            out.extend(_with_marks_of(p, t, keep_pp_marks) for p, t in zip(pp[i1:i2], tess[j1:j2]))
-        elif tag == "insert":
-            # A letter PP-OCR cannot output, or a short run of tone-marked letters that
-            # PP-OCR dropped although its dictionary has them ("rui" + "ruồi", "X" + "Xã"),
-            # when the word they go into becomes a Vietnamese syllable ("MINIMART" + "MINIMỊART": no).
-            short = j2 - j1 <= 2
-            letters = [t for t in tess[j1:j2] if t in missing or (short and t in VIETNAMESE_DIACRITIC_LETTERS)]
-            if letters and _makes_syllable(pp, i1, "".join(letters)):
-                out.extend(letters)
-        elif tag == "replace" and i2 - i1 == j2 - j1:
-            for p, t in zip(pp[i1:i2], tess[j1:j2]):
-                if t in missing:
-                    # Keep PP-OCR's case when it read a letter there.
-                    out.append(t.upper() if p.isupper() else t.lower() if p.islower() else t)
-                else:
-                    out.append(p)
-        else:  # delete, or replace of unequal length
-            out.append(pp[i1:i2])
-    return unicodedata.normalize("NFC", "".join(out))
-
-
-#: The shape of a Vietnamese syllable without marks, lower case: initial consonant(s),
-#: one to three vowels, final consonant(s) (the orthography's inventory).
-SYLLABLE = re.compile(r"(ngh|ng|nh|ch|gh|gi|kh|ph|qu|th|tr|[bcdghklmnprstvx])?[aeiouy]{1,3}(ch|ng|nh|[cmnptiuoy])?")
-
-
-def _makes_syllable(text: str, at: int, inserted: str) -> bool:
-    """Whether the word of ``text`` around position ``at``, with ``inserted``
-    put in at ``at``, is a Vietnamese syllable once marks are removed."""
-    start, end = at, at
-    while start > 0 and text[start - 1].isalpha():
-        start -= 1
-    while end < len(text) and text[end].isalpha():
-        end += 1
-    word = strip_marks(text[start:at] + inserted + text[at:end]).lower()
-    return bool(SYLLABLE.fullmatch(word))
-
-
-def fused_confidence(pp_score: float, agree: float) -> float:
-    """PP-OCR's score lowered by disagreement: ``pp_score * (0.5 + 0.5 * agree)``."""
-    return float(pp_score) * (0.5 + 0.5 * float(agree))
-
-
-# ---------------------------------------------------------------- options
 
 FUSIONS = ("fuse", "aster", "tesseract", "ppocr")
 RECOGNISERS = ("aster", "tesseract", "aster+tesseract")
@@ -427,217 +231,6 @@ def combine(
 
 
 # ---------------------------------------------------------------- line images
-
-
-def line_image(gray: np.ndarray, quad: np.ndarray, options: HybridOptions, upside_down: bool = False) -> np.ndarray:
-    """Cut one detected line out of the page for Tesseract.
-
-    Args:
-        gray: ``(H, W)`` uint8 page.
-        quad: ``(4, 2)`` box in page pixels, clockwise from the text's top-left.
-        options: ``line_height``, ``margin``, ``border``, ``normalize``.
-        upside_down: turn the result 180 degrees.
-
-    Returns:
-        ``(h, w)`` uint8 image: the line level and upright, its box
-        ``line_height`` pixels high, dark text on white with a white border.
-    """
-    import cv2
-
-    quad = np.asarray(quad, dtype=np.float32).reshape(4, 2)
-    box_w = max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3]), 1.0)
-    box_h = max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1]), 1.0)
-    tall = box_h >= 1.5 * box_w  # RapidOCR's rule: such a crop is turned 90 degrees
-    scale = options.line_height / (box_w if tall else box_h)
-    m = options.margin * (box_w if tall else box_h) * scale
-    out_w, out_h = box_w * scale, box_h * scale
-    dst = np.array([[m, m], [m + out_w, m], [m + out_w, m + out_h], [m, m + out_h]], dtype=np.float32)
-    size = (int(round(out_w + 2 * m)), int(round(out_h + 2 * m)))
-    matrix = cv2.getPerspectiveTransform(quad, dst)
-    flags = cv2.INTER_CUBIC if scale > 1 else cv2.INTER_AREA
-    img = cv2.warpPerspective(gray, matrix, size, flags=flags, borderMode=cv2.BORDER_REPLICATE)
-    if tall:
-        img = np.rot90(img)
-    if upside_down:
-        img = np.rot90(img, 2)
-    img = np.ascontiguousarray(img)
-    if options.normalize == "flatten":
-        # Paper brightness: a large closing (max filter) removes the dark strokes.
-        k = max(3, int(options.line_height * 0.6) | 1)
-        background = cv2.morphologyEx(img, cv2.MORPH_CLOSE, cv2.getStructuringElement(cv2.MORPH_RECT, (k, k)))
-        img = cv2.divide(img, background, scale=255)
-        lo = np.percentile(img, 1)
-        if lo < 250:
-            img = np.clip((img.astype(np.float32) - lo) * (255.0 / (255.0 - lo)), 0, 255).astype(np.uint8)
-    elif options.normalize == "otsu":
-        _, img = cv2.threshold(img, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
-    if options.border:
-        b = options.border
-        img = cv2.copyMakeBorder(img, b, b, b, b, cv2.BORDER_CONSTANT, value=255)
-    return img
-
-
-# ---------------------------------------------------------------- Tesseract
-
-
-def find_tessdata(langs: Sequence[str]) -> Path:
-    """The first standard tessdata folder holding ``<lang>.traineddata`` for every lang.
-
-    Raises:
-        EngineUnavailable: none does; the message says what to install.
-    """
-    for folder in TESSDATA_DIRS:
-        path = Path(folder)
-        if all((path / f"{lang}.traineddata").is_file() for lang in langs):
-            return path
-    raise EngineUnavailable(
-        f"OCR_ENGINE=hybrid with recogniser tesseract needs Tesseract's {'+'.join(langs)} traineddata, not found in "
-        f"{', '.join(TESSDATA_DIRS)}: {INSTALL_HINT}"
-    )
-
-
-def _executor(workers: int) -> ThreadPoolExecutor | None:
-    """Threads that read chunks of a photo's lines in parallel (None for one worker)."""
-    return ThreadPoolExecutor(max_workers=workers, thread_name_prefix="tesseract") if workers > 1 else None
-
-
-class _TesserocrReader:
-    """Tesseract in-process through tesserocr: a pool of ``TessBaseAPI`` objects
-    (one per concurrent caller/worker; each is used by one thread at a time)."""
-
-    def __init__(self, tessdata: Path, lang: str, workers: int):
-        try:
-            import tesserocr
-        except ImportError as e:
-            raise EngineUnavailable(
-                "OCR_ENGINE=hybrid with backend tesserocr needs the 'tesserocr' package "
-                f"(pip install tesserocr==2.13.0) and {INSTALL_HINT}"
-            ) from e
-        self._tesserocr = tesserocr
-        self._tessdata = tessdata
-        self._lang = lang
-        self._pool: queue.LifoQueue = queue.LifoQueue()
-        self._workers = workers
-        self._executor = _executor(workers)
-        self._release(self._new_api())  # fail at start-up, not on the first request
-
-    def _new_api(self):
-        tess = self._tesserocr
-        try:
-            return tess.PyTessBaseAPI(
-                path=str(self._tessdata) + os.sep, lang=self._lang, psm=tess.PSM.SINGLE_LINE, oem=tess.OEM.LSTM_ONLY
-            )
-        except RuntimeError as e:
-            raise EngineUnavailable(f"Tesseract failed to load {self._lang} from {self._tessdata}: {e}") from e
-
-    def _acquire(self):
-        try:
-            return self._pool.get_nowait()
-        except queue.Empty:
-            return self._new_api()
-
-    def _release(self, api) -> None:
-        self._pool.put(api)
-
-    def _read_chunk(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        api = self._acquire()
-        try:
-            out = []
-            for img in images:
-                h, w = img.shape[:2]
-                api.SetImageBytes(img.tobytes(), w, h, 1, w)
-                api.SetSourceResolution(300)
-                text = api.GetUTF8Text()
-                out.append((text, max(api.MeanTextConf(), 0) / 100.0))
-            return out
-        finally:
-            self._release(api)
-
-    def read(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        """``(text, confidence in [0, 1])`` for each ``(h, w)`` uint8 line image."""
-        if self._executor is None or len(images) < 2 * self._workers:
-            return self._read_chunk(images)
-        chunks = [images[i :: self._workers] for i in range(self._workers)]
-        results = list(self._executor.map(self._read_chunk, chunks))
-        out: list[tuple[str, float]] = [("", 0.0)] * len(images)
-        for i, chunk in enumerate(results):
-            out[i :: self._workers] = chunk
-        return out
-
-    def describe(self) -> str:
-        return f"tesserocr {self._tesserocr.tesseract_version().split()[1]}"
-
-
-class _TesseractCliReader:
-    """The ``tesseract`` command on a list file of line images (one process per
-    worker and batch, ``OMP_THREAD_LIMIT=1``); per-line confidence from its TSV."""
-
-    def __init__(self, tessdata: Path, lang: str, workers: int, timeout_s: float = 120.0):
-        exe = shutil.which("tesseract")
-        if exe is None:
-            raise EngineUnavailable(f"OCR_ENGINE=hybrid with backend cli needs the tesseract command: {INSTALL_HINT}")
-        self._exe, self._tessdata, self._lang, self._workers, self._timeout = exe, tessdata, lang, workers, timeout_s
-        self._executor = _executor(workers)
-        try:
-            version = subprocess.run([exe, "--version"], capture_output=True, text=True, timeout=30)
-        except (OSError, subprocess.SubprocessError) as e:
-            raise EngineUnavailable(f"tesseract does not run ({e}): {INSTALL_HINT}") from e
-        self._version = (version.stdout or version.stderr).split("\n", 1)[0].strip()
-
-    def _read_chunk(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        import cv2
-
-        if not images:
-            return []
-        env = dict(os.environ, OMP_THREAD_LIMIT="1")
-        with tempfile.TemporaryDirectory(prefix="hybrid-ocr-") as tmp:
-            names = []
-            for i, img in enumerate(images):
-                name = os.path.join(tmp, f"{i:05d}.png")
-                cv2.imwrite(name, img)
-                names.append(name)
-            listing = os.path.join(tmp, "lines.txt")
-            Path(listing).write_text("\n".join(names) + "\n", encoding="utf-8")
-            cmd = [self._exe, listing, "stdout", "--tessdata-dir", str(self._tessdata), "-l", self._lang,
-                   "--oem", "1", "--psm", "7", "--dpi", "300", "tsv"]
-            try:
-                proc = subprocess.run(cmd, capture_output=True, timeout=self._timeout, env=env)
-            except subprocess.TimeoutExpired as e:
-                raise OcrEngineError("Tesseract timed out") from e
-            if proc.returncode != 0:
-                stderr = proc.stderr[-2000:].decode("utf-8", "replace")
-                log.warning("tesseract exited with %s: %s", proc.returncode, stderr)
-                raise OcrEngineError(f"Tesseract failed with exit status {proc.returncode}")
-        words: list[list[str]] = [[] for _ in images]
-        confs: list[list[float]] = [[] for _ in images]
-        for row in proc.stdout.decode("utf-8", "replace").splitlines()[1:]:
-            cols = row.split("\t")
-            if len(cols) < 12 or cols[0] != "5":
-                continue
-            page = int(cols[1]) - 1
-            if 0 <= page < len(images) and cols[11].strip():
-                words[page].append(cols[11])
-                confs[page].append(max(float(cols[10]), 0.0))
-        return [(" ".join(w), (sum(c) / len(c) / 100.0) if c else 0.0) for w, c in zip(words, confs)]
-
-    def read(self, images: Sequence[np.ndarray]) -> list[tuple[str, float]]:
-        if self._executor is None or len(images) < 2 * self._workers:
-            return self._read_chunk(images)
-        size = -(-len(images) // self._workers)
-        chunks = [images[i : i + size] for i in range(0, len(images), size)]
-        out: list[tuple[str, float]] = []
-        for part in self._executor.map(self._read_chunk, chunks):
-            out.extend(part)
-        return out
-
-    def describe(self) -> str:
-        return self._version
-
-
-def _make_reader(backend: str, tessdata: Path, lang: str, workers: int):
-    if backend == "tesserocr":
-        return _TesserocrReader(tessdata, lang, workers)
-    return _TesseractCliReader(tessdata, lang, workers)
 
 
 # ---------------------------------------------------------------- engine
@@ -927,7 +520,7 @@ class HybridOcrEngine(OcrEngine):
             raise OcrEngineError(f"Hybrid OCR failed: {type(e).__name__}") from e
         turn = page_turn(boxes, bool(flips) and sum(flips) * 2 > len(flips))
         return OcrResult(
-            lines=tuple(_reading_order(lines, width, height, turn)),
+            lines=tuple(turned_reading_order(lines, width, height, turn)),
             width=int(width),
             height=int(height),
             detection_ms=(t1 - t0 + header_s) * 1000.0,
@@ -962,43 +555,6 @@ class HybridOcrEngine(OcrEngine):
 
         second = self._second_read(pp, crops, tess_images)
         return [self._combine(p, [r[i] for r in second]) for i, p in enumerate(pp)]
-
-
-def page_turn(boxes: np.ndarray, upside_down: bool) -> str:
-    """How the page lies in the image, from its line boxes and the orientation vote.
-
-    Args:
-        boxes: ``(N, 4, 2)`` line boxes in page pixels.
-        upside_down: the lines, cut as RapidOCR cuts them (tall boxes turned 90
-            degrees counter-clockwise), were classified upside down.
-
-    Returns:
-        ``upright``, ``180``, ``left`` (page turned 90 degrees counter-clockwise:
-        its top is at the image's left) or ``right`` (top at the right).
-    """
-    if len(boxes) == 0:
-        return "upright"
-    widths = np.linalg.norm(boxes[:, 1] - boxes[:, 0], axis=1)
-    heights = np.linalg.norm(boxes[:, 3] - boxes[:, 0], axis=1)
-    if np.count_nonzero(heights >= 1.5 * widths) * 2 > len(boxes):
-        return "left" if upside_down else "right"
-    return "180" if upside_down else "upright"
-
-
-def _reading_order(lines: list[TextLine], width: int, height: int, turn: str = "upright") -> list[TextLine]:
-    """Reading order of the page as it reads upright (see :func:`page_turn`);
-    the boxes stay in image pixels."""
-    to_upright = {
-        "upright": None,
-        "180": lambda x, y: (width - x, height - y),
-        "left": lambda x, y: (height - y, x),
-        "right": lambda x, y: (y, width - x),
-    }[turn]
-    if to_upright is None:
-        return sort_reading_order(lines)
-    turned = [TextLine(ln.text, ln.confidence, tuple(to_upright(x, y) for x, y in ln.box)) for ln in lines]
-    back = {id(t): ln for ln, t in zip(lines, turned)}
-    return [back[id(t)] for t in sort_reading_order(turned)]
 
 
 def check_hybrid(recogniser: str = "aster") -> list[Requirement]:

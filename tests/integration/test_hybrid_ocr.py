@@ -58,7 +58,7 @@ def results(hybrid_engine):
 
 
 def test_expected_words_are_outside_ppocr_dictionary():
-    from app.ocr.hybrid import PP_OCRV6_MISSING_LETTERS
+    from app.ocr.fusion import PP_OCRV6_MISSING_LETTERS
 
     for item, words in EXPECTED_WORDS.items():
         label = json.loads(shared_path("mcocr2021", "labels", f"{item}.json").read_text(encoding="utf-8"))

@@ -13,21 +13,11 @@ import pytest
 
 from app.domain import TextLine
 from app.errors import EngineUnavailable
-from app.ocr import hybrid
-from app.ocr.hybrid import (
-    PP_OCRV6_DIACRITIC_LETTERS,
-    PP_OCRV6_MISSING_LETTERS,
-    VIETNAMESE_DIACRITIC_LETTERS,
-    HybridOptions,
-    agreement,
-    fuse,
-    fused_confidence,
-    join_marks,
-    letter_key,
-    line_image,
-    split_marks,
-    strip_marks,
-)
+from app.ocr import hybrid, tesseract
+from app.ocr.fusion import (PP_OCRV6_DIACRITIC_LETTERS, PP_OCRV6_MISSING_LETTERS, VIETNAMESE_DIACRITIC_LETTERS, agreement,
+                             fuse, fused_confidence, join_marks, letter_key, split_marks, strip_marks)
+from app.ocr.geometry import line_image, turned_reading_order
+from app.ocr.hybrid import HybridOptions
 
 
 def nfd(text: str) -> str:
@@ -174,14 +164,14 @@ def test_reading_order_of_turned_pages():
     W, H = 100, 200
     # Upside down: the first line is at the bottom of the image.
     lines = [_box_line(text, 10, y, 80, 10) for text, y in (("first", 170), ("second", 120), ("third", 20))]
-    assert [x.text for x in hybrid._reading_order(lines, W, H, "180")] == ["first", "second", "third"]
-    assert [x.text for x in hybrid._reading_order(lines, W, H, "upright")] == ["third", "second", "first"]
-    assert hybrid._reading_order(lines, W, H, "180")[0].box == lines[0].box  # boxes stay in image pixels
+    assert [x.text for x in turned_reading_order(lines, W, H, "180")] == ["first", "second", "third"]
+    assert [x.text for x in turned_reading_order(lines, W, H, "upright")] == ["third", "second", "first"]
+    assert turned_reading_order(lines, W, H, "180")[0].box == lines[0].box  # boxes stay in image pixels
     # Top of the page at the image's left: lines are tall boxes, the first one leftmost.
     tall = [_box_line("second", 40, 20, 10, 80), _box_line("first", 10, 20, 10, 80), _box_line("third", 70, 20, 10, 80)]
-    assert [x.text for x in hybrid._reading_order(tall, W, H, "left")] == ["first", "second", "third"]
+    assert [x.text for x in turned_reading_order(tall, W, H, "left")] == ["first", "second", "third"]
     # Top at the right: the first line is rightmost.
-    assert [x.text for x in hybrid._reading_order(tall, W, H, "right")] == ["third", "second", "first"]
+    assert [x.text for x in turned_reading_order(tall, W, H, "right")] == ["third", "second", "first"]
 
 
 def test_page_turn_from_boxes_and_vote():
@@ -193,25 +183,25 @@ def test_page_turn_from_boxes_and_vote():
 
 
 def test_missing_traineddata_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(tesseract, "TESSDATA_DIRS", (str(tmp_path),))
     with pytest.raises(EngineUnavailable, match="apt-get install tesseract-ocr tesseract-ocr-vie"):
-        hybrid.find_tessdata(["vie"])
+        tesseract.find_tessdata(["vie"])
     (tmp_path / "vie.traineddata").write_bytes(b"")
-    assert hybrid.find_tessdata(["vie"]) == tmp_path
+    assert tesseract.find_tessdata(["vie"]) == tmp_path
     with pytest.raises(EngineUnavailable, match="vie\\+eng"):
-        hybrid.find_tessdata(["vie", "eng"])
+        tesseract.find_tessdata(["vie", "eng"])
 
 
 def test_engine_refuses_to_start_without_traineddata(monkeypatch, tmp_path, settings):
-    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(tesseract, "TESSDATA_DIRS", (str(tmp_path),))
     with pytest.raises(EngineUnavailable, match="tesseract-ocr-vie"):
         hybrid.HybridOcrEngine(settings, options=HybridOptions(recogniser="tesseract"))
 
 
 def test_default_recogniser_does_not_need_tesseract(monkeypatch, tmp_path, settings):
     pytest.importorskip("rapidocr", reason="rapidocr is not installed")
-    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
-    monkeypatch.setattr(hybrid.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tesseract, "TESSDATA_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(tesseract.shutil, "which", lambda name: None)
     try:
         engine = hybrid.HybridOcrEngine(settings)
     except EngineUnavailable as e:
@@ -262,15 +252,15 @@ def test_engine_is_registered_as_hybrid():
 
 
 def test_missing_tesseract_command_says_what_to_install(monkeypatch, tmp_path):
-    monkeypatch.setattr(hybrid.shutil, "which", lambda name: None)
+    monkeypatch.setattr(tesseract.shutil, "which", lambda name: None)
     with pytest.raises(EngineUnavailable, match="apt-get install tesseract-ocr tesseract-ocr-vie"):
-        hybrid._make_reader("cli", tmp_path, "vie", 1)
+        tesseract._make_reader("cli", tmp_path, "vie", 1)
 
 
 def test_tesserocr_backend_without_the_package_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setitem(sys.modules, "tesserocr", None)  # import fails
     with pytest.raises(EngineUnavailable, match="tesserocr"):
-        hybrid._make_reader("tesserocr", tmp_path, "vie", 1)
+        tesseract._make_reader("tesserocr", tmp_path, "vie", 1)
 
 
 def test_cli_reader_maps_tsv_pages_to_lines(monkeypatch, tmp_path):
@@ -294,9 +284,9 @@ def test_cli_reader_maps_tsv_pages_to_lines(monkeypatch, tmp_path):
         ]
         return subprocess.CompletedProcess(cmd, 0, stdout=("\n".join(rows) + "\n").encode(), stderr=b"")
 
-    monkeypatch.setattr(hybrid.shutil, "which", lambda name: "/usr/bin/tesseract")
-    monkeypatch.setattr(hybrid.subprocess, "run", fake_run)
-    reader = hybrid._TesseractCliReader(tmp_path, "vie", workers=1)
+    monkeypatch.setattr(tesseract.shutil, "which", lambda name: "/usr/bin/tesseract")
+    monkeypatch.setattr(tesseract.subprocess, "run", fake_run)
+    reader = tesseract._TesseractCliReader(tmp_path, "vie", workers=1)
     images = [np.full((40, 100), 255, np.uint8)] * 3
     out = reader.read(images)
     assert out == [("Thời gian", pytest.approx(0.85)), ("", 0.0), ("Cộng", pytest.approx(0.7))]
@@ -315,7 +305,7 @@ def test_language_gate():
 
 
 def test_short_insertions_of_tone_marked_letters_are_taken():
-    from app.ocr.hybrid import PP_OCRV6_MISSING_LETTERS, fuse
+    from app.ocr.fusion import PP_OCRV6_MISSING_LETTERS, fuse
 
     assert fuse("Nốt rui C", "Nốt ruồi C", missing=PP_OCRV6_MISSING_LETTERS) == "Nốt ruồi C"
     assert fuse("X Điện Minh", "Xã Điện Minh", missing=PP_OCRV6_MISSING_LETTERS) == "Xã Điện Minh"
@@ -324,7 +314,7 @@ def test_short_insertions_of_tone_marked_letters_are_taken():
 
 
 def test_short_insertions_only_where_they_make_a_syllable():
-    from app.ocr.hybrid import fuse
+    from app.ocr.fusion import fuse
 
     assert fuse("MINIMART ANAN", "MINIMỊ ART ANAN") == "MINIMART ANAN"  # MC-OCR 145014kupdx: a loanword stays
     assert fuse("con rui", "con ruồi") == "con ruồi"
