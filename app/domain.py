@@ -343,9 +343,6 @@ def _num(value: Decimal | None) -> str | None:
 
 
 # --------------------------------------------------------------------------- documents
-PAGE_SOURCES = ("ocr", "pdf_text")
-
-
 @dataclass(frozen=True)
 class PageText:
     """One page's text, built once by the OCR engine or the PDF text layer.
@@ -353,7 +350,7 @@ class PageText:
     Attributes:
         number: 1-based page number.
         width, height: page size in pixels (PDF pages at ``PDF_DPI``).
-        source: one of :data:`PAGE_SOURCES`: ``pdf_text`` (text layer) or ``ocr``.
+        source: ``pdf_text`` (text layer) or ``ocr``.
         ocr: the page's lines (``page`` set; boxes in the page's pixels) and the
             OCR stage times (0 for a text-layer page).
         text_layer_ms: time reading the text layer, milliseconds.

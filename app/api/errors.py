@@ -27,13 +27,6 @@ _HTTP_TO_SERVICE = {
 }
 
 
-MAX_MESSAGE_CHARS = errors.MAX_MESSAGE_CHARS
-
-
-def _clipped(message: str) -> str:
-    return message if len(message) <= MAX_MESSAGE_CHARS else message[:MAX_MESSAGE_CHARS] + "…"
-
-
 def too_large_message(content_length: int | None, max_body: int, max_field: int | None,
                       max_parts: int | None) -> str:
     """Which of Werkzeug's three request limits a 413 came from, in words.
@@ -60,7 +53,7 @@ def too_large_message(content_length: int | None, max_body: int, max_field: int 
 
 def error_response(error: errors.ServiceError, extra: dict | None = None):
     """Flask response for ``error``: JSON body and its HTTP status (message clipped to
-    :data:`MAX_MESSAGE_CHARS`)."""
+    :data:`app.errors.MAX_MESSAGE_CHARS`; :meth:`app.errors.ServiceError.response_body`)."""
     response = jsonify(error.response_body(g.get("trace_id", ""), extra))
     response.status_code = error.http_status
     if error.retry_after is not None:
@@ -74,7 +67,7 @@ def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(errors.ServiceError)
     def _service_error(e: errors.ServiceError):
         level = logging.WARNING if e.http_status >= 500 else logging.INFO
-        log.log(level, "%s %s: %s", e.http_status, e.code, _clipped(e.message)[:300])
+        log.log(level, "%s %s: %s", e.http_status, e.code, e.message[:300])
         return error_response(e)
 
     @app.errorhandler(HTTPException)

@@ -27,7 +27,7 @@ from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Callable, TypeVar
 
 import grpc
-from google.protobuf import struct_pb2
+from google.protobuf import json_format, struct_pb2
 
 from app.api.schemas import validate_extract_config
 from app.config import Settings
@@ -99,9 +99,9 @@ def box_message(points) -> document_pb2.Box | None:
     return document_pb2.Box(points=[document_pb2.Point(x=float(x), y=float(y)) for x, y in points])
 
 
-def text_line_message(line: TextLine, with_box: bool = True) -> document_pb2.TextLine:
+def text_line_message(line: TextLine) -> document_pb2.TextLine:
     """A :class:`TextLine` -> TextLine (rounded as the HTTP JSON: confidence 4 places, box 0.1 px)."""
-    data = line.to_dict(with_box)
+    data = line.to_dict(True)
     return document_pb2.TextLine(text=data["text"], confidence=data["confidence"], box=box_message(data.get("box")),
                                  page=line.page or 0)
 
@@ -120,30 +120,14 @@ def _jsonable(value):
 
 def value_message(value) -> struct_pb2.Value:
     """A JSON-like value -> Value."""
-    message = struct_pb2.Value()
-    value = _jsonable(value)
-    if value is None:
-        message.null_value = struct_pb2.NULL_VALUE
-    elif isinstance(value, bool):
-        message.bool_value = value
-    elif isinstance(value, (int, float)):
-        message.number_value = value
-    elif isinstance(value, str):
-        message.string_value = value
-    elif isinstance(value, dict):
-        message.struct_value.update(value)
-    else:
-        message.list_value.extend(value)
-    return message
+    return json_format.ParseDict(_jsonable(value), struct_pb2.Value())
 
 
 def struct_message(value: dict | None) -> struct_pb2.Struct | None:
     """A JSON-like dict -> Struct (None and empty stay None)."""
     if not value:
         return None
-    message = struct_pb2.Struct()
-    message.update(_jsonable(value))
-    return message
+    return json_format.ParseDict(_jsonable(value), struct_pb2.Struct())
 
 
 def field_message(key: str, result: FieldResult) -> document_pb2.Field:
@@ -159,10 +143,10 @@ def field_message(key: str, result: FieldResult) -> document_pb2.Field:
     return message
 
 
-def page_message(page: PageText, with_lines: bool, with_box: bool = True) -> document_pb2.Page:
-    """A :class:`PageText` -> Page (its lines when ``with_lines``)."""
+def page_message(page: PageText, with_lines: bool) -> document_pb2.Page:
+    """A :class:`PageText` -> Page (its lines, with boxes, when ``with_lines``)."""
     return document_pb2.Page(page=page.number, width=page.width, height=page.height, source=page.source,
-                             lines=[text_line_message(line, with_box) for line in page.ocr.lines] if with_lines else [],
+                             lines=[text_line_message(line) for line in page.ocr.lines] if with_lines else [],
                              timings=timings_message(page.timing()))
 
 

@@ -6,13 +6,10 @@ Used by :mod:`app.ocr.hybrid`; pure functions on strings.
 
 from __future__ import annotations
 
-import logging
 import re
 import unicodedata
 
 
-
-log = logging.getLogger(__name__)
 
 _VOWELS = "aăâeêioôơuưy"
 _TONES = ("", "\u0300", "\u0301", "\u0303", "\u0309", "\u0323")  # none, grave, acute, tilde, hook, dot below

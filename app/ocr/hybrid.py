@@ -35,7 +35,7 @@ Tesseract runs as the ``tesseract`` command (``backend=cli``, the default: one
 process per worker and photo, reading a list of line images) or in-process
 through the optional ``tesserocr`` package (``backend=tesserocr``). Both read
 the traineddata of Debian's ``tesseract-ocr-vie`` package (Apache-2.0) from the
-standard tessdata folders (:data:`TESSDATA_DIRS`).
+standard tessdata folders (:data:`app.ocr.tesseract.TESSDATA_DIRS`).
 
 Measured on the 61 shared MC-OCR photos (``bench/ocr_cer.py``, best-match line
 CER / Vietnamese diacritic letters read exactly): PP-OCR alone 17.5% / 24%,
@@ -61,9 +61,8 @@ from app.config import ConfigError, Settings
 from app.domain import OcrResult, TextLine
 from app.errors import EngineUnavailable, OcrEngineError, PayloadTooLarge
 from app.ocr.base import OcrEngine, register_engine
-from app.ocr.fusion import (PP_OCRV6_MISSING_LETTERS, VIETNAMESE_DIACRITIC_LETTERS, agreement, fuse,  # noqa: F401
-                             fused_confidence, strip_marks)
-from app.ocr.geometry import (  # noqa: F401 (page_turn: re-exported)
+from app.ocr.fusion import PP_OCRV6_MISSING_LETTERS, VIETNAMESE_DIACRITIC_LETTERS, agreement, fuse, fused_confidence
+from app.ocr.geometry import (
     box_heights,
     check_geometry,
     detector_budget,
@@ -76,7 +75,7 @@ from app.ocr.geometry import (  # noqa: F401 (page_turn: re-exported)
     turned_reading_order,
 )
 from app.ocr.header import MERGES, header_region, inside_region, merge_passes
-from app.ocr.tesseract import INSTALL_HINT, TESSDATA_DIRS, _make_reader, find_tessdata  # noqa: F401
+from app.ocr.tesseract import _make_reader, check_tesseract, find_tessdata
 from app.requirements import CheckContext, Requirement, register_check
 
 log = logging.getLogger(__name__)
@@ -560,9 +559,7 @@ class HybridOcrEngine(OcrEngine):
 def check_hybrid(recogniser: str = "aster") -> list[Requirement]:
     """The hybrid engine: RapidOCR's bundled models plus its second recogniser:
     AsterNet's model files in the ``asterocr`` wheel, and/or (``tesseract``) the
-    tesseract binary and its ``vie`` traineddata (Debian: tesseract-ocr, tesseract-ocr-vie)."""
-    import shutil
-
+    tesseract binary and its ``vie`` traineddata (:func:`app.ocr.tesseract.check_tesseract`)."""
     from app.ocr.rapid import check_rapidocr
 
     reqs = check_rapidocr()
@@ -580,13 +577,7 @@ def check_hybrid(recogniser: str = "aster") -> list[Requirement]:
             reqs.append(Requirement(f"AsterNet {name}", ok, str(path) if ok else "asterocr not installed or file missing",
                                     INSTALL_HINT))
     if "tesseract" in recogniser:
-        how = "apt-get install tesseract-ocr tesseract-ocr-vie (./run.sh setup does this when run as root)"
-        binary = shutil.which("tesseract")
-        reqs.append(Requirement("tesseract binary", binary is not None, binary or "tesseract not on PATH", how))
-        found = next((Path(d) / "vie.traineddata" for d in TESSDATA_DIRS
-                      if (Path(d) / "vie.traineddata").is_file()), None)
-        reqs.append(Requirement("Tesseract vie traineddata", found is not None,
-                                str(found) if found else f"not in {', '.join(map(str, TESSDATA_DIRS))}", how))
+        reqs += check_tesseract()
     return reqs
 
 

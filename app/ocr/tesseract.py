@@ -190,3 +190,20 @@ def _make_reader(backend: str, tessdata: Path, lang: str, workers: int):
     if backend == "tesserocr":
         return _TesserocrReader(tessdata, lang, workers)
     return _TesseractCliReader(tessdata, lang, workers)
+
+
+def check_tesseract() -> list:
+    """Tesseract as the second recogniser needs: the ``tesseract`` binary and the ``vie``
+    traineddata in one of :data:`TESSDATA_DIRS` (Debian: tesseract-ocr, tesseract-ocr-vie).
+
+    Returns:
+        Two :class:`app.requirements.Requirement` entries.
+    """
+    from app.requirements import Requirement
+
+    how = "apt-get install tesseract-ocr tesseract-ocr-vie (./run.sh setup does this when run as root)"
+    binary = shutil.which("tesseract")
+    found = next((Path(d) / "vie.traineddata" for d in TESSDATA_DIRS if (Path(d) / "vie.traineddata").is_file()), None)
+    return [Requirement("tesseract binary", binary is not None, binary or "tesseract not on PATH", how),
+            Requirement("Tesseract vie traineddata", found is not None,
+                        str(found) if found else f"not in {', '.join(map(str, TESSDATA_DIRS))}", how)]

@@ -61,7 +61,7 @@ def test_names_read_one_letter_off_are_restored_only_from_a_non_syllable():
     assert names.restore("Chợ Sủi Phú Thị Gla Lam")[0] == "Chợ Sủi Phú Thị Gia Lâm"  # "gla" is no syllable
     assert names.restore("P Cám Bint, TP Cm Pha")[0] == "P Cẩm Bình, TP Cẩm Phả"
     # Every word read is a syllable: another place one letter away is not a misreading of it.
-    from app.ocr.hybrid import strip_marks
+    from app.ocr.fusion import strip_marks
 
     for text in ("Tổ 7 khu Tân Lập 4", "Thành phố Cẩm Phả", "102C1 Phám Ngọc Thàch", "Số 5 Cẩm Phú"):
         assert strip_marks(names.restore(text)[0]) == strip_marks(text)  # marks at most, never letters

@@ -173,9 +173,9 @@ def test_rapidocr_not_installed(monkeypatch):
 
 
 def test_hybrid_checks_the_chosen_recogniser(monkeypatch, tmp_path):
-    from app.ocr import hybrid
+    from app.ocr import tesseract
 
-    monkeypatch.setattr(hybrid, "TESSDATA_DIRS", (str(tmp_path),))
+    monkeypatch.setattr(tesseract, "TESSDATA_DIRS", (str(tmp_path),))
     names = [r.name for r in check_hybrid("aster")]
     assert "AsterNet asternet.onnx" in names and not any("esseract" in n for n in names)
     both = {r.name: r for r in check_hybrid("aster+tesseract")}
