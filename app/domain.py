@@ -93,6 +93,14 @@ class OcrResult:
         language: ``vi`` or ``other`` (``app.classify.language.page_language`` of all the
             lines), set once by the pipeline for a document's stacked lines so no stage
             guesses it again; None: not determined (each stage then decides from the lines).
+        orientation: how the page lies in the image, decided once by the engine that read
+            it (``app.ocr.geometry.page_turn``: ``upright``, ``180``, ``left`` = top at the
+            image's left, ``right``; a text layer is ``upright``); the readers turn the
+            geometry with it (``app.extraction.layout.upright``). None: not decided (lines
+            from elsewhere); the readers then guess it from the line geometry.
+        currency: ISO 4217 code assumed for amounts printed without one, decided once by
+            the pipeline (``app.extraction.currency.document_currency``; ``""``: the
+            document names none); None: not decided (each reader then decides).
     """
 
     lines: tuple[TextLine, ...]
@@ -102,6 +110,8 @@ class OcrResult:
     recognition_ms: float
     engine: str = ""
     language: str | None = None
+    orientation: str | None = None
+    currency: str | None = None
 
     @property
     def text(self) -> str:

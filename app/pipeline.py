@@ -29,7 +29,7 @@ import dataclasses
 import logging
 import time
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Sequence
 
 import numpy as np
 
@@ -40,6 +40,7 @@ from app.domain import DocumentResult, FileFailure, OcrResult, PageText, TextLin
 from app.geometry import sort_reading_order
 from app.errors import (BadRequest, DeadlineExceeded, InvalidXml, OcrEngineError, PayloadTooLarge, ServiceError,
                         UnsupportedXml)
+from app.extraction.currency import document_currency
 from app.extraction.extractor import ExtractOptions, FieldExtractor
 from app.ocr.base import OcrEngine
 
@@ -85,7 +86,8 @@ class DocumentRead:
         first_image: page 1 as a ``(H, W, 3)`` BGR array when it was rendered
             for OCR (the QR reader needs pixels), else None.
         stacked: every page's lines in one :class:`OcrResult`, page ``n``'s boxes
-            shifted down by the heights of pages ``1..n-1``; ``page`` set on each line.
+            shifted down by the heights of pages ``1..n-1``; ``page`` set on each line;
+            its ``orientation`` the pages' when they all lie the same way, else None.
         offsets: page number -> y offset of that page in ``stacked``, pixels.
     """
 
@@ -102,9 +104,11 @@ class DocumentRead:
             lines += [dataclasses.replace(ln, box=tuple((px, py + y) for px, py in ln.box)) for ln in page.ocr.lines]
             y += page.height
         width = max((p.width for p in self.pages), default=0)
+        turns = {p.ocr.orientation for p in self.pages}
         self.stacked = OcrResult(tuple(lines), width, int(y), sum(p.ocr.detection_ms for p in self.pages),
                                  sum(p.ocr.recognition_ms for p in self.pages),
-                                 "+".join(sorted({p.ocr.engine for p in self.pages if p.ocr.engine})))
+                                 "+".join(sorted({p.ocr.engine for p in self.pages if p.ocr.engine})),
+                                 orientation=turns.pop() if len(turns) == 1 else None)
 
     @property
     def lines(self) -> list[TextLine]:
@@ -155,7 +159,7 @@ class DocumentPipeline:
 
     # ------------------------------------------------------------------ reading
     def read_document(self, upload: Upload, render_first: bool = False,
-                      deadline: float | None = None) -> DocumentRead:
+                      deadline: float | None = None, stored: Sequence[PageText] | None = None) -> DocumentRead:
         """Open one upload and read the text of every page.
 
         Args:
@@ -164,6 +168,9 @@ class DocumentPipeline:
                 layer (the QR reader of ID cards needs them).
             deadline: ``time.monotonic()`` instant by which the request must end
                 (``ExtractOptions.deadline``); checked before each page is OCR'd.
+            stored: the pages as an earlier read of this upload gave them (a job's
+                ``ocr`` step): used as they are, nothing is decoded, rendered or
+                recognised again but page 1's pixels when ``render_first``.
 
         Raises:
             InvalidImage, InvalidDocument, PdfEncrypted: bad file (400).
@@ -171,6 +178,12 @@ class DocumentPipeline:
             OcrEngineError: the engine failed.
             DeadlineExceeded: the deadline passed before a page was OCR'd.
         """
+        if stored is not None:
+            first_image = None
+            if render_first:
+                with open_document(upload.data, self.limits) as document:
+                    first_image = next(iter(document.pages())).image()
+            return DocumentRead(list(stored), first_image)
         pages: list[PageText] = []
         first_image = None
         with open_document(upload.data, self.limits) as document:
@@ -179,7 +192,8 @@ class DocumentPipeline:
                     if render_first and page.number == 1:
                         first_image = page.image()
                     lines = tuple(sort_reading_order(page.text_lines))
-                    ocr = OcrResult(lines, page.width, page.height, 0.0, 0.0, engine="pdf_text")
+                    ocr = OcrResult(lines, page.width, page.height, 0.0, 0.0, engine="pdf_text",
+                                    orientation="upright")
                     pages.append(PageText(page.number, page.width, page.height, "pdf_text", ocr, page.text_ms))
                     continue
                 if deadline is not None and time.monotonic() >= deadline:
@@ -206,7 +220,8 @@ class DocumentPipeline:
 
     # --------------------------------------------------------------- one document
     def process(self, upload: Upload, *, info: dict[str, str] | None = None, options: ExtractOptions | None = None,
-                document_type: str | None = None, ocr_only: bool = False) -> DocumentResult:
+                document_type: str | None = None, ocr_only: bool = False,
+                pages: Sequence[PageText] | None = None) -> DocumentResult:
         """Process one document; the entry point for every door.
 
         Args:
@@ -215,6 +230,9 @@ class DocumentPipeline:
             options: LLM mode, fan-out and timeouts (extraction).
             document_type: a predefined field set (``invoice``, ...).
             ocr_only: read text only (the ``/ocr`` door); no fields.
+            pages: the upload's pages as an earlier ``ocr_only`` call returned them
+                (``DocumentResult.pages``; a job's extraction step): read from them
+                instead of decoding and recognising the file again.
 
         Returns:
             A :class:`~app.domain.DocumentResult` (its :meth:`~app.domain.DocumentResult.to_dict`
@@ -249,7 +267,7 @@ class DocumentPipeline:
             if einvoice is not None and document_type in (None, "auto") and not info:
                 document_type = "invoice"  # the XML says what it is; the visual reading reads its fields
         document = self.read_document(upload, render_first=not ocr_only and _needs_pixels(document_type),
-                                      deadline=options.deadline if options is not None else None)
+                                      deadline=options.deadline if options is not None else None, stored=pages)
         ocr_ms = (time.perf_counter() - start) * 1000.0
         stacked = document.stacked
         pages = tuple(document.pages)
@@ -258,9 +276,11 @@ class DocumentPipeline:
         if ocr_only:
             return DocumentResult(upload.filename, "ocr", pages, read_ms)
 
-        # The document's language, decided once here for every stage that asks (classification,
-        # the readers, line items, checks).
-        stacked = dataclasses.replace(stacked, language=page_language([ln.text for ln in stacked.lines]))
+        # The document's language and currency, decided once here for every stage that asks
+        # (classification, the readers, line items, checks).
+        language = page_language([ln.text for ln in stacked.lines])
+        stacked = dataclasses.replace(stacked, language=language,
+                                      currency=document_currency(stacked.lines, language) or "")
         extraction = self.extractor.extract(stacked, info, options or ExtractOptions(),
                                             document_type=document_type, image=document.first_image)
         # Fields and line items carry indices into the stacked lines: placed on their own pages.
@@ -366,26 +386,31 @@ class DocumentPipeline:
     # ------------------------------------------------------------------ batches
     def ocr_batch(self, uploads: list[Upload]) -> BatchResult:
         """OCR every upload (see :meth:`process` with ``ocr_only``)."""
-        return self._batch(uploads, lambda u: self.process(u, ocr_only=True))
+        return self._batch(uploads, lambda i, u: self.process(u, ocr_only=True))
 
     def extract_batch(self, uploads: list[Upload], info: dict[str, str] | None, options: ExtractOptions,
-                      document_type: str | None = None) -> BatchResult:
+                      document_type: str | None = None,
+                      pages: Sequence[Sequence[PageText] | None] | None = None) -> BatchResult:
         """OCR then extract the fields of ``document_type`` and/or ``info`` from
         every upload (see :meth:`process`).
+
+        Args:
+            pages: per upload, its pages already read (``process(pages=)``) or None.
 
         Raises:
             LLMUnavailable, LLMTimeout, LLMRejected: the LLM stage failed for
                 every field of a document.
         """
-        return self._batch(uploads, lambda u: self.process(u, info=info, options=options,
-                                                           document_type=document_type))
+        pages = list(pages or ()) + [None] * (len(uploads) - len(pages or ()))
+        return self._batch(uploads, lambda i, u: self.process(u, info=info, options=options,
+                                                              document_type=document_type, pages=pages[i]))
 
     @staticmethod
-    def _batch(uploads: list[Upload], one: Callable[[Upload], DocumentResult]) -> BatchResult:
+    def _batch(uploads: list[Upload], one: Callable[[int, Upload], DocumentResult]) -> BatchResult:
         results, errors, first_error = [], 0, None
-        for upload in uploads:
+        for i, upload in enumerate(uploads):
             try:
-                results.append(one(upload))
+                results.append(one(i, upload))
             except _PER_FILE_ERRORS as e:
                 log.info("file %r failed: %s %s", upload.filename, e.code, e.message)
                 errors += 1

@@ -36,7 +36,7 @@ DEFAULT_DIR = ROOT / "bench" / "results" / "ocr-cache"
 def to_json(ocr: OcrResult) -> dict:
     """An :class:`OcrResult` as JSON (lossless)."""
     return {"width": ocr.width, "height": ocr.height, "detection_ms": ocr.detection_ms,
-            "recognition_ms": ocr.recognition_ms, "engine": ocr.engine,
+            "recognition_ms": ocr.recognition_ms, "engine": ocr.engine, "orientation": ocr.orientation,
             "lines": [{"text": ln.text, "confidence": float(ln.confidence),
                        "box": [[float(x), float(y)] for x, y in ln.box]} for ln in ocr.lines]}
 
@@ -45,7 +45,7 @@ def from_json(data: dict) -> OcrResult:
     """The inverse of :func:`to_json`."""
     lines = tuple(TextLine(ln["text"], ln["confidence"], tuple(tuple(p) for p in ln["box"])) for ln in data["lines"])
     return OcrResult(lines, data["width"], data["height"], data["detection_ms"], data["recognition_ms"],
-                     data.get("engine", ""))
+                     data.get("engine", ""), orientation=data.get("orientation"))
 
 
 class CachingOcrEngine(OcrEngine):

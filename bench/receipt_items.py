@@ -33,6 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
+from app.extraction.currency import currency_of  # noqa: E402
 from bench.loader import load_script  # noqa: E402
 
 re_ = load_script("docextract_readers_eval", "readers_eval.py")
@@ -134,7 +135,7 @@ def main(argv=None) -> int:
     ap.add_argument("--source", choices=("transcripts", "ocr"), default="transcripts",
                     help="with --labels: read the transcripts, or OCR the receipts' images (those in the shared data)")
     args = ap.parse_args(argv)
-    read = line_items.read_line_items if args.reader == "all" else (lambda ocr: line_items._table_items(ocr.lines, line_items._document_currency(ocr.lines)))
+    read = line_items.read_line_items if args.reader == "all" else (lambda ocr: line_items._table_items(ocr.lines, currency_of(ocr)))
     if args.labels and args.dataset == "mcocr":
         return mcocr_row_f1(read, args.failures)
     if args.labels:

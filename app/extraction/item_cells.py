@@ -8,7 +8,7 @@ import re
 from decimal import Decimal
 
 from app.domain import LineItem, TextLine  # noqa: F401 (LineItem: shared by the readers)
-from app.extraction.normalize import detect_currency, fold, parse_amount
+from app.extraction.normalize import fold, parse_amount
 
 #: Row captions of the totals under a table: skipped, the table goes on (subtotals,
 #: taxes, discounts).
@@ -77,21 +77,3 @@ def number(text: str, currency: str | None) -> Decimal | None:
         return None
     parsed = parse_amount(_TILL_MARK.sub("", text), currency)
     return parsed[0] if parsed else None
-
-
-def document_currency(lines, language: str | None = None) -> str | None:
-    """The document's currency: the first currency mark in its text, VND for a Vietnamese page.
-
-    Args:
-        lines: the document's lines.
-        language: the document's language when known (``OcrResult.language``); None: decided
-            from ``lines`` (:func:`app.classify.language.looks_vietnamese`).
-    """
-    from app.classify.language import looks_vietnamese
-
-    for line in lines:
-        found = detect_currency(line.text)
-        if found:
-            return found
-    vietnamese = language == "vi" if language is not None else looks_vietnamese([ln.text for ln in lines])
-    return "VND" if vietnamese else None

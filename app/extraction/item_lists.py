@@ -20,13 +20,14 @@ import statistics
 from decimal import Decimal
 
 from app.domain import TextLine
+from app.extraction.currency import document_currency
+from app.extraction.normalize import fold
 from app.extraction.item_cells import (
     COUNT_CAPTIONS,
     SUBTOTAL_CAPTIONS,
     TOTAL_CAPTIONS,
     LineItem,
     box_of,
-    document_currency,
     number,
     starts_with,
     visual_rows,

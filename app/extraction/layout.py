@@ -18,14 +18,30 @@ from app.extraction.normalize import normalize_text
 def upright(ocr: OcrResult) -> list[TextLine]:
     """The OCR lines with boxes in the coordinates of the page as it reads
     upright (rows horizontal, top first), so layout rules hold on photos taken
-    turned 90 or 180 degrees. The lines are in reading order (the engines sort
-    them upright), so the page's top is where its first lines are. Only the
-    geometry changes; candidates keep the line indices."""
+    turned 90 or 180 degrees. The turn is the one the OCR engine decided
+    (``ocr.orientation``); lines from elsewhere (None) get it guessed from their
+    geometry (:func:`guess_orientation`). Only the geometry changes; candidates
+    keep the line indices."""
     lines = list(ocr.lines)
     if len(lines) < 4:
         return lines
     width, height = ocr.width or 1, ocr.height or 1
+    turn = {
+        "upright": None,
+        "left": lambda x, y: (height - y, x),  # top at the image's left
+        "right": lambda x, y: (y, width - x),
+        "180": lambda x, y: (width - x, height - y),
+    }[ocr.orientation or guess_orientation(lines)]
+    if turn is None:
+        return lines
+    return [TextLine(ln.text, ln.confidence, tuple(turn(x, y) for x, y in ln.box)) for ln in lines]
 
+
+def guess_orientation(lines: list[TextLine]) -> str:
+    """How a page lies from its lines alone (for lines whose engine did not say, e.g. a
+    dataset's transcripts): ``left`` / ``right`` when most lines are taller than wide (the
+    side where the first lines in reading order are is the top), ``180`` when the first
+    lines are below the last, else ``upright`` (the values of ``OcrResult.orientation``)."""
     def centre(line):
         return sum(x for x, _ in line.box) / len(line.box), sum(y for _, y in line.box) / len(line.box)
 
@@ -34,15 +50,10 @@ def upright(ocr: OcrResult) -> list[TextLine]:
     head = [centre(ln) for ln in lines[:k]]
     tail = [centre(ln) for ln in lines[-k:]]
     if tall * 2 > len(lines):
-        if sum(x for x, _ in head) < sum(x for x, _ in tail):  # top at the image's left
-            turn = lambda x, y: (height - y, x)  # noqa: E731
-        else:
-            turn = lambda x, y: (y, width - x)  # noqa: E731
-    elif sum(y for _, y in head) > sum(y for _, y in tail):  # upside down
-        turn = lambda x, y: (width - x, height - y)  # noqa: E731
-    else:
-        return lines
-    return [TextLine(ln.text, ln.confidence, tuple(turn(x, y) for x, y in ln.box)) for ln in lines]
+        return "left" if sum(x for x, _ in head) < sum(x for x, _ in tail) else "right"
+    if sum(y for _, y in head) > sum(y for _, y in tail):
+        return "180"
+    return "upright"
 
 
 def next_lines(lines: list[TextLine], index: int, slopes: list[float] | None = None) -> list[int]:

@@ -36,7 +36,7 @@ from app.domain import OcrResult, TextLine
 from app.extraction.item_cells import NUMERIC_CELL as _NUMERIC_CELL
 from app.extraction.item_cells import COUNT_CAPTIONS, SUBTOTAL_CAPTIONS, TOTAL_CAPTIONS, LineItem  # noqa: F401
 from app.extraction.item_cells import box_of as _box
-from app.extraction.item_cells import document_currency as _document_currency
+from app.extraction.currency import currency_of
 from app.extraction.item_cells import number as _number
 from app.extraction.item_cells import starts_with as _starts_with
 from app.extraction.item_cells import visual_rows as _rows
@@ -192,14 +192,14 @@ def read_line_items(ocr: OcrResult) -> list[LineItem]:
     lines = ocr.lines
     if not lines:
         return []
-    currency = _document_currency(lines, ocr.language)
+    currency = currency_of(ocr)
     items = _table_items(lines, currency)
     return items if items else headerless_items(lines, currency)
 
 
 def _table_items(lines: tuple[TextLine, ...], currency: str | None) -> list[LineItem]:
     """Items of the tables found by their header rows (see the module docstring);
-    ``currency``: the document's (:func:`app.extraction.item_cells.document_currency`)."""
+    ``currency``: the document's (:func:`app.extraction.currency.currency_of`)."""
     heights = [max(_box(ln)[3] - _box(ln)[1], 1.0) for ln in lines]
     line_h = statistics.median(heights)
     rows = _rows(lines)

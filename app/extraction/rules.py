@@ -20,14 +20,12 @@ import dataclasses
 import functools
 import math
 import re
-from collections import Counter
 from dataclasses import dataclass
 
 from app.domain import Candidate, OcrResult, TextLine
 from app.extraction.doctypes import DOCUMENT_NUMBER_KEYS, FieldSpec
 from app.extraction.normalize import (
     MONTH_NAMES,
-    detect_currency,
     fold,
     normalize_text,
     parse_amount,
@@ -35,6 +33,7 @@ from app.extraction.normalize import (
     similarity,
 )
 from app.classify.language import is_vietnamese
+from app.extraction.currency import currency_of
 from app.extraction.layout import continue_lines, next_lines, upright
 from app.extraction.readers.receipt_header import read_address, read_seller
 from app.extraction.repairs import (fix_malaysian_address, repair_amount_text, repair_total, strip_latin_accents,
@@ -128,7 +127,7 @@ class RuleReader:
         folded = [fold(line.text) for line in lines]
         # Per call, not on self: one reader serves concurrent requests.
         vietnamese = is_vietnamese(ocr)
-        currency = self.default_currency or _currency_context(lines, folded, vietnamese)
+        currency = self.default_currency or currency_of(ocr)
         amount_in = functools.partial(self._amount_in, currency=currency)
         # The text slope around each line, once per page, for the same-row tests of captions and values.
         rows = functools.partial(next_lines, slopes=[math.tan(a) for a in local_text_angles(lines)])
@@ -447,20 +446,6 @@ _CAPTION_ONLY = re.compile(r"(address|name|account( number| no\.?)?|phone|tel|e-
 # Captions of the date a payment is due (not the document's date).
 _DUE_DATE = re.compile(r"\b(due date|payment due|pay by|date limite|echeance|vervaldatum|uiterlijk|"
                        r"falligkeit\w*|zahlbar bis|termin platnosci|han thanh toan)\b")
-
-
-def _currency_context(lines: list[TextLine], folded: list[str], vietnamese: bool) -> str | None:
-    """Currency for amounts printed without one: MYR when the document prints RM,
-    VND for đ/VND or Vietnamese text (``vietnamese``: :func:`app.classify.language.looks_vietnamese`),
-    else the currency most lines name (``$``, ``EUR``, ``€``, ``Rs``, ... by
-    :func:`app.extraction.normalize.detect_currency`), else None."""
-    text = " ".join(folded)
-    if re.search(r"\brm\s*\d|\bmyr\b|\brm\b", text):
-        return "MYR"
-    if re.search(r"\bvnd\b|\d\s*d\b|\bvnđ\b", text) or vietnamese:
-        return "VND"
-    named = Counter(code for code in (detect_currency(ln.text) for ln in lines) if code)
-    return named.most_common(1)[0][0] if named else None
 
 
 _ROUNDING = re.compile(r"\b(rounding|round adj)")

@@ -8,9 +8,10 @@ OCR and LLM capacity scale on their own hosts):
   (:meth:`DocumentPipeline.ocr_batch`); the OCR results are stored beside the
   job's files (``ocr.json``).
 * ``extraction``: :meth:`DocumentPipeline.extract_batch`, the same call as
-  ``POST /extract``, with an OCR engine that replays the stored OCR results
-  (keyed by a hash of the decoded page image), so the extraction host needs no
-  OCR models; then validation and review routing.
+  ``POST /extract``, given each document's stored pages, so nothing is decoded,
+  rendered or recognised again and the extraction host needs no OCR models
+  (a file the ``ocr`` step could not read is read again, and fails the same way);
+  then validation and review routing.
 
 Each step starts with a conditional claim (:meth:`JobStore.claim`) and writes
 only while it holds the job, so a redelivered or duplicated task is a no-op.
@@ -21,6 +22,7 @@ Backoff And Jitter", 2015); bad input fails at once.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -39,7 +41,7 @@ from typing import Callable
 import numpy as np
 
 from app.config import Settings
-from app.domain import OcrResult, TextLine
+from app.domain import OcrResult, PageText, TextLine
 from app.errors import LLMTimeout, LLMUnavailable, ServiceError
 from app.api.schemas import validate_extract_config
 from app.extraction.extractor import ExtractOptions
@@ -74,27 +76,52 @@ def image_key(image: np.ndarray) -> str:
 
 def ocr_to_record(ocr: OcrResult) -> dict:
     """An OCR result as JSON-ready data (``{lines: [[text, confidence, box (4, 2)]], width, height,
-    detection_ms, recognition_ms, engine}``), as the ``ocr`` step stores it; :func:`ocr_from_record`
-    reads it back."""
-    return {"lines": [[ln.text, float(ln.confidence), [list(map(float, p)) for p in ln.box]] for ln in ocr.lines],
-            "width": ocr.width, "height": ocr.height, "detection_ms": ocr.detection_ms,
-            "recognition_ms": ocr.recognition_ms, "engine": ocr.engine}
+    detection_ms, recognition_ms, engine, orientation?}``), as the ``ocr`` step stores it;
+    :func:`ocr_from_record` reads it back."""
+    out = {"lines": [[ln.text, float(ln.confidence), [list(map(float, p)) for p in ln.box]] for ln in ocr.lines],
+           "width": ocr.width, "height": ocr.height, "detection_ms": ocr.detection_ms,
+           "recognition_ms": ocr.recognition_ms, "engine": ocr.engine}
+    if ocr.orientation is not None:
+        out["orientation"] = ocr.orientation
+    return out
 
 
 def ocr_from_record(d: dict) -> OcrResult:
     """The :class:`OcrResult` stored by :func:`ocr_to_record` (lines without ``page``)."""
     lines = tuple(TextLine(t, c, tuple(tuple(p) for p in box)) for t, c, box in d["lines"])
-    return OcrResult(lines, d["width"], d["height"], d["detection_ms"], d["recognition_ms"], d.get("engine", ""))
+    return OcrResult(lines, d["width"], d["height"], d["detection_ms"], d["recognition_ms"], d.get("engine", ""),
+                     orientation=d.get("orientation"))
 
 
-class RecordingOcrEngine(OcrEngine):
-    """Runs ``engine`` and keeps each result by :func:`image_key`; calls
-    ``on_page(pages recognised so far)`` after each page."""
+def page_to_record(page: PageText) -> dict:
+    """A page as JSON-ready data: :func:`ocr_to_record` of its lines plus ``{number,
+    width, height, source, text_layer_ms}``; :func:`page_from_record` reads it back."""
+    return {**ocr_to_record(page.ocr), "number": page.number, "page_width": page.width,
+            "page_height": page.height, "source": page.source, "text_layer_ms": page.text_layer_ms}
+
+
+def page_from_record(d: dict) -> PageText:
+    """The :class:`PageText` stored by :func:`page_to_record` (each line's ``page`` set)."""
+    ocr = ocr_from_record(d)
+    ocr = dataclasses.replace(ocr, lines=tuple(dataclasses.replace(ln, page=d["number"]) for ln in ocr.lines))
+    return PageText(d["number"], d["page_width"], d["page_height"], d["source"], ocr, d["text_layer_ms"])
+
+
+def stored_pages(records: dict) -> list[list[PageText] | None] | None:
+    """Each document's pages from a job's ``ocr.json`` (``{"documents": [[page record, ...] or
+    null, ...]}``, in upload order; null: the file failed), or None for the older form
+    (page records keyed by :func:`image_key`, which :class:`ReplayOcrEngine` answers from)."""
+    if "documents" not in records:
+        return None
+    return [None if doc is None else [page_from_record(p) for p in doc] for doc in records["documents"]]
+
+
+class CountingOcrEngine(OcrEngine):
+    """Runs ``engine`` and calls ``on_page(pages recognised so far)`` after each page."""
 
     def __init__(self, engine: OcrEngine, on_page: Callable[[int], None] | None = None):
         self.engine = engine
         self.name = getattr(engine, "name", "ocr")
-        self.records: dict[str, dict] = {}
         self.pages = 0
         self.on_page = on_page
         self._lock = threading.Lock()
@@ -102,7 +129,6 @@ class RecordingOcrEngine(OcrEngine):
     def recognize(self, image):
         result = self.engine.recognize(image)
         with self._lock:
-            self.records[image_key(image)] = ocr_to_record(result)
             self.pages += 1
             pages = self.pages
         if self.on_page is not None:
@@ -114,8 +140,9 @@ class RecordingOcrEngine(OcrEngine):
 
 
 class ReplayOcrEngine(OcrEngine):
-    """Answers with the OCR results the ``ocr`` step stored; runs ``fallback()``
-    (the real engine, built on first need) for an image it has no record of."""
+    """Answers with OCR results stored by :func:`image_key` (the ``ocr.json`` of a job whose
+    ``ocr`` step ran on an earlier version); runs ``fallback()`` (the real engine, built on
+    first need) for an image it has no record of."""
 
     def __init__(self, records: dict[str, dict], fallback: Callable[[], OcrEngine]):
         self.records = records
@@ -260,17 +287,19 @@ class JobRunner:
         if not self.store.progress(job_id, worker, done=0, total=len(job["files"])):
             return self._canceled(job, worker) or StepOutcome()
         start = time.perf_counter()
-        recorder = RecordingOcrEngine(self._ocr_engine(),
-                                      on_page=lambda n: self.store.progress(job_id, worker, pages=n))
-        pipeline = self._pipeline(recorder)
+        counter = CountingOcrEngine(self._ocr_engine(),
+                                    on_page=lambda n: self.store.progress(job_id, worker, pages=n))
+        pipeline = self._pipeline(counter)
+        documents = []
         for i, upload in enumerate(self._uploads(job)):
-            pipeline.ocr_batch([upload])
+            (read,) = pipeline.ocr_batch([upload]).results
+            documents.append([page_to_record(p) for p in read.pages] if read.success else None)
             if not self.store.progress(job_id, worker, done=i + 1):
                 return self._canceled(job, worker) or StepOutcome()
         path = self.store.job_dir(job_id) / "ocr.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_suffix(f".{os.getpid()}.tmp")
-        tmp.write_text(json.dumps(recorder.records))
+        tmp.write_text(json.dumps({"documents": documents}))
         tmp.replace(path)
         timings["ocr_ms"] = round((time.perf_counter() - start) * 1000.0, 1)
         if not self.store.hand_over(job_id, worker, "extraction", timings):
@@ -286,12 +315,16 @@ class JobRunner:
         if not self.store.progress(job_id, worker, done=0):
             return self._canceled(job, worker) or StepOutcome()
         start = time.perf_counter()
-        pipeline = self._pipeline(ReplayOcrEngine(records, self._ocr_engine))
+        documents = stored_pages(records)
+        # A file without stored pages (it failed in the ocr step) is read again with the real
+        # engine, built only then; the older ocr.json form is answered by its image hashes.
+        pipeline = self._pipeline(ReplayOcrEngine({} if documents is not None else records, self._ocr_engine))
         options = _options(request, self.settings)
         results, stored, first_error = [], [], None
         for i, upload in enumerate(self._uploads(job)):
+            pages = documents[i] if documents is not None and i < len(documents) else None
             batch = pipeline.extract_batch([upload], request.get("info"), options,
-                                           document_type=request.get("document_type"))
+                                           document_type=request.get("document_type"), pages=[pages])
             transient = _transient_field_error(batch.results)
             if transient is not None:
                 raise transient

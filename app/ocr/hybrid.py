@@ -525,6 +525,7 @@ class HybridOcrEngine(OcrEngine):
             detection_ms=(t1 - t0 + header_s) * 1000.0,
             recognition_ms=(t2 - t1 - header_s) * 1000.0,
             engine=self.name,
+            orientation=turn,
         )
 
     def recognize_crops(self, crops: Sequence[np.ndarray]) -> list[tuple[str, float]]:

@@ -285,3 +285,52 @@ def test_the_document_language_is_decided_once_per_request(monkeypatch):
     assert result.document_type == "receipt" and result.classification["source"] != "given"
     assert result.line_items is not None and result.checks is not None
     assert len(calls) == 1
+
+
+def test_the_document_currency_is_decided_once_per_request(monkeypatch):
+    """The caption rules, the key-value reader and the line items each parse amounts printed
+    without a currency; the pipeline decides the document's currency once (one rule: ringgit,
+    then dong or a Vietnamese page, then the currency most lines name) and they all read it."""
+    import io
+
+    from PIL import Image
+
+    import app.extraction.currency as currency
+    import app.extraction.item_lists as item_lists
+    import app.pipeline as pipeline_module
+    from app.config import Settings
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    calls = []
+    real = currency.document_currency
+
+    def counted(lines, language=None):
+        calls.append(1)
+        return real(lines, language)
+
+    for module in (currency, item_lists, pipeline_module):
+        monkeypatch.setattr(module, "document_currency", counted)
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 200), "white").save(buf, "PNG")
+    pipeline = DocumentPipeline(Settings(), FakeOcrEngine(VI_RECEIPT.lines), _extractor(FakeOpenAI()))
+    result = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions())
+    assert result.fields["total"].normalized["currency"] == "VND"
+    assert len(calls) == 1
+
+
+@pytest.mark.parametrize("texts, language, expected", [
+    (["TOTAL RM 12.00", "CASH $20.00"], None, "MYR"),  # ringgit first: Malaysian tills print $ beside prices
+    (["Tổng tiền 408.000đ"], None, "VND"),
+    (["Tong 408.000"], "vi", "VND"),
+    (["Net 10.00 EUR", "VAT 1.90 EUR", "Total 11.90 $"], None, "EUR"),
+    (["Total 11.90"], "other", None),
+])
+def test_one_rule_for_the_document_currency(texts, language, expected):
+    from app.extraction.currency import currency_of, document_currency
+
+    lines = [line(t, 10, 10 + 30 * i) for i, t in enumerate(texts)]
+    assert document_currency(lines, language) == expected
+    assert currency_of(OcrResult(tuple(lines), 600, 400, 0, 0, language=language)) == expected
+    decided = OcrResult(tuple(lines), 600, 400, 0, 0, language=language, currency="")
+    assert currency_of(decided) is None  # decided: the document names none; not decided again

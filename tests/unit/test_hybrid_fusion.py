@@ -182,6 +182,24 @@ def test_page_turn_from_boxes_and_vote():
     assert hybrid.page_turn(np.zeros((0, 4, 2), np.float32), True) == "upright"
 
 
+def test_readers_turn_the_page_the_way_the_engine_decided():
+    """The orientation is decided once, by the engine (``OcrResult.orientation``); the readers'
+    upright geometry (extraction.layout.upright) uses it and guesses only when it is None."""
+    from app.domain import OcrResult
+    from app.extraction.layout import guess_orientation, upright
+
+    W, H = 100, 200
+    tall = tuple(_box_line(t, x, 20, 10, 80) for t, x in (("a", 10), ("b", 30), ("c", 50), ("d", 70)))
+    assert guess_orientation(list(tall)) == "left"  # the first lines are at the image's left
+    told = OcrResult(tall, W, H, 0, 0, orientation="right")
+    assert [ln.box[0] for ln in upright(told)] == [(y, W - x) for x, y in (ln.box[0] for ln in tall)]
+    guessed = OcrResult(tall, W, H, 0, 0)
+    assert [ln.box[0] for ln in upright(guessed)] == [(H - y, x) for x, y in (ln.box[0] for ln in tall)]
+    level = OcrResult(tuple(_box_line(t, 10, y, 80, 10) for t, y in (("a", 20), ("b", 60), ("c", 100), ("d", 140))),
+                      W, H, 0, 0, orientation="upright")
+    assert upright(level) == list(level.lines)
+
+
 def test_missing_traineddata_says_what_to_install(monkeypatch, tmp_path):
     monkeypatch.setattr(tesseract, "TESSDATA_DIRS", (str(tmp_path),))
     with pytest.raises(EngineUnavailable, match="apt-get install tesseract-ocr tesseract-ocr-vie"):

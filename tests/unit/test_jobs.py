@@ -347,6 +347,46 @@ def test_multi_page_pdf_job_counts_pages_and_ocrs_each_once(tmp_path):
     app.extensions["docextract_jobs"].stop()
 
 
+def test_extraction_step_reads_the_stored_pages_without_decoding(tmp_path, monkeypatch):
+    import app.pipeline as pipeline_module
+
+    opened = []
+    real_open = pipeline_module.open_document
+    monkeypatch.setattr(pipeline_module, "open_document", lambda *a, **k: opened.append(1) or real_open(*a, **k))
+    engine = FakeOcrEngine()
+    app = make_app(tmp_path, engine=engine)
+    client = app.test_client()
+    job = wait_done(client, submit(client, files=2).get_json()["status_url"])
+    assert job["status"] == "succeeded", job
+    assert len(opened) == 2 and engine.calls == 2  # decoded and recognised once each, in the ocr step
+    assert job["result"]["results"][0]["extracted_fields"]["shop"] == "MINI MART ABC"
+    app.extensions["docextract_jobs"].stop()
+
+
+def test_ocr_json_of_an_earlier_version_is_still_replayed(tmp_path):
+    import numpy as np
+
+    from app.jobs.tasks import ReplayOcrEngine, image_key, ocr_to_record, stored_pages
+    from app.domain import OcrResult, TextLine
+
+    image = np.zeros((4, 6, 3), np.uint8)
+    ocr = OcrResult((TextLine("TOTAL 3.00", 0.9, ((0, 0), (5, 0), (5, 3), (0, 3))),), 6, 4, 1.0, 2.0, "fake")
+    records = {image_key(image): ocr_to_record(ocr)}
+    assert stored_pages(records) is None  # the older form: keyed by image hash
+    replay = ReplayOcrEngine(records, fallback=lambda: pytest.fail("the stored page was not replayed"))
+    assert replay.recognize(image).lines[0].text == "TOTAL 3.00"
+
+
+def test_page_records_read_back_to_the_same_pages():
+    from app.domain import OcrResult, PageText, TextLine
+    from app.jobs.tasks import page_from_record, page_to_record, stored_pages
+
+    line = TextLine("Rechnung Nr. 4711", 0.98, ((1.5, 2.0), (90.0, 2.0), (90.0, 12.25), (1.5, 12.25)), page=2)
+    page = PageText(2, 100, 140, "pdf_text", OcrResult((line,), 100, 140, 0.0, 0.0, "pdf_text"), 3.5)
+    assert page_from_record(page_to_record(page)) == page
+    assert stored_pages({"documents": [None, [page_to_record(page)]]}) == [None, [page]]
+
+
 def test_jobs_routes_need_the_token(tmp_path):
     app = make_app(tmp_path, hard_token="s3cret")
     client = app.test_client()

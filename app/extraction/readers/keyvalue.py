@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from app.domain import Candidate, OcrResult
+from app.extraction.currency import currency_of
 from app.extraction.normalize import detect_currency, fold, normalize_text, parse_amount, parse_date
 from app.extraction.readers.kv_lexicon import CAPTIONS, LEGAL_FORMS, ROLE_ALIASES, ROLE_FIELDS, SPECIFIC_ROLES, WEAK
 
@@ -410,7 +411,7 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
     amounts = _best_amounts(by_role)
     chosen.update(amounts)
     arithmetic = _consistent(amounts)
-    currency = _document_currency(ocr)
+    currency = currency_of(ocr)
     out = []
     for role, c in chosen.items():
         if c.score < threshold:
@@ -436,13 +437,3 @@ def _consistent(amounts: dict[str, KvCandidate]) -> bool:
     s, g = (Decimal(amounts[r].normalized["amount"]) for r in ("subtotal", "total"))
     t = Decimal(amounts["tax"].normalized["amount"]) if "tax" in amounts else Decimal(0)
     return s != g and abs(s + t - g) <= max(Decimal("0.011"), g * Decimal("0.001"))
-
-
-def _document_currency(ocr: OcrResult) -> str | None:
-    """The currency the page names most often (symbols and codes), for amounts printed without one."""
-    counts: dict[str, int] = {}
-    for ln in ocr.lines:
-        code = detect_currency(ln.text)
-        if code is not None:
-            counts[code] = counts.get(code, 0) + 1
-    return max(counts, key=counts.get) if counts else None
