@@ -97,6 +97,29 @@ def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[floa
     return out
 
 
+def row_positions(lines: Sequence[TextLine]) -> list[tuple[float, float]]:
+    """Where each line sits across the text direction, so lines of one printed row share a
+    position on a photo taken at a slant: ``(y, height)`` per line, ``y`` the box centre
+    carried along the local text direction (:func:`local_text_angles`) to x = 0 and
+    ``height`` the box's height across that direction (:func:`_edges`). On a level page
+    these are the centre's y and the box height.
+
+    Args:
+        lines: lines with boxes ``(4, 2)``, pixels.
+
+    Returns:
+        One ``(y, height)`` per line, pixels.
+    """
+    import math
+
+    out = []
+    for line, angle in zip(lines, local_text_angles(lines)):
+        cx = sum(x for x, _ in line.box) / 4
+        cy = sum(y for _, y in line.box) / 4
+        out.append((cy - math.tan(angle) * cx, _edges(line.box)[1]))
+    return out
+
+
 def sort_reading_order(lines: Sequence[TextLine]) -> list[TextLine]:
     """Sort lines top-to-bottom, then left-to-right within a visual row.
 

@@ -24,7 +24,8 @@ COUNT_CAPTIONS = ("item(s)", "items", "item count", "no of items", "no. of items
                   "so mat hang", "anzahl artikel", "nombre d'articles", "aantal artikelen", "liczba pozycji")
 #: Row captions of the grand total: the table ends.
 TOTAL_CAPTIONS = ("tong cong tien thanh toan", "tong tien thanh toan", "tong cong", "tong tien", "tong so tien",
-                  "tong thanh toan", "grand total", "total due", "amount due", "balance due", "total",
+                  "tong thanh toan", "tien thanh toan", "tien phai thanh toan", "phai thanh toan", "khach can tra",
+                  "tong", "summe", "gesamtsumme", "zu zahlen", "a payer", "net a payer", "grand total", "total due", "amount due", "balance due", "total",
                   "montant total", "total ttc", "totaal", "te betalen", "gesamtbetrag", "endbetrag",
                   "razem", "do zaplaty", "suma", "importe total", "total factura", "totale", "totale fattura",
                   "totale documento", "factuur totaal", "somme a payer")
@@ -35,6 +36,7 @@ NUMERIC_CELL = re.compile(
     # a till's tax code after the amount ("20.00 SR": standard-rated, "ZR" zero-rated, "S6";
     # any one to three letters, as OCR misreads them: "17.20 LR"), and its GST mark "*"
     r"(?:\s*[a-z]{1,3}\d?)?(?:\s*\*)?$", re.IGNORECASE)
+_CENTS = re.compile(r"-?\d{1,3}(?:[.,]\d{3})*[.,]\d{2}")
 #: A till's tax code and GST mark after an amount (see :func:`number`).
 _TILL_MARK = re.compile(r"(?<=\d)\s*(?:[a-z]{1,3}\d?)?\s*\*?$", re.IGNORECASE)
 def box_of(line: TextLine) -> tuple[float, float, float, float]:
@@ -43,13 +45,17 @@ def box_of(line: TextLine) -> tuple[float, float, float, float]:
 
 
 def visual_rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
-    """Line indices grouped into visual rows (centres within half a line height), top to bottom."""
-    order = sorted(range(len(lines)), key=lambda i: (box_of(lines[i])[1] + box_of(lines[i])[3]) / 2)
+    """Line indices grouped into visual rows, top to bottom: centres within half a line
+    height once the text slope is taken out (:func:`app.geometry.row_positions`), so the
+    rows of a receipt photographed at a slant do not run into each other."""
+    from app.geometry import row_positions
+
+    positions = row_positions(lines)
+    order = sorted(range(len(lines)), key=lambda i: positions[i][0])
     rows: list[list[int]] = []
     centre = height = 0.0
     for i in order:
-        x0, y0, x1, y1 = box_of(lines[i])
-        c, h = (y0 + y1) / 2, max(y1 - y0, 1.0)
+        c, h = positions[i][0], max(positions[i][1], 1.0)
         if rows and abs(c - centre) < 0.5 * min(h, height):
             rows[-1].append(i)
             n = len(rows[-1])
@@ -60,6 +66,32 @@ def visual_rows(lines: tuple[TextLine, ...]) -> list[list[int]]:
     for row in rows:
         row.sort(key=lambda i: box_of(lines[i])[0])
     return rows
+
+
+#: A GS1 article number (GTIN-8/12/13/14, GS1 General Specifications) printed with an item's
+#: name: the article's code, not part of its description (GTIN-8 only in front of the name).
+_GTIN = re.compile(r"^\s*\d{8}\s+(?=\S*[^\W\d_])|(?<![\w.,])\d{12,14}(?![\w.,])\s*")
+
+
+def without_article_number(text: str) -> str:
+    """An item's description without the GTIN printed beside its name, spaces collapsed:
+    ``"08935005800015 N.khoang Lavie"`` -> ``"N.khoang Lavie"``."""
+    return " ".join(_GTIN.sub("", text).split()).strip(" -")
+
+
+def starts_with_fuzzy(text: str, captions: tuple[str, ...], min_length: int = 10) -> bool:
+    """Like :func:`starts_with`, allowing one edit (Levenshtein) in captions of ``min_length``
+    characters or more, compared with the same number of words at the start of ``text``."""
+    from rapidfuzz.distance import Levenshtein
+
+    words = " ".join(fold(text).replace(":", " ").split()).lstrip("#*-•·. ").split()
+    for caption in captions:
+        if len(caption) < min_length:
+            continue
+        n = caption.count(" ") + 1
+        if len(words) >= n and Levenshtein.distance(" ".join(words[:n]), caption, score_cutoff=1) <= 1:
+            return True
+    return False
 
 
 def starts_with(text: str, captions: tuple[str, ...]) -> bool:
@@ -75,5 +107,11 @@ def number(text: str, currency: str | None) -> Decimal | None:
     text = text.strip()
     if not NUMERIC_CELL.match(text):
         return None
-    parsed = parse_amount(_TILL_MARK.sub("", text), currency)
+    text = _TILL_MARK.sub("", text)
+    # "24.06 9": an amount with cents and a stray one- or two-digit mark (a tax code OCR read
+    # as a digit) is the amount; space-grouped thousands ("35 000") are left to parse_amount.
+    tokens = text.split()
+    if len(tokens) == 2 and _CENTS.fullmatch(tokens[0]) and re.fullmatch(r"\d{1,2}", tokens[1]):
+        text = tokens[0]
+    parsed = parse_amount(text, currency)
     return parsed[0] if parsed else None

@@ -15,6 +15,7 @@ payment summary):
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import statistics
 from decimal import Decimal
@@ -30,6 +31,8 @@ from app.extraction.item_cells import (
     box_of,
     number,
     starts_with,
+    starts_with_fuzzy,
+    without_article_number,
     visual_rows,
 )
 
@@ -46,6 +49,20 @@ _PRICE_QTY = re.compile(r"(?<![\d.,])(\d+[.,]\d{2})\s*[*x×]\s*(\d{1,4})(?![\d.,
 _AMOUNT_SHAPE = re.compile(r"\d[.,]\d{2,3}(?!\d)")
 #: Most rows of text one item's description spans.
 _MAX_DESCRIPTION_ROWS = 3
+#: A till's per-item tax rate printed in the item's number row ("VAT10%", "GST 6%", "TVA 5,5 %",
+#: "MwSt 19%", "thuế 10%"), the quantity sometimes run into it by OCR ("VAT10% 5"); folded text.
+_RATE_CELL = re.compile(r"(?:vat|gst|sst|tva|mwst|ust|iva|btw|thue|tax)\s*\d{1,2}(?:[.,]\d{1,2})?\s*%(?:\s+\d{1,4})?")
+#: A row of stars, dashes or dots only (a till's rules and frames).
+_DECORATION = re.compile(r"[\s*=_.~#+-]{3,}")
+_RATE_NUMBER = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
+#: Rows a till prints under an item about its price, not items: the price before a discount and
+#: why it changed, and notes (a "* Ghi chú *" box between items) ("Giá gốc: 8,500", "Lý do: ...", "Reg. price 4.99", "You save 1.00", "Prix initial",
+#: "Statt 2,99", "UVP", "Precio original", "Prezzo originale", "Cena regularna"); folded captions.
+PRICE_NOTE_CAPTIONS = ("gia goc", "gia niem yet", "gia cu", "ly do", "original price", "orig price", "orig. price",
+                       "reg price", "reg. price", "regular price", "you save", "you saved", "prix initial",
+                       "ancien prix", "prix barre", "statt", "uvp", "ursprunglicher preis", "precio original",
+                       "precio anterior", "prezzo originale", "prezzo di listino", "cena regularna",
+                       "oorspronkelijke prijs", "van", "ghi chu", "note", "notes", "remark", "remarks")
 
 
 #: ``currency`` not given: read it from the lines (:func:`document_currency`).
@@ -90,7 +107,8 @@ def list_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineIt
         caption = lines[texts[0]].text if texts else ""
         if amount is not None and texts and (starts_with(caption, TOTAL_CAPTIONS)
                                              or starts_with(caption, SUBTOTAL_CAPTIONS)):
-            targets.append(abs(amount))
+            if amount:  # "Tổng chiết khấu 0,00": nothing adds up to a total of nothing
+                targets.append(abs(amount))
             if starts_with(caption, TOTAL_CAPTIONS) and not starts_with(caption, SUBTOTAL_CAPTIONS):
                 blocks.append([])
             continue
@@ -120,6 +138,13 @@ def list_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineIt
 def _caption(text: str) -> bool:
     return starts_with(text, TOTAL_CAPTIONS) or starts_with(text, SUBTOTAL_CAPTIONS) or starts_with(
         text, COUNT_CAPTIONS)
+
+
+def _total_caption(text: str) -> bool:
+    """A grand-total caption, also as OCR misreads it on a till photo ("Tơng sẹ tiên" for
+    "Tổng số tiền"): one letter off in a caption of ten letters or more
+    (:func:`app.extraction.item_cells.starts_with_fuzzy`)."""
+    return starts_with(text, TOTAL_CAPTIONS) or starts_with_fuzzy(text, TOTAL_CAPTIONS)
 
 
 def till_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineItem]:
@@ -155,14 +180,22 @@ def till_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineIt
         last = lines[row[-1]].text.strip()
         # "@53.50" right of a description is its unit price, not an amount
         amount = number(last, currency) if _AMOUNT_SHAPE.search(last) and not last.startswith("@") else None
-        texts = [lines[i].text for i in row if re.search(r"[^\W\d_]{2}", lines[i].text)]
-        if any(_caption(t) for t in texts):
-            if amount is not None and any(starts_with(t, TOTAL_CAPTIONS) or starts_with(t, SUBTOTAL_CAPTIONS)
+        # A tax rate beside a unit price and an amount is the item's rate, not a tax row.
+        rated = {i for i in row[:-1] if _RATE_CELL.fullmatch(" ".join(fold(lines[i].text).split()))} \
+            if amount is not None and any(_AMOUNT_SHAPE.search(lines[i].text) for i in row[:-1]) else set()
+        texts = [lines[i].text for i in row if i not in rated and re.search(r"[^\W\d_]{2}", lines[i].text)]
+        if texts and starts_with(texts[0], PRICE_NOTE_CAPTIONS):
+            continue  # about the item above: neither an item nor the end of the list
+        if all(_DECORATION.fullmatch(lines[i].text) for i in row):
+            continue  # a rule of stars or dashes framing a note: the list goes on
+        if any(_caption(t) or _total_caption(t) for t in texts):
+            if amount is not None and any(_total_caption(t) or starts_with(t, SUBTOTAL_CAPTIONS)
                                           for t in texts):
-                targets.append(abs(amount))
+                if amount:
+                    targets.append(abs(amount))
             close()
             continue
-        if amount is not None and all(_QUANTITY_CELL.fullmatch(lines[i].text) for i in row[:-1]):
+        if amount is not None and all(i in rated or _QUANTITY_CELL.fullmatch(lines[i].text) for i in row[:-1]):
             blocks[-1].append(("quantity", row, amount))
         elif amount is not None and texts:
             blocks[-1].append(("priced", row, amount))
@@ -180,18 +213,51 @@ def till_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineIt
             blocks[-1].append(("text", row, None))
         else:
             close()
+    def adds_up(total: Decimal) -> bool:
+        return any(abs(total - t) <= max(Decimal("0.011"), t * Decimal("0.001")) for t in targets)
+
     best: list[LineItem] = []
     for block in blocks:
         read = _block_items(lines, block, currency)
-        items = [item for item, _ in read]
-        if not any(from_quantity_row for _, from_quantity_row in read):
+        items = [item for item, _, _ in read]
+        if not any(from_quantity_row for _, from_quantity_row, _ in read):
             continue
         total = sum((i.amount for i in items), Decimal(0))
-        if not any(abs(total - t) <= max(Decimal("0.011"), t * Decimal("0.001")) for t in targets):
-            continue
+        if not adds_up(total):
+            # One amount misread by a digit ("39,000.00 | 29,000.00" with no quantity printed):
+            # the reading of that row which makes the block add up is the one kept.
+            repair = next((k for k, (item, _, other) in enumerate(read)
+                           if other is not None and adds_up(total - item.amount + other)), None)
+            if repair is None:
+                continue
+            item = items[repair]
+            items[repair] = dataclasses.replace(item, amount=read[repair][2], confidence=item.confidence / 2,
+                                                checks={"amount_from_unit_price": True})
         if len(items) > len(best):
             best = items
     return best
+
+
+def _quantity_and_price(lines, row: list[int], amount: Decimal, currency) -> tuple[Decimal | None, Decimal | None]:
+    """Quantity and unit price printed in an item's number row, kept only when quantity x unit
+    price is the amount: "3 X 4.50" / "2.50*3" with their marks, else a count cell followed by a
+    price cell ("1 | 17,200.00 | 17,200.00", "VAT10% 5 | 3,300.00 | 16,500.00")."""
+    printed = " ".join(lines[i].text for i in row)
+    for pattern, order in ((_QTY_PRICE, (1, 2)), (_PRICE_QTY, (2, 1))):
+        m = pattern.search(printed)
+        if m:
+            q, p = (number(m.group(g), currency) for g in order)
+            if q is not None and p is not None and abs(q * p - amount) <= Decimal("0.011"):
+                return q, p
+    counts = [Decimal(m.group(1)) for i in row[:-1]
+              for m in [re.search(r"(?<![\d.,%])(\d{1,4})\s*$", fold(lines[i].text))] if m]
+    prices = [v for i in row[:-1] if _AMOUNT_SHAPE.search(lines[i].text)
+              for v in [number(lines[i].text, currency)] if v is not None]
+    for q in counts:
+        for p in prices:
+            if q > 0 and abs(q * p - amount) <= Decimal("0.011"):
+                return q, p
+    return None, None
 
 
 def _descriptions_below(lines, block, anchors: list[int]) -> bool:
@@ -218,9 +284,11 @@ def _descriptions_below(lines, block, anchors: list[int]) -> bool:
     return block[-1][0] == "text"
 
 
-def _block_items(lines, block, currency) -> list[tuple[LineItem, bool]]:
+def _block_items(lines, block, currency) -> list[tuple[LineItem, bool, Decimal | None]]:
     """The items of one block (see :func:`till_items`), each with whether it is a quantity
-    row's (a block of priced text rows alone is :func:`list_items`'s to read)."""
+    row's (a block of priced text rows alone is :func:`list_items`'s to read) and the row's
+    other reading of its amount: the unit price printed beside an amount one digit apart from
+    it, no quantity printed (an OCR misreading of one of the two; None otherwise)."""
     anchors = [k for k, (kind, *_) in enumerate(block) if kind == "quantity"]
     if not anchors:
         return []
@@ -241,26 +309,38 @@ def _block_items(lines, block, currency) -> list[tuple[LineItem, bool]]:
     out: list[tuple[LineItem, bool]] = []
     for k, (kind, row, amount) in enumerate(block):
         if kind == "priced":
-            texts = row[:-1]
-            out.append((LineItem(" ".join(lines[i].text for i in texts).strip(), None, None, None, amount,
-                                 tuple(row), sum(lines[i].confidence for i in row) / len(row)), False))
+            out.append((LineItem(_description(lines, row[:-1]), None, None, None, amount,
+                                 tuple(row), sum(lines[i].confidence for i in row) / len(row)), False, None))
             continue
         if kind != "quantity" or not spans.get(k):
             continue
         text_idx = [i for e in spans[k] for i in block[e][1]]
-        description = " ".join(lines[i].text for i in text_idx).strip()
+        description = _description(lines, text_idx)
         if not re.search(r"[^\W\d_]{2}", description):
             continue
-        quantity = unit_price = None
-        printed = " ".join(lines[i].text for i in row)
-        for pattern, order in ((_QTY_PRICE, (1, 2)), (_PRICE_QTY, (2, 1))):
-            m = pattern.search(printed)
-            if m:
-                q, p = (number(m.group(g), currency) for g in order)
-                if q is not None and p is not None and abs(q * p - amount) <= Decimal("0.011"):
-                    quantity, unit_price = q, p
-                    break
+        quantity, unit_price = _quantity_and_price(lines, row, amount, currency)
+        rates = [m.group(1) for i in row[:-1] for m in [_RATE_NUMBER.search(fold(lines[i].text))]
+                 if m and _RATE_CELL.fullmatch(" ".join(fold(lines[i].text).split()))]
+        prices = [v for i in row[:-1] if _AMOUNT_SHAPE.search(lines[i].text)
+                  for v in [number(lines[i].text, currency)] if v is not None]
+        other = None
+        if quantity is None and len(prices) == 1 and prices[0] != amount and _one_digit_apart(prices[0], amount):
+            unit_price, other = prices[0], prices[0]
         indices = tuple(sorted(set(row) | set(text_idx), key=lambda i: (box_of(lines[i])[1], box_of(lines[i])[0])))
         out.append((LineItem(description, quantity, None, unit_price, amount, indices,
-                             sum(lines[i].confidence for i in indices) / len(indices)), True))
+                             sum(lines[i].confidence for i in indices) / len(indices),
+                             tax_rate=f"{Decimal(rates[0].replace(',', '.')).normalize():f}" if rates else None),
+                     True, other))
     return out
+
+
+def _description(lines, indices) -> str:
+    """An item's description from its text cells: a tax-rate cell and the GTIN left out."""
+    cells = [lines[i].text for i in indices if not _RATE_CELL.fullmatch(" ".join(fold(lines[i].text).split()))]
+    return without_article_number(" ".join(cells))
+
+
+def _one_digit_apart(a: Decimal, b: Decimal) -> bool:
+    """Whether two amounts differ in one digit only (same length): how OCR misreads a price."""
+    x, y = f"{a:f}", f"{b:f}"
+    return len(x) == len(y) and sum(c != d for c, d in zip(x, y)) == 1

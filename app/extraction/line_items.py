@@ -40,6 +40,7 @@ from app.extraction.currency import currency_of
 from app.extraction.item_cells import number as _number
 from app.extraction.item_cells import starts_with as _starts_with
 from app.extraction.item_cells import visual_rows as _rows
+from app.extraction.item_cells import without_article_number
 from app.extraction.item_lists import headerless_items
 from app.extraction.normalize import fold
 
@@ -51,7 +52,8 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
     "index": ("stt", "so tt", "no.", "no", "#", "lp.", "lp", "nr.", "nr", "pos.", "pos", "n°"),
     "description": (
         "ten hang hoa, dich vu", "ten hang hoa dich vu", "ten hang hoa", "ten hang", "ten san pham",
-        "ten dich vu", "san pham", "hang hoa", "mat hang", "dien giai", "noi dung", "mo ta",
+        "ten dich vu", "ten mon", "ten mat hang", "ten sp", "san pham", "hang hoa", "mat hang",
+        "dien giai", "noi dung", "mo ta",
         "item description", "description", "product name", "product", "items", "item", "goods", "services",
         "service", "particulars", "details",
         "designation", "libelle", "article", "produit",  # French
@@ -67,13 +69,13 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
                  "qnty", "qtys"),
     "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
              "jednostka", "unidad", "unita", "u.m."),
-    "unit_price": ("don gia", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
+    "unit_price": ("don gia", "d.gia", "dg", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
                    "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
                    "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
                    "cena jedn", "cena netto", "cena", "precio unitario", "precio", "prezzo unitario", "prezzo",
                    "u/p", "u/price", "u\\price", "s/price", "unit/price", "u.price", "harga"),
     # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
-    "amount": ("thanh tien", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
+    "amount": ("thanh tien", "t.tien", "tt", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
                "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
                "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
                "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota",
@@ -142,9 +144,24 @@ def caption_segments(text: str) -> list[tuple[str, float, float]]:
         end = words[end_word] if end_word < len(words) else len(folded)
         out.append((best[0], start, end))
         k = end_word
+    if not out:  # the whole cell as OCR misread one caption ("dn giá" for "đơn giá")
+        key = _misread_caption(" ".join(_CAPTION_TEXT.sub(" ", folded).split()))
+        return [(key, 0.0, 1.0)] if key else []
     if len(out) == 1:  # one caption: the cell is its column (a bilingual cell's second half is no column)
         return [(out[0][0], 0.0, 1.0)]
     return [(key, a / n, b / n) for key, a, b in out]
+
+
+def _misread_caption(text: str) -> str | None:
+    """The column of a caption of six letters or more that ``text`` (a whole header cell, folded)
+    is one edit (Levenshtein) away from, when exactly one column's captions are."""
+    from rapidfuzz.distance import Levenshtein
+
+    if len(text) < 5:
+        return None
+    keys = {key for key, captions in COLUMN_CAPTIONS.items() for caption in captions
+            if len(caption) >= 6 and Levenshtein.distance(text, caption, score_cutoff=1) <= 1}
+    return keys.pop() if len(keys) == 1 else None
 
 
 def _header(lines, row: list[int]) -> list[_Column] | None:
@@ -259,7 +276,7 @@ def _table_items(lines: tuple[TextLine, ...], currency: str | None) -> list[Line
     # a description-only row stands between it and the header.
     first = next((k for k, entry in enumerate(kinds) if entry[0] == "item"), None)
     leading = (first is not None and first > 0 and kinds[first - 1][0] == "text"
-               and "description" not in kinds[first][2])
+               and not _worded(lines, kinds[first][2]))
     for k, (kind, row, cells) in enumerate(kinds):
         if kind != "text":
             continue
@@ -280,7 +297,7 @@ def _table_items(lines: tuple[TextLine, ...], currency: str | None) -> list[Line
         d_prev = centre - items[prev]["last"] if prev is not None else float("inf")
         d_next = items[nxt]["first"] - centre if nxt is not None else float("inf")
         reach = 1.8 * line_h
-        if leading and nxt is not None and d_next <= reach and "description" not in items[nxt]["cells"]:
+        if leading and nxt is not None and d_next <= reach and not _worded(lines, items[nxt]["cells"]):
             # A table whose descriptions stand above their numbers ("SMOKED DUCK SPAGHETTI" /
             # "1X 12.50 12.50"): the line belongs to the item below while that has none of its own.
             items[nxt]["extra"].append(("before", cells["description"]))
@@ -299,7 +316,7 @@ def _table_items(lines: tuple[TextLine, ...], currency: str | None) -> list[Line
         before = [i for side, idx in item["extra"] if side == "before" for i in idx]
         after = [i for side, idx in item["extra"] if side == "after" for i in idx]
         desc_idx = sorted(before, key=lambda i: _box(lines[i])[1]) + cells.get("description", []) + after
-        description = " ".join(lines[i].text for i in desc_idx).strip() or None
+        description = without_article_number(" ".join(lines[i].text for i in desc_idx)) or None
         if description is None or not re.search(r"[^\W\d_]", description):
             continue
         quantity = _first_number(lines, cells.get("quantity", ()), currency)
@@ -316,6 +333,12 @@ def _table_items(lines: tuple[TextLine, ...], currency: str | None) -> list[Line
         out.append(LineItem(description, quantity, unit, _first_number(lines, cells.get("unit_price", ()), currency),
                             _last_number(lines, cells.get("amount", ()), currency), indices, confidence))
     return out
+
+
+def _worded(lines, cells: dict) -> bool:
+    """Whether a row's description cells hold words (an article number alone is no description:
+    the item's name then stands on the row above)."""
+    return any(re.search(r"[^\W\d_]{2}", lines[i].text) for i in cells.get("description", ()))
 
 
 #: One-word grand-total captions that name the total wherever they stand in a row's caption

@@ -93,3 +93,98 @@ def test_a_captions_leading_till_mark_is_not_part_of_it():
 
     assert starts_with("#Total Qty 2", COUNT_CAPTIONS) and starts_with("* ITEM(S) : 8", COUNT_CAPTIONS)
     assert not starts_with("TOTALLY NEW PEN", COUNT_CAPTIONS)
+
+
+def _slanted(rows, slope):
+    """``rows`` as :func:`_read` takes them, photographed at a slant: each row rises (``slope``
+    < 0) or falls by ``slope`` pixels per pixel to the right, cells as rotated quads."""
+    from app.domain import TextLine
+
+    out = []
+    for k, cells in enumerate(rows):
+        y = 300 + 30 * k
+        for text, x, w in cells:
+            out.append(TextLine(text, 0.99, ((x, y + slope * x), (x + w, y + slope * (x + w)),
+                                             (x + w, y + slope * (x + w) + 20), (x, y + slope * x + 20))))
+    return tuple(out)
+
+
+# A Vietnamese supermarket till: "GTIN name" over "VAT rate | [qty] | unit price | amount",
+# the price before a discount and its reason under some items, a note box between items.
+_VAT_TILL = [
+    [("PHIEU TINH TIEN", 200, 160)],
+    [("08935005800015 Nuoc khoang Lavie", 20, 330)],
+    [("VAT10%", 20, 70), ("7,000.00", 250, 90), ("7,000.00", 450, 90)],
+    [("Gia goc:", 40, 80), ("8,500.00", 250, 90)],
+    [("08936112990224 Duong trang CoopSelect", 20, 360)],
+    [("VAT05%", 20, 70), ("2", 150, 15), ("17,200.00", 250, 100), ("34,400.00", 450, 100)],
+    [("Ly do: Theo gia tap trung", 40, 260)],
+    [("* Ghi chu ********", 20, 300)],
+    [("****************", 20, 300)],
+    [("08934839125097 KDR P/S 123 240g", 20, 320)],
+    [("VAT10%", 20, 70), ("35,000.00", 250, 100), ("35,000.00", 450, 100)],
+    [("Tong so tien thanh toan:", 20, 240), ("76,400.00", 450, 100)],
+]
+
+
+def test_a_vat_till_photographed_at_a_slant():
+    # Slanted by 8 %: a row's right end stands 36 px (more than a row) above its left end, so
+    # rows are told apart across the text direction (app.geometry.row_positions).
+    lines = _slanted(_VAT_TILL, -0.08)
+    got = till_items(lines)
+    assert [(i.description, i.quantity, i.unit_price, i.amount, i.tax_rate) for i in got] == [
+        ("Nuoc khoang Lavie", None, None, Decimal("7000.00"), "10"),
+        ("Duong trang CoopSelect", Decimal("2"), Decimal("17200.00"), Decimal("34400.00"), "5"),
+        ("KDR P/S 123 240g", None, None, Decimal("35000.00"), "10"),
+    ]
+
+
+def test_rows_of_a_slanted_page_are_grouped_along_the_text():
+    from app.extraction.item_cells import visual_rows
+
+    lines = _slanted(_VAT_TILL, -0.08)
+    rows = [[lines[i].text for i in row] for row in visual_rows(lines)]
+    assert ["VAT05%", "2", "17,200.00", "34,400.00"] in rows and ["Gia goc:", "8,500.00"] in rows
+    level = _slanted(_VAT_TILL, 0.0)
+    assert [[level[i].text for i in row] for row in visual_rows(level)] == [[t for t, *_ in r] for r in _VAT_TILL]
+
+
+def test_an_amount_misread_by_one_digit_is_read_as_its_unit_price_when_that_adds_up():
+    got = _read([
+        [("8934839125097 KDR P/S 123 240g", 20, 320)],
+        [("VAT10%", 20, 70), ("35,000.00", 250, 100), ("35,000.00", 450, 100)],
+        [("8934839123338 KDR CloseUp tt bang tuyet", 20, 360)],
+        [("VAT10%", 20, 70), ("39,000.00", 250, 100), ("29,000.00", 450, 100)],  # 39,000 printed
+        [("TONG TIEN", 20, 120), ("74,000.00", 450, 100)],
+    ])
+    assert [(i.amount, i.checks) for i in got] == [(Decimal("35000.00"), None),
+                                                   (Decimal("39000.00"), {"amount_from_unit_price": True})]
+    assert got[1].confidence < got[0].confidence
+    # Without a total to add up to, nothing is repaired (and nothing read).
+    assert _read([r for r in [
+        [("8934839123338 KDR CloseUp", 20, 300)],
+        [("VAT10%", 20, 70), ("39,000.00", 250, 100), ("29,000.00", 450, 100)],
+        [("TONG TIEN", 20, 120), ("58,000.00", 450, 100)]]]) == []
+
+
+def test_a_total_of_nothing_is_no_target():
+    # "Tổng tiền chiết khấu 0,00" and loyalty points of 0 do not make a list of items.
+    got = _read([
+        [("Tong tien chiet khau", 20, 200), ("0,00", 450, 60)],
+        [("Diem phat sinh:", 20, 150), ("0,00", 450, 60)],
+        [("Diem da dung:", 20, 150), ("0,00", 450, 60)],
+    ], reader=headerless_items)
+    assert got == []
+
+
+def test_price_notes_in_other_languages_are_not_items():
+    got = _read([
+        [("4006381333931 Kaffee Crema 1kg", 20, 320)],
+        [("MwSt 19%", 20, 80), ("12,99", 250, 60), ("12,99", 450, 60)],
+        [("Statt 14,99", 40, 120), ("14,99", 250, 60)],
+        [("4001724819806 Milch 1l", 20, 240)],
+        [("MwSt 7%", 20, 80), ("2", 150, 15), ("1,19", 250, 60), ("2,38", 450, 60)],
+        [("Summe", 20, 80), ("15,37", 450, 60)],
+    ])
+    assert [(i.description, i.quantity, i.amount, i.tax_rate) for i in got] == [
+        ("Kaffee Crema 1kg", None, Decimal("12.99"), "19"), ("Milch 1l", Decimal("2"), Decimal("2.38"), "7")]

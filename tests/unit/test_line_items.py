@@ -230,3 +230,47 @@ def test_a_grand_total_caption_beside_the_description_ends_the_table():
         line("49,99", 1465, 100, w=60),
     )
     assert [i.description for i in items] == ["E103184 Onderhoudsset"]
+
+
+def _table(rows):
+    """``rows``: one list of ``(text, x, width)`` cells per visual row, 30 px apart."""
+    lines = [line(text, x, 100 + 30 * k, w=w) for k, cells in enumerate(rows) for text, x, w in cells]
+    return read_line_items(OcrResult(tuple(lines), 700, 100 + 30 * len(rows), 0, 0, language="vi"))
+
+
+def test_a_till_table_under_abbreviated_vietnamese_captions():
+    # "Tên món | SL | ĐG | TT" (tên món, số lượng, đơn giá, thành tiền); the name wraps under its row.
+    got = _table([
+        [("#", 20, 20), ("Tên món", 80, 80), ("SL", 250, 30), ("ĐG", 330, 30), ("TT", 480, 30)],
+        [("1", 20, 10), ("sữa chua trân", 60, 130), ("1", 255, 10), ("25.000", 320, 60), ("25.000", 470, 60)],
+        [("châu Cô Thỏ", 60, 120)],
+        [("2", 20, 10), ("Sữa chua hoa quả", 60, 150), ("2", 255, 10), ("17.500", 320, 60), ("35.000", 470, 60)],
+        [("Tổng thanh toán", 20, 150), ("60.000đ", 460, 70)],
+    ])
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in got] == [
+        ("sữa chua trân châu Cô Thỏ", Decimal("1"), Decimal("25000"), Decimal("25000")),
+        ("Sữa chua hoa quả", Decimal("2"), Decimal("17500"), Decimal("35000"))]
+
+
+def test_a_header_caption_misread_by_one_letter_still_names_its_column():
+    assert caption_key("Dn giá") == "unit_price" and caption_key("AMUUNT") == "amount"
+    assert caption_key("Tổng") is None  # not one letter from a caption of six or more
+    # Names above their article numbers: the GTIN row is no description of its own.
+    got = _table([
+        [("Mặt hàng", 20, 80), ("Dn giá", 240, 60), ("SL", 320, 25), ("T.Tiền", 370, 60)],
+        [("Ba chỉ bò Mỹ 500gr", 20, 240)],
+        [("8936074790092", 20, 110), ("119.900", 240, 60), ("2", 330, 10), ("239.800", 370, 60)],
+        [("Coca Cola chai 390ml", 20, 260)],
+        [("8935049510673", 20, 110), ("7.000", 250, 50), ("2", 330, 10), ("14.000", 375, 55)],
+        [("TỔNG TIỀN PHẢI T.TOÁN", 20, 170), ("253.800", 370, 60)],
+    ])
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in got] == [
+        ("Ba chỉ bò Mỹ 500gr", Decimal("2"), Decimal("119900"), Decimal("239800")),
+        ("Coca Cola chai 390ml", Decimal("2"), Decimal("7000"), Decimal("14000"))]
+
+
+def test_a_stray_mark_after_an_amount_is_not_the_amount():
+    from app.extraction.item_cells import number
+
+    assert number("24.06 9", "MYR") == Decimal("24.06")
+    assert number("35 000", "VND") == Decimal("35000")  # space-grouped thousands stay one number
