@@ -151,3 +151,43 @@ def test_every_language_and_layout_through_the_http_door():
                 total += 1
     assert total >= 30
     assert hits >= 0.9 * total, f"{hits}/{total}"
+
+
+def test_a_letter_layout_names_its_issuer_in_the_footer():
+    # DIN 5008 and its kin: the recipient's address in a window at the top (no caption), the
+    # issuer only as a logo word at the top and in the footer's "name · street · city · VAT id".
+    page = [
+        line("ORION", 60, 40, w=200, h=40),
+        line("Kestrel Works GmbH", 60, 180, w=260), line("Hauptstraße 52, 10115 Berlin", 60, 205, w=330),
+        line("Rechnungsnummer", 700, 180, w=200), line("INV-2025-0042", 920, 180, w=180),
+        line("Rechnungsbetrag", 700, 900, w=200), line("1.190,00 €", 950, 900, w=150),
+        line("Orion Systems GmbH · Hauptstraße 171 · 10115 Berlin · USt-IdNr. DE123456789", 60, 1620, w=900, h=14),
+    ]
+    got = read(ocr(*page))
+    assert got["seller"].normalized == "Orion Systems GmbH" and got["seller"].checks["relation"] == "footer"
+    assert got["buyer"].normalized == "Kestrel Works GmbH" and got["buyer"].checks["relation"] == "window"
+    # The same company at the top and in the footer: the letterhead stands, no buyer is made up.
+    same = [line("Orion Systems GmbH", 60, 60, w=300)] + page[3:]
+    got = read(ocr(*same))
+    assert got["seller"].normalized == "Orion Systems GmbH" and got["seller"].checks["relation"] == "letterhead"
+    assert "buyer" not in got
+
+
+def test_party_captions_of_more_languages():
+    got = read(ocr(
+        line("Factuur aan:", 60, 200, w=160), line("Calder Works B.V.", 60, 230, w=240),
+        line("Mittente:", 640, 200, w=120), line("Bellavista Works S.n.c.", 640, 230, w=300),
+    ))
+    assert got["buyer"].normalized == "Calder Works B.V." and got["seller"].normalized == "Bellavista Works S.n.c."
+
+
+def test_the_held_out_generator_is_deterministic_and_adds_up():
+    from tests.synthetic.heldout_invoices import LANGUAGES, LAYOUTS, make_heldout_document
+
+    docs = [make_heldout_document(2, i) for i in range(30)]
+    assert [d.normalized for d in docs] == [make_heldout_document(2, i).normalized for i in range(30)]
+    assert {d.language for d in docs} <= set(LANGUAGES) and {d.layout for d in docs} <= set(LAYOUTS)
+    for d in docs:
+        n = d.normalized
+        assert Decimal(n["subtotal"]) + Decimal(n["tax_amount"]) == Decimal(n["total"])
+        assert sum(i.amount for i in d.items) == Decimal(n["subtotal"])

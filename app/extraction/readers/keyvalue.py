@@ -48,7 +48,9 @@ _PARTY_ROLES = ("seller", "buyer")
 #: Roles the reader proposes values for (``other`` and unaliased kinds end values only).
 ROLES = ("number", "date", "delivery_date", "seller", "buyer", "tax_id", "subtotal", "tax", "total")
 #: Relations of a value to its caption (feature one-hot order).
-RELATIONS = ("same", "right", "below", "block", "letterhead")
+RELATIONS = ("same", "right", "below", "block", "letterhead", "footer", "window")
+#: A footer line naming the issuer: "Name GmbH · Street 1 · 10115 Berlin · USt-IdNr. DE…".
+_FOOTER_PARTS = re.compile(r"\s*[·|•]\s*")
 
 
 @dataclass(frozen=True)
@@ -389,7 +391,7 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
     Returns:
         At most one candidate per field, ``source="rule"``, confidence = ranker
         probability x mean OCR confidence of its lines, ``checks``:
-        ``{"reader": "keyvalue", "relation": same/right/below/block/letterhead}``
+        ``{"reader": "keyvalue", "relation": same/right/below/block/letterhead/footer/window}``
         (plus ``"arithmetic_choice": True`` for amounts whose chosen subtotal + tax
         equals the chosen total). Amounts printed without a currency get the one the
         document names most often.
@@ -408,6 +410,8 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
         by_role.setdefault(c.role, []).append(c)
     chosen = {role: max(group, key=lambda c: c.score) for role, group in by_role.items()
               if role not in _AMOUNT_ROLES}
+    if "seller" in roles:
+        _address_window(chosen, _lines(ocr), roles)
     amounts = _best_amounts(by_role)
     chosen.update(amounts)
     arithmetic = _consistent(amounts)
@@ -428,6 +432,52 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
         out.append(Candidate(roles[role], c.value, normalized, round(c.score * ocr_conf, 4), "rule",
                              c.value_lines, checks))
     return out
+
+
+def _footer_issuer(lines: list[_Line]) -> tuple[_Line, str] | None:
+    """The issuer a page's footer names: the first part of a line in the bottom 15 % of the
+    document that is cut by ``·``, ``|`` or ``•`` into parts (name, street, city, tax id), when
+    that part is a name with a legal form. None when no footer line does."""
+    if not lines:
+        return None
+    page_h = max(ln.y1 for ln in lines) or 1.0
+    for line in lines:
+        parts = _FOOTER_PARTS.split(line.text)
+        if line.y0 >= 0.85 * page_h and len(parts) >= 3 and 3 <= len(parts[0]) <= 80 \
+                and _has_legal_form(fold(parts[0])) and sum(c.isalpha() for c in parts[0]) >= 3:
+            return line, parts[0].strip()
+    return None
+
+
+def _bare_name(name: str) -> str:
+    """A company name folded, without its legal form words (which most names share)."""
+    folded = fold(name)
+    for form in sorted(LEGAL_FORMS, key=len, reverse=True):
+        folded = re.sub(r"(?<![a-z])" + re.escape(form) + r"(?![a-z])", " ", folded)
+    return " ".join(folded.split())
+
+
+def _address_window(chosen: dict[str, KvCandidate], lines: list[_Line], roles: dict) -> None:
+    """A letter's layout (DIN 5008 and its kin): the recipient's address in a window at the top,
+    the issuer named in the footer. When the footer names a company other than the one the
+    letterhead rule took for the seller, the footer's is the seller and, with no captioned
+    buyer, the letterhead line is the buyer's (``relation: footer`` / ``window``)."""
+    from rapidfuzz import fuzz
+
+    seller = chosen.get("seller")
+    if seller is not None and not seller.features.get("rel_letterhead"):
+        return  # a captioned seller stands
+    found = _footer_issuer(lines)
+    if found is None:
+        return
+    line, name = found
+    if seller is not None and fuzz.ratio(_bare_name(name), _bare_name(seller.value)) >= 85:
+        return  # the same company at the top and in the footer
+    score = max(seller.score if seller is not None else 0.0, 0.5)
+    if seller is not None and "buyer" in roles and "buyer" not in chosen:
+        chosen["buyer"] = KvCandidate("buyer", seller.value, seller.normalized, seller.lines, seller.value_lines,
+                                      {"rel_window": 1.0}, seller.score)
+    chosen["seller"] = KvCandidate("seller", name, name, (line.index,), (line.index,), {"rel_footer": 1.0}, score)
 
 
 def _consistent(amounts: dict[str, KvCandidate]) -> bool:

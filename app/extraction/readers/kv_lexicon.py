@@ -72,21 +72,22 @@ _CAPTIONS: dict[str, tuple[str, ...]] = {
     "seller": (
         "đơn vị bán hàng", "đơn vị bán", "người bán", "người bán hàng", "bên bán", "nhà cung cấp",
         "seller", "vendor", "supplier", "service provider", "sold by", "from", "issued by", "bill from",
-        "verkäufer", "lieferant", "rechnungssteller", "leistungserbringer",
+        "verkäufer", "lieferant", "rechnungssteller", "leistungserbringer", "absender",
         "fournisseur", "vendeur", "émetteur",
         "leverancier", "verkoper",
         "proveedor", "vendedor", "emisor",
-        "fornitore", "cedente", "venditore", "cedente/prestatore",
+        "fornitore", "cedente", "venditore", "cedente/prestatore", "mittente", "prestatore",
         "sprzedawca", "dostawca",
     ),
     "buyer": (
         "người mua hàng", "người mua", "đơn vị mua hàng", "bên mua", "khách hàng", "tên đơn vị",
         "buyer", "bill to", "billed to", "invoice to", "sold to", "customer", "client", "bill to address",
-        "käufer", "kunde", "rechnungsempfänger", "auftraggeber", "rechnungsadresse",
+        "invoiced to",
+        "käufer", "kunde", "rechnungsempfänger", "auftraggeber", "rechnungsadresse", "empfänger",
         "acheteur", "facturé à", "destinataire", "adresse de facturation",
-        "koper", "klant", "factuuradres",
-        "comprador", "cliente", "facturar a",
-        "cessionario", "committente", "cessionario/committente",
+        "koper", "klant", "factuuradres", "factuur aan", "gefactureerd aan",
+        "comprador", "cliente", "facturar a", "datos del cliente", "facturado a",
+        "cessionario", "committente", "cessionario/committente", "destinatario", "intestatario", "intestato a",
         "nabywca", "odbiorca",
     ),
     "tax_id": (
@@ -101,7 +102,8 @@ _CAPTIONS: dict[str, tuple[str, ...]] = {
         "nip",
     ),
     "subtotal": (
-        "cộng tiền hàng", "tổng tiền hàng", "tiền hàng", "tổng tiền trước thuế",
+        "cộng tiền hàng", "tổng tiền hàng", "tiền hàng", "tổng tiền trước thuế", "thành tiền trước thuế",
+        "tiền trước thuế", "cộng tiền hàng hóa, dịch vụ", "giá trị trước thuế",
         "subtotal", "sub total", "sub-total", "net amount", "total net", "net total", "total excl. vat",
         "total excluding vat", "amount before tax", "total before tax",
         "total ht", "montant ht", "total hors taxes", "sous-total", "sous total",
@@ -201,6 +203,7 @@ LEGAL_FORMS = tuple(fold(p) for p in (
     "công ty", "tnhh", "cổ phần", "doanh nghiệp", "ltd", "limited", "inc", "llc", "corp", "corporation", "plc",
     "gmbh", "ag", "kg", "ohg", "e.k.", "ug", "sarl", "sas", "sa", "eurl", "b.v.", "bv", "n.v.", "s.l.", "s.a.",
     "s.r.l.", "srl", "s.p.a.", "spa", "sp. z o.o.", "sp. j.", "co.", "company", "group", "services",
+    "s.l.u.", "s.l.l.", "s.coop.", "v.o.f.", "vof", "s.n.c.", "snc", "s.a.s.", "s.c.r.l.", "oy", "ab", "a/s", "aps",
 ))
 
 
