@@ -49,7 +49,11 @@ LINE_ITEM_TYPES = ("invoice", "receipt", "purchase_order", "sales_order")
 
 #: Column key -> printed header captions (folded: lower case, no diacritics).
 COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
-    "index": ("stt", "so tt", "no.", "no", "#", "lp.", "lp", "nr.", "nr", "pos.", "pos", "n°"),
+    # An article number column: its cells are not the description.
+    "code": ("sku", "ref.", "réf.", "art.-nr.", "art.nr.", "art. nr.", "artikelnummer", "artikelnr.", "article no.",
+             "item code", "product code", "cod. art.", "codice articolo", "código", "referencia", "mã hàng",
+             "ma hang", "mã sp"),
+    "index": ("stt", "so tt", "no.", "no", "#", "lp.", "lp", "nr.", "nr", "pos.", "pos", "n°", "nº", "n."),
     "description": (
         "ten hang hoa, dich vu", "ten hang hoa dich vu", "ten hang hoa", "ten hang", "ten san pham",
         "ten dich vu", "ten mon", "ten mat hang", "ten sp", "san pham", "hang hoa", "mat hang",
@@ -66,20 +70,23 @@ COLUMN_CAPTIONS: dict[str, tuple[str, ...]] = {
     ),
     "quantity": ("so luong", "s.luong", "sl", "s/l", "qty", "quantity", "qte", "quantite", "aantal", "menge",
                  "anzahl", "ilosc", "hours", "units", "cantidad", "cant.", "quantita", "qta", "q.ta",
-                 "qnty", "qtys"),
+                 "qnty", "qtys", "horas", "ore", "uren", "stunden", "std.", "heures", "gio"),
     "unit": ("don vi tinh", "don vi", "dvt", "d.v.t", "uom", "unit", "unite", "eenheid", "einheit", "jm", "j.m.",
              "jednostka", "unidad", "unita", "u.m."),
     "unit_price": ("don gia", "d.gia", "dg", "unit price", "unit cost", "price per unit", "price each", "price", "rate",
                    "prix unitaire", "prix unit", "prix", "p.u.", "pu", "stukprijs", "eenheidsprijs", "prijs per stuk",
                    "prijs", "einzelpreis", "stuckpreis", "vk-preis", "e-preis", "preis", "cena jednostkowa",
                    "cena jedn", "cena netto", "cena", "precio unitario", "precio", "prezzo unitario", "prezzo",
-                   "u/p", "u/price", "u\\price", "s/price", "unit/price", "u.price", "harga"),
+                   "u/p", "u/price", "u\\price", "s/price", "unit/price", "u.price", "harga", "p. unit.", "p. unit",
+                   "p.u. ht", "prix u.", "tarief", "tarifa", "tariffa"),
     # Line totals; a price "incl. VAT" column is the line's amount where no other is printed.
     "amount": ("thanh tien", "t.tien", "tt", "so tien", "tien hang", "line total", "amount incl. vat", "amount", "total",
                "price incl. vat", "montant ht", "montant ttc", "montant", "total ht", "bedrag incl. btw", "bedrag",
                "prijs incl. btw", "prijs incl btw", "totaal incl. btw", "totaal", "zeilenbetrag", "positionsbetrag",
                "betrag", "gesamtpreis", "gesamt", "summe", "wartosc netto", "wartosc brutto", "wartosc", "kwota",
-               "importe", "importo", "totale riga", "amt"),
+               "importe", "importo", "totale riga", "amt",
+               # a line's net amount, as Spanish, Dutch and Italian invoices head the column
+               "subtotal", "subtotaal", "imponibile", "importe neto", "montant net", "totale"),
 }
 
 #: A description-only row joins the item below only when it is nearer than this

@@ -274,3 +274,19 @@ def test_a_stray_mark_after_an_amount_is_not_the_amount():
 
     assert number("24.06 9", "MYR") == Decimal("24.06")
     assert number("35 000", "VND") == Decimal("35000")  # space-grouped thousands stay one number
+
+
+@pytest.mark.parametrize("header", [
+    ["Nº", "Ref.", "Artículo", "Cant.", "Precio unitario", "Subtotal"],  # a line's net amount as "Subtotal"
+    ["N.", "Cod. art.", "Descrizione", "Ore", "Prezzo", "Totale"],  # hours for a quantity
+])
+def test_article_number_columns_and_line_amount_captions_of_more_languages(header):
+    xs = (20, 60, 140, 380, 440, 560)
+    got = read_line_items(OcrResult(tuple(
+        [line(t, x, 100, w=60) for t, x in zip(header, xs)]
+        + [line(t, x, 130, w=60) for t, x in zip(("1", "98474", "Panel LED 60x60", "2", "916,90", "1.833,80"), xs)]
+        + [line(t, x, 160, w=60) for t, x in zip(("2", "23870", "Toner TN-2420", "1", "283,37", "283,37"), xs)]
+        + [line("Total factura", 380, 200, w=120), line("2.117,17", 560, 200, w=60)]), 700, 300, 0, 0))
+    assert [(i.description, i.quantity, i.unit_price, i.amount) for i in got] == [
+        ("Panel LED 60x60", Decimal("2"), Decimal("916.90"), Decimal("1833.80")),
+        ("Toner TN-2420", Decimal("1"), Decimal("283.37"), Decimal("283.37"))]
