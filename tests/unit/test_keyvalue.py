@@ -191,3 +191,27 @@ def test_the_held_out_generator_is_deterministic_and_adds_up():
         n = d.normalized
         assert Decimal(n["subtotal"]) + Decimal(n["tax_amount"]) == Decimal(n["total"])
         assert sum(i.amount for i in d.items) == Decimal(n["subtotal"])
+
+
+def test_a_return_address_line_over_the_window_names_both_parties():
+    # "QualityHosting AG - Uferweg 40-42 - D-63571 Gelnhausen" printed over the recipient's address.
+    got = read(ocr(
+        line("Orion Hosting AG - Uferweg 40-42 - D-63571 Gelnhausen", 180, 392, w=600, h=25),
+        line("Kestrel Labs Ltd.", 180, 568, w=200), line("93B Sai Yu Chung", 180, 601, w=200),
+        line("Rechnungsnr.", 150, 851, w=150), line("30064443", 412, 851, w=100),
+        line("Gesamtbetrag", 900, 1300, w=150), line("34,73", 1100, 1300, w=80),
+    ))
+    assert got["seller"].normalized == "Orion Hosting AG" and got["seller"].checks["relation"] == "sender"
+    assert got["buyer"].normalized == "Kestrel Labs Ltd." and got["buyer"].checks["relation"] == "window"
+
+
+def test_a_note_in_parentheses_is_no_party_and_one_line_is_not_both_parties():
+    got = read(ocr(
+        line("Bill to Address:", 100, 388, w=200), line("Kestrel Labs Limited", 100, 418, w=250),
+        line("Service Provider:", 1183, 1497, w=150), line("(Not to be used for payment remittance)", 1183, 1520, w=360),
+        line("Orion Web Services, Inc.", 1183, 1544, w=240),
+    ))
+    assert got["buyer"].normalized == "Kestrel Labs Limited"
+    # The letterhead rule would take the buyer's line for the seller; the captioned buyer keeps it.
+    assert "seller" not in got or got["seller"].normalized != "Kestrel Labs Limited"
+    assert all(c.normalized != "(Not to be used for payment remittance)" for c in got.values())

@@ -48,9 +48,14 @@ _PARTY_ROLES = ("seller", "buyer")
 #: Roles the reader proposes values for (``other`` and unaliased kinds end values only).
 ROLES = ("number", "date", "delivery_date", "seller", "buyer", "tax_id", "subtotal", "tax", "total")
 #: Relations of a value to its caption (feature one-hot order).
-RELATIONS = ("same", "right", "below", "block", "letterhead", "footer", "window")
-#: A footer line naming the issuer: "Name GmbH · Street 1 · 10115 Berlin · USt-IdNr. DE…".
-_FOOTER_PARTS = re.compile(r"\s*[·|•]\s*")
+RELATIONS = ("same", "right", "below", "block", "letterhead", "footer", "sender", "window")
+#: Digits a company's name does not hold: an amount ("au capital de 10 000 €").
+_AMOUNT_IN_NAME = re.compile(r"\d[\d\s.,]{2,}|[€$£]")
+#: A line wholly in parentheses: a note, not a name.
+_NOTE = re.compile(r"\s*\(.*\)\s*")
+#: The issuer's own line: "Name GmbH · Street 1 · 10115 Berlin · USt-IdNr. DE…",
+#: "QualityHosting AG - Uferweg 40-42 - D-63571 Gelnhausen".
+_SENDER_PARTS = re.compile(r"\s*[·|•]\s*|\s+[-–]\s+")
 
 
 @dataclass(frozen=True)
@@ -294,12 +299,14 @@ def candidates(ocr: OcrResult, document_type: str = "invoice") -> list[KvCandida
                 continue
             gap, p = below[0]
             if cap.role in _PARTY_ROLES:
-                # the block: the first name-like line under the caption
-                for gap, p in below[:4]:
-                    text = _strip_name_caption(lines[p])
-                    if _name_like(lines[p]) and text:
-                        add(cap, "block", (p,), text, gap / line.height)
-                        break
+                # the block: the first line under the caption with a legal form, else the first
+                # name-like one; a note in parentheses ("(Not to be used for payment remittance)") is none
+                block = [(gap, p, _strip_name_caption(lines[p])) for gap, p in below[:4]
+                         if _name_like(lines[p]) and not _NOTE.fullmatch(lines[p].text)]
+                block = [b for b in block if b[2]]
+                pick = next((b for b in block if _has_legal_form(lines[b[1]].folded)), block[0] if block else None)
+                if pick is not None:
+                    add(cap, "block", (pick[1],), pick[2], pick[0] / line.height)
             else:
                 add(cap, "below", (p,), lines[p].text, gap / line.height)
 
@@ -391,7 +398,7 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
     Returns:
         At most one candidate per field, ``source="rule"``, confidence = ranker
         probability x mean OCR confidence of its lines, ``checks``:
-        ``{"reader": "keyvalue", "relation": same/right/below/block/letterhead/footer/window}``
+        ``{"reader": "keyvalue", "relation": same/right/below/block/letterhead/footer/sender/window}``
         (plus ``"arithmetic_choice": True`` for amounts whose chosen subtotal + tax
         equals the chosen total). Amounts printed without a currency get the one the
         document names most often.
@@ -410,6 +417,14 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
         by_role.setdefault(c.role, []).append(c)
     chosen = {role: max(group, key=lambda c: c.score) for role, group in by_role.items()
               if role not in _AMOUNT_ROLES}
+    buyer = chosen.get("buyer")
+    if buyer is not None and "seller" in chosen and set(chosen["seller"].value_lines) & set(buyer.value_lines):
+        # One line is not both parties: the captioned buyer keeps it, the seller is the next best.
+        others = [c for c in by_role["seller"] if not set(c.value_lines) & set(buyer.value_lines)]
+        if others:
+            chosen["seller"] = max(others, key=lambda c: c.score)
+        else:
+            del chosen["seller"]
     if "seller" in roles:
         _address_window(chosen, _lines(ocr), roles)
     amounts = _best_amounts(by_role)
@@ -434,18 +449,30 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
     return out
 
 
-def _footer_issuer(lines: list[_Line]) -> tuple[_Line, str] | None:
-    """The issuer a page's footer names: the first part of a line in the bottom 15 % of the
-    document that is cut by ``·``, ``|`` or ``•`` into parts (name, street, city, tax id), when
-    that part is a name with a legal form. None when no footer line does."""
+def _sender_line(lines: list[_Line]) -> tuple[_Line, str, _Line | None] | None:
+    """The issuer's own line of a letter: a line cut by ``·``, ``|``, ``•`` or spaced dashes into
+    three parts or more (name, street, city, tax id) whose first part is a name with a legal
+    form, either in the bottom 15 % of the document (the footer) or right above a name-like line
+    (the return address printed over the recipient's window, DIN 5008).
+
+    Returns:
+        ``(line, issuer's name, the recipient's first line or None for a footer)``, or None.
+    """
     if not lines:
         return None
     page_h = max(ln.y1 for ln in lines) or 1.0
-    for line in lines:
-        parts = _FOOTER_PARTS.split(line.text)
-        if line.y0 >= 0.85 * page_h and len(parts) >= 3 and 3 <= len(parts[0]) <= 80 \
-                and _has_legal_form(fold(parts[0])) and sum(c.isalpha() for c in parts[0]) >= 3:
-            return line, parts[0].strip()
+    for pos, line in enumerate(lines):
+        parts = _SENDER_PARTS.split(line.text)
+        name = parts[0].strip()
+        if len(parts) < 3 or not 3 <= len(name) <= 80 or not _has_legal_form(fold(name)) \
+                or sum(c.isalpha() for c in name) < 3 or _AMOUNT_IN_NAME.search(name):
+            continue  # "SARL au capital de 10 000 €": the company's capital, not its name
+        if line.y0 >= 0.85 * page_h:
+            return line, name, None
+        under = [o for o in lines[pos + 1:pos + 3] if o.page == line.page and 0 <= o.y0 - line.y1 < 8 * line.height
+                 and abs(o.x0 - line.x0) < 2 * line.height]
+        if under and _name_like(under[0]) and not _captions(under[0], 0):
+            return line, name, under[0]
     return None
 
 
@@ -458,26 +485,34 @@ def _bare_name(name: str) -> str:
 
 
 def _address_window(chosen: dict[str, KvCandidate], lines: list[_Line], roles: dict) -> None:
-    """A letter's layout (DIN 5008 and its kin): the recipient's address in a window at the top,
-    the issuer named in the footer. When the footer names a company other than the one the
-    letterhead rule took for the seller, the footer's is the seller and, with no captioned
-    buyer, the letterhead line is the buyer's (``relation: footer`` / ``window``)."""
+    """A letter's layout (DIN 5008 and its kin): the recipient's address in a window at the top
+    and the issuer on a line of its own (:func:`_sender_line`), in the footer or as the return
+    address over the window. That line's company is the seller unless a captioned seller
+    stands (``relation: footer`` / ``sender``); with no captioned buyer, the recipient is the
+    buyer (``relation: window``): the line under a return address, or, for a footer, the
+    letterhead line when it names another company."""
     from rapidfuzz import fuzz
 
     seller = chosen.get("seller")
     if seller is not None and not seller.features.get("rel_letterhead"):
         return  # a captioned seller stands
-    found = _footer_issuer(lines)
+    found = _sender_line(lines)
     if found is None:
         return
-    line, name = found
-    if seller is not None and fuzz.ratio(_bare_name(name), _bare_name(seller.value)) >= 85:
-        return  # the same company at the top and in the footer
+    line, name, window = found
+    same = seller is not None and fuzz.ratio(_bare_name(name), _bare_name(seller.value)) >= 85
     score = max(seller.score if seller is not None else 0.0, 0.5)
-    if seller is not None and "buyer" in roles and "buyer" not in chosen:
-        chosen["buyer"] = KvCandidate("buyer", seller.value, seller.normalized, seller.lines, seller.value_lines,
-                                      {"rel_window": 1.0}, seller.score)
-    chosen["seller"] = KvCandidate("seller", name, name, (line.index,), (line.index,), {"rel_footer": 1.0}, score)
+    if "buyer" in roles and "buyer" not in chosen:
+        if window is not None:
+            chosen["buyer"] = KvCandidate("buyer", window.text, window.text, (window.index,), (window.index,),
+                                          {"rel_window": 1.0}, score)
+        elif seller is not None and not same:
+            chosen["buyer"] = KvCandidate("buyer", seller.value, seller.normalized, seller.lines,
+                                          seller.value_lines, {"rel_window": 1.0}, seller.score)
+    if same and line.index not in seller.value_lines:
+        return  # the same company at the top and on its own line: the letterhead stands
+    relation = "rel_footer" if window is None else "rel_sender"
+    chosen["seller"] = KvCandidate("seller", name, name, (line.index,), (line.index,), {relation: 1.0}, score)
 
 
 def _consistent(amounts: dict[str, KvCandidate]) -> bool:
