@@ -215,3 +215,13 @@ def test_a_note_in_parentheses_is_no_party_and_one_line_is_not_both_parties():
     # The letterhead rule would take the buyer's line for the seller; the captioned buyer keeps it.
     assert "seller" not in got or got["seller"].normalized != "Kestrel Labs Limited"
     assert all(c.normalized != "(Not to be used for payment remittance)" for c in got.values())
+
+
+def test_a_billing_address_is_the_buyer_and_customer_care_is_no_party():
+    got = read(ocr(
+        line("Sold By : WS Retail Services Pvt. Ltd.,", 16, 153, w=500),
+        line("Billing Address", 465, 248, w=200), line("Anushrut Singh", 465, 282, w=200),
+        line("Flipkart.com Customer Care : 1800 208 9898 || www.flipkart.com/support", 776, 1600, w=700),
+    ))
+    assert got["buyer"].normalized == "Anushrut Singh"
+    assert got["seller"].normalized == "WS Retail Services Pvt. Ltd."

@@ -82,7 +82,7 @@ _CAPTIONS: dict[str, tuple[str, ...]] = {
     "buyer": (
         "người mua hàng", "người mua", "đơn vị mua hàng", "bên mua", "khách hàng", "tên đơn vị",
         "buyer", "bill to", "billed to", "invoice to", "sold to", "customer", "client", "bill to address",
-        "invoiced to",
+        "invoiced to", "billing address", "invoice address",
         "käufer", "kunde", "rechnungsempfänger", "auftraggeber", "rechnungsadresse", "empfänger",
         "acheteur", "facturé à", "destinataire", "adresse de facturation",
         "koper", "klant", "factuuradres", "factuur aan", "gefactureerd aan",
@@ -155,6 +155,8 @@ _CAPTIONS: dict[str, tuple[str, ...]] = {
         "réf. commande", "uw referentie", "su referencia", "vs. riferimento", "số hợp đồng", "contract no",
         "ký hiệu", "mẫu số", "ký hiệu mẫu số",
         # bank and contact lines
+        "customer care", "customer service", "kundenservice", "service client", "atención al cliente",
+        "servizio clienti", "klantenservice", "chăm sóc khách hàng",
         "iban", "bic", "swift", "bank", "account", "số tài khoản", "tài khoản", "konto", "blz",
         "phone", "tel", "tel.", "tél.", "fax", "email", "e-mail", "website", "www", "điện thoại", "đt",
         "page", "seite", "pagina", "página", "strona", "trang",
