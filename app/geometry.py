@@ -74,6 +74,7 @@ def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[floa
         One angle per line, radians (sign as :func:`text_angle`); the page's
         angle where fewer than three wide boxes fall in the window.
     """
+    import bisect
     import math
     import statistics
 
@@ -90,9 +91,12 @@ def local_text_angles(lines: Sequence[TextLine], rows: float = 3.0) -> list[floa
     everywhere = sorted(angle for _, angle in wide)
     page = everywhere[len(everywhere) // 2] if everywhere else 0.0  # = text_angle(lines)
     reach = rows * statistics.median(heights)
+    wide.sort()  # by centre y, so each window is a slice (bisect), not a scan of the page
+    ys = [y for y, _ in wide]
     out = []
     for centre in centres:
-        near = sorted(angle for y, angle in wide if abs(y - centre) <= reach)
+        near = sorted(angle for _, angle in wide[bisect.bisect_left(ys, centre - reach):
+                                                 bisect.bisect_right(ys, centre + reach)])
         out.append(near[len(near) // 2] if len(near) >= 3 else page)
     return out
 
