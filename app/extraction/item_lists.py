@@ -55,14 +55,16 @@ _RATE_CELL = re.compile(r"(?:vat|gst|sst|tva|mwst|ust|iva|btw|thue|tax)\s*\d{1,2
 #: A row of stars, dashes or dots only (a till's rules and frames).
 _DECORATION = re.compile(r"[\s*=_.~#+-]{3,}")
 _RATE_NUMBER = re.compile(r"(\d{1,2}(?:[.,]\d{1,2})?)\s*%")
-#: Rows a till prints under an item about its price, not items: the price before a discount and
-#: why it changed, and notes (a "* Ghi chú *" box between items) ("Giá gốc: 8,500", "Lý do: ...", "Reg. price 4.99", "You save 1.00", "Prix initial",
-#: "Statt 2,99", "UVP", "Precio original", "Prezzo originale", "Cena regularna"); folded captions.
+#: Rows a till prints under an item that are not items: the price before a discount and why it
+#: changed ("Giá gốc: 8,500", "Lý do: ...", "Reg. price 4.99", "You save 1.00", "Statt 2,99",
+#: "Prix initial", "Precio original", "Prezzo originale", "Cena regularna"), and a note box between
+#: items ("* Ghi chú *"); folded captions. Words that also begin product names ("Van ...",
+#: "Note ...") are left out.
 PRICE_NOTE_CAPTIONS = ("gia goc", "gia niem yet", "gia cu", "ly do", "original price", "orig price", "orig. price",
                        "reg price", "reg. price", "regular price", "you save", "you saved", "prix initial",
                        "ancien prix", "prix barre", "statt", "uvp", "ursprunglicher preis", "precio original",
                        "precio anterior", "prezzo originale", "prezzo di listino", "cena regularna",
-                       "oorspronkelijke prijs", "van", "ghi chu", "note", "notes", "remark", "remarks")
+                       "oorspronkelijke prijs", "ghi chu", "remark", "remarks")
 
 
 #: ``currency`` not given: read it from the lines (:func:`document_currency`).
