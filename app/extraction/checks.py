@@ -90,10 +90,14 @@ def _amount(details: dict, key: str) -> _Read | None:
     return None
 
 
-def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str | None) -> _Read | None:
+def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str | None,
+                      skip: frozenset[int] = frozenset()) -> _Read | None:
     """The amount printed after (or on the same row as, to the right of) the first
-    line that starts with one of ``captions``; percentages are not amounts."""
+    line that starts with one of ``captions``; percentages are not amounts; lines ``skip``
+    (indices into ``ocr.lines``) are passed over."""
     for index, line in enumerate(ocr.lines):
+        if index in skip:
+            continue
         folded = " ".join(fold(line.text).split())
         caption = next((c for c in captions if folded.startswith(c)), None)
         if caption is None:
@@ -190,11 +194,12 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
     reads = {k: _amount(details, k) for k in ("subtotal", "tax_amount", "total")}
     currency = next((r.normalized.get("currency") for k in ("total", "subtotal") if (r := details.get(k)) is not None
                      and isinstance(r.normalized, dict)), None)
-    # Types without subtotal/tax fields (orders, receipts): the printed captions.
-    if "subtotal" not in details:
-        reads["subtotal"] = _captioned_amount(ocr, _SUBTOTAL_CAPTIONS, currency)
-    if "tax_amount" not in details:
-        reads["tax_amount"] = _captioned_amount(ocr, _TAX_CAPTIONS, currency)
+    # Types without subtotal/tax fields (orders, receipts): the printed captions, but not on an
+    # item's own row (a till's "VAT10% | 7,000.00 | 7,000.00" is that item's rate and price).
+    item_rows = frozenset(i for item in items for i in item.line_indices)
+    for key, captions in (("subtotal", _SUBTOTAL_CAPTIONS), ("tax_amount", _TAX_CAPTIONS)):
+        if key not in details:
+            reads[key] = _captioned_amount(ocr, captions, currency, skip=item_rows)
     subtotal, tax, total = reads["subtotal"], reads["tax_amount"], reads["total"]
     covered: dict[str, list[bool]] = {}
 

@@ -290,3 +290,21 @@ def test_article_number_columns_and_line_amount_captions_of_more_languages(heade
     assert [(i.description, i.quantity, i.unit_price, i.amount) for i in got] == [
         ("Panel LED 60x60", Decimal("2"), Decimal("916.90"), Decimal("1833.80")),
         ("Toner TN-2420", Decimal("1"), Decimal("283.37"), Decimal("283.37"))]
+
+
+def test_an_items_own_tax_rate_row_is_not_the_documents_tax():
+    # A till prints "VAT10% | 7,000.00 | 7,000.00" under each item: that row is the item's, so
+    # the receipt has no tax of its own and its rows must add up to the total; here they do not
+    # (the total was read from the cash paid), and the check says so.
+    lines = (line("Nuoc khoang Lavie", 10, 10, w=300),
+             line("VAT10%", 10, 40, w=70), line("7,000.00", 150, 40, w=80), line("7,000.00", 300, 40, w=80),
+             line("Tong so tien thanh toan:", 10, 70, w=200), line("7,000.00", 300, 70, w=80),
+             line("Tien khach tra:", 10, 100, w=200), line("50,000.00", 300, 100, w=80))
+    ocr = OcrResult(lines, 400, 200, 0, 0, language="vi", currency="VND")
+    item = LineItem("Nuoc khoang Lavie", None, None, None, Decimal("7000"), (0, 1, 2, 3), 0.9, tax_rate="10")
+    checks, _ = apply_checks([item], {"total": FieldResult("50,000.00", {"amount": "50000", "currency": "VND"},
+                                                           0.8, "rule", (7,), True)}, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["rows_sum"] == {"name": "rows_sum", "ok": False, "expected": "7000", "found": "50000",
+                                   "against": "total"}
+    assert checks["failed"] == ["rows_sum"]
