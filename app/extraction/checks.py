@@ -118,6 +118,36 @@ def _captioned_amount(ocr: OcrResult, captions: tuple[str, ...], currency: str |
     return None
 
 
+def _total_of_rows(ocr: OcrResult, rows_sum: Decimal, read: _Read, item_lines: frozenset[int],
+                   currency: str | None) -> tuple[str, tuple[int, ...]] | None:
+    """Where the document prints the rows' sum as its total, when the total the readers took
+    stands under no grand-total caption (``read``: its value and lines; "Khách thanh toán:
+    500,000" is the cash paid): ``(text, line indices)`` of an amount equal to ``rows_sum`` on a
+    row (not an item's) whose caption is a grand-total caption, also one letter off
+    (:func:`app.extraction.item_cells.starts_with_fuzzy`); else None. A total read under a total
+    caption stands (the rows may be a part of the document's)."""
+    from app.extraction.item_cells import SUBTOTAL_CAPTIONS, TOTAL_CAPTIONS, starts_with, starts_with_fuzzy
+
+    def total_row(index: int) -> bool:
+        line = ocr.lines[index]
+        captions = [line] + [o for o in ocr.lines if o is not line and _same_row(o, line) and _left(o) < _left(line)]
+        return any((starts_with(c.text, TOTAL_CAPTIONS) or starts_with_fuzzy(c.text, TOTAL_CAPTIONS))
+                   and not starts_with(c.text, SUBTOTAL_CAPTIONS) for c in captions)
+
+    if rows_sum <= 0 or read.value == rows_sum or any(total_row(i) for i in read.lines):
+        return None
+    for index, line in enumerate(ocr.lines):
+        if index in item_lines or not total_row(index):
+            continue
+        row = [index] + sorted((i for i, o in enumerate(ocr.lines) if i != index and i not in item_lines
+                                and _same_row(o, line) and _left(o) > _left(line)), key=lambda i: _left(ocr.lines[i]))
+        for i in row:
+            parsed = parse_amount(_PERCENT.sub(" ", ocr.lines[i].text), currency)
+            if parsed is not None and abs(parsed[0]) == rows_sum:
+                return ocr.lines[i].text.strip(), tuple(sorted({index, i}))
+    return None
+
+
 def _vat_rate(ocr: OcrResult) -> Decimal | None:
     for line in ocr.lines:
         folded = fold(line.text)
@@ -217,8 +247,22 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
         else:
             rows_sum = sum(amounts, Decimal(0))
             ok = _sum_agrees(rows_sum, target.value, *amounts, exact=exact)
-            results.append(_check("rows_sum", ok, rows_sum, target.value, against=target_key))
-            covered.setdefault(target_key, []).append(ok)
+            chosen = None if ok or target_key != "total" or "total" not in details else \
+                _total_of_rows(ocr, rows_sum, target, item_lines, currency)
+            if chosen is not None:
+                # The readers took an amount printed under no total caption (a till's cash paid)
+                # and the rows add up to the one under the total caption: the sum decides.
+                old = details["total"]
+                details["total"] = dataclasses.replace(
+                    old, value=chosen[0], normalized={"amount": amount_string(rows_sum), "currency": currency},
+                    line_indices=chosen[1], source="rule", grounded=True,
+                    checks={"reader": "rows_sum", "replaced": old.value})
+                results.append(_check("rows_sum", True, rows_sum, rows_sum, against="total",
+                                      total_read_before=amount_string(target.value)))
+                covered.setdefault("total", []).append(True)
+            else:
+                results.append(_check("rows_sum", ok, rows_sum, target.value, against=target_key))
+                covered.setdefault(target_key, []).append(ok)
 
     if subtotal is None or total is None:
         missing = " and ".join(_LABELS[k] for k in ("subtotal", "total") if reads[k] is None)

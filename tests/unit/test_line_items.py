@@ -294,17 +294,31 @@ def test_article_number_columns_and_line_amount_captions_of_more_languages(heade
 
 def test_an_items_own_tax_rate_row_is_not_the_documents_tax():
     # A till prints "VAT10% | 7,000.00 | 7,000.00" under each item: that row is the item's, so
-    # the receipt has no tax of its own and its rows must add up to the total; here they do not
-    # (the total was read from the cash paid), and the check says so.
-    lines = (line("Nuoc khoang Lavie", 10, 10, w=300),
-             line("VAT10%", 10, 40, w=70), line("7,000.00", 150, 40, w=80), line("7,000.00", 300, 40, w=80),
-             line("Tong so tien thanh toan:", 10, 70, w=200), line("7,000.00", 300, 70, w=80),
-             line("Tien khach tra:", 10, 100, w=200), line("50,000.00", 300, 100, w=80))
-    ocr = OcrResult(lines, 400, 200, 0, 0, language="vi", currency="VND")
+    # the receipt has no tax of its own and its rows must add up to the total. Here the readers
+    # took the cash paid for the total; the rows add up to the amount under "Tổng số tiền thanh
+    # toán", so the sum decides between the two readings.
+    item_rows = (line("Nuoc khoang Lavie", 10, 10, w=300),
+                 line("VAT10%", 10, 40, w=70), line("7,000.00", 150, 40, w=80), line("7,000.00", 300, 40, w=80))
+    paid = (line("Tien khach tra:", 10, 100, w=200), line("50,000.00", 300, 100, w=80))
     item = LineItem("Nuoc khoang Lavie", None, None, None, Decimal("7000"), (0, 1, 2, 3), 0.9, tax_rate="10")
-    checks, _ = apply_checks([item], {"total": FieldResult("50,000.00", {"amount": "50000", "currency": "VND"},
-                                                           0.8, "rule", (7,), True)}, ocr)
-    by_name = {c["name"]: c for c in checks["results"]}
+
+    def run(lines, total_lines):
+        details = {"total": FieldResult("50,000.00", {"amount": "50000", "currency": "VND"}, 0.8, "rule",
+                                        total_lines, True)}
+        checks, _ = apply_checks([item], details, OcrResult(lines, 400, 200, 0, 0, language="vi", currency="VND"))
+        return {c["name"]: c for c in checks["results"]}, checks, details["total"]
+
+    printed = (line("Tong so tien thanh toan:", 10, 70, w=200), line("7,000.00", 300, 70, w=80))
+    by_name, checks, total = run(item_rows + printed + paid, (6, 7))
+    assert by_name["rows_sum"]["ok"] is True and by_name["rows_sum"]["total_read_before"] == "50000"
+    assert total.normalized == {"amount": "7000", "currency": "VND"} and total.line_indices == (4, 5)
+    assert total.checks["reader"] == "rows_sum" and total.checks["replaced"] == "50,000.00"
+    # A total read under a total caption stands (the rows may be part of the document's): the check fails.
+    by_name, checks, total = run(item_rows + printed + (line("TOTAL", 10, 100, w=100), line("50,000.00", 300, 100,
+                                                                                              w=80)), (6, 7))
+    assert by_name["rows_sum"]["ok"] is False and total.normalized["amount"] == "50000"
+    # No total caption over the rows' sum: the check fails and the total stays as read.
+    by_name, checks, total = run(item_rows + paid, (4, 5))
     assert by_name["rows_sum"] == {"name": "rows_sum", "ok": False, "expected": "7000", "found": "50000",
                                    "against": "total"}
-    assert checks["failed"] == ["rows_sum"]
+    assert checks["failed"] == ["rows_sum"] and total.normalized["amount"] == "50000"
