@@ -194,6 +194,9 @@ class FieldExtractor:
             checks, items = apply_checks(read_line_items(ocr), results, ocr)
             line_items = tuple(items)
             timings["line_items"] = _ms(t)
+            # A value the checks chose (the rows' sum decided the total) is the field's value too.
+            values.update({k: r.value for k, r in results.items()
+                           if values.get(k) is not None and r.value != values[k]})
         return Extraction(values, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
                           stage_ms={k: round(v, 1) for k, v in timings.items()},
