@@ -225,3 +225,10 @@ def test_a_billing_address_is_the_buyer_and_customer_care_is_no_party():
     ))
     assert got["buyer"].normalized == "Anushrut Singh"
     assert got["seller"].normalized == "WS Retail Services Pvt. Ltd."
+
+
+@pytest.mark.parametrize("printed", ["ATTN: iViveLabs Limited", "z. Hd. iViveLabs Limited",
+                                     "À l'attention de iViveLabs Limited"])
+def test_an_attention_prefix_is_not_part_of_the_party(printed):
+    got = read(ocr(line("Bill to Address:", 100, 388, w=200), line(printed, 100, 418, w=300)))
+    assert got["buyer"].normalized == "iViveLabs Limited"

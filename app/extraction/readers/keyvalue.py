@@ -51,6 +51,10 @@ ROLES = ("number", "date", "delivery_date", "seller", "buyer", "tax_id", "subtot
 RELATIONS = ("same", "right", "below", "block", "letterhead", "footer", "sender", "window")
 #: Digits a company's name does not hold: an amount ("au capital de 10 000 €").
 _AMOUNT_IN_NAME = re.compile(r"\d[\d\s.,]{2,}|[€$£]")
+#: "For the attention of" before a party's name: "Attn:", "Attention:", "z. Hd.", "À l'attention de",
+#: "t.a.v.", "A la atención de", "All'attenzione di".
+_ATTENTION = re.compile(r"^\s*(?:attn\.?|attention|z\.\s?hd\.?|à l'attention de|a l'attention de|t\.a\.v\.?"
+                        r"|a la atención de|all'attenzione di)\s*:?\s*", re.IGNORECASE)
 #: A line wholly in parentheses: a note, not a name.
 _NOTE = re.compile(r"\s*\(.*\)\s*")
 #: The issuer's own line: "Name GmbH · Street 1 · 10115 Berlin · USt-IdNr. DE…",
@@ -201,6 +205,7 @@ def _typed(role: str, text: str, style: str | None = None) -> tuple[str, object]
         digits = sum(c.isdigit() for c in value)
         return (value, value.replace(" ", "")) if 8 <= digits <= 15 else None
     if role in _PARTY_ROLES:
+        text = _ATTENTION.sub("", text)  # "ATTN: iViveLabs Limited": the party, not the word
         if not re.search(r"[^\W\d_]{2,}", text) or len(text) > 120:
             return None
         return text, text
