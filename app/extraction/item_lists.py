@@ -183,7 +183,7 @@ def till_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineIt
         # "@53.50" right of a description is its unit price, not an amount
         amount = number(last, currency) if _AMOUNT_SHAPE.search(last) and not last.startswith("@") else None
         # A tax rate beside a unit price and an amount is the item's rate, not a tax row.
-        rated = {i for i in row[:-1] if _RATE_CELL.fullmatch(" ".join(fold(lines[i].text).split()))} \
+        rated = {i for i in row[:-1] if _rate_cell(lines[i].text)} \
             if amount is not None and any(_AMOUNT_SHAPE.search(lines[i].text) for i in row[:-1]) else set()
         texts = [lines[i].text for i in row if i not in rated and re.search(r"[^\W\d_]{2}", lines[i].text)]
         if texts and starts_with(texts[0], PRICE_NOTE_CAPTIONS):
@@ -240,10 +240,12 @@ def till_items(lines: tuple[TextLine, ...], currency=_FROM_LINES) -> list[LineIt
     return best
 
 
-def _quantity_and_price(lines, row: list[int], amount: Decimal, currency) -> tuple[Decimal | None, Decimal | None]:
+def _quantity_and_price(lines, row: list[int], amount: Decimal, prices: list[Decimal],
+                        currency) -> tuple[Decimal | None, Decimal | None]:
     """Quantity and unit price printed in an item's number row, kept only when quantity x unit
-    price is the amount: "3 X 4.50" / "2.50*3" with their marks, else a count cell followed by a
-    price cell ("1 | 17,200.00 | 17,200.00", "VAT10% 5 | 3,300.00 | 16,500.00")."""
+    price is the amount: "3 X 4.50" / "2.50*3" with their marks, else a count cell and one of
+    ``prices`` (the row's amounts before its last; "1 | 17,200.00 | 17,200.00",
+    "VAT10% 5 | 3,300.00 | 16,500.00")."""
     printed = " ".join(lines[i].text for i in row)
     for pattern, order in ((_QTY_PRICE, (1, 2)), (_PRICE_QTY, (2, 1))):
         m = pattern.search(printed)
@@ -253,8 +255,6 @@ def _quantity_and_price(lines, row: list[int], amount: Decimal, currency) -> tup
                 return q, p
     counts = [Decimal(m.group(1)) for i in row[:-1]
               for m in [re.search(r"(?<![\d.,%])(\d{1,4})\s*$", fold(lines[i].text))] if m]
-    prices = [v for i in row[:-1] if _AMOUNT_SHAPE.search(lines[i].text)
-              for v in [number(lines[i].text, currency)] if v is not None]
     for q in counts:
         for p in prices:
             if q > 0 and abs(q * p - amount) <= Decimal("0.011"):
@@ -320,11 +320,10 @@ def _block_items(lines, block, currency) -> list[tuple[LineItem, bool, Decimal |
         description = _description(lines, text_idx)
         if not re.search(r"[^\W\d_]{2}", description):
             continue
-        quantity, unit_price = _quantity_and_price(lines, row, amount, currency)
-        rates = [m.group(1) for i in row[:-1] for m in [_RATE_NUMBER.search(fold(lines[i].text))]
-                 if m and _RATE_CELL.fullmatch(" ".join(fold(lines[i].text).split()))]
         prices = [v for i in row[:-1] if _AMOUNT_SHAPE.search(lines[i].text)
                   for v in [number(lines[i].text, currency)] if v is not None]
+        quantity, unit_price = _quantity_and_price(lines, row, amount, prices, currency)
+        rates = [_RATE_NUMBER.search(lines[i].text).group(1) for i in row[:-1] if _rate_cell(lines[i].text)]
         other = None
         if quantity is None and len(prices) == 1 and prices[0] != amount and _one_digit_apart(prices[0], amount):
             unit_price, other = prices[0], prices[0]
@@ -338,8 +337,13 @@ def _block_items(lines, block, currency) -> list[tuple[LineItem, bool, Decimal |
 
 def _description(lines, indices) -> str:
     """An item's description from its text cells: a tax-rate cell and the GTIN left out."""
-    cells = [lines[i].text for i in indices if not _RATE_CELL.fullmatch(" ".join(fold(lines[i].text).split()))]
+    cells = [lines[i].text for i in indices if not _rate_cell(lines[i].text)]
     return without_article_number(" ".join(cells))
+
+
+def _rate_cell(text: str) -> bool:
+    """Whether a cell is a till's per-item tax rate (:data:`_RATE_CELL`)."""
+    return _RATE_CELL.fullmatch(" ".join(fold(text).split())) is not None
 
 
 def _one_digit_apart(a: Decimal, b: Decimal) -> bool:

@@ -162,13 +162,19 @@ def caption_segments(text: str) -> list[tuple[str, float, float]]:
 def _misread_caption(text: str) -> str | None:
     """The column of a caption of six letters or more that ``text`` (a whole header cell, folded)
     is one edit (Levenshtein) away from, when exactly one column's captions are."""
+    from rapidfuzz import process
     from rapidfuzz.distance import Levenshtein
 
     if len(text) < 5:
         return None
-    keys = {key for key, captions in COLUMN_CAPTIONS.items() for caption in captions
-            if len(caption) >= 6 and Levenshtein.distance(text, caption, score_cutoff=1) <= 1}
+    found = process.extract(text, _LONG_CAPTIONS, scorer=Levenshtein.distance, score_cutoff=1, limit=None)
+    keys = {_LONG_CAPTION_KEYS[index] for _, _, index in found}
     return keys.pop() if len(keys) == 1 else None
+
+
+#: The captions :func:`_misread_caption` compares with, and their columns (built once).
+_LONG_CAPTIONS = [c for captions in COLUMN_CAPTIONS.values() for c in captions if len(c) >= 6]
+_LONG_CAPTION_KEYS = [k for k, captions in COLUMN_CAPTIONS.items() for c in captions if len(c) >= 6]
 
 
 def _header(lines, row: list[int]) -> list[_Column] | None:

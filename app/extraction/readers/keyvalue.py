@@ -228,11 +228,12 @@ def _has_legal_form(folded: str) -> bool:
     return any(re.search(r"(?<![a-z])" + re.escape(f) + r"(?![a-z])", folded) for f in LEGAL_FORMS)
 
 
-def candidates(ocr: OcrResult, document_type: str = "invoice") -> list[KvCandidate]:
+def candidates(ocr: OcrResult, document_type: str = "invoice", lines: list[_Line] | None = None) -> list[KvCandidate]:
     """Every caption's typed values in ``ocr`` (unranked), with their features;
-    number captions read as ``document_type``'s (:data:`ROLE_ALIASES`)."""
+    number captions read as ``document_type``'s (:data:`ROLE_ALIASES`); ``lines``: the
+    reader's view of ``ocr.lines`` when the caller has it."""
     aliases = ROLE_ALIASES.get(document_type, {})
-    lines = _lines(ocr)
+    lines = _lines(ocr) if lines is None else lines
     if not lines:
         return []
     page_h = max(ln.y1 for ln in lines) or 1.0
@@ -414,7 +415,8 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
     if not roles:
         return []
     ranker = ranker or default_ranker()
-    cands = [c for c in candidates(ocr, document_type) if c.role in roles]
+    lines = _lines(ocr)
+    cands = [c for c in candidates(ocr, document_type, lines) if c.role in roles]
     for c in cands:
         c.score = ranker.score(features(c))
     by_role: dict[str, list[KvCandidate]] = {}
@@ -431,7 +433,7 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
         else:
             del chosen["seller"]
     if "seller" in roles:
-        _address_window(chosen, _lines(ocr), roles)
+        _address_window(chosen, lines, roles)
     amounts = _best_amounts(by_role)
     chosen.update(amounts)
     arithmetic = _consistent(amounts)
