@@ -125,7 +125,8 @@ def _total_of_rows(ocr: OcrResult, rows_sum: Decimal, read: _Read, item_lines: f
     500,000" is the cash paid): ``(text, line indices)`` of an amount equal to ``rows_sum`` on a
     row (not an item's) whose caption is a grand-total caption, also one letter off
     (:func:`app.extraction.item_cells.starts_with_fuzzy`); else None. A total read under a total
-    caption stands (the rows may be a part of the document's)."""
+    caption stands (the rows may be a part of the document's), and so does one within 10 % of
+    the rows' sum (rounding, a discount: SROIE's "TOTAL AMOUNT: RM8.48" / rounded 8.50)."""
     from app.extraction.item_cells import SUBTOTAL_CAPTIONS, TOTAL_CAPTIONS, starts_with, starts_with_fuzzy
 
     def total_row(index: int) -> bool:
@@ -134,8 +135,9 @@ def _total_of_rows(ocr: OcrResult, rows_sum: Decimal, read: _Read, item_lines: f
         return any((starts_with(c.text, TOTAL_CAPTIONS) or starts_with_fuzzy(c.text, TOTAL_CAPTIONS))
                    and not starts_with(c.text, SUBTOTAL_CAPTIONS) for c in captions)
 
-    if rows_sum <= 0 or read.value == rows_sum or any(total_row(i) for i in read.lines):
-        return None
+    if rows_sum <= 0 or abs(read.value - rows_sum) <= rows_sum * Decimal("0.1") \
+            or any(total_row(i) for i in read.lines):
+        return None  # rounding or a discount (a "Rounded total" read): the readers' total stands
     for index, line in enumerate(ocr.lines):
         if index in item_lines or not total_row(index):
             continue
