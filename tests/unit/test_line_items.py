@@ -322,3 +322,15 @@ def test_an_items_own_tax_rate_row_is_not_the_documents_tax():
     assert by_name["rows_sum"] == {"name": "rows_sum", "ok": False, "expected": "7000", "found": "50000",
                                    "against": "total"}
     assert checks["failed"] == ["rows_sum"] and total.normalized["amount"] == "50000"
+
+
+def test_a_rounded_total_is_not_replaced_by_the_rows_sum():
+    # SROIE: "TOTAL AMOUNT: RM8.48" then "ROUNDED TOTAL 8.50"; the readers' 8.50 stands.
+    lines = (line("Kopi O", 10, 10, w=200), line("8.48", 300, 10, w=60),
+             line("TOTAL AMOUNT: RM8.48", 10, 40, w=250), line("ROUNDED TOTAL (RM):", 10, 70, w=200),
+             line("8.50", 300, 70, w=60))
+    item = LineItem("Kopi O", None, None, None, Decimal("8.48"), (0, 1), 0.9)
+    details = {"total": FieldResult("8.50", {"amount": "8.50", "currency": "MYR"}, 0.8, "rule", (3, 4), True)}
+    checks, _ = apply_checks([item], details, OcrResult(lines, 400, 200, 0, 0, currency="MYR"))
+    assert details["total"].normalized["amount"] == "8.50" and "reader" not in details["total"].checks
+    assert {c["name"]: c for c in checks["results"]}["rows_sum"]["found"] == "8.50"
