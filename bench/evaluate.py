@@ -164,6 +164,33 @@ PLAIN_INFO: dict[str, dict[str, str]] = {
         "invoice_number": "Bill reference number",
         "currency": "Currency code",
     },
+    # Invoices and orders (bench/invoice_eval.py --info-preset plain), one kind each, written
+    # as an ERP integrator might phrase its own form's fields.
+    "invoice": {
+        "seller": "Company that sent us this bill",
+        "seller_tax_code": "VAT registration of the issuing company",
+        "buyer": "Who the bill is addressed to",
+        "invoice_number": "Reference of the bill",
+        "date": "When the bill was issued",
+        "subtotal": "Sum of the lines before VAT",
+        "tax_amount": "VAT charged in money",
+        "total": "What we must pay altogether",
+    },
+    "purchase_order": {
+        "order_number": "Our PO reference",
+        "date": "Day the order was placed",
+        "buyer": "Company placing the order",
+        "supplier": "Company we are ordering from",
+        "delivery_date": "Requested arrival of the goods",
+        "total": "Value of the whole order",
+    },
+    "sales_order": {
+        "order_number": "Reference of the order confirmation",
+        "date": "Day the order was confirmed",
+        "customer": "Who ordered from us",
+        "seller": "Company that confirmed the order",
+        "total": "Value of the whole order",
+    },
     "cccd_front": {"id_number": "Mã số trên thẻ căn cước", "full_name": "Tên của người được cấp thẻ",
                    "date_of_birth": "Ra đời vào ngày nào", "sex": "Là đàn ông hay đàn bà", "nationality": "Công dân nước nào",
                    "place_of_origin": "Quê gốc", "place_of_residence": "Chỗ ở hiện nay / thường trú",
@@ -173,6 +200,45 @@ PLAIN_INFO: dict[str, dict[str, str]] = {
                   "nationality": "Citizen of which country", "date_of_expiry": "Card valid until",
                   "date_of_issue": "When the card was issued",
                   "personal_identification": "Visible marks such as scars or moles"},
+}
+
+
+# ``bench/info_mapping.py --preset tune``: descriptions the mapping of invoices and orders is
+# TUNED on (several phrasings a kind: formal English, Vietnamese, terse, questions); the plain
+# preset above stays the hold-out it is reported on.
+TUNE_INFO: dict[str, list[dict[str, str]]] = {
+    "invoice": [
+        {"seller": "Name of the supplier issuing the invoice", "seller_tax_code": "Supplier's tax identification number",
+         "buyer": "Name of the customer being invoiced", "invoice_number": "Invoice serial number",
+         "date": "Date of the invoice", "subtotal": "Net amount excluding VAT", "tax_amount": "Total VAT",
+         "total": "Gross amount including VAT"},
+        {"seller": "Tên đơn vị bán hàng", "seller_tax_code": "Mã số thuế bên bán", "buyer": "Tên đơn vị mua hàng",
+         "invoice_number": "Số của hóa đơn", "date": "Ngày xuất hóa đơn", "subtotal": "Tổng tiền chưa có thuế",
+         "tax_amount": "Số tiền thuế GTGT", "total": "Tổng số tiền phải thanh toán"},
+        {"seller": "vendor", "seller_tax_code": "vendor VAT no.", "buyer": "customer", "invoice_number": "inv. no.",
+         "date": "issued on", "subtotal": "net", "tax_amount": "VAT", "total": "gross"},
+        {"seller": "Who issued this invoice?", "seller_tax_code": "What is the seller's VAT ID?",
+         "buyer": "Who is being billed?", "invoice_number": "What is the invoice number?",
+         "date": "When was the invoice dated?", "subtotal": "How much before tax?",
+         "tax_amount": "How much tax was charged?", "total": "How much is owed in total?"},
+    ],
+    "purchase_order": [
+        {"order_number": "Purchase order number", "date": "Order date", "buyer": "Ordering company",
+         "supplier": "Vendor name", "delivery_date": "Expected delivery date", "total": "Order total amount"},
+        {"order_number": "Số đơn mua hàng", "date": "Ngày lập đơn", "buyer": "Bên đặt hàng",
+         "supplier": "Nhà cung cấp hàng", "delivery_date": "Ngày giao dự kiến", "total": "Tổng giá trị"},
+        {"order_number": "What is the PO number?", "date": "When was the order issued?", "buyer": "Who is buying?",
+         "supplier": "Who will supply the goods?", "delivery_date": "When should the goods be delivered?",
+         "total": "How much does the order cost in total?"},
+    ],
+    "sales_order": [
+        {"order_number": "Sales order number", "date": "Date of the order", "customer": "Customer name",
+         "seller": "Selling company", "total": "Order total"},
+        {"order_number": "Mã đơn bán", "date": "Ngày lập đơn hàng", "customer": "Tên khách",
+         "seller": "Bên bán hàng", "total": "Tổng tiền đơn hàng"},
+        {"order_number": "What is the order reference?", "date": "When was it ordered?",
+         "customer": "Who is the customer?", "seller": "Who is selling?", "total": "What is the total value?"},
+    ],
 }
 
 

@@ -89,7 +89,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "seller": ("ten cua hang", "cua hang", "ten cong ty", "cong ty", "don vi ban", "don vi ban hang", "nguoi ban",
                "ben ban", "ten nguoi ban", "nha hang", "sieu thi", "ten doanh nghiep", "shop name", "shop",
                "store name", "store", "company name", "company", "seller", "merchant", "vendor", "issuer", "business",
-               "business name", "retailer", "restaurant", "outlet"),
+               "business name", "retailer", "restaurant", "outlet", "supplier", "provider", "service provider"),
     "address": ("dia chi", "dia chi cua hang", "dia chi nguoi ban", "dc", "address", "shop address",
                 "store address", "company address", "seller address", "location", "street address"),
     "date": ("ngay", "ngay ban", "ngay in", "ngay mua", "ngay lap", "ngay hoa don", "thoi gian", "ngay gio",
@@ -98,11 +98,13 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "total": ("tong tien", "tong cong", "tong so tien", "tong thanh toan", "tong tien thanh toan", "thanh toan",
               "so tien thanh toan", "phai tra", "tong gia tri", "total", "total amount", "grand total", "amount",
               "amount paid", "amount due", "total due", "total payable", "total cost", "total price", "sum",
-              "net total", "total value", "order total", "invoice total", "balance due", "tong"),
+              "net total", "total value", "order total", "invoice total", "balance due", "tong", "gross", "gross amount",
+              "gross total", "amount owed"),
     "seller_tax_code": ("ma so thue", "mst", "ma so thue nguoi ban", "tax code", "tax id", "tax number", "vat number",
                         "vat no", "vat id", "seller tax code", "tin", "gst id", "gst no", "tax identification"),
     "buyer": ("nguoi mua", "nguoi mua hang", "don vi mua", "don vi mua hang", "ben mua", "ten nguoi mua",
-              "khach hang", "buyer", "purchaser", "bill to", "billed to", "customer", "client", "sold to"),
+              "khach hang", "buyer", "purchaser", "bill to", "billed to", "customer", "client", "sold to",
+              "ben dat hang", "nguoi dat hang", "don vi dat hang", "ordering party"),
     "invoice_number": ("so hoa don", "hoa don so", "ma hoa don", "so", "invoice number", "invoice no", "invoice id",
                        "invoice", "invoice #", "bill number", "bill no", "receipt number", "receipt no",
                        "document number", "reference", "number", "ref"),
@@ -111,7 +113,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
                  "total excl", "net"),
     "tax_amount": ("tien thue", "thue", "thue gtgt", "tien thue gtgt", "vat", "tax", "tax amount", "vat amount",
                    "gst", "gst amount", "sales tax"),
-    "order_number": ("so don hang", "so don dat hang", "ma don hang", "so po", "so", "order number", "order no",
+    "order_number": ("so don hang", "so don dat hang", "ma don hang", "ma don", "so po", "so", "order number", "order no",
                      "order id", "po number", "po no", "po", "purchase order number", "sales order number",
                      "so number", "reference", "number", "ref"),
     "supplier": ("nha cung cap", "ben ban", "nguoi ban", "don vi cung cap", "supplier", "vendor", "seller",
@@ -135,7 +137,7 @@ OTHER_ATTRIBUTES: tuple[str, ...] = (
 )
 
 # Word-level aliases folded onto one spelling before matching (abbreviations).
-_ALIASES = {"no.": "no", "nr": "no", "num": "number", "#": "no", "amt": "amount", "qty": "quantity",
+_ALIASES = {"no.": "no", "nr": "no", "num": "number", "#": "no", "amt": "amount", "qty": "quantity", "inv": "invoice",
             "addr": "address", "tel": "phone", "dt": "date", "yyyy": "", "dd": "", "mm": "", "tp": ""}
 
 
@@ -187,15 +189,53 @@ def stem(word: str) -> str:
     return word
 
 
+#: Derivational and inflectional endings of English words, longest first, each with what may
+#: stand in its place in the root ("supplier" -> "suppl" + "y"; "buying" -> "buy"; "dated" -> "date").
+_DERIVATIONS = (("ations", ("", "e")), ("ation", ("", "e")), ("ments", ("",)), ("ment", ("",)),
+                ("ables", ("", "e")), ("able", ("", "e")), ("ings", ("", "e")), ("ing", ("", "e")),
+                ("iers", ("y",)), ("ier", ("y",)), ("ied", ("y",)), ("ies", ("y",)), ("ers", ("", "e")),
+                ("er", ("", "e")), ("ed", ("", "e")), ("es", ("", "e")), ("s", ("",)))
+#: Irregular forms of the verbs a field description uses ("amount paid", "sold to").
+_IRREGULAR = {"paid": "pay", "sold": "sell", "bought": "buy", "sent": "send", "made": "make", "issued": "issue"}
+
+
 @functools.lru_cache(maxsize=16384)
-def _same_word(a: str, b: str) -> bool:
-    """Word equality up to a crude stem (:func:`stem`) or a typo (rapidfuzz ratio >= 80, 4+ letters)."""
+def roots(word: str) -> frozenset[str]:
+    """The roots an English word may derive from, itself included: ``"buyer"`` ->
+    ``{"buyer", "buy", "buye"}``, ``"supplier"`` -> ``{..., "supply"}``; a root keeps
+    3+ letters. Two words share a root when one names the doer, the act or the
+    state of the other ("buyer" / "buying", "supplier" / "supply", "dated" / "date")."""
+    out = {word, _IRREGULAR.get(word, word)}
+    for suffix, replacements in _DERIVATIONS:
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            base = word[: -len(suffix)]
+            out.update(base + r for r in replacements)
+            break
+    return frozenset(out)
+
+
+#: Words for a sales tax, one another's synonyms ("before VAT" is "before tax").
+_TAX_WORDS = frozenset({"tax", "vat", "gst", "sst", "thue", "mwst", "ust", "tva", "iva", "btw"})
+
+
+@functools.lru_cache(maxsize=16384)
+def _same_word(a: str, b: str, typo: bool = True) -> bool:
+    """Word equality up to a crude stem (:func:`stem`), a shared root (:func:`roots`, 3+
+    letters, both words 4+) or, with ``typo``, a typo (rapidfuzz ratio >= 80, 4+ letters)."""
     if a == b:
+        return True
+    if min(len(a), len(b)) < 3:
+        return False
+    if roots(a) & roots(b) and max(len(a), len(b)) >= 4:
+        return True
+    if a in _TAX_WORDS and b in _TAX_WORDS:
         return True
     if min(len(a), len(b)) < 4:
         return False
     if stem(a) == stem(b):
         return True
+    if not typo:
+        return False
     from rapidfuzz import fuzz
 
     return fuzz.ratio(a, b) >= 80
@@ -220,8 +260,9 @@ def _vocabularies() -> tuple[frozenset[str], ...]:
     return tuple(_field_vocabulary(f) for f in SYNONYMS) + (other,)
 
 
-def _in(word: str, vocabulary: frozenset[str]) -> bool:
-    return word in vocabulary or any(_same_word(word, v) for v in vocabulary if len(v) >= 4 and len(word) >= 4)
+def _in(word: str, vocabulary: frozenset[str], typo: bool = True) -> bool:
+    return word in vocabulary or any(_same_word(word, v, typo) for v in vocabulary if len(v) >= 3 and len(word) >= 3
+                                     and (typo and len(v) >= 4 and len(word) >= 4 or roots(word) & roots(v)))
 
 
 @functools.lru_cache(maxsize=8192)
@@ -237,21 +278,21 @@ def weight(word: str) -> float:
     return math.log(1 + len(vocabularies) / df) if df else 0.0
 
 
-def phrase_score(phrase: tuple[str, ...], query: tuple[str, ...]) -> float:
-    """Share of a phrase's words found in the query (fuzzy word equality), 0..1."""
+def phrase_score(phrase: tuple[str, ...], query: tuple[str, ...], typo: bool = True) -> float:
+    """Share of a phrase's words found in the query (fuzzy word equality; ``typo``: up to a typo), 0..1."""
     if not phrase or not query:
         return 0.0
-    return sum(1 for p in phrase if any(_same_word(p, q) for q in query)) / len(phrase)
+    return sum(1 for p in phrase if any(_same_word(p, q, typo) for q in query)) / len(phrase)
 
 
-def _score(field: str, query: tuple[str, ...], focus: frozenset[str] = frozenset()) -> float:
+def _score(field: str, query: tuple[str, ...], focus: frozenset[str] = frozenset(), typo: bool = True) -> float:
     """F1 of the best phrase's precision (:func:`phrase_score`) and the
     IDF-weighted recall of the query's words by the field's vocabulary; the
     words a question asks about (``focus``, :func:`question_focus`) weigh
     :data:`FOCUS_WEIGHT` times their IDF."""
     if not query:
         return 0.0
-    precision = max(phrase_score(p, query) for p in _phrases(field))
+    precision = max(phrase_score(p, query, typo) for p in _phrases(field))
     if precision == 0:
         return 0.0
 
@@ -262,7 +303,7 @@ def _score(field: str, query: tuple[str, ...], focus: frozenset[str] = frozenset
     if total == 0:
         return 0.0
     vocabulary = _field_vocabulary(field)
-    recall = sum(w(q) for q in query if _in(q, vocabulary)) / total
+    recall = sum(w(q) for q in query if _in(q, vocabulary, typo)) / total
     return 2 * precision * recall / (precision + recall) if precision + recall else 0.0
 
 
@@ -311,15 +352,16 @@ def question_focus(description: str) -> frozenset[str]:
     return frozenset(w for w in out if w not in STOPWORDS)
 
 
-def field_scores(key: str, description: str, fields: tuple[str, ...]) -> dict[str, float]:
-    """Score (0..1) of each of ``fields`` for one ``info`` entry (see module docstring)."""
+def field_scores(key: str, description: str, fields: tuple[str, ...], typo: bool = True) -> dict[str, float]:
+    """Score (0..1) of each of ``fields`` for one ``info`` entry (see module docstring);
+    ``typo`` False: words must match up to their stem or root, not a typo."""
     descs, name = segments(description), tuple(words(key))
     raw = set(re.findall(r"[a-z]+", fold(f"{key} {description}")))
     cued = {f for cue, targets in _QUESTION_CUES.items() if cue in raw for f in targets}
     focus = question_focus(description)
     out = {}
     for field in fields:
-        best = max([0.95 * _score(field, name)] + [_score(field, d, focus) for d in descs])
+        best = max([0.95 * _score(field, name, typo=typo)] + [_score(field, d, focus, typo) for d in descs])
         if best > 0 and field in cued:
             best = min(1.0, best + QUESTION_BONUS)
         out[field] = best
@@ -339,11 +381,17 @@ def implied_kind(key: str, description: str) -> str:
     ws = set(seq)
     if "gia" in ws and all(i > 0 and seq[i - 1] == "quoc" for i, w in enumerate(seq) if w == "gia"):
         ws.discard("gia")  # "giá" is a price, but "quốc gia" is a country
-    if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when"} or \
-            re.search(r"\bdays?\b", f"{key} {description}".lower()):  # "day" as written ("đầy" folds to it too)
+    raw = f"{key} {description}".lower()
+    ws |= {"value"} & set(re.findall(r"[a-z]+", fold(raw)))  # a stop word of descriptions, but a money word
+    if "who" in ws or "whom" in ws:  # "Who issued this invoice?": a party
+        return "text"
+    if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when",
+             "dated"} or re.search(r"\bdays?\b", raw) or re.search(r"\b[a-z]+ed on\b", raw):
+        # "day" as written ("đầy" folds to it too); "issued on", "placed on": a date
         return "date"
     money = ws & {"amount", "total", "price", "cost", "fee", "tien", "phi", "sum", "paid", "payable", "balance",
-                  "discount", "money", "tong", "subtotal", "cash", "change"}
+                  "discount", "money", "tong", "subtotal", "cash", "change", "pay", "value", "worth", "owed", "due",
+                  "gross", "net", "much"}
     number = ws & {"number", "no", "code", "ma", "id", "phone", "dien", "thoai", "account", "reference", "ref",
                    "mst", "quantity", "count", "sl", "luong"}
     if money or (ws & {"tax", "thue", "vat", "gst", "gia"} and not number):
@@ -370,30 +418,92 @@ def map_info(info: dict[str, str] | None, document_type: str | None) -> dict[str
     return dict(_map_info(tuple((info or {}).items()), document_type))
 
 
+#: Lowest score at which an entry left unmapped takes a field no other entry took, of the kind
+#: its description implies (:func:`_map_info`'s second pass).
+RESIDUAL_SCORE = 0.3
+
+
+def _kind_fits(implied: str, field_kind: str) -> bool:
+    """Whether a description implying ``implied`` (:func:`implied_kind`) may name a field of
+    ``field_kind``: a date only a date, an amount only an amount, a number neither; a text
+    (the description says nothing of the value's kind) any."""
+    if implied in ("date", "amount"):
+        return field_kind == implied
+    return implied == "text" or field_kind not in ("date", "amount")
+
+
 @functools.lru_cache(maxsize=256)
 def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> tuple[tuple[str, FieldMatch], ...]:
-    """:func:`map_info` on hashable input, memoised (a batch sends the same ``info`` for every file)."""
+    """:func:`map_info` on hashable input, memoised (a batch sends the same ``info`` for every file).
+
+    The request is matched as a whole, one field to one entry where the scores allow:
+
+    1. a key equal to a field key takes it (score 1.0);
+    2. the (entry, field) pairs scoring >= :data:`MIN_SCORE` whose kinds fit
+       (:func:`_kind_fits`), best first, each field to one entry; an entry whose
+       fields were all taken by better-scoring entries keeps its best (a caller may
+       ask for one field twice);
+    3. entries still unmapped, by elimination: the fields no entry took, of the kind
+       the description implies (no date or amount for one that implies none), best
+       first when they score >= :data:`RESIDUAL_SCORE` on words matched without typo
+       tolerance;
+    4. the type's one field of the implied kind (date, amount), or the one of them no
+       entry took, for an entry left with no evidence at all ("How much is it" on a
+       receipt: its total).
+    """
     from app.extraction.doctypes import DOCUMENT_TYPES
 
     info = dict(items)
     doc = DOCUMENT_TYPES.get(document_type or "")
     fields = tuple(doc.keys()) if doc else ()
+    field_kind = {s.key: s.kind for s in doc.fields} if doc else {}
+    kinds = {key: implied_kind(key, description) for key, description in info.items()}
+    # "Who ordered from us": a party, whatever else the words share with a date's captions.
+    parties = {key for key, description in info.items() if {"who", "whom"} & set(words(description))}
     out: dict[str, FieldMatch] = {}
-    for key, description in (info or {}).items():
-        kind = implied_kind(key, description)
+    scores: dict[str, dict[str, float]] = {}
+    for key, description in info.items():
         if key in fields:
-            out[key] = FieldMatch(key, key, 1.0, kind)
+            out[key] = FieldMatch(key, key, 1.0, kinds[key])
+        elif fields:
+            scores[key] = {f: v for f, v in field_scores(key, description, fields).items()
+                           if _kind_fits("number" if key in parties else kinds[key], field_kind[f])}
+    taken = {m.field for m in out.values()}
+    pairs = sorted(((v, key, f) for key, row in scores.items() for f, v in row.items() if v >= MIN_SCORE),
+                   key=lambda p: -p[0])
+    for v, key, f in pairs:
+        if key not in out and f not in taken:
+            out[key] = FieldMatch(key, f, round(v, 3), kinds[key])
+            taken.add(f)
+    for key, row in scores.items():
+        best = max(row, key=lambda f: row[f], default=None)
+        if key not in out and best is not None and row[best] >= MIN_SCORE:
+            out[key] = FieldMatch(key, best, round(row[best], 3), kinds[key])  # asked twice
+    # By elimination, on words that match without a typo's tolerance: a short Vietnamese
+    # syllable one letter from another is another word ("thích" is not "tịch").
+    residual = sorted(((v, key, f) for key in scores if key not in out and not _names_other_attribute(info[key])
+                       for f, v in field_scores(key, info[key], tuple(scores[key]), typo=False).items()
+                       if f not in taken and v >= RESIDUAL_SCORE
+                       and (kinds[key] != "text" or field_kind[f] not in ("date", "amount"))), key=lambda p: -p[0])
+    for v, key, f in residual:
+        if key not in out and f not in taken:
+            out[key] = FieldMatch(key, f, round(v, 3), kinds[key])
+            taken.add(f)
+    for key, description in info.items():
+        if key in out:
             continue
-        scores = field_scores(key, description, fields) if fields else {}
-        best = max(scores, key=lambda f: scores[f], default=None)
-        if best is not None and scores[best] >= MIN_SCORE:
-            out[key] = FieldMatch(key, best, round(scores[best], 3), kind)
-            continue
+        row = scores.get(key, {})
+        best = max(row, key=lambda f: row[f], default=None)
         # No field named: the type's one field of the kind the description implies
         # ("Final amount the customer has to pay" on a receipt: its one amount, the total).
-        of_kind = [s.key for s in doc.fields if s.kind == kind] if doc and kind in ("date", "amount") else []
+        # Or the one such field no other entry took (the other two amounts were named).
+        of_kind = [s.key for s in doc.fields if s.kind == kinds[key]] if doc and kinds[key] in ("date", "amount") \
+            else []
+        if len(of_kind) > 1:
+            of_kind = [f for f in of_kind if f not in taken]
         if len(of_kind) == 1 and not _names_other_attribute(description):
-            out[key] = FieldMatch(key, of_kind[0], KIND_SCORE, kind)
+            out[key] = FieldMatch(key, of_kind[0], KIND_SCORE, kinds[key])
+            taken.add(of_kind[0])
         else:
-            out[key] = FieldMatch(key, None, round(scores[best], 3) if best else 0.0, kind)
-    return tuple(out.items())
+            out[key] = FieldMatch(key, None, round(row[best], 3) if best else 0.0, kinds[key])
+    return tuple((key, out[key]) for key in info)

@@ -176,27 +176,27 @@ class FieldExtractor:
             timings["llm"] = _ms(llm_start)
         _restore_tone_marks(specs, results, ocr)
         _check_id_number(results)
-        if matches:  # the caller's keys, in the caller's order, each saying what it was mapped to
-            results = {key: dataclasses.replace(results[m.field or key], matched_field=m.field, mapped=True)
-                       for key, m in matches.items()}
-            errors = {key: errors[m.field or key] for key, m in matches.items() if (m.field or key) in errors}
-        values = {k: r.value for k, r in results.items()}
+        dropped = set()
         if self.drop_unsupported:
             for k, r in results.items():
                 if _unsupported(r):
-                    values[k] = None
+                    dropped.add(k)
                     results[k] = dataclasses.replace(r, checks={**r.checks, "dropped": DROPPED_REASON})
         line_items = checks = None
         if doc is not None and doc.name in LINE_ITEM_TYPES:
             # The rows are read, and the amounts checked against them (the checks adjust the
-            # amount fields' confidences), in the same stage as the fields.
+            # amount fields' confidences, and may choose the total), in the same stage as the
+            # fields, on the document type's own keys: a caller's ``info`` key is mapped after.
             t = time.perf_counter()
             checks, items = apply_checks(read_line_items(ocr), results, ocr)
             line_items = tuple(items)
             timings["line_items"] = _ms(t)
-            # A value the checks chose (the rows' sum decided the total) is the field's value too.
-            values.update({k: r.value for k, r in results.items()
-                           if values.get(k) is not None and r.value != values[k]})
+        if matches:  # the caller's keys, in the caller's order, each saying what it was mapped to
+            results = {key: dataclasses.replace(results[m.field or key], matched_field=m.field, mapped=True)
+                       for key, m in matches.items()}
+            errors = {key: errors[m.field or key] for key, m in matches.items() if (m.field or key) in errors}
+            dropped = {key for key, m in matches.items() if (m.field or key) in dropped}
+        values = {k: (None if k in dropped else r.value) for k, r in results.items()}
         return Extraction(values, _ms(start), options.mode, errors=errors,
                           warnings=tuple(warnings), details=results,
                           stage_ms={k: round(v, 1) for k, v in timings.items()},

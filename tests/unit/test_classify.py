@@ -226,11 +226,34 @@ def test_auto_without_info_returns_the_detected_types_fields():
 
 
 def test_an_unnamed_field_maps_onto_the_types_only_field_of_its_kind():
-    got = map_info({"a": "how much did it cost", "b": "day of the visit", "c": "tiền khách đưa"}, "receipt")
+    got = map_info({"a": "how much is it", "b": "day of the visit", "c": "tiền khách đưa"}, "receipt")
     assert (got["a"].field, got["a"].score) == ("total", 0.5)
     assert got["b"].field == "date"
     assert got["c"].field is None  # cash handed over: another attribute, not the total
-    assert map_info({"a": "how much did it cost"}, "invoice")["a"].field is None  # three amounts: ambiguous
+    assert map_info({"a": "how much is it"}, "invoice")["a"].field is None  # three amounts: ambiguous
+    # "cost" names the total among the three (by elimination, no other entry took it)
+    assert map_info({"a": "how much did it cost"}, "invoice")["a"].field == "total"
+
+
+def test_info_is_mapped_as_a_whole_one_field_to_one_entry():
+    """Entries compete for fields: the best-scoring takes one, the others the fields left,
+    by elimination among those of the kind their description implies."""
+    got = map_info({"a": "Who is the customer?", "b": "Who is selling?", "c": "Total VAT",
+                    "d": "Gross amount including VAT", "e": "issued on"}, "sales_order")
+    assert (got["a"].field, got["b"].field) == ("customer", "seller")  # "sold to" alone would take both
+    got = map_info({"c": "Total VAT", "d": "Gross amount including VAT", "e": "issued on",
+                    "f": "Who ordered from us"}, "invoice")
+    assert {k: m.field for k, m in got.items()} == {"c": "tax_amount", "d": "total", "e": "date", "f": "buyer"}
+    # a caller may still ask for one field twice
+    assert {m.field for m in map_info({"a": "total amount", "b": "grand total"}, "receipt").values()} == {"total"}
+
+
+def test_words_share_a_root_across_derivations():
+    from app.classify.mapping import _same_word
+
+    assert _same_word("buyer", "buying") and _same_word("supplier", "supply") and _same_word("dated", "date")
+    assert _same_word("paid", "payable") and _same_word("vat", "tax")
+    assert not _same_word("thich", "tich", typo=False) and not _same_word("order", "ordinal")
 
 
 def test_receipt_titles_and_sentences_are_not_order_or_invoice_titles():
@@ -360,3 +383,35 @@ def test_a_total_the_checks_chose_is_the_fields_value_on_every_door():
     assert result.fields["total"].checks["reader"] == "rows_sum"  # the sum chose (else nothing is tested)
     assert result.values["total"] == result.fields["total"].value == "42,000.00"
     assert result.to_dict()["extracted_fields"]["total"] == result.to_dict()["fields"]["total"]["value"]
+
+
+def test_the_checks_run_on_a_callers_info_keys_as_on_a_named_type():
+    """A legacy client sends only ``info``: its total key, mapped to ``total``, is checked
+    against the rows (and chosen by their sum) as with ``document_type: receipt``."""
+    import io
+
+    from PIL import Image
+
+    from app.config import Settings
+    from app.pipeline import DocumentPipeline, Upload
+    from tests.conftest import FakeOcrEngine
+
+    rows = [[("Co.opMart", 150)], [("PHIEU TINH TIEN", 120)], [("HOA DON BAN LE", 120)], [("Ngay: 21/05/2020", 10)],
+            [("08935005800015 Nuoc khoang Lavie", 10)], [("VAT10%", 10), ("7,000.00", 200), ("7,000.00", 400)],
+            [("08934839125097 KDR P/S 123 240g", 10)], [("VAT10%", 10), ("35,000.00", 200), ("35,000.00", 400)],
+            [("Tong so tien thanh toan:", 10), ("42,000.00", 400)], [("Khach thanh toan:", 10), ("500,000.00", 400)],
+            [("Cam on quy khach", 120)]]
+    till = OcrResult(tuple(line(t, x, 10 + 30 * k, w=min(180, 12 * len(t))) for k, cells in enumerate(rows)
+                           for t, x in cells), 600, 400, 0, 0)
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 200), "white").save(buf, "PNG")
+    pipeline = DocumentPipeline(Settings(), FakeOcrEngine(till.lines), _extractor(FakeOpenAI()))
+    named = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions(), document_type="receipt")
+    legacy = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions(),
+                              info={"tong_tien": "Tổng tiền thanh toán", "ngay": "Ngày mua hàng"})
+    assert legacy.document_type == "receipt"  # detected (else the mapping is not what is tested)
+    assert legacy.fields["tong_tien"].matched_field == "total"
+    assert legacy.fields["tong_tien"].checks["reader"] == "rows_sum"
+    assert legacy.values["tong_tien"] == named.values["total"] == "42,000.00"
+    assert legacy.checks == named.checks and legacy.checks["ok"] is True
+    assert [i.amount for i in legacy.line_items] == [i.amount for i in named.line_items]
