@@ -13,7 +13,10 @@ is what the readers already see, in this order of strength:
    cue phrases; a title ("HÓA ĐƠN GIÁ TRỊ GIA TĂNG", "PURCHASE ORDER") weighs
    more than a caption shared with other types ("Total").
 4. **Layout**: a receipt is a long narrow slip (height / width of the text
-   area >= 1.6) with many short priced rows.
+   area >= 1.6) with many short priced rows; a page whose text area is 40 or
+   more line heights wide is a sheet (A4, Letter), not a till roll, and unless
+   it calls itself a receipt, three quarters of its receipt cues' weight counts
+   for the invoice.
 
 Scores per type are summed; the confidence is the top score's share of the
 top two plus a margin (``top / (top + second + 1)``) so one weak cue gives a
@@ -95,6 +98,7 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
         # A page titled "INVOICE" (not "TAX INVOICE", which Malaysian receipts print).
         (r"^[^a-z0-9\n]*(?:retail|commercial|sales) invoices?\b", 3.0),
         (r"\b(facture|factuur|rechnung|faktura)\b", 5.0),
+        (r"^[^a-z0-9\n]*(?:fattura|factura)\b", 5.0),  # a title ("Dirección de factura" names an address)
         (r"bill to|billed to|invoice to", 2.0),
         (r"payment terms|due date|date due|iban|swift|bank account", 2.0),
         (r"ky hieu|mau so|ma so thue nguoi mua|don vi mua hang|nguoi mua hang|don vi ban hang", 3.0),
@@ -118,13 +122,18 @@ _CUES: dict[str, tuple[tuple[str, float], ...]] = {
     ),
     "purchase_order": (
         (r"^[^a-z0-9\n]*(?:purchase order|don dat hang|don mua hang|phieu dat hang|bestelling|bestellung|"
-         r"bon de commande|zamowienie)", 7.0),
+         r"bon de commande|zamowienie|orden de compra|pedido de compra|ordine di acquisto|ordine d'acquisto|"
+         r"inkooporder|bestelbon)", 8.0),
+        # The one word as the whole line ("Ordine n. 12" on an invoice is no title; "ORDER" alone is a
+        # restaurant slip's, and an invoice's, so English and French are left to the phrases above).
+        (r"^[^a-z0-9\n]*(?:pedido|ordine)[^a-z\n]*$", 8.0),
         (r"purchase order|\bp\.?o\.? (no|number|#)", 2.0),  # an invoice names the order it bills
         (r"supplier|vendor|nha cung cap|ship to|deliver to|delivery date|ngay giao hang|dia diem giao hang", 2.0),
     ),
     "sales_order": (
         (r"^[^a-z0-9\n]*(?:sales order|don ban hang|don hang ban|order confirmation|xac nhan don hang|"
-         r"auftragsbestatigung|confirmation de commande)", 7.0),
+         r"auftragsbestatigung|confirmation de commande|orderbevestiging|conferma d'ordine|"
+         r"confirmacion de pedido|potwierdzenie zamowienia)", 9.0),
         (r"sales order|\bs\.?o\.? (no|number|#)", 2.0),
         (r"sold to|customer|khach hang|ship to|salesperson|sales rep", 1.5),
     ),
@@ -165,6 +174,12 @@ def classify(ocr: OcrResult, image=None) -> Classification:
     layout = _receipt_layout(ocr)
     if layout:
         scores["receipt"] += layout
+    elif scores["receipt"] and not _NAMED_RECEIPT.search(page) and _page_width_in_line_heights(ocr) >= WIDE_PAGE:
+        # A4 or Letter, not a till roll, and not called a receipt: the receipt words on it (thanks,
+        # totals, "HÓA ĐƠN BÁN HÀNG", which Circular 78 also names an invoice form) are an invoice's.
+        moved = WIDE_PAGE_SHARE * scores["receipt"]
+        scores["receipt"] -= moved
+        scores["invoice"] += moved
     ranked = sorted(scores.items(), key=lambda kv: (-kv[1], _TIE_ORDER.index(kv[0])))
     (top, top_score), (_, second_score) = ranked[0], ranked[1]
     if image is not None and top_score < 3.0:  # the print says little: a CCCD QR code decides
@@ -187,6 +202,30 @@ def _has_mrz(texts: list[str]) -> bool:
     if any(_MRZ_LINE1.match(c) for c in compact):
         return True
     return sum(1 for c in compact if len(c) >= 25 and _MRZ_FILLERS.search(c) and re.fullmatch(r"[0-9A-Z<«]+", c)) >= 2
+
+
+#: Text-area width, in median line heights, from which a page is a sheet, not a till roll: a
+#: 58-80 mm roll holds 32-48 characters, 16-30 line heights (SROIE transcripts: at most 30;
+#: MC-OCR photos: at most 28); A4 and Letter invoices 46-71 (invoice2data), 53-56 (synthetic).
+WIDE_PAGE = 40.0
+#: A page that calls itself a receipt (a hotel's "PAYMENT RECEIPT" on A4 stays one).
+_NAMED_RECEIPT = re.compile(r"(?<![a-z])(?:receipt|cash bill|phieu thanh toan|phieu tinh tien|bien lai|"
+                            r"phieu mua hang)\b")
+#: Share of the receipt cues' weight that goes to the invoice on a wide page.
+WIDE_PAGE_SHARE = 0.75
+
+
+def _page_width_in_line_heights(ocr: OcrResult) -> float:
+    """Width of the text area divided by the median line height (bounding boxes, pixels or
+    points); 0 under 8 lines."""
+    import statistics
+
+    if len(ocr.lines) < 8:
+        return 0.0
+    xs = [x for line in ocr.lines for x, _ in line.box]
+    heights = [max(y for _, y in line.box) - min(y for _, y in line.box) for line in ocr.lines]
+    height = statistics.median(heights)
+    return (max(xs) - min(xs)) / height if height > 0 else 0.0
 
 
 def _receipt_layout(ocr: OcrResult) -> float:

@@ -415,3 +415,35 @@ def test_the_checks_run_on_a_callers_info_keys_as_on_a_named_type():
     assert legacy.values["tong_tien"] == named.values["total"] == "42,000.00"
     assert legacy.checks == named.checks and legacy.checks["ok"] is True
     assert [i.amount for i in legacy.line_items] == [i.amount for i in named.line_items]
+
+
+def _sheet(texts: list[str], width: float) -> OcrResult:
+    """One text line a row, 20 px high, the text area ``width`` px wide (the page as wide)."""
+    lines = [line(t, 10, 10 + 30 * i, w=min(width, 12 * len(t))) for i, t in enumerate(texts)]
+    lines.append(line("|", 10 + width - 5, 10, w=5))  # the right margin's mark: the text area's width
+    return OcrResult(tuple(lines), int(width) + 20, 30 * len(texts) + 20, 0, 0)
+
+
+VI_SALES_INVOICE = ["HẢI ĐĂNG", "HÓA ĐƠN BÁN HÀNG 41385", "Số HĐ 41385", "Ngày 01/04/2025", "Mã KH 27092",
+                    "STT Mặt hàng SL Đơn giá Thành tiền", "1 Dịch vụ kế toán 2 1.500.000 3.000.000",
+                    "Tổng cộng 3.000.000", "Cảm ơn quý khách", "CÔNG TY TNHH THƯƠNG MẠI HẢI ĐĂNG"]
+
+
+def test_a_sheet_is_no_till_roll():
+    """The same words on an A4 sheet (40+ line heights wide) are an invoice's; on a roll
+    (SROIE and MC-OCR: at most 30) a receipt's; a sheet that calls itself a receipt stays one."""
+    assert classify(_sheet(VI_SALES_INVOICE, 1200)).type == "invoice"  # 60 line heights
+    assert classify(_sheet(VI_SALES_INVOICE, 500)).type == "receipt"  # 25
+    hotel = ["OYO Rooms", "PAYMENT RECEIPT", "Booking ID 1234", "Room Charges 1939", "Total 1939",
+             "Thank you", "Guest: A. Kumar", "Date 12/03/2019", "Oravel Stays Pvt. Ltd."]
+    assert classify(_sheet(hotel, 1200)).type == "receipt"
+
+
+@pytest.mark.parametrize("title, expected", [
+    ("ORDEN DE COMPRA", "purchase_order"), ("ORDINE DI ACQUISTO", "purchase_order"), ("Pedido", "purchase_order"),
+    ("FATTURA", "invoice"), ("Factura", "invoice"), ("ORDER", "invoice"),  # an invoice's "ORDER" line is no title
+])
+def test_order_and_invoice_titles_of_more_languages(title, expected):
+    texts = [title, "Nord Orion S.p.A.", "Data 03/04/2025", "Payment terms: 30 days", "IBAN IT60X054281110",
+             "Articolo 1 100,00", "Totale 122,00", "Dirección de factura: Calle Mayor 1"]
+    assert classify(_sheet(texts, 1200)).type == expected
