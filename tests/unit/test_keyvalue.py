@@ -64,6 +64,22 @@ def test_the_arithmetic_picks_the_amounts_that_add_up():
     assert all(got[k].checks.get("arithmetic_choice") for k in ("subtotal", "tax_amount", "total"))
 
 
+def test_with_no_subtotal_the_total_less_the_tax_is_a_printed_amount():
+    """A summary row "Total | 1 278.61 | 40.39 319.00" (quantity and price read as one cell)
+    and "Grand Total 319.00": 319.00 - 40.39 is the item's printed price, 1278.61 - 40.39 is
+    printed nowhere."""
+    lines = (line("Product", 60, 500, w=100), line("Qty", 900, 500, w=40), line("Price", 1000, 500, w=60),
+             line("Tax", 1100, 500, w=40), line("Total", 1180, 500, w=60),
+             line("SanDisk Ultra 16 GB", 60, 540, w=300), line("1", 900, 540, w=10), line("278.61", 1000, 540, w=60),
+             line("40.39", 1100, 540, w=50), line("319.00", 1180, 540, w=60),
+             line("Total", 700, 600, w=60), line("1 278.61", 880, 600, w=120), line("40.39 319.00", 1100, 600, w=140),
+             line("Tax", 700, 630, w=40), line("40.39", 1100, 630, w=50),
+             line("Grand Total", 900, 700, w=150), line("319.00", 1180, 705, w=60))
+    got = read(ocr(*lines))
+    assert got["total"].normalized["amount"] == "319.00"
+    assert kv.printed_amounts(kv._lines(ocr(*lines))) >= {Decimal("278.61"), Decimal("40.39"), Decimal("319.00")}
+
+
 def test_no_arithmetic_claim_when_the_amounts_do_not_add_up():
     got = read(ocr(
         line("Subtotal", 600, 800, w=150), line("90.00", 1000, 800, w=80),

@@ -365,10 +365,27 @@ def features(cand: KvCandidate) -> dict[str, float]:
     return f
 
 
+_PRINTED_AMOUNT = re.compile(r"(?<![\d.,])\d{1,3}(?:[.,\u00a0 ]?\d{3})*[.,]\d{2}(?![\d])")
+
+
+def printed_amounts(lines: list[_Line], style: str | None = None) -> frozenset[Decimal]:
+    """Every amount with two decimals printed on the page (a line item's price, a net
+    amount under no caption), read with the document's :func:`number_style`."""
+    out = set()
+    for ln in lines:
+        for m in _PRINTED_AMOUNT.finditer(ln.text):
+            parsed = parse_amount(m.group(0), style)
+            if parsed is not None and parsed[0] > 0:
+                out.add(abs(parsed[0]))
+    return frozenset(out)
+
+
 def _best_amounts(by_role: dict[str, list[KvCandidate]], bonus: float = 0.6,
-                  top: int = 4) -> dict[str, KvCandidate]:
+                  top: int = 4, printed: frozenset[Decimal] = frozenset()) -> dict[str, KvCandidate]:
     """The subtotal, tax and total maximising score sum + ``bonus`` when subtotal +
-    tax = total (within one cent / 0.1 %) — the arithmetic as evidence."""
+    tax = total (within one cent / 0.1 %) — the arithmetic as evidence. With no subtotal
+    read, a total whose difference with the tax is printed elsewhere on the page (the net
+    amount under no caption, or the one item's price) gets ``bonus``."""
     pools = {r: sorted(by_role.get(r, []), key=lambda c: -c.score)[:top] for r in _AMOUNT_ROLES}
     best, best_value = {}, -1.0
     subs = pools["subtotal"] or [None]
@@ -385,6 +402,10 @@ def _best_amounts(by_role: dict[str, list[KvCandidate]], bonus: float = 0.6,
                         value += bonus * (2 if t is not None else 1)
                     elif sv > gv or (sv == gv and tv > 0):
                         value -= bonus  # a net amount above the gross, or equal to it beside a tax: impossible
+                elif s is None and t is not None and g is not None and printed:
+                    gv, tv = Decimal(g.normalized["amount"]), Decimal(t.normalized["amount"])
+                    if gv > tv > 0 and gv - tv in printed:
+                        value += bonus
                 if value > best_value:
                     best_value, best = value, {r: c for r, c in zip(_AMOUNT_ROLES, (s, t, g)) if c is not None}
     return best
@@ -434,7 +455,7 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
             del chosen["seller"]
     if "seller" in roles:
         _address_window(chosen, lines, roles)
-    amounts = _best_amounts(by_role)
+    amounts = _best_amounts(by_role, printed=printed_amounts(lines, number_style([ln.text for ln in lines])))
     chosen.update(amounts)
     arithmetic = _consistent(amounts)
     currency = currency_of(ocr)
