@@ -80,6 +80,15 @@ def test_with_no_subtotal_the_total_less_the_tax_is_a_printed_amount():
     assert kv.printed_amounts(kv._lines(ocr(*lines))) >= {Decimal("278.61"), Decimal("40.39"), Decimal("319.00")}
 
 
+def test_an_invoice_dates_itself_by_its_invoice_date_not_the_orders():
+    lines = (line("Order ID: OD3041750960", 24, 248, w=400), line("Order Date: 15-10-2015", 24, 297, w=270),
+             line("Invoice Date: 20-10-2015", 24, 347, w=270), line("Grand Total", 900, 700, w=150),
+             line("319.00", 1180, 705, w=60))
+    assert read(ocr(*lines))["date"].normalized == "2015-10-20"
+    # and an order by its order date
+    assert read(ocr(*lines), "purchase_order")["date"].normalized == "2015-10-15"
+
+
 def test_no_arithmetic_claim_when_the_amounts_do_not_add_up():
     got = read(ocr(
         line("Subtotal", 600, 800, w=150), line("90.00", 1000, 800, w=80),

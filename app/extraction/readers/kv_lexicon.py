@@ -53,15 +53,25 @@ _CAPTIONS: dict[str, tuple[str, ...]] = {
         "purchase order", "đơn đặt hàng", "bestellung", "bon de commande", "bestelling", "pedido", "ordine",
         "zamówienie",
     ),
+    # The date of the invoice, and of the order, by name: each is the document's own date on its
+    # kind and a reference on the other (an invoice names the order it bills, and its date), as
+    # the two kinds' numbers are (ROLE_ALIASES).
+    "invoice_date": (
+        "ngày hóa đơn", "invoice date", "date de facture", "rechnungsdatum", "factuurdatum", "fecha de factura",
+        "data fattura", "data faktury",
+    ),
+    "order_date": (
+        "ngày đặt hàng", "order date", "date de commande", "bestelldatum", "orderdatum", "fecha de pedido",
+        "data ordine", "data zamówienia",
+    ),
     "date": (
-        "ngày lập", "ngày hóa đơn", "ngày", "ngày đặt hàng",
-        "invoice date", "date of issue", "issue date", "date", "dated", "order date", "document date",
-        "date de facture", "date d'émission", "date de commande", "du",
-        "rechnungsdatum", "datum", "belegdatum", "bestelldatum", "vom",
-        "factuurdatum", "orderdatum",
-        "fecha", "fecha de factura", "fecha de emisión", "fecha de pedido",
-        "data", "data fattura", "data documento", "data ordine",
-        "data wystawienia", "data zamówienia",
+        "ngày lập", "ngày",
+        "date of issue", "issue date", "date", "dated", "document date",
+        "date d'émission", "du",
+        "datum", "belegdatum", "vom",
+        "fecha", "fecha de emisión",
+        "data", "data documento",
+        "data wystawienia",
         # between a number and its date: "Factuur 123 van 5 mei 2025", "Fattura n. 7 del 05/06/2025"
         "van", "d.d.", "del", "de fecha", "z dnia", "of",
     ),
@@ -183,12 +193,18 @@ WEAK = frozenset(fold(p) for p in (
 #: Per document type: lexicon role -> the role it is read as (number captions of the
 #: other kind of document name a reference, not the document's own number).
 ROLE_ALIASES: dict[str, dict[str, str]] = {
-    "invoice": {"invoice_number": "number", "order_number": "other"},
-    "purchase_order": {"order_number": "number", "invoice_number": "other"},
-    "sales_order": {"order_number": "number", "invoice_number": "other"},
+    "invoice": {"invoice_number": "number", "order_number": "other", "invoice_date": "date", "order_date": "other"},
+    "purchase_order": {"order_number": "number", "invoice_number": "other", "invoice_date": "other",
+                       "order_date": "date"},
+    "sales_order": {"order_number": "number", "invoice_number": "other", "invoice_date": "other",
+                    "order_date": "date"},
 }
-#: Roles whose captions name the document's own kind (the ``specific`` feature).
-SPECIFIC_ROLES = frozenset({"invoice_number", "order_number"})
+#: Roles whose captions name the document's own kind (the ``specific`` feature), per type.
+SPECIFIC_ROLES: dict[str, frozenset[str]] = {
+    "invoice": frozenset({"invoice_number", "order_number"}),
+    "purchase_order": frozenset({"invoice_number", "order_number"}),
+    "sales_order": frozenset({"invoice_number", "order_number"}),
+}
 
 #: Role -> field key, per document type (roles a type has no field for are read as ``other``).
 ROLE_FIELDS: dict[str, dict[str, str]] = {
