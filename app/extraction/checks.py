@@ -236,7 +236,9 @@ def apply_checks(items: list[LineItem], details: dict, ocr: OcrResult, *,
     covered: dict[str, list[bool]] = {}
 
     amounts = [i.amount for i in items if i.amount is not None]
-    target_key = "subtotal" if subtotal is not None else ("total" if tax is None and total is not None else None)
+    # With no subtotal, the rows add up to the total when no tax is read, or a tax of 0 (AWS's "Tax $0.00").
+    untaxed = tax is None or tax.value == 0
+    target_key = "subtotal" if subtotal is not None else ("total" if untaxed and total is not None else None)
     if not amounts:
         results.append(_skipped("rows_sum", "no line item amounts read"))
     elif target_key is None:

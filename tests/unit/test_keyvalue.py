@@ -89,6 +89,26 @@ def test_an_invoice_dates_itself_by_its_invoice_date_not_the_orders():
     assert read(ocr(*lines), "purchase_order")["date"].normalized == "2015-10-15"
 
 
+def test_a_sentence_after_a_weak_party_caption_is_no_party_and_the_seller_is_ranked_again():
+    # AWS: the buyer's block is the first name-like line (a letterhead seller candidate too);
+    # "Greetings from Amazon Web Services, we're writing ..." is a sentence; the seller is the
+    # block under "Service Provider:" at the foot, ranked again once the buyer's line is out.
+    got = read(ocr(
+        line("Amazon Web Services Invoice", 700, 60, w=400),
+        line("Invoice Number:", 700, 120, w=200), line("42183017", 1000, 120, w=120),
+        line("Bill to Address:", 60, 160, w=200), line("ATTN: iViveLabs Limited", 60, 190, w=260),
+        line("93B Sai Yu Chung", 60, 220, w=200),
+        line("Greetings from Amazon Web Services, we're writing to provide you with an electronic", 60, 400, w=900),
+        line("Total for this invoice", 60, 800, w=260), line("$4.11", 1000, 800, w=80),
+        line("Service Provider:", 700, 1500, w=200), line("Amazon Web Services, Inc.", 700, 1530, w=300),
+        line("410 Terry Ave North", 700, 1560, w=250),
+    ))
+    assert got["buyer"].normalized == "iViveLabs Limited"
+    assert got["seller"].normalized == "Amazon Web Services, Inc."
+    assert kv._proper_name("iViveLabs Limited") and kv._proper_name("CÔNG TY AN KHANG")
+    assert not kv._proper_name("Amazon Web Services, we're writing to provide you with an electronic")
+
+
 def test_no_arithmetic_claim_when_the_amounts_do_not_add_up():
     got = read(ocr(
         line("Subtotal", 600, 800, w=150), line("90.00", 1000, 800, w=80),

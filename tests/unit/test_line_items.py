@@ -131,6 +131,22 @@ def test_a_total_read_from_the_subtotal_line_is_not_evidence():
     assert "arithmetic" not in details["total"].checks and details["total"].confidence == 0.8
 
 
+def test_with_a_tax_of_zero_the_rows_add_up_to_the_total():
+    # AWS: "Tax $0.00" and no subtotal: the total is the rows' sum, and that is checked.
+    ocr = OcrResult((line("AWS Data Transfer $0.01", 10, 10, w=300), line("Amazon Glacier $2.22", 10, 40, w=300),
+                     line("Tax $0.00", 10, 70, w=200), line("Total $2.23", 10, 100, w=200)), 400, 200, 0, 0)
+    items = [LineItem("AWS Data Transfer", None, None, None, Decimal("0.01"), (0,), 0.9),
+             LineItem("Amazon Glacier", None, None, None, Decimal("2.22"), (1,), 0.9)]
+    details = {"subtotal": FieldResult(None, None, 0.0, None), "tax_amount": _amount_field("0.00", 2),
+               "total": _amount_field("2.23", 3)}
+    checks, _ = apply_checks(items, details, ocr)
+    by_name = {c["name"]: c for c in checks["results"]}
+    assert by_name["rows_sum"]["ok"] is True and by_name["rows_sum"]["against"] == "total"
+    details["tax_amount"] = _amount_field("0.19", 2)  # a tax: the total is no longer the rows' sum
+    checks, _ = apply_checks(items, details, ocr)
+    assert {c["name"]: c for c in checks["results"]}["rows_sum"]["ok"] is None
+
+
 def test_rows_sum_against_a_subtotal_read_from_an_item_row_is_skipped():
     ocr = OcrResult((line("Widget 2 5.00 10.00", 10, 10, w=300), line("Total 10.00", 10, 40, w=200)),
                     400, 100, 0, 0)

@@ -34,7 +34,7 @@ from decimal import Decimal
 from app.domain import Candidate, OcrResult
 from app.extraction.currency import currency_of
 from app.extraction.normalize import detect_currency, fold, normalize_text, parse_amount, parse_date
-from app.extraction.readers.kv_lexicon import CAPTIONS, LEGAL_FORMS, ROLE_ALIASES, ROLE_FIELDS, SPECIFIC_ROLES, WEAK
+from app.extraction.readers.kv_lexicon import CAPTIONS, COLUMN_ONLY, LEGAL_FORMS, ROLE_ALIASES, ROLE_FIELDS, SPECIFIC_ROLES, WEAK
 
 _CAPTION_RE = re.compile("|".join(r"(?<![0-9a-z_])" + re.escape(c) + (r"(?![0-9a-z_])" if c[-1].isalnum() else "")
                                   for c in CAPTIONS))
@@ -127,7 +127,8 @@ def _captions(line: _Line, pos: int, aliases: dict[str, str] | None = None,
     type) renames roles, and a role with no alias that is not a field role of
     every type (``invoice_number``) stays as found; a caption whose role is in
     ``specific`` (:data:`SPECIFIC_ROLES` of the type) names the document's own kind."""
-    found = [(m.start(), m.end(), m.group(0)) for m in _CAPTION_RE.finditer(line.folded)]
+    found = [(m.start(), m.end(), m.group(0)) for m in _CAPTION_RE.finditer(line.folded)
+             if not (m.group(0) in COLUMN_ONLY and re.search(r"[^\W\d_]\W{0,2}$", line.folded[:m.start()]))]
     out = []
     for k, (start, end, phrase) in enumerate(found):
         value_end = found[k + 1][0] if k + 1 < len(found) else len(line.text)
@@ -226,6 +227,17 @@ def _strip_name_caption(line: _Line) -> str:
     return line.text
 
 
+def _proper_name(text: str) -> bool:
+    """A name as printed, not a sentence: at least 60 % of its words hold a capital
+    ("Amazon Web Services, Inc.", "iViveLabs Limited", "CÔNG TY AN KHANG"), or 40 % beside
+    a legal form ("Société générale de services SA")."""
+    ws = re.findall(r"[^\W\d_]+", text)
+    if not ws:
+        return False
+    share = sum(any(ch.isupper() for ch in w) for w in ws) / len(ws)
+    return share >= 0.6 or (share >= 0.4 and _has_legal_form(fold(text)))
+
+
 def _has_legal_form(folded: str) -> bool:
     return any(re.search(r"(?<![a-z])" + re.escape(f) + r"(?![a-z])", folded) for f in LEGAL_FORMS)
 
@@ -247,6 +259,8 @@ def candidates(ocr: OcrResult, document_type: str = "invoice", lines: list[_Line
     out: list[KvCandidate] = []
 
     def add(cap: _Caption, relation: str, value_pos: tuple[int, ...], text: str, distance: float) -> None:
+        if cap.role in _PARTY_ROLES and cap.phrase in WEAK and not _proper_name(text):
+            return  # "Greetings from Amazon Web Services, we're writing to ...": a sentence, not a party
         typed = _typed(cap.role, text, style)
         if typed is None:
             return
@@ -453,6 +467,10 @@ def read_key_values(ocr: OcrResult, document_type: str, ranker=None, threshold: 
         # One line is not both parties: the captioned buyer keeps it, the seller is the next best.
         others = [c for c in by_role["seller"] if not set(c.value_lines) & set(buyer.value_lines)]
         if others:
+            # ranked again among themselves (which is first or last of its role changed)
+            _relative_features(others)
+            for c in others:
+                c.score = ranker.score(features(c))
             chosen["seller"] = max(others, key=lambda c: c.score)
         else:
             del chosen["seller"]

@@ -234,6 +234,9 @@ CAPTIONS: dict[str, str] = {}
 for _role, _phrases in _CAPTIONS.items():
     for _phrase in _phrases:
         CAPTIONS.setdefault(fold(_phrase), _role)
+#: Captions that are only a table's column captions ("services", "description"): inside a line, after
+#: a word, they are part of a name ("Amazon Web Services, Inc."), not a caption.
+COLUMN_ONLY: frozenset[str] = frozenset(p for p in _table_captions() if p not in CAPTIONS)
 for _phrase in _table_captions():
     CAPTIONS.setdefault(_phrase, "other")
 CAPTIONS = dict(sorted(CAPTIONS.items(), key=lambda kv: -len(kv[0])))
