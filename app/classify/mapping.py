@@ -16,7 +16,9 @@ Matching (no list of example requests; unseen phrasings match):
   English (:data:`SYNONYMS`);
 * a phrase matches a word list by word-level fuzzy matching (rapidfuzz
   ``fuzz.ratio`` >= 80 for words of 4+ letters, so "adress" or "totl amout"
-  still match; exact for shorter words); the score is the F1 of the phrase's
+  still match; exact for shorter words), words sharing a root ("buyer" /
+  "buying", "supplier" / "supply", :func:`roots`) and the sales-tax words
+  (VAT, GST, tax, thuế, ...) as one; the score is the F1 of the phrase's
   words found in the request and of the request's words covered by the
   phrase, so the most specific phrase wins ("ngày sinh" is
   ``date_of_birth``, not ``date``);
@@ -24,9 +26,12 @@ Matching (no list of example requests; unseen phrasings match):
   ("nước" of "nước nào", "country" of "which country") weighs
   :data:`FOCUS_WEIGHT` times in that recall (:func:`question_focus`);
 * a field's score is its best phrase's, over the description and the key
-  name (the key weighted 0.95); the best field is taken when it scores >=
-  :data:`MIN_SCORE`, else the entry matches no field (the generic caption
-  reader and the LLM answer it).
+  name (the key weighted 0.95);
+* the request is matched as a whole (:func:`_map_info`): one field to one
+  entry, best scores first (>= :data:`MIN_SCORE`), a description's implied kind
+  (date, amount) fitting the field's; the entries left take, by elimination,
+  the fields no entry took; an entry that still matches no field goes to the
+  generic caption reader and the LLM.
 
 A field's synonyms are general wording for that field, never the wording of a
 benchmark preset (``bench/evaluate.py --info-preset plain`` is a hold-out).
