@@ -138,7 +138,8 @@ OTHER_ATTRIBUTES: tuple[str, ...] = (
     "hinh thuc thanh toan", "card", "the", "change", "tien thua", "tien khach dua", "khach dua", "tien khach tra",
     "cash tendered", "tendered", "tien mat", "cash", "discount", "giam gia", "chiet khau", "points",
     "diem", "barcode", "ma vach", "religion", "ton giao", "ethnicity", "dan toc", "photo", "anh", "signature",
-    "chu ky", "bank", "ngan hang", "account", "tai khoan",
+    "chu ky", "bank", "ngan hang", "account", "tai khoan", "ghi chu", "note", "notes", "remark", "remarks",
+    "comment", "comments",
 )
 
 # Word-level aliases folded onto one spelling before matching (abbreviations).
@@ -201,7 +202,8 @@ _DERIVATIONS = (("ations", ("", "e")), ("ation", ("", "e")), ("ments", ("",)), (
                 ("iers", ("y",)), ("ier", ("y",)), ("ied", ("y",)), ("ies", ("y",)), ("ers", ("", "e")),
                 ("er", ("", "e")), ("ed", ("", "e")), ("es", ("", "e")), ("s", ("",)))
 #: Irregular forms of the verbs a field description uses ("amount paid", "sold to").
-_IRREGULAR = {"paid": "pay", "sold": "sell", "bought": "buy", "sent": "send", "made": "make", "issued": "issue"}
+#: ("sold to" names the buyer, so "sold" is not taken for "seller").
+_IRREGULAR = {"paid": "pay", "sent": "send", "made": "make", "issued": "issue"}
 
 
 @functools.lru_cache(maxsize=16384)
@@ -379,6 +381,40 @@ def _names_other_attribute(description: str) -> bool:
     return any(p and 2 * len(p) >= len(d) and phrase_score(p, d) == 1.0 for p in phrases for d in segments(description))
 
 
+#: Fields of different types that name the same party (an order's customer is an invoice's buyer).
+_SAME_PARTY = {"customer": "buyer", "supplier": "seller"}
+
+
+@functools.lru_cache(maxsize=1)
+def _field_kinds() -> dict[str, str]:
+    """Every known field key -> its kind (``date``, ``amount``, ``text``, ...), over all types."""
+    from app.extraction.doctypes import DOCUMENT_TYPES
+
+    return {s.key: s.kind for doc in DOCUMENT_TYPES.values() for s in doc.fields}
+
+
+def _names_a_field_of(key: str, description: str, fields: tuple[str, ...], kind: str) -> bool:
+    """Whether, of every known field (all types') of a kind that fits ``kind``, the ones the
+    entry is most like include one of ``fields`` (a party under another type's name counts):
+    "name of the shop" is most like a receipt's seller, so a card's full name is not given to
+    it by elimination."""
+    kinds = _field_kinds()
+    candidates = tuple(f for f in SYNONYMS if _kind_fits(kind, kinds.get(f, "text")))
+    scores = field_scores(key, description, candidates)
+    top = max(scores.values(), default=0.0)
+    if top <= 0:
+        return False
+    own = {_SAME_PARTY.get(f, f) for f in fields}
+    return any(v >= top - 1e-9 and _SAME_PARTY.get(f, f) in own for f, v in scores.items())
+
+
+def _mentions_other_attribute(description: str) -> bool:
+    """A phrase of :data:`OTHER_ATTRIBUTES` is in the description ("telephone number of the
+    shop"): no field is given to it by elimination."""
+    phrases = [tuple(words(p)) for p in OTHER_ATTRIBUTES]
+    return any(p and phrase_score(p, d, typo=False) == 1.0 for p in phrases for d in segments(description))
+
+
 def implied_kind(key: str, description: str) -> str:
     """What a field's description implies its value is: ``date``, ``amount``,
     ``number`` or ``text`` (for fields that match no known field)."""
@@ -391,7 +427,8 @@ def implied_kind(key: str, description: str) -> str:
     if "who" in ws or "whom" in ws:  # "Who issued this invoice?": a party
         return "text"
     if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when",
-             "dated"} or re.search(r"\bdays?\b", raw) or re.search(r"\b[a-z]+ed on\b", raw):
+             "dated"} or re.search(r"\bdays?\b", raw) or \
+            re.search(r"\b(?:issued|dated|placed|signed|made|created|delivered|shipped|paid|ordered|sent) on\b", raw):
         # "day" as written ("đầy" folds to it too); "issued on", "placed on": a date
         return "date"
     money = ws & {"amount", "total", "price", "cost", "fee", "tien", "phi", "sum", "paid", "payable", "balance",
@@ -448,7 +485,9 @@ def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> 
        (:func:`_kind_fits`), best first, each field to one entry; an entry whose
        fields were all taken by better-scoring entries keeps its best (a caller may
        ask for one field twice);
-    3. entries still unmapped, by elimination: the fields no entry took, of the kind
+    3. entries still unmapped, naming no other attribute (a phone, a cashier, ...) and
+       most like a field of this type among all types' fields, by elimination: the
+       fields no entry took, of the kind
        the description implies (no date or amount for one that implies none), best
        first when they score >= :data:`RESIDUAL_SCORE` on words matched without typo
        tolerance;
@@ -486,7 +525,8 @@ def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> 
             out[key] = FieldMatch(key, best, round(row[best], 3), kinds[key])  # asked twice
     # By elimination, on words that match without a typo's tolerance: a short Vietnamese
     # syllable one letter from another is another word ("thích" is not "tịch").
-    residual = sorted(((v, key, f) for key in scores if key not in out and not _names_other_attribute(info[key])
+    residual = sorted(((v, key, f) for key in scores if key not in out and not _mentions_other_attribute(info[key])
+                       and _names_a_field_of(key, info[key], fields, kinds[key])
                        for f, v in field_scores(key, info[key], tuple(scores[key]), typo=False).items()
                        if f not in taken and v >= RESIDUAL_SCORE
                        and (kinds[key] != "text" or field_kind[f] not in ("date", "amount"))), key=lambda p: -p[0])

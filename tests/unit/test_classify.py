@@ -142,6 +142,8 @@ def test_map_info_keeps_unknown_fields_unmatched_and_types_them():
     assert {k: m.kind for k, m in got.items()} == {"phone": "number", "cashier": "text", "cur": "text",
                                                    "paid": "amount", "ship": "text"}
     assert map_info({"id": "ID"}, None)["id"].field is None  # no type: nothing to map onto
+    # not by elimination either: the shop's phone is no field of a receipt
+    assert map_info({"phone": "telephone number of the shop"}, "receipt")["phone"].field is None
 
 
 def test_a_key_named_as_a_field_maps_to_it():
@@ -244,6 +246,11 @@ def test_info_is_mapped_as_a_whole_one_field_to_one_entry():
     got = map_info({"c": "Total VAT", "d": "Gross amount including VAT", "e": "issued on",
                     "f": "Who ordered from us"}, "invoice")
     assert {k: m.field for k, m in got.items()} == {"c": "tax_amount", "d": "total", "e": "date", "f": "buyer"}
+    # nothing by elimination to an entry most like another type's field, or another attribute
+    assert map_info({"shop": "name of the shop"}, "cccd_front")["shop"].field is None
+    assert map_info({"buyer": "customer name"}, "receipt")["buyer"].field is None
+    assert map_info({"ghi_chu": "ghi chú"}, "cccd_back")["ghi_chu"].field is None
+    assert map_info({"q": "the first word printed on the note"}, "receipt")["q"].field is None
     # a caller may still ask for one field twice
     assert {m.field for m in map_info({"a": "total amount", "b": "grand total"}, "receipt").values()} == {"total"}
 
