@@ -245,3 +245,19 @@ def test_sroie_split_follows_the_manifest(ev):
     docs, _ = ev.load_documents("sroie")
     old, new = ev.select_split("sroie", docs, "old"), ev.select_split("sroie", docs, "new")
     assert (len(old), len(new)) == (100, 150) and not {d["id"] for d in old} & {d["id"] for d in new}
+
+
+def test_info_mapping_presets_name_fields_of_their_types():
+    """bench/info_mapping.py scores each description against a field of its document type:
+    a label key that is no such field would count a right mapping as a miss."""
+    from app.extraction.doctypes import DOCUMENT_TYPES
+
+    spec = importlib.util.spec_from_file_location("bench_info_mapping", ROOT / "bench" / "info_mapping.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    for preset in ("tune", "plain"):
+        groups = module.presets(preset)
+        assert groups
+        for group, doc_type, fields in groups:
+            assert set(fields) <= set(DOCUMENT_TYPES[doc_type].keys()), (preset, group)
+    assert module.main(["--preset", "tune"]) == 0
