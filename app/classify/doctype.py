@@ -31,6 +31,7 @@ captions), not from any one document's text.
 from __future__ import annotations
 
 import re
+import statistics
 from dataclasses import dataclass, field
 
 from app.domain import OcrResult
@@ -215,17 +216,20 @@ _NAMED_RECEIPT = re.compile(r"(?<![a-z])(?:receipt|cash bill|phieu thanh toan|ph
 WIDE_PAGE_SHARE = 0.75
 
 
+def _text_area(ocr: OcrResult) -> tuple[float, float]:
+    """Width and height of the box around every line (pixels or points)."""
+    xs = [x for line in ocr.lines for x, _ in line.box]
+    ys = [y for line in ocr.lines for _, y in line.box]
+    return max(xs) - min(xs), max(ys) - min(ys)
+
+
 def _page_width_in_line_heights(ocr: OcrResult) -> float:
     """Width of the text area divided by the median line height (bounding boxes, pixels or
     points); 0 under 8 lines."""
-    import statistics
-
     if len(ocr.lines) < 8:
         return 0.0
-    xs = [x for line in ocr.lines for x, _ in line.box]
-    heights = [max(y for _, y in line.box) - min(y for _, y in line.box) for line in ocr.lines]
-    height = statistics.median(heights)
-    return (max(xs) - min(xs)) / height if height > 0 else 0.0
+    height = statistics.median(max(y for _, y in line.box) - min(y for _, y in line.box) for line in ocr.lines)
+    return _text_area(ocr)[0] / height if height > 0 else 0.0
 
 
 def _receipt_layout(ocr: OcrResult) -> float:
@@ -233,9 +237,7 @@ def _receipt_layout(ocr: OcrResult) -> float:
     (height >= 1.6 x width) with at least 8 lines; 0 otherwise."""
     if len(ocr.lines) < 8:
         return 0.0
-    xs = [x for line in ocr.lines for x, _ in line.box]
-    ys = [y for line in ocr.lines for _, y in line.box]
-    width, height = max(xs) - min(xs), max(ys) - min(ys)
+    width, height = _text_area(ocr)
     if width <= 0:
         return 0.0
     return 2.0 if height / width >= 1.6 else 0.0

@@ -375,10 +375,23 @@ def field_scores(key: str, description: str, fields: tuple[str, ...], typo: bool
     return out
 
 
-def _names_other_attribute(description: str) -> bool:
-    """A phrase of :data:`OTHER_ATTRIBUTES` makes up at least half of the description ("tiền khách đưa")."""
-    phrases = [tuple(words(p)) for p in OTHER_ATTRIBUTES]
-    return any(p and 2 * len(p) >= len(d) and phrase_score(p, d) == 1.0 for p in phrases for d in segments(description))
+@functools.lru_cache(maxsize=1)
+def _other_attribute_phrases() -> tuple[tuple[str, ...], ...]:
+    """:data:`OTHER_ATTRIBUTES` as word tuples."""
+    return tuple(p for p in (tuple(words(p)) for p in OTHER_ATTRIBUTES) if p)
+
+
+def _names_other_attribute(description: str, whole: bool = True) -> bool:
+    """A phrase of :data:`OTHER_ATTRIBUTES` makes up at least half of the description
+    ("tiền khách đưa"); ``whole`` False: is anywhere in it, its words matched without typo
+    tolerance ("telephone number of the shop")."""
+    return any((not whole or 2 * len(p) >= len(d)) and phrase_score(p, d, typo=whole) == 1.0
+               for p in _other_attribute_phrases() for d in segments(description))
+
+
+def _asks_who(description: str) -> bool:
+    """A "who" question ("Who issued this invoice?"): it asks for a party."""
+    return bool({"who", "whom"} & set(words(description)))
 
 
 #: Fields of different types that name the same party (an order's customer is an invoice's buyer).
@@ -408,13 +421,6 @@ def _names_a_field_of(key: str, description: str, fields: tuple[str, ...], kind:
     return any(v >= top - 1e-9 and _SAME_PARTY.get(f, f) in own for f, v in scores.items())
 
 
-def _mentions_other_attribute(description: str) -> bool:
-    """A phrase of :data:`OTHER_ATTRIBUTES` is in the description ("telephone number of the
-    shop"): no field is given to it by elimination."""
-    phrases = [tuple(words(p)) for p in OTHER_ATTRIBUTES]
-    return any(p and phrase_score(p, d, typo=False) == 1.0 for p in phrases for d in segments(description))
-
-
 def implied_kind(key: str, description: str) -> str:
     """What a field's description implies its value is: ``date``, ``amount``,
     ``number`` or ``text`` (for fields that match no known field)."""
@@ -424,7 +430,7 @@ def implied_kind(key: str, description: str) -> str:
         ws.discard("gia")  # "giá" is a price, but "quốc gia" is a country
     raw = f"{key} {description}".lower()
     ws |= {"value"} & set(re.findall(r"[a-z]+", fold(raw)))  # a stop word of descriptions, but a money word
-    if "who" in ws or "whom" in ws:  # "Who issued this invoice?": a party
+    if _asks_who(f"{key} {description}"):  # "Who issued this invoice?": a party
         return "text"
     if ws & {"date", "ngay", "time", "thoi", "dob", "born", "expiry", "expires", "timestamp", "datum", "when",
              "dated"} or re.search(r"\bdays?\b", raw) or \
@@ -503,7 +509,7 @@ def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> 
     field_kind = {s.key: s.kind for s in doc.fields} if doc else {}
     kinds = {key: implied_kind(key, description) for key, description in info.items()}
     # "Who ordered from us": a party, whatever else the words share with a date's captions.
-    parties = {key for key, description in info.items() if {"who", "whom"} & set(words(description))}
+    parties = {key for key, description in info.items() if _asks_who(description)}
     out: dict[str, FieldMatch] = {}
     scores: dict[str, dict[str, float]] = {}
     for key, description in info.items():
@@ -525,7 +531,8 @@ def _map_info(items: tuple[tuple[str, str], ...], document_type: str | None) -> 
             out[key] = FieldMatch(key, best, round(row[best], 3), kinds[key])  # asked twice
     # By elimination, on words that match without a typo's tolerance: a short Vietnamese
     # syllable one letter from another is another word ("thích" is not "tịch").
-    residual = sorted(((v, key, f) for key in scores if key not in out and not _mentions_other_attribute(info[key])
+    residual = sorted(((v, key, f) for key in scores
+                       if key not in out and not _names_other_attribute(info[key], whole=False)
                        and _names_a_field_of(key, info[key], fields, kinds[key])
                        for f, v in field_scores(key, info[key], tuple(scores[key]), typo=False).items()
                        if f not in taken and v >= RESIDUAL_SCORE

@@ -366,27 +366,35 @@ def test_one_rule_for_the_document_currency(texts, language, expected):
     assert currency_of(decided) is None  # decided: the document names none; not decided again
 
 
-def test_a_total_the_checks_chose_is_the_fields_value_on_every_door():
-    """The rows' sum decided the total (the readers took the cash paid): the response's
-    ``extracted_fields`` and ``fields`` say the same."""
+def _till_pipeline(rows: list[list[tuple[str, float]]], height: int):
+    """A pipeline whose OCR answers a till's ``rows`` (cells of ``(text, x)``, 30 px apart),
+    and a blank PNG to send it."""
     import io
 
     from PIL import Image
 
     from app.config import Settings
-    from app.pipeline import DocumentPipeline, Upload
+    from app.pipeline import DocumentPipeline
     from tests.conftest import FakeOcrEngine
+
+    till = OcrResult(tuple(line(t, x, 10 + 30 * k, w=min(180, 12 * len(t))) for k, cells in enumerate(rows)
+                           for t, x in cells), 600, height, 0, 0)
+    buf = io.BytesIO()
+    Image.new("RGB", (400, 200), "white").save(buf, "PNG")
+    return DocumentPipeline(Settings(), FakeOcrEngine(till.lines), _extractor(FakeOpenAI())), buf.getvalue()
+
+
+def test_a_total_the_checks_chose_is_the_fields_value_on_every_door():
+    """The rows' sum decided the total (the readers took the cash paid): the response's
+    ``extracted_fields`` and ``fields`` say the same."""
+    from app.pipeline import Upload
 
     rows = [[("Co.opMart", 150)], [("PHIEU TINH TIEN", 120)], [("Ngay: 21/05/2020", 10)],
             [("08935005800015 Nuoc khoang Lavie", 10)], [("VAT10%", 10), ("7,000.00", 200), ("7,000.00", 400)],
             [("08934839125097 KDR P/S 123 240g", 10)], [("VAT10%", 10), ("35,000.00", 200), ("35,000.00", 400)],
             [("Tong so tien thanh toan:", 10), ("42,000.00", 400)], [("Khach thanh toan:", 10), ("500,000.00", 400)]]
-    till = OcrResult(tuple(line(t, x, 10 + 30 * k, w=min(180, 12 * len(t))) for k, cells in enumerate(rows)
-                           for t, x in cells), 600, 300, 0, 0)
-    buf = io.BytesIO()
-    Image.new("RGB", (400, 200), "white").save(buf, "PNG")
-    pipeline = DocumentPipeline(Settings(), FakeOcrEngine(till.lines), _extractor(FakeOpenAI()))
-    result = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions(), document_type="receipt")
+    pipeline, png = _till_pipeline(rows, 300)
+    result = pipeline.process(Upload("r.png", png), options=ExtractOptions(), document_type="receipt")
     assert result.fields["total"].checks["reader"] == "rows_sum"  # the sum chose (else nothing is tested)
     assert result.values["total"] == result.fields["total"].value == "42,000.00"
     assert result.to_dict()["extracted_fields"]["total"] == result.to_dict()["fields"]["total"]["value"]
@@ -395,26 +403,16 @@ def test_a_total_the_checks_chose_is_the_fields_value_on_every_door():
 def test_the_checks_run_on_a_callers_info_keys_as_on_a_named_type():
     """A legacy client sends only ``info``: its total key, mapped to ``total``, is checked
     against the rows (and chosen by their sum) as with ``document_type: receipt``."""
-    import io
-
-    from PIL import Image
-
-    from app.config import Settings
-    from app.pipeline import DocumentPipeline, Upload
-    from tests.conftest import FakeOcrEngine
+    from app.pipeline import Upload
 
     rows = [[("Co.opMart", 150)], [("PHIEU TINH TIEN", 120)], [("HOA DON BAN LE", 120)], [("Ngay: 21/05/2020", 10)],
             [("08935005800015 Nuoc khoang Lavie", 10)], [("VAT10%", 10), ("7,000.00", 200), ("7,000.00", 400)],
             [("08934839125097 KDR P/S 123 240g", 10)], [("VAT10%", 10), ("35,000.00", 200), ("35,000.00", 400)],
             [("Tong so tien thanh toan:", 10), ("42,000.00", 400)], [("Khach thanh toan:", 10), ("500,000.00", 400)],
             [("Cam on quy khach", 120)]]
-    till = OcrResult(tuple(line(t, x, 10 + 30 * k, w=min(180, 12 * len(t))) for k, cells in enumerate(rows)
-                           for t, x in cells), 600, 400, 0, 0)
-    buf = io.BytesIO()
-    Image.new("RGB", (400, 200), "white").save(buf, "PNG")
-    pipeline = DocumentPipeline(Settings(), FakeOcrEngine(till.lines), _extractor(FakeOpenAI()))
-    named = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions(), document_type="receipt")
-    legacy = pipeline.process(Upload("r.png", buf.getvalue()), options=ExtractOptions(),
+    pipeline, png = _till_pipeline(rows, 400)
+    named = pipeline.process(Upload("r.png", png), options=ExtractOptions(), document_type="receipt")
+    legacy = pipeline.process(Upload("r.png", png), options=ExtractOptions(),
                               info={"tong_tien": "Tổng tiền thanh toán", "ngay": "Ngày mua hàng"})
     assert legacy.document_type == "receipt"  # detected (else the mapping is not what is tested)
     assert legacy.fields["tong_tien"].matched_field == "total"

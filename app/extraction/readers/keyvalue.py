@@ -34,7 +34,8 @@ from decimal import Decimal
 from app.domain import Candidate, OcrResult
 from app.extraction.currency import currency_of
 from app.extraction.normalize import detect_currency, fold, normalize_text, parse_amount, parse_date
-from app.extraction.readers.kv_lexicon import CAPTIONS, COLUMN_ONLY, LEGAL_FORMS, ROLE_ALIASES, ROLE_FIELDS, SPECIFIC_ROLES, WEAK
+from app.extraction.readers.kv_lexicon import (ANY_DATE, CAPTIONS, COLUMN_ONLY, LEGAL_FORMS, ROLE_ALIASES, ROLE_FIELDS,
+                                               SPECIFIC_ROLES, WEAK)
 
 _CAPTION_RE = re.compile("|".join(r"(?<![0-9a-z_])" + re.escape(c) + (r"(?![0-9a-z_])" if c[-1].isalnum() else "")
                                   for c in CAPTIONS))
@@ -121,12 +122,10 @@ def _lines(ocr: OcrResult) -> list[_Line]:
     return out
 
 
-def _captions(line: _Line, pos: int, aliases: dict[str, str] | None = None,
-              specific: frozenset[str] = frozenset()) -> list[_Caption]:
+def _captions(line: _Line, pos: int, aliases: dict[str, str] | None = None) -> list[_Caption]:
     """The captions on ``line``; ``aliases`` (:data:`ROLE_ALIASES` of the document
     type) renames roles, and a role with no alias that is not a field role of
-    every type (``invoice_number``) stays as found; a caption whose role is in
-    ``specific`` (:data:`SPECIFIC_ROLES` of the type) names the document's own kind."""
+    every type (``invoice_number``) stays as found."""
     found = [(m.start(), m.end(), m.group(0)) for m in _CAPTION_RE.finditer(line.folded)
              if not (m.group(0) in COLUMN_ONLY and re.search(r"[^\W\d_]\W{0,2}$", line.folded[:m.start()]))]
     out = []
@@ -136,7 +135,7 @@ def _captions(line: _Line, pos: int, aliases: dict[str, str] | None = None,
         if phrase in WEAK and out and out[-1].role == "other":
             role = "other"  # "Prélèvement à partir du": a common word after a caption of another value
         out.append(_Caption(pos, (aliases or {}).get(role, role), phrase, start, end, value_end,
-                            role in specific))
+                            role in SPECIFIC_ROLES))
     return out
 
 
@@ -221,7 +220,7 @@ def _name_like(line: _Line) -> bool:
 
 
 def _strip_name_caption(line: _Line) -> str:
-    caps = _captions(line, 0, ROLE_ALIASES["invoice"])
+    caps = _captions(line, 0, ANY_DATE)
     if caps and caps[0].start == 0 and caps[0].role not in ROLES:
         return line.text[caps[0].end:].strip(_SEPARATORS)
     return line.text
@@ -253,8 +252,7 @@ def candidates(ocr: OcrResult, document_type: str = "invoice", lines: list[_Line
     page_h = max(ln.y1 for ln in lines) or 1.0
     page_w = max(ln.x1 for ln in lines) or 1.0
     style = number_style([ln.text for ln in lines])
-    specific = SPECIFIC_ROLES.get(document_type, frozenset())
-    caps_by_line = [_captions(ln, pos, aliases, specific) for pos, ln in enumerate(lines)]
+    caps_by_line = [_captions(ln, pos, aliases) for pos, ln in enumerate(lines)]
     caption_lines = {pos for pos, caps in enumerate(caps_by_line) if caps}
     out: list[KvCandidate] = []
 

@@ -199,12 +199,10 @@ ROLE_ALIASES: dict[str, dict[str, str]] = {
     "sales_order": {"order_number": "number", "invoice_number": "other", "invoice_date": "other",
                     "order_date": "date"},
 }
-#: Roles whose captions name the document's own kind (the ``specific`` feature), per type.
-SPECIFIC_ROLES: dict[str, frozenset[str]] = {
-    "invoice": frozenset({"invoice_number", "order_number"}),
-    "purchase_order": frozenset({"invoice_number", "order_number"}),
-    "sales_order": frozenset({"invoice_number", "order_number"}),
-}
+#: Roles whose captions name the document's own kind (the ``specific`` feature).
+SPECIFIC_ROLES = frozenset({"invoice_number", "order_number"})
+#: The named dates' roles read as a date whatever the document's kind (a name line's caption).
+ANY_DATE = {"invoice_date": "date", "order_date": "date"}
 
 #: Role -> field key, per document type (roles a type has no field for are read as ``other``).
 ROLE_FIELDS: dict[str, dict[str, str]] = {
