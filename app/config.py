@@ -49,6 +49,23 @@ def _choice(name: str, raw: str, choices: tuple[str, ...]) -> str:
     return value
 
 
+OCR_INT8_KINDS = ("det", "rec", "aster")
+
+
+def _int8_kinds(name: str, raw: str) -> frozenset[str]:
+    """``OCR_INT8``: a comma list of ``det``, ``rec``, ``aster``, or ``all`` / ``none`` (empty = none)."""
+    value = raw.strip().lower()
+    if value in ("", "none", "off", "0"):
+        return frozenset()
+    if value == "all":
+        return frozenset(OCR_INT8_KINDS)
+    kinds = {part.strip() for part in value.split(",") if part.strip()}
+    unknown = sorted(kinds - set(OCR_INT8_KINDS))
+    if unknown:
+        raise ConfigError(f"{name} must be all, none or a comma list of {', '.join(OCR_INT8_KINDS)}, got {raw!r}")
+    return frozenset(kinds)
+
+
 def _rate_limit(name: str, raw: str) -> str:
     """A rate limit in the ``limits`` notation (``60/minute``, ``10/second;500/hour``); empty = none."""
     value = raw.strip()
@@ -139,6 +156,9 @@ class Settings:
     ocr_header_merge: str = "fill"
     device_gpu: int = -1
     ocr_threads: int = 0
+    # int8 (static QDQ) copies of these OCR models (app/ocr/int8.py); built once into ocr_int8_dir
+    ocr_int8: frozenset = frozenset()
+    ocr_int8_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "weights" / "int8")
     weights_dir: Path = field(default_factory=lambda: PROJECT_ROOT / "weights")
     paddle_det_model_dir: str = "PP-OCRv5_server_det"
     paddle_rec_model_dir: str = "PP-OCRv5_server_rec"
@@ -351,6 +371,8 @@ class Settings:
             ocr_header_merge=_choice("OCR_HEADER_MERGE", get("OCR_HEADER_MERGE", "fill"), ("fill", "replace")),
             device_gpu=_number("DEVICE_GPU", get("DEVICE_GPU", "-1"), int, -1),
             ocr_threads=_number("OCR_THREADS", get("OCR_THREADS", "0"), int, 0),
+            ocr_int8=_int8_kinds("OCR_INT8", get("OCR_INT8", "none")),
+            ocr_int8_dir=_project_path(get("OCR_INT8_DIR", "weights/int8")),
             weights_dir=_project_path(get("WEIGHTS_DIR", "weights")),
             paddle_det_model_dir=get("PADDLE_DET_MODEL_DIR", "PP-OCRv5_server_det"),
             paddle_rec_model_dir=get("PADDLE_REC_MODEL_DIR", "PP-OCRv5_server_rec"),

@@ -271,8 +271,13 @@ class HybridOcrEngine(OcrEngine):
         if "aster" in self.options.readers:
             from app.ocr.aster import AsterRecognizer
 
-            self._aster = AsterRecognizer(threads=settings.ocr_threads,
-                                          model_path=Path(self.options.aster_model) if self.options.aster_model else None)
+            model_path = Path(self.options.aster_model) if self.options.aster_model else None
+            if "aster" in settings.ocr_int8:
+                from app.ocr.aster import MODEL_FILE, asset_dir
+                from app.ocr.int8 import int8_model
+
+                model_path = int8_model(model_path or asset_dir() / MODEL_FILE, settings.ocr_int8_dir)
+            self._aster = AsterRecognizer(threads=settings.ocr_threads, model_path=model_path)
         if "tesseract" in self.options.readers:
             langs = [x for x in self.options.lang.split("+") if x]
             tessdata = find_tessdata(langs)

@@ -84,6 +84,13 @@ class RapidOcrEngine(OcrEngine):
                 + ", ".join(missing)
                 + ". Reinstall with: pip install --force-reinstall rapidocr==3.10.0"
             )
+        if settings.ocr_int8 & {"det", "rec"}:
+            from app.ocr.int8 import int8_model
+
+            paths = dict(paths)
+            for kind in ("det", "rec"):
+                if kind in settings.ocr_int8:
+                    paths[kind] = int8_model(paths[kind], settings.ocr_int8_dir)
         from rapidocr import RapidOCR
 
         threads = settings.ocr_threads or -1
