@@ -129,17 +129,15 @@ def int8_model(model: Path, cache_dir: Path, ranges: Path | None = None) -> Path
 
 
 def _raise_opset(model_in: Path, model_out: Path) -> None:
-    """``model_in`` raised to :data:`QDQ_OPSET` (if lower) with its metadata, written to ``model_out``."""
+    """``model_in`` raised to :data:`QDQ_OPSET` (if lower), written to ``model_out`` (its metadata
+    is put back on the finished copy by :func:`_quantise`)."""
     import onnx
     from onnx import version_converter
 
     proto = onnx.load(str(model_in))
     opset = next((o.version for o in proto.opset_import if o.domain in ("", "ai.onnx")), QDQ_OPSET)
     if opset < QDQ_OPSET:
-        converted = version_converter.convert_version(proto, QDQ_OPSET)
-        del converted.metadata_props[:]
-        converted.metadata_props.extend(proto.metadata_props)
-        proto = converted
+        proto = version_converter.convert_version(proto, QDQ_OPSET)
     onnx.save(proto, str(model_out))
 
 
@@ -177,7 +175,6 @@ def _quantise(model: Path, ranges: Path, out: Path, reader=None, method: str | N
             f"OCR_INT8 needs the 'onnx' package to build its int8 copies: pip install -r requirements.txt ({e})"
         ) from e
     method = method or cached_method(ranges)
-    out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="int8-", dir=out.parent) as tmp:
         raised, prepared, quantised = (Path(tmp) / n for n in ("opset.onnx", "pre.onnx", "int8.onnx"))
         _raise_opset(model, raised)
@@ -218,7 +215,7 @@ class _Feeds:
         return next(self._it, None)
 
 
-def calibrate(model: Path, feeds, ranges: Path, method: str = "MinMax", out: Path | None = None) -> Path:
+def calibrate(model: Path, feeds, ranges: Path, method: str = "MinMax") -> Path:
     """Measure activation ranges of ``model`` on ``feeds`` and write them to ``ranges``.
 
     Args:
@@ -227,9 +224,8 @@ def calibrate(model: Path, feeds, ranges: Path, method: str = "MinMax", out: Pat
             (``tools/calibrate_ocr.py`` records them from the float32 engine).
         ranges: the cache file to write (ONNX Runtime's JSON calibration cache);
             an existing file is replaced.
-        method: ``MinMax`` or ``Percentile`` (``onnxruntime.quantization.CalibrationMethod``).
-        out: where the int8 copy made on the way is written (default: a
-            temporary file, removed).
+        method: ``MinMax`` or ``Percentile`` (``onnxruntime.quantization.CalibrationMethod``);
+            the int8 copy made on the way is discarded.
 
     Returns:
         ``ranges``.
@@ -246,5 +242,5 @@ def calibrate(model: Path, feeds, ranges: Path, method: str = "MinMax", out: Pat
         class Reader(_Feeds, CalibrationDataReader):
             pass
 
-        _quantise(Path(model), ranges, Path(out) if out else Path(tmp) / "copy.onnx", Reader(feeds), method)
+        _quantise(Path(model), ranges, Path(tmp) / "copy.onnx", Reader(feeds), method)
     return ranges
